@@ -1,0 +1,47 @@
+# Haven's two entry points for a newcomer: `make run` and `make test`.
+# Everything installs into .venv (Python) and web/node_modules (JavaScript);
+# nothing is installed system-wide except what .ci/run starts for CI.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NODE_STAMP := web/node_modules/.installed
+
+.PHONY: run test lint typecheck imports unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/haven demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP) $(NODE_STAMP)
+	$(BIN)/pytest -W error
+
+test: lint typecheck imports unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/envelope_bench.py
+
+clean:
+	rm -rf $(VENV) web/node_modules .mypy_cache .pytest_cache .ruff_cache

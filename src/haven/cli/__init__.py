@@ -1,0 +1,1 @@
+"""The `haven` command line: wires the subcommands of the other packages."""

@@ -1,0 +1,112 @@
+"""Sealing and opening envelope v1 (docs/envelope-v1.md sections 6 and 8)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hpke
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from haven.envelope.errors import EnvelopeFormatError, OpenError
+from haven.envelope.keys import PrivateKey, PublicKey
+from haven.envelope.layout import MAX_RECIPIENTS, Labels, build_prefix, inspect
+from haven.envelope.padding import PaddingError, pad, unpad
+
+FILE_KEY_BYTES = 32
+STANZA_INFO = b"haven/v1 file key\x00"
+BODY_INFO = b"haven/v1 body"
+# The body key is fresh for every envelope and encrypts exactly one message,
+# so a fixed nonce never repeats under one key.
+BODY_NONCE = bytes(12)
+
+SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+
+
+@dataclass(frozen=True)
+class Opened:
+    labels: Labels
+    server_sealed: bool
+    content: bytes
+
+
+def digest(envelope: bytes) -> str:
+    """The request id and broker message id: SHA-256 of the envelope, lowercase hex."""
+    return hashlib.sha256(envelope).hexdigest()
+
+
+def _body_key(file_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=BODY_INFO).derive(file_key)
+
+
+def seal(
+    content: bytes,
+    labels: Labels,
+    recipients: Sequence[PublicKey],
+    *,
+    server_sealed: bool = False,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+) -> bytes:
+    """Seal `content` to every recipient; each can open it alone."""
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+        raise ValueError(f"an envelope has 1 to {MAX_RECIPIENTS} recipients")
+    ordered = sorted(recipients, key=lambda key: key.kid)
+    kids = [key.kid for key in ordered]
+    if len(set(kids)) != len(kids):
+        raise ValueError("the same recipient key is listed twice")
+    try:
+        padded = pad(content)
+    except PaddingError as exc:
+        raise ValueError(str(exc)) from exc
+    return _seal_padded(padded, labels, ordered, server_sealed, random_bytes(FILE_KEY_BYTES))
+
+
+def _seal_padded(
+    padded: bytes,
+    labels: Labels,
+    ordered: Sequence[PublicKey],
+    server_sealed: bool,
+    file_key: bytes,
+) -> bytes:
+    prefix = build_prefix(labels, server_sealed=server_sealed)
+    header = bytearray(prefix)
+    header.append(len(ordered))
+    for key in ordered:
+        # The HPKE info covers version, flags and labels: a relabelled
+        # envelope cannot be opened by any recipient.
+        stanza = SUITE.encrypt(file_key, key.hpke_key, info=STANZA_INFO + prefix)
+        header += key.kid + stanza
+    body = AESGCM(_body_key(file_key)).encrypt(BODY_NONCE, padded, bytes(header))
+    return bytes(header) + body
+
+
+def open_envelope(envelope: bytes, keys: Sequence[PrivateKey]) -> Opened:
+    """Open with one of the partner's own keys. Every failure is the same OpenError."""
+    try:
+        header = inspect(envelope)
+    except EnvelopeFormatError:
+        raise OpenError() from None
+    mine = {key.kid: key for key in keys}
+    for stanza in header.stanzas:
+        key = mine.get(stanza.kid)
+        if key is None:
+            continue
+        try:
+            file_key = SUITE.decrypt(
+                stanza.enc + stanza.wrapped_key,
+                key.hpke_key,
+                info=STANZA_INFO + header.prefix,
+            )
+            if len(file_key) != FILE_KEY_BYTES:
+                raise OpenError()
+            padded = AESGCM(_body_key(file_key)).decrypt(BODY_NONCE, header.body, header.header)
+            content = unpad(padded)
+        except (InvalidTag, ValueError, PaddingError, OpenError):
+            # `from None`: the cause would say which step failed.
+            raise OpenError() from None
+        return Opened(labels=header.labels, server_sealed=header.server_sealed, content=content)
+    raise OpenError()

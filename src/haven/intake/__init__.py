@@ -1,0 +1,1 @@
+"""The Flask intake service that requesters' devices talk to (built with the intake issue)."""

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from haven.envelope import KeyFileError, KeyFormatError, PrivateKey, PublicKey, ScryptParams
+from haven.envelope.keyfile import unwrap_private_key, wrap_private_key
+
+FAST = ScryptParams(log2_n=10, r=8, p=1)
+
+
+def test_seed_determines_the_key_pair() -> None:
+    seed = bytes(range(32))
+    one, two = PrivateKey.from_seed(seed), PrivateKey.from_seed(seed)
+    assert one.public_key == two.public_key
+    assert len(one.public_key.to_bytes()) == 1216
+    assert one.kid == hashlib.sha256(one.public_key.to_bytes()).digest()
+
+
+def test_public_key_parsing_is_strict() -> None:
+    raw = PrivateKey.generate().public_key.to_bytes()
+    assert PublicKey.from_bytes(raw).to_bytes() == raw
+    with pytest.raises(KeyFormatError):
+        PublicKey.from_bytes(raw[:-1])
+    with pytest.raises(KeyFormatError):
+        PublicKey.from_bytes(b"\xff" * 1216)
+    with pytest.raises(KeyFormatError):
+        PrivateKey.from_seed(b"short")
+
+
+def test_private_key_repr_shows_no_secret() -> None:
+    key = PrivateKey.generate()
+    assert key.seed.hex() not in repr(key)
+
+
+def test_key_file_round_trip_and_failures() -> None:
+    key = PrivateKey.generate()
+    wrapped = wrap_private_key(key.seed, "correct horse", params=FAST)
+    assert len(wrapped) == 71
+    assert key.seed not in wrapped
+    assert unwrap_private_key(wrapped, "correct horse") == key.seed
+    with pytest.raises(KeyFileError, match="passphrase"):
+        unwrap_private_key(wrapped, "wrong horse")
+    damaged = wrapped[:30] + bytes([wrapped[30] ^ 1]) + wrapped[31:]
+    with pytest.raises(KeyFileError):
+        unwrap_private_key(damaged, "correct horse")
+    with pytest.raises(KeyFileError, match="network"):
+        unwrap_private_key(wrapped, "correct horse", kind="network")
+
+
+def test_passphrase_is_normalised() -> None:
+    # "й" typed as one code point on one keyboard and as и + combining breve on another.
+    wrapped = wrap_private_key(bytes(32), "\u0439", params=FAST)
+    assert unwrap_private_key(wrapped, "\u0438\u0306") == bytes(32)
+
+
+def test_forged_cost_parameters_are_refused() -> None:
+    wrapped = bytearray(wrap_private_key(bytes(32), "pw", params=FAST))
+    wrapped[4] = 30
+    with pytest.raises(KeyFileError, match="scrypt"):
+        unwrap_private_key(bytes(wrapped), "pw")
+
+
+def test_default_cost_is_stated() -> None:
+    assert ScryptParams() == ScryptParams(log2_n=17, r=8, p=1)
