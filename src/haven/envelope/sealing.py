@@ -90,10 +90,13 @@ def open_envelope(envelope: bytes, keys: Sequence[PrivateKey]) -> Opened:
         header = inspect(envelope)
     except EnvelopeFormatError:
         raise OpenError() from None
-    mine = {key.kid: key for key in keys}
-    for stanza in header.stanzas:
-        key = mine.get(stanza.kid)
-        if key is None:
+    stanzas = {stanza.kid: stanza for stanza in header.stanzas}
+    # The first of the caller's keys that is a recipient, and only that one
+    # (docs/envelope-v1.md section 8): no retry with another key, so every
+    # implementation opens the same crafted envelope the same way.
+    for key in keys:
+        stanza = stanzas.get(key.kid)
+        if stanza is None:
             continue
         try:
             file_key = SUITE.decrypt(
