@@ -13,10 +13,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from haven.envelope import MAX_ENVELOPE_BYTES, Labels, PrivateKey, inspect, seal
-from haven.envelope.layout import STANZA_BYTES
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from haven.envelope import MAX_ENVELOPE_BYTES, Labels, PrivateKey, PublicKey, inspect, seal
+from haven.envelope.layout import STANZA_BYTES, build_prefix
 from haven.envelope.padding import LENGTH_PREFIX
-from haven.envelope.sealing import _seal_padded
+from haven.envelope.padding import pad as pad_plain
+from haven.envelope.sealing import BODY_NONCE, STANZA_INFO, SUITE, _body_key, _commitment
 
 VECTORS = Path(__file__).parent / "vectors" / "envelope-v1.json"
 
@@ -58,6 +61,23 @@ def _negative(name: str, envelope: bytes, seeds: list[bytes], parse_fails: bool)
         "seeds": [s.hex() for s in seeds],
         "parse_fails": parse_fails,
     }
+
+
+def _assemble(
+    padded: bytes,
+    labels: Labels,
+    recipients: list[PublicKey],
+    *,
+    commitment_key: bytes | None = None,
+) -> bytes:
+    """Seal by hand from parts, to make envelopes a correct sealer never would."""
+    file_key = os.urandom(32)
+    prefix = build_prefix(labels, server_sealed=False)
+    header = bytearray(prefix) + bytes([len(recipients)])
+    for key in sorted(recipients, key=lambda k: k.kid):
+        header += key.kid + SUITE.encrypt(file_key, key.hpke_key, info=STANZA_INFO + prefix)
+    header += _commitment(commitment_key or file_key)
+    return bytes(header) + AESGCM(_body_key(file_key)).encrypt(BODY_NONCE, padded, bytes(header))
 
 
 def _stanza_span(envelope: bytes, index: int) -> slice:
@@ -103,13 +123,35 @@ def build() -> dict[str, Any]:
     dropped = base[: cut - 1] + b"\x01" + base[cut + STANZA_BYTES :]
     flipped = base[:-20] + bytes([base[-20] ^ 0x01]) + base[-19:]
 
-    ordered = sorted(pubs, key=lambda k: k.kid)
     padded = len(CONTENT).to_bytes(LENGTH_PREFIX, "big") + CONTENT
-    nonzero = padded + b"\x01" + bytes(4096 - len(padded) - 1)
-    noncanonical = padded + bytes(16384 - len(padded))
-    key = os.urandom(32)
-    nonzero_padding = _seal_padded(nonzero, DESERTION, ordered, False, key)
-    non_canonical = _seal_padded(noncanonical, DESERTION, ordered, False, os.urandom(32))
+    nonzero_padding = _assemble(padded + b"\x01" + bytes(4096 - len(padded) - 1), DESERTION, pubs)
+    non_canonical = _assemble(padded + bytes(16384 - len(padded)), DESERTION, pubs)
+    too_long_prefix = _assemble(
+        (4093).to_bytes(LENGTH_PREFIX, "big") + bytes(4092), DESERTION, pubs
+    )
+    commitment_mismatch = _assemble(
+        pad_plain(CONTENT), DESERTION, pubs, commitment_key=os.urandom(32)
+    )
+
+    third = PrivateKey.from_seed(TEST_ONLY_SEEDS[2]).public_key
+    with_third = seal(CONTENT, DESERTION, [*pubs, third])
+    stanzas = sorted(
+        [
+            base[_stanza_span(base, 0)],
+            base[_stanza_span(base, 1)],
+            with_third[
+                _stanza_span(with_third, sorted([*pubs, third], key=lambda k: k.kid).index(third))
+            ],
+        ],
+        key=lambda stanza: stanza[:32],
+    )
+    added = base[: cut - 1] + b"\x03" + b"".join(stanzas) + base[cut + 2 * STANZA_BYTES :]
+    duplicate = base[: cut - 1] + b"\x03" + first + first + base[cut + STANZA_BYTES :]
+    no_recipients = base[: cut - 1] + b"\x00" + base[cut:]
+    label_at = 5 + 1 + len(b"desertion")
+    empty_label = base[:label_at] + b"\x00" + base[label_at + 1 + len(b"ru-central") :]
+    toggled = base[:4] + b"\x01" + base[5:]
+    not_a_bucket = base + b"\x00"
 
     negative = [
         _negative("truncated", truncated, two, True),
@@ -125,6 +167,14 @@ def build() -> dict[str, Any]:
         _negative("wrong_key", base, [TEST_ONLY_OUTSIDER_SEED], False),
         _negative("nonzero_padding", nonzero_padding, two, False),
         _negative("non_canonical_bucket", non_canonical, two, False),
+        _negative("server_sealed_toggled", toggled, two, False),
+        _negative("added_stanza", added, two, False),
+        _negative("duplicate_kid", duplicate, two, True),
+        _negative("no_recipients", no_recipients, two, True),
+        _negative("empty_label", empty_label, two, True),
+        _negative("body_not_a_bucket", not_a_bucket, two, True),
+        _negative("length_prefix_too_large", too_long_prefix, two, False),
+        _negative("commitment_mismatch", commitment_mismatch, two, False),
     ]
     return {
         "version": 1,

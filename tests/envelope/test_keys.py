@@ -64,3 +64,17 @@ def test_forged_cost_parameters_are_refused() -> None:
 
 def test_default_cost_is_stated() -> None:
     assert ScryptParams() == ScryptParams(log2_n=17, r=8, p=1)
+
+
+def test_unusable_x25519_half_is_refused() -> None:
+    raw = PrivateKey.generate().public_key.to_bytes()
+    with pytest.raises(KeyFormatError):
+        PublicKey.from_bytes(raw[:1184] + bytes(32))
+
+
+@pytest.mark.parametrize("offset,value", [(4, 21), (5, 9), (6, 5)])
+def test_key_file_cost_is_bounded(offset: int, value: int) -> None:
+    wrapped = bytearray(wrap_private_key(bytes(32), "pw", params=FAST))
+    wrapped[offset] = value
+    with pytest.raises(KeyFileError, match="scrypt"):
+        unwrap_private_key(bytes(wrapped), "pw")

@@ -114,3 +114,32 @@ def test_labels_refuse_free_text() -> None:
         Labels("Иван Петров", "ru-central", "ru", "urgent")
     with pytest.raises(ValueError, match="region"):
         Labels("desertion", "x" * 33, "ru", "urgent")
+
+
+def test_open_error_carries_no_trace_of_the_failing_step(
+    partner_keys: list[PrivateKey], labels: Labels
+) -> None:
+    envelope = seal(b"secret", labels, [partner_keys[0].public_key])
+    tampered = envelope[:-1] + bytes([envelope[-1] ^ 1])
+    for candidate, keys in (
+        (tampered, [partner_keys[0]]),
+        (b"junk", [partner_keys[0]]),
+        (envelope, [partner_keys[1]]),
+    ):
+        with pytest.raises(OpenError) as failure:
+            open_envelope(candidate, keys)
+        assert failure.value.__cause__ is None
+        assert failure.value.__context__ is None
+        assert failure.value.__traceback__ is not None
+        # The frame that raised holds no file key or plaintext.
+        frame = failure.traceback[-1].frame
+        assert set(frame.f_locals) <= {"envelope", "keys", "opened"}
+
+
+def test_open_accepts_any_bytes_like_and_refuses_garbage_keys(
+    partner_keys: list[PrivateKey], labels: Labels
+) -> None:
+    envelope = seal(b"x", labels, [partner_keys[0].public_key])
+    assert open_envelope(memoryview(envelope), [partner_keys[0]]).content == b"x"  # type: ignore[arg-type]
+    with pytest.raises(OpenError):
+        open_envelope(envelope, ["not a key"])  # type: ignore[list-item]

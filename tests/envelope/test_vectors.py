@@ -24,6 +24,14 @@ NEGATIVE_NAMES = {
     "wrong_key",
     "nonzero_padding",
     "non_canonical_bucket",
+    "server_sealed_toggled",
+    "added_stanza",
+    "duplicate_kid",
+    "no_recipients",
+    "empty_label",
+    "body_not_a_bucket",
+    "length_prefix_too_large",
+    "commitment_mismatch",
 }
 
 

@@ -22,6 +22,7 @@ export const KID_BYTES = 32;
 export const ENC_BYTES = 1120;
 export const WRAPPED_KEY_BYTES = 32 + 16;
 export const STANZA_BYTES = KID_BYTES + ENC_BYTES + WRAPPED_KEY_BYTES;
+export const COMMITMENT_BYTES = 32;
 export const TAG_BYTES = 16;
 export const LABEL_FIELDS = Object.freeze(["category", "region", "language", "urgency"]);
 export const LABEL_MAX_BYTES = 32;
@@ -36,12 +37,18 @@ const BODY_SIZES = Object.freeze(BUCKETS.map((bucket) => bucket + TAG_BYTES));
 const MIN_PREFIX_BYTES = MAGIC.length + 1 + LABEL_FIELDS.length * 2;
 const MAX_PREFIX_BYTES = MAGIC.length + 1 + LABEL_FIELDS.length * (1 + LABEL_MAX_BYTES);
 export const MAX_ENVELOPE_BYTES =
-  MAX_PREFIX_BYTES + 1 + MAX_RECIPIENTS * STANZA_BYTES + BODY_SIZES[BODY_SIZES.length - 1];
-export const MIN_ENVELOPE_BYTES = MIN_PREFIX_BYTES + 1 + STANZA_BYTES + BODY_SIZES[0];
+  MAX_PREFIX_BYTES +
+  1 +
+  MAX_RECIPIENTS * STANZA_BYTES +
+  COMMITMENT_BYTES +
+  BODY_SIZES[BODY_SIZES.length - 1];
+export const MIN_ENVELOPE_BYTES =
+  MIN_PREFIX_BYTES + 1 + STANZA_BYTES + COMMITMENT_BYTES + BODY_SIZES[0];
 
 const ascii = new TextEncoder();
 const STANZA_INFO = Uint8Array.of(...ascii.encode("haven/v1 file key"), 0x00);
 const BODY_INFO = ascii.encode("haven/v1 body");
+const COMMITMENT_INFO = ascii.encode("haven/v1 key commitment");
 // The body key is derived from a fresh random file key and encrypts exactly
 // one message, so a fixed nonce never repeats under one key.
 const BODY_NONCE = new Uint8Array(12);
@@ -232,6 +239,31 @@ function stanzaInfo(prefix) {
   return concatBytes([STANZA_INFO, prefix]);
 }
 
+// Key commitment (spec section 6): binds the file key into the header, since
+// AES-GCM alone does not commit to its key. Every recipient that opens holds
+// the same file key, so no crafted envelope shows partners different content.
+async function commitment(fileKey) {
+  const ikm = await subtle().importKey("raw", fileKey, "HKDF", false, ["deriveBits"]);
+  return new Uint8Array(
+    await subtle().deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: COMMITMENT_INFO },
+      ikm,
+      256,
+    ),
+  );
+}
+
+function equalConstantTime(a, b) {
+  if (a.length !== b.length) {
+    return false;
+  }
+  let diff = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    diff |= a[i] ^ b[i];
+  }
+  return diff === 0;
+}
+
 async function bodyKey(fileKey, usage) {
   const ikm = await subtle().importKey("raw", fileKey, "HKDF", false, ["deriveKey"]);
   return subtle().deriveKey(
@@ -297,6 +329,7 @@ export async function seal({ content, labels, serverSealed = false, recipients }
       }
       headerParts.push(kid, encBytes, wrapped);
     }
+    headerParts.push(await commitment(fileKey));
     const header = concatBytes(headerParts);
     // aad = the whole header: dropping, adding, reordering or swapping a
     // stanza makes the body fail to open for every recipient.
@@ -361,14 +394,15 @@ function parse(envelope) {
   if (count < 1 || count > MAX_RECIPIENTS) {
     throw new EnvelopeFormatError(`recipient count must be 1 to ${MAX_RECIPIENTS}`);
   }
-  const headerEnd = pos + count * STANZA_BYTES;
+  const stanzasEnd = pos + count * STANZA_BYTES;
+  const headerEnd = stanzasEnd + COMMITMENT_BYTES;
   if (!BODY_SIZES.includes(envelope.length - headerEnd)) {
     throw new EnvelopeFormatError(
       "envelope length does not match its recipients and a padding bucket",
     );
   }
   const stanzas = [];
-  for (; pos < headerEnd; pos += STANZA_BYTES) {
+  for (; pos < stanzasEnd; pos += STANZA_BYTES) {
     const kid = envelope.subarray(pos, pos + KID_BYTES);
     // Strictly increasing kids: one stanza per recipient, one canonical order.
     if (stanzas.length > 0 && compareBytes(stanzas[stanzas.length - 1].kid, kid) >= 0) {
@@ -384,6 +418,7 @@ function parse(envelope) {
     labels,
     serverSealed: (flags & FLAG_SERVER_SEALED) !== 0,
     stanzas,
+    commitment: envelope.subarray(stanzasEnd, headerEnd),
     prefix: envelope.subarray(0, prefixEnd),
     header: envelope.subarray(0, headerEnd),
     body: envelope.subarray(headerEnd),
@@ -430,6 +465,9 @@ async function openOrFail(envelope, seeds) {
     try {
       if (fileKey.length !== FILE_KEY_BYTES) {
         throw new Error("file key has the wrong length");
+      }
+      if (!equalConstantTime(await commitment(fileKey), parsed.commitment)) {
+        throw new Error("key commitment does not match");
       }
       const padded = new Uint8Array(
         await subtle().decrypt(

@@ -11,6 +11,7 @@ import {
   MAX_CONTENT_BYTES,
   MAX_ENVELOPE_BYTES,
   MAX_RECIPIENTS,
+  MIN_ENVELOPE_BYTES,
   OpenError,
   PUBLIC_KEY_BYTES,
   PaddingError,
@@ -82,8 +83,9 @@ describe("constants", () => {
     assert.equal(MAX_CONTENT_BYTES, 65532);
     assert.equal(MAX_RECIPIENTS, 32);
     assert.equal(STANZA_BYTES, 1200);
-    assert.equal(MAX_ENVELOPE_BYTES, 5 + 4 * 33 + 1 + 32 * 1200 + 65552);
-    assert.equal(MAX_ENVELOPE_BYTES, 104090);
+    assert.equal(MAX_ENVELOPE_BYTES, 5 + 4 * 33 + 1 + 32 * 1200 + 32 + 65552);
+    assert.equal(MIN_ENVELOPE_BYTES, 13 + 1 + 1200 + 32 + 4112);
+    assert.equal(MAX_ENVELOPE_BYTES, 104122);
   });
 });
 
@@ -183,7 +185,7 @@ describe("sealing and opening", () => {
     const kids = await Promise.all(publicKeys.map(kidOf));
     assert.deepEqual(info.kids, [...kids].sort());
     assert.equal(info.bucket, 4096);
-    assert.equal(envelope.length, PREFIX_BYTES + 1 + 3 * STANZA_BYTES + 4096 + 16);
+    assert.equal(envelope.length, PREFIX_BYTES + 1 + 3 * STANZA_BYTES + 32 + 4096 + 16);
   });
 
   test("the length depends on the bucket, not on the content", async () => {

@@ -27,10 +27,11 @@ SALT_BYTES = 16
 HEADER_BYTES = 4 + 3 + SALT_BYTES
 FILE_BYTES = HEADER_BYTES + SECRET_BYTES + 16
 # Bounds on what a key file may ask of the opener: a forged file cannot make
-# it allocate gigabytes or spin for hours.
-LOG2_N_RANGE = range(10, 23)
-R_RANGE = range(1, 33)
-P_RANGE = range(1, 17)
+# it allocate more than 1 GiB (128 * r * N bytes) or spend more than 32 times
+# the default work (r * p * N) on one attempt.
+LOG2_N_RANGE = range(10, 21)
+R_RANGE = range(1, 9)
+P_RANGE = range(1, 5)
 NONCE = bytes(12)
 
 
@@ -86,5 +87,5 @@ def unwrap_private_key(data: bytes, passphrase: str, *, kind: SecretKind = "part
         return AESGCM(_derive(passphrase, salt, params)).decrypt(
             NONCE, data[HEADER_BYTES:], data[:HEADER_BYTES]
         )
-    except InvalidTag:
+    except (InvalidTag, MemoryError):
         raise KeyFileError("wrong passphrase, or the key file is damaged") from None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hpke
@@ -18,6 +18,7 @@ MLKEM_PUBLIC_BYTES = 1184
 X25519_PUBLIC_BYTES = 32
 PUBLIC_KEY_BYTES = MLKEM_PUBLIC_BYTES + X25519_PUBLIC_BYTES
 KID_BYTES = 32
+_TRIAL_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
 
 def kid_of(public_key_bytes: bytes) -> bytes:
@@ -41,14 +42,19 @@ class PublicKey:
             # malformed ML-KEM key is refused here, not at sealing time.
             mlkem_key = mlkem.MLKEM768PublicKey.from_public_bytes(data[:MLKEM_PUBLIC_BYTES])
             x_key = x25519.X25519PublicKey.from_public_bytes(data[MLKEM_PUBLIC_BYTES:])
+            hpke_key = hpke.MLKEM768X25519PublicKey(mlkem_key, x_key)
+            # A trial encapsulation refuses keys no sealer could use (an
+            # all-zero or low-order X25519 point): such a key in a directory
+            # would make every request of its category unsendable.
+            _TRIAL_SUITE.encrypt(b"", hpke_key)
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise KeyFormatError("public key is not a valid ML-KEM-768 + X25519 key") from exc
-        return cls(raw=bytes(data), _hpke=hpke.MLKEM768X25519PublicKey(mlkem_key, x_key))
+        return cls(raw=bytes(data), _hpke=hpke_key)
 
     def to_bytes(self) -> bytes:
         return self.raw
 
-    @property
+    @cached_property
     def kid(self) -> bytes:
         return kid_of(self.raw)
 
@@ -61,7 +67,7 @@ class PublicKey:
         return self._hpke
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PublicKey) and hmac.compare_digest(self.raw, other.raw)
+        return isinstance(other, PublicKey) and self.raw == other.raw
 
     def __hash__(self) -> int:
         return hash(self.raw)

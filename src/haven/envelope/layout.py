@@ -21,13 +21,16 @@ LABEL_FIELDS = ("category", "region", "language", "urgency")
 ENC_BYTES = 1120
 WRAPPED_KEY_BYTES = 32 + 16
 STANZA_BYTES = KID_BYTES + ENC_BYTES + WRAPPED_KEY_BYTES
+COMMITMENT_BYTES = 32
 MAX_RECIPIENTS = 32
 TAG_BYTES = 16
 BODY_SIZES = frozenset(bucket + TAG_BYTES for bucket in BUCKETS)
 MAX_PREFIX_BYTES = len(MAGIC) + 1 + len(LABEL_FIELDS) * (1 + LABEL_MAX)
 MIN_PREFIX_BYTES = len(MAGIC) + 1 + len(LABEL_FIELDS) * 2
-MAX_ENVELOPE_BYTES = MAX_PREFIX_BYTES + 1 + MAX_RECIPIENTS * STANZA_BYTES + max(BODY_SIZES)
-MIN_ENVELOPE_BYTES = MIN_PREFIX_BYTES + 1 + STANZA_BYTES + min(BODY_SIZES)
+MAX_ENVELOPE_BYTES = (
+    MAX_PREFIX_BYTES + 1 + MAX_RECIPIENTS * STANZA_BYTES + COMMITMENT_BYTES + max(BODY_SIZES)
+)
+MIN_ENVELOPE_BYTES = MIN_PREFIX_BYTES + 1 + STANZA_BYTES + COMMITMENT_BYTES + min(BODY_SIZES)
 
 __all__ = [
     "BUCKETS",
@@ -81,6 +84,7 @@ class Header:
     labels: Labels
     server_sealed: bool
     stanzas: tuple[Stanza, ...]
+    commitment: bytes
     prefix: bytes
     header: bytes
     body: bytes
@@ -95,7 +99,7 @@ class Header:
 
 
 def envelope_size(prefix_length: int, recipients: int, bucket: int) -> int:
-    return prefix_length + 1 + recipients * STANZA_BYTES + bucket + TAG_BYTES
+    return prefix_length + 1 + recipients * STANZA_BYTES + COMMITMENT_BYTES + bucket + TAG_BYTES
 
 
 def build_prefix(labels: Labels, *, server_sealed: bool) -> bytes:
@@ -110,6 +114,9 @@ def build_prefix(labels: Labels, *, server_sealed: bool) -> bytes:
 
 def inspect(envelope: bytes) -> Header:
     """Parse an envelope's public structure; raise EnvelopeFormatError naming the rule broken."""
+    if not isinstance(envelope, bytes | bytearray | memoryview):
+        raise EnvelopeFormatError("an envelope is bytes")
+    envelope = bytes(envelope)
     if len(envelope) > MAX_ENVELOPE_BYTES:
         raise EnvelopeFormatError(f"envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
     if len(envelope) < MIN_ENVELOPE_BYTES:
@@ -135,7 +142,7 @@ def inspect(envelope: bytes) -> Header:
     pos += 1
     if not 1 <= count <= MAX_RECIPIENTS:
         raise EnvelopeFormatError(f"recipient count must be 1 to {MAX_RECIPIENTS}")
-    body_length = len(envelope) - pos - count * STANZA_BYTES
+    body_length = len(envelope) - pos - count * STANZA_BYTES - COMMITMENT_BYTES
     if body_length not in BODY_SIZES:
         raise EnvelopeFormatError(
             "envelope length does not match its recipients and a padding bucket"
@@ -150,10 +157,13 @@ def inspect(envelope: bytes) -> Header:
             raise EnvelopeFormatError("recipient stanzas are not in strictly increasing kid order")
         stanzas.append(Stanza(kid=kid, enc=enc, wrapped_key=wrapped))
         pos += STANZA_BYTES
+    commitment = bytes(envelope[pos : pos + COMMITMENT_BYTES])
+    pos += COMMITMENT_BYTES
     return Header(
         labels=Labels(*values),
         server_sealed=bool(flags & FLAG_SERVER_SEALED),
         stanzas=tuple(stanzas),
+        commitment=commitment,
         prefix=bytes(envelope[:prefix_end]),
         header=bytes(envelope[:pos]),
         body=bytes(envelope[pos:]),

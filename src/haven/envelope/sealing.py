@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from haven.envelope.errors import EnvelopeFormatError, OpenError
+from haven.envelope.errors import OpenError
 from haven.envelope.keys import PrivateKey, PublicKey
 from haven.envelope.layout import MAX_RECIPIENTS, Labels, build_prefix, inspect
 from haven.envelope.padding import PaddingError, pad, unpad
@@ -20,6 +20,7 @@ from haven.envelope.padding import PaddingError, pad, unpad
 FILE_KEY_BYTES = 32
 STANZA_INFO = b"haven/v1 file key\x00"
 BODY_INFO = b"haven/v1 body"
+COMMITMENT_INFO = b"haven/v1 key commitment"
 # The body key is fresh for every envelope and encrypts exactly one message,
 # so a fixed nonce never repeats under one key.
 BODY_NONCE = bytes(12)
@@ -39,8 +40,16 @@ def digest(envelope: bytes) -> str:
     return hashlib.sha256(envelope).hexdigest()
 
 
+def _derive(file_key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(file_key)
+
+
 def _body_key(file_key: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=BODY_INFO).derive(file_key)
+    return _derive(file_key, BODY_INFO)
+
+
+def _commitment(file_key: bytes) -> bytes:
+    return _derive(file_key, COMMITMENT_INFO)
 
 
 def seal(
@@ -80,36 +89,44 @@ def _seal_padded(
         # envelope cannot be opened by any recipient.
         stanza = SUITE.encrypt(file_key, key.hpke_key, info=STANZA_INFO + prefix)
         header += key.kid + stanza
+    header += _commitment(file_key)
     body = AESGCM(_body_key(file_key)).encrypt(BODY_NONCE, padded, bytes(header))
     return bytes(header) + body
 
 
 def open_envelope(envelope: bytes, keys: Sequence[PrivateKey]) -> Opened:
     """Open with one of the partner's own keys. Every failure is the same OpenError."""
+    opened = _try_open(envelope, keys)
+    if opened is None:
+        # Raised from one place, outside any handler, in a frame that holds
+        # no key material: neither the traceback line, nor __context__, nor
+        # the frame's locals can tell which step failed.
+        raise OpenError()
+    return opened
+
+
+def _try_open(envelope: bytes, keys: Sequence[PrivateKey]) -> Opened | None:
     try:
         header = inspect(envelope)
-    except EnvelopeFormatError:
-        raise OpenError() from None
-    stanzas = {stanza.kid: stanza for stanza in header.stanzas}
-    # The first of the caller's keys that is a recipient, and only that one
-    # (docs/envelope-v1.md section 8): no retry with another key, so every
-    # implementation opens the same crafted envelope the same way.
-    for key in keys:
-        stanza = stanzas.get(key.kid)
-        if stanza is None:
-            continue
-        try:
-            file_key = SUITE.decrypt(
-                stanza.enc + stanza.wrapped_key,
-                key.hpke_key,
-                info=STANZA_INFO + header.prefix,
-            )
-            if len(file_key) != FILE_KEY_BYTES:
-                raise OpenError()
-            padded = AESGCM(_body_key(file_key)).decrypt(BODY_NONCE, header.body, header.header)
-            content = unpad(padded)
-        except (InvalidTag, ValueError, PaddingError, OpenError):
-            # `from None`: the cause would say which step failed.
-            raise OpenError() from None
-        return Opened(labels=header.labels, server_sealed=header.server_sealed, content=content)
-    raise OpenError()
+        stanzas = {stanza.kid: stanza for stanza in header.stanzas}
+        # The first of the caller's keys that is a recipient, and only that
+        # one (docs/envelope-v1.md section 8): no retry with another key, so
+        # every implementation opens the same crafted envelope the same way.
+        key = next((k for k in keys if k.kid in stanzas), None)
+        if key is None:
+            return None
+        stanza = stanzas[key.kid]
+        file_key = SUITE.decrypt(
+            stanza.enc + stanza.wrapped_key, key.hpke_key, info=STANZA_INFO + header.prefix
+        )
+        # Key commitment: every recipient who opens must hold the same file
+        # key, so no crafted envelope shows different partners different
+        # content under one request id (AES-GCM alone does not commit).
+        if not hmac.compare_digest(_commitment(file_key), header.commitment):
+            return None
+        padded = AESGCM(_body_key(file_key)).decrypt(BODY_NONCE, header.body, header.header)
+        return Opened(
+            labels=header.labels, server_sealed=header.server_sealed, content=unpad(padded)
+        )
+    except Exception:  # noqa: BLE001 - every failure to open is the same failure
+        return None
