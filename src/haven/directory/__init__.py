@@ -1,5 +1,38 @@
 """The signed partner directory.
 
-Verification against the pinned network key, freshness, and the recipients
-of each request category.
+Verification against the pinned network key, freshness and rollback
+checks, building new versions, and the recipients of each request
+category. Clients seal requests only to keys that came through here.
 """
+
+from haven.directory.errors import DirectoryError
+from haven.directory.publish import (
+    DEFAULT_VALIDITY,
+    empty_directory,
+    find_partner,
+    payload_bytes,
+    sign_directory,
+    with_partner,
+    without_partner,
+)
+from haven.directory.recipients import eligible_partners, recipient_keys
+from haven.directory.state import SeenVersion, SeenVersionFile
+from haven.directory.verify import accept_directory, parse_payload, verify_directory
+
+__all__ = [
+    "DEFAULT_VALIDITY",
+    "DirectoryError",
+    "SeenVersion",
+    "SeenVersionFile",
+    "accept_directory",
+    "eligible_partners",
+    "empty_directory",
+    "find_partner",
+    "parse_payload",
+    "payload_bytes",
+    "recipient_keys",
+    "sign_directory",
+    "verify_directory",
+    "with_partner",
+    "without_partner",
+]

@@ -1,0 +1,128 @@
+"""Building and signing new directory versions (done by the network's publisher only)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from haven.directory.errors import DirectoryError
+from haven.directory.verify import PURPOSE, parse_payload
+from haven.envelope import NetworkKey, sign_document
+from haven.schemas.directory import (
+    Directory,
+    DirectoryFormatError,
+    Partner,
+    dump_directory_payload,
+    load_directory_payload,
+)
+
+DEFAULT_VALIDITY = timedelta(days=14)
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def empty_directory(
+    network_id: str, *, now: datetime, validity: timedelta = DEFAULT_VALIDITY
+) -> Directory:
+    issued = _whole_seconds(now)
+    return _load(
+        {
+            "network_id": network_id,
+            "version": 1,
+            "issued_at": _iso(issued),
+            "expires_at": _iso(issued + validity),
+            "partners": [],
+        }
+    )
+
+
+def with_partner(
+    directory: Directory,
+    partner: Mapping[str, Any],
+    *,
+    now: datetime,
+    validity: timedelta = DEFAULT_VALIDITY,
+) -> Directory:
+    """The next version: `partner` added, or replacing the entry with the same id."""
+    payload = dump_directory_payload(directory)
+    others = [p for p in payload["partners"] if p["id"] != partner.get("id")]
+    issued = _whole_seconds(now)
+    return _load(
+        {
+            **payload,
+            "version": directory.version + 1,
+            "issued_at": _iso(issued),
+            "expires_at": _iso(issued + validity),
+            "partners": [*others, dict(partner)],
+        }
+    )
+
+
+def without_partner(
+    directory: Directory, partner_id: str, *, now: datetime, validity: timedelta = DEFAULT_VALIDITY
+) -> Directory:
+    if partner_id not in {p.id for p in directory.partners}:
+        raise DirectoryError(f"no partner {partner_id!r} in the directory")
+    payload = dump_directory_payload(directory)
+    issued = _whole_seconds(now)
+    return _load(
+        {
+            **payload,
+            "version": directory.version + 1,
+            "issued_at": _iso(issued),
+            "expires_at": _iso(issued + validity),
+            "partners": [p for p in payload["partners"] if p["id"] != partner_id],
+        }
+    )
+
+
+def payload_bytes(directory: Directory) -> bytes:
+    return json.dumps(
+        dump_directory_payload(directory), ensure_ascii=False, indent=1, sort_keys=True
+    ).encode("utf-8")
+
+
+def sign_directory(directory: Directory, key: NetworkKey) -> bytes:
+    payload = payload_bytes(directory)
+    # Re-parse what will be signed: the publisher never signs a document
+    # that a client would then refuse.
+    parse_payload(payload)
+    return sign_document(payload, key, purpose=PURPOSE)
+
+
+def partner_ids(directory: Directory) -> list[str]:
+    return [p.id for p in directory.partners]
+
+
+def find_partner(directory: Directory, partner_id: str) -> Partner:
+    for partner in directory.partners:
+        if partner.id == partner_id:
+            return partner
+    raise DirectoryError(f"no partner {partner_id!r} in the directory")
+
+
+def _load(data: Mapping[str, Any]) -> Directory:
+    try:
+        return load_directory_payload(data)
+    except DirectoryFormatError as exc:
+        raise DirectoryError(f"directory would be malformed: {exc}") from None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = [
+    "DEFAULT_VALIDITY",
+    "empty_directory",
+    "find_partner",
+    "partner_ids",
+    "payload_bytes",
+    "sign_directory",
+    "with_partner",
+    "without_partner",
+]
