@@ -1,0 +1,110 @@
+"""Shared plumbing for the `haven` subcommands: errors, passphrases, files, time."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeAlias
+
+Handler = Callable[[argparse.Namespace], int]
+# A string: argparse's private action type is not subscriptable at run time.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class CliError(Exception):
+    """A failure the user can act on; printed as one line, never a traceback."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
+    """From --passphrase-file, else an interactive prompt; never from argv.
+
+    A passphrase on the command line would sit in shell history and in the
+    process list of a machine that may be seized or shared.
+    """
+    path: Path | None = getattr(args, "passphrase_file", None)
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+        passphrase = text.rstrip("\r\n")
+    elif sys.stdin.isatty():
+        passphrase = getpass.getpass("Passphrase: ")
+        if confirm and getpass.getpass("Passphrase again: ") != passphrase:
+            raise CliError("the two passphrases differ")
+    else:
+        raise CliError("no passphrase: give --passphrase-file, or run in a terminal to be asked")
+    if not passphrase:
+        raise CliError("the passphrase is empty")
+    return passphrase
+
+
+def read_bytes(path: Path, what: str, *, limit: int | None = None) -> bytes:
+    try:
+        if limit is not None and path.stat().st_size > limit:
+            raise CliError(f"{what} {path} is larger than {limit} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def read_input(path: Path | None, what: str, *, limit: int) -> bytes:
+    if path is None or str(path) == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise CliError(f"{what} on standard input is larger than {limit} bytes")
+        return data
+    return read_bytes(path, what, limit=limit)
+
+
+def write_new(path: Path, data: bytes, *, force: bool, private: bool = False) -> None:
+    """Write a file whole, or not at all; private files are 0600 so no other user reads a key.
+
+    The bytes go to a fresh temporary file (O_EXCL, never through a planted
+    symlink) that replaces the target, so a replaced key file never keeps
+    the old file's looser mode and a crash never leaves half a key.
+    """
+    if path.exists() and not force:
+        raise CliError(f"{path} exists; use --force to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            os.fchmod(fd, 0o600 if private else 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def add_passphrase_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="FILE",
+        help="read the key's passphrase from FILE (first line) instead of asking",
+    )
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="replace existing output files")
+
+
+def comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]

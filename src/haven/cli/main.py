@@ -1,0 +1,54 @@
+"""The `haven` command: one parser, subcommands registered by their modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from haven.cli import demo_cmd, keys_cmd, network_cmd, seal_cmd
+from haven.cli.common import CliError
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes as one line too; `--help` still shows everything."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="haven",
+        description="Haven: secure intake for exile networks. Keys, the signed partner directory, envelopes.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (keys_cmd, network_cmd, seal_cmd, demo_cmd):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CliError as exc:
+        # One line, no traceback: a traceback can quote file contents or
+        # paths that a partner would not want on a shared screen.
+        print(f"haven: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("haven: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug still ends in one line
+        # Only the type: an unexpected exception's message may hold request text.
+        print(f"haven: internal error ({type(exc).__name__}); please report it", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
