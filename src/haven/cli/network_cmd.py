@@ -22,6 +22,7 @@ from haven.cli.common import (
 )
 from haven.cli.keyfiles import load_network_key, load_public_key, load_verify_key
 from haven.directory import (
+    DEFAULT_VALIDITY,
     DirectoryError,
     SeenVersionFile,
     accept_directory,
@@ -58,12 +59,7 @@ def register(commands: Commands) -> None:
     create.add_argument(
         "--directory", type=Path, required=True, metavar="FILE", help="signed directory to write"
     )
-    create.add_argument(
-        "--valid-days",
-        type=int,
-        default=14,
-        help="days until the directory expires (default 14, at most 31)",
-    )
+    add_validity_option(create)
     add_passphrase_option(create)
     add_force_option(create)
     create.set_defaults(handler=run_create)
@@ -129,12 +125,7 @@ def register(commands: Commands) -> None:
         metavar="SECONDS",
         help="time to take an urgent request (default 6 h)",
     )
-    add.add_argument(
-        "--valid-days",
-        type=int,
-        default=14,
-        help="days until the new version expires (default 14, at most 31)",
-    )
+    add_validity_option(add)
     add_passphrase_option(add)
     add.set_defaults(handler=run_add_partner)
 
@@ -146,12 +137,7 @@ def register(commands: Commands) -> None:
         "--key", type=Path, required=True, metavar="FILE", help="the network's signing key file"
     )
     remove.add_argument("--id", required=True, dest="partner_id")
-    remove.add_argument(
-        "--valid-days",
-        type=int,
-        default=14,
-        help="days until the new version expires (default 14, at most 31)",
-    )
+    add_validity_option(remove)
     add_passphrase_option(remove)
     remove.set_defaults(handler=run_remove_partner)
 
@@ -174,10 +160,24 @@ def register(commands: Commands) -> None:
     verify.set_defaults(handler=run_verify)
 
 
+def add_validity_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--valid-days",
+        type=int,
+        default=DEFAULT_VALIDITY.days,
+        help=f"days until this version expires (default {DEFAULT_VALIDITY.days}, at most {MAX_VALIDITY.days})",
+    )
+
+
 def _validity(days: int) -> timedelta:
     if not 1 <= days <= MAX_VALIDITY.days:
         raise CliError(f"--valid-days must be between 1 and {MAX_VALIDITY.days}")
     return timedelta(days=days)
+
+
+def _partners(directory: Directory) -> str:
+    count = len(directory.partners)
+    return f"{count} partner" if count == 1 else f"{count} partners"
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -235,7 +235,7 @@ def run_add_partner(args: argparse.Namespace) -> int:
     except DirectoryError as exc:
         raise CliError(str(exc)) from None
     write_new(args.directory, sign_directory(updated, key), force=True)
-    print(f"directory version {updated.version}: {len(updated.partners)} partners")
+    print(f"directory version {updated.version}: {_partners(updated)}")
     return 0
 
 
@@ -248,7 +248,7 @@ def run_remove_partner(args: argparse.Namespace) -> int:
     except DirectoryError as exc:
         raise CliError(str(exc)) from None
     write_new(args.directory, sign_directory(updated, key), force=True)
-    print(f"directory version {updated.version}: {len(updated.partners)} partners")
+    print(f"directory version {updated.version}: {_partners(updated)}")
     return 0
 
 
@@ -270,7 +270,7 @@ def run_verify(args: argparse.Namespace) -> int:
         return 0
     print(
         f"directory {directory.network_id} version {directory.version}: valid until "
-        f"{directory.expires_at:%Y-%m-%d %H:%M}Z, {len(directory.partners)} partners"
+        f"{directory.expires_at:%Y-%m-%d %H:%M}Z, {_partners(directory)}"
     )
     for partner in directory.partners:
         print(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from haven.directory.errors import DirectoryError
-from haven.directory.verify import PURPOSE, parse_payload
+from haven.directory.verify import PURPOSE, iso_utc, parse_payload
 from haven.envelope import NetworkKey, sign_document
 from haven.schemas.directory import (
     Directory,
@@ -33,8 +33,8 @@ def empty_directory(
         {
             "network_id": network_id,
             "version": 1,
-            "issued_at": _iso(issued),
-            "expires_at": _iso(issued + validity),
+            "issued_at": iso_utc(issued),
+            "expires_at": iso_utc(issued + validity),
             "partners": [],
         }
     )
@@ -48,34 +48,32 @@ def with_partner(
     validity: timedelta = DEFAULT_VALIDITY,
 ) -> Directory:
     """The next version: `partner` added, or replacing the entry with the same id."""
-    payload = dump_directory_payload(directory)
-    others = [p for p in payload["partners"] if p["id"] != partner.get("id")]
-    issued = _whole_seconds(now)
-    return _load(
-        {
-            **payload,
-            "version": directory.version + 1,
-            "issued_at": _iso(issued),
-            "expires_at": _iso(issued + validity),
-            "partners": [*others, dict(partner)],
-        }
-    )
+    others = [
+        p for p in dump_directory_payload(directory)["partners"] if p["id"] != partner.get("id")
+    ]
+    return _next_version(directory, [*others, dict(partner)], now=now, validity=validity)
 
 
 def without_partner(
     directory: Directory, partner_id: str, *, now: datetime, validity: timedelta = DEFAULT_VALIDITY
 ) -> Directory:
-    if partner_id not in {p.id for p in directory.partners}:
-        raise DirectoryError(f"no partner {partner_id!r} in the directory")
-    payload = dump_directory_payload(directory)
+    """The next version, without the partner `partner_id`."""
+    find_partner(directory, partner_id)
+    others = [p for p in dump_directory_payload(directory)["partners"] if p["id"] != partner_id]
+    return _next_version(directory, others, now=now, validity=validity)
+
+
+def _next_version(
+    directory: Directory, partners: list[dict[str, Any]], *, now: datetime, validity: timedelta
+) -> Directory:
     issued = _whole_seconds(now)
     return _load(
         {
-            **payload,
+            **dump_directory_payload(directory),
             "version": directory.version + 1,
-            "issued_at": _iso(issued),
-            "expires_at": _iso(issued + validity),
-            "partners": [p for p in payload["partners"] if p["id"] != partner_id],
+            "issued_at": iso_utc(issued),
+            "expires_at": iso_utc(issued + validity),
+            "partners": partners,
         }
     )
 
@@ -110,10 +108,6 @@ def _load(data: Mapping[str, Any]) -> Directory:
         return load_directory_payload(data)
     except DirectoryFormatError as exc:
         raise DirectoryError(f"directory would be malformed: {exc}") from None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 __all__ = [

@@ -78,11 +78,11 @@ def verify_directory(
     directory = parse_payload(payload)
     if now >= directory.expires_at and not allow_expired:
         raise DirectoryError(
-            f"directory version {directory.version} expired at {_iso(directory.expires_at)}"
+            f"directory version {directory.version} expired at {iso_utc(directory.expires_at)}"
         )
     if directory.issued_at > now + CLOCK_SKEW:
         raise DirectoryError(
-            f"directory version {directory.version} is issued in the future ({_iso(directory.issued_at)})"
+            f"directory version {directory.version} is issued in the future ({iso_utc(directory.issued_at)})"
         )
     if seen is not None:
         seen.check(directory.network_id, directory.version, payload)
@@ -104,5 +104,6 @@ def accept_directory(
     return directory
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
+    """RFC 3339 UTC, whole seconds, as the directory writes times."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
