@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit bench clean
+.PHONY: run test lint typecheck imports unit bench clean broker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(NODE_STAMP): web/package.json web/package-lock.json
 	touch $@
 
 venv: $(STAMP)
+
+# The tests and the demo talk to a real RabbitMQ on 127.0.0.1:5672.
+broker:
+	scripts/ensure-rabbitmq
 
 run: $(STAMP)
 	$(BIN)/haven demo
@@ -35,7 +39,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP) $(NODE_STAMP)
+unit: $(STAMP) $(NODE_STAMP) broker
 	$(BIN)/pytest -W error
 
 test: lint typecheck imports unit
