@@ -1,0 +1,50 @@
+"""Router counters, in a registry of the router's own (never the global one).
+
+Labels are the request category and the partner id only: nothing about a
+requester, and both come from closed sets (the enumeration and the signed
+directory), so a hostile message cannot blow up the label space.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+NO_PARTNER = "-"
+UNKNOWN_CATEGORY = "unknown"
+
+
+class RouterMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        both = ("category", "partner")
+
+        def counter(name: str, text: str, labels: tuple[str, ...]) -> Counter:
+            return Counter(name, text, labels, registry=self.registry)
+
+        self.routed = counter("haven_router_routed", "Requests given to a first partner", both)
+        self.rerouted = counter(
+            "haven_router_rerouted",
+            "Requests given to a next partner after a decline or expiry",
+            both,
+        )
+        self.declined = counter("haven_router_declined", "Requests a partner declined", both)
+        self.expired = counter(
+            "haven_router_expired", "Requests a partner did not take within its deadline", both
+        )
+        self.retries = counter(
+            "haven_router_retries", "Transient failures sent to a delayed retry tier", both
+        )
+        self.unassigned = counter(
+            "haven_router_unassigned", "Requests no partner is left for", ("category",)
+        )
+        self.quarantined = counter(
+            "haven_router_quarantined", "Messages quarantined by the router", ("category",)
+        )
+        self.duplicates = counter(
+            "haven_router_duplicates", "Intake duplicates dropped by id", ("category",)
+        )
+
+    def value(self, name: str, **labels: str) -> float:
+        """A counter's current value (0 if never incremented); for tests and the ops CLI."""
+        found = self.registry.get_sample_value(f"haven_router_{name}_total", labels)
+        return found or 0.0

@@ -1,0 +1,76 @@
+"""Router settings, parsed once from the environment and passed in explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from haven.broker import BrokerSettings, SettingsError
+from haven.broker.consumer import ConsumerSettings
+from haven.broker.limits import RoutingLimits
+from haven.broker.reconnect import BackoffPolicy
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    limits: RoutingLimits = field(default_factory=RoutingLimits)
+    # Unacked deliveries per consumed queue: what one router holds at once.
+    prefetch: int = 50
+    # Message ids of intake requests this router has routed, kept to drop
+    # re-published duplicates (bounded: the oldest are forgotten first).
+    seen_capacity: int = 100_000
+    # Network-wide upper bound on any partner's response deadline, seconds;
+    # None keeps the directory's deadlines as they are.
+    max_deadline: int | None = None
+    shutdown_timeout: float = 10.0
+    # How often the directory is re-read while routing, seconds.
+    directory_refresh: float = 60.0
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.prefetch <= 1000:
+            raise SettingsError("HAVEN_ROUTER_PREFETCH must be between 1 and 1000")
+        if not 1 <= self.seen_capacity <= 10_000_000:
+            raise SettingsError("HAVEN_ROUTER_SEEN_CAPACITY must be between 1 and 10000000")
+        if self.max_deadline is not None and not 1 <= self.max_deadline <= 1_209_600:
+            raise SettingsError("HAVEN_ROUTER_MAX_DEADLINE must be between 1 and 1209600 seconds")
+        if not 0 < self.shutdown_timeout <= 300:
+            raise SettingsError("HAVEN_ROUTER_SHUTDOWN_TIMEOUT must be between 0 and 300 seconds")
+        if not 1 <= self.directory_refresh <= 86_400:
+            raise SettingsError("HAVEN_DIRECTORY_REFRESH must be between 1 and 86400 seconds")
+
+    def consumer_settings(self) -> ConsumerSettings:
+        return ConsumerSettings(
+            url=self.broker.url,
+            prefetch=self.prefetch,
+            connect_timeout=self.broker.connect_timeout,
+            blocked_timeout=max(self.broker.publish_timeout, 5.0),
+            shutdown_timeout=self.shutdown_timeout,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RouterSettings:
+        def number(name: str, default: float, kind: type[int] | type[float]) -> float:
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                return kind(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number") from None
+
+        raw_cap = environ.get("HAVEN_ROUTER_MAX_DEADLINE")
+        return cls(
+            broker=BrokerSettings.from_env(environ),
+            limits=RoutingLimits.from_env(environ),
+            prefetch=int(number("HAVEN_ROUTER_PREFETCH", cls.prefetch, int)),
+            seen_capacity=int(number("HAVEN_ROUTER_SEEN_CAPACITY", cls.seen_capacity, int)),
+            max_deadline=int(number("HAVEN_ROUTER_MAX_DEADLINE", 0, int)) if raw_cap else None,
+            shutdown_timeout=float(
+                number("HAVEN_ROUTER_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, float)
+            ),
+            directory_refresh=float(
+                number("HAVEN_DIRECTORY_REFRESH", cls.directory_refresh, float)
+            ),
+        )

@@ -1,0 +1,124 @@
+"""Choosing a partner, the headers, the seen-set, backoff and settings: no broker needed."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from haven.broker import SettingsError
+from haven.broker.limits import RoutingLimits
+from haven.broker.reconnect import Backoff, BackoffPolicy
+from haven.envelope import Labels, inspect, seal
+from haven.schemas.directory import Directory
+from haven.worker.choice import choose_partner, deadline_seconds, stable_uniform
+from haven.worker.headers import BadHeadersError, RoutingState, death_reason
+from haven.worker.seen import SeenIds
+from haven.worker.settings import RouterSettings
+from tests.worker.conftest import sealed
+
+
+def test_choice_prefers_language_then_falls_back(directory: Directory) -> None:
+    header = inspect(sealed(directory))
+    first = choose_partner(directory, header, (), "id")
+    assert first is not None and first.id in ("alpha", "bravo")
+    second = choose_partner(directory, header, (first.id,), "id")
+    assert second is not None and second.id in ("alpha", "bravo") and second.id != first.id
+    third = choose_partner(directory, header, ("alpha", "bravo"), "id")
+    assert third is not None and third.id == "charlie"
+    assert choose_partner(directory, header, ("alpha", "bravo", "charlie"), "id") is None
+
+
+def test_choice_is_weighted_by_capacity_through_the_random_seam(directory: Directory) -> None:
+    header = inspect(sealed(directory))
+    rng = random.Random(7)  # noqa: S311 - a seeded test seam, not a secret
+    picks = Counter(
+        choose_partner(directory, header, (), "id", lambda _key: rng.random()).id  # type: ignore[union-attr]
+        for _ in range(4000)
+    )
+    # alpha 10, bravo 30: about one in four for alpha.
+    assert set(picks) == {"alpha", "bravo"}
+    assert 0.2 < picks["alpha"] / 4000 < 0.3
+
+
+def test_stable_choice_is_the_same_for_the_same_request_and_state(directory: Directory) -> None:
+    header = inspect(sealed(directory))
+    picks = {choose_partner(directory, header, ("charlie",), "abc") for _ in range(20)}
+    assert len(picks) == 1
+    assert 0 <= stable_uniform("x") < 1 and stable_uniform("x") == stable_uniform("x")
+
+
+def test_partner_that_cannot_open_the_envelope_is_never_chosen(
+    directory: Directory, partner_keys: dict
+) -> None:
+    # Sealed to alpha's key only (an older directory, say): only alpha can be chosen.
+    envelope = seal(
+        b"x", Labels("desertion", "ru-central", "ru", "normal"), [partner_keys["alpha"].public_key]
+    )
+    header = inspect(envelope)
+    assert {choose_partner(directory, header, (), str(i)).id for i in range(50)} == {"alpha"}  # type: ignore[union-attr]
+    assert choose_partner(directory, header, ("alpha",), "x") is None
+
+
+def test_deadline_urgent_is_shorter_and_capped(directory: Directory) -> None:
+    partner = directory.partners[0]
+    assert deadline_seconds(partner, "urgent", None) == 6 * 3600
+    assert deadline_seconds(partner, "normal", None) == 72 * 3600
+    assert deadline_seconds(partner, "normal", 60) == 60
+
+
+def test_routing_state_round_trips_and_refuses_forgeries() -> None:
+    state = RoutingState(("alpha", "bravo"), 0, "partner", "bravo")
+    assert RoutingState.from_headers(state.headers()) == state
+    assert RoutingState.from_headers(None) == RoutingState()
+    for bad in (
+        {"x-haven-tried": "alpha,alpha"},
+        {"x-haven-tried": "../etc"},
+        {"x-haven-retries": "1"},
+        {"x-haven-retries": 99},
+        {"x-haven-stage": "elsewhere"},
+        {"x-haven-tried": "alpha", "x-haven-stage": "partner", "x-haven-partner": "bravo"},
+    ):
+        with pytest.raises(BadHeadersError):
+            RoutingState.from_headers(bad)
+
+
+def test_death_reason_reads_3_10_and_4_x_headers() -> None:
+    assert death_reason({"x-first-death-reason": "expired"}) == "expired"
+    assert death_reason({"x-death": [{"reason": b"rejected"}]}) == "rejected"
+    assert death_reason({}) is None
+
+
+def test_seen_ids_are_bounded() -> None:
+    seen = SeenIds(2)
+    for message_id in ("a", "b", "c"):
+        seen.add(message_id)
+    assert "a" not in seen and "b" in seen and "c" in seen and len(seen) == 2
+
+
+def test_backoff_grows_to_its_maximum_and_resets() -> None:
+    backoff = Backoff(BackoffPolicy(initial=1, maximum=5, factor=2, jitter=0.5), lambda: 0.0)
+    assert [backoff.next_delay() for _ in range(5)] == [1, 2, 4, 5, 5]
+    backoff.reset()
+    assert backoff.next_delay() == 1
+    jittered = Backoff(BackoffPolicy(initial=4, maximum=4, jitter=0.5), lambda: 1.0)
+    assert jittered.next_delay() == 2
+
+
+def test_settings_from_env() -> None:
+    settings = RouterSettings.from_env(
+        {
+            "HAVEN_AMQP_URL": "amqp://u:p@broker:5672/haven",
+            "HAVEN_ROUTER_PREFETCH": "7",
+            "HAVEN_ROUTER_MAX_DEADLINE": "900",
+            "HAVEN_RETRY_DELAYS": "2,20",
+        }
+    )
+    assert settings.prefetch == 7 and settings.max_deadline == 900
+    assert settings.limits.retry_delays == (2, 20)
+    assert RouterSettings.from_env({}).max_deadline is None
+    with pytest.raises(SettingsError):
+        RouterSettings.from_env({"HAVEN_ROUTER_PREFETCH": "0"})
+    with pytest.raises(SettingsError):
+        RoutingLimits.from_env({"HAVEN_RETRY_DELAYS": "5,x"})
