@@ -24,6 +24,7 @@ INTAKE_ROUTING_KEY = "request"
 QUARANTINE_EXCHANGE = "haven.quarantine"
 QUARANTINE_QUEUE = "haven.quarantine"
 QUARANTINE_ROUTING_KEY = "quarantine"
+QUARANTINE_DELIVERY_LIMIT = 1000
 # Each partner's own queue, bound by its partner id.
 PARTNER_EXCHANGE = "haven.partners"
 PARTNER_QUEUE_PREFIX = "haven.partner."
@@ -97,7 +98,13 @@ def topology(settings: BrokerSettings) -> Topology:
             },
         ),
     )
-    quarantine = Queue(QUARANTINE_QUEUE, _quorum(settings.quarantine_max_length))
+    # Quarantine is the end of the line: it has no dead-letter exchange, so
+    # its delivery limit is set far above any operator's retries (4.x would
+    # otherwise apply 20 and drop the message silently).
+    quarantine = Queue(
+        QUARANTINE_QUEUE,
+        _quorum(settings.quarantine_max_length, **{"x-delivery-limit": QUARANTINE_DELIVERY_LIMIT}),
+    )
     return Topology(
         exchanges=(Exchange(INTAKE_EXCHANGE), Exchange(QUARANTINE_EXCHANGE)),
         queues=(intake, quarantine),
