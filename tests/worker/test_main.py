@@ -41,8 +41,8 @@ def test_sigterm_stops_the_worker_cleanly_and_loses_nothing(
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HAVEN_AMQP_URL": fresh_broker_url,
-        "HAVEN_DIRECTORY": str(tmp_path / "directory.json"),
-        "HAVEN_NETWORK_KEY": str(tmp_path / "network.pub"),
+        "HAVEN_DIRECTORY_FILE": str(tmp_path / "directory.json"),
+        "HAVEN_NETWORK_VERIFY_KEY_FILE": str(tmp_path / "network.pub"),
         "HAVEN_DIRECTORY_STATE": str(tmp_path / "seen.json"),
         "HAVEN_ROUTER_PREFETCH": "5",
         # The same limits as the topology declared above: a quorum queue

@@ -4,8 +4,8 @@ Configuration comes from the environment only (12-factor, and nothing
 secret on the command line):
 
     HAVEN_AMQP_URL           broker (see haven.broker.settings)
-    HAVEN_DIRECTORY          the signed partner directory (JSON document)
-    HAVEN_NETWORK_KEY        the pinned network verify key file
+    HAVEN_DIRECTORY_FILE     the signed partner directory (JSON document)
+    HAVEN_NETWORK_VERIFY_KEY_FILE  the pinned network verify key file
     HAVEN_DIRECTORY_STATE    optional: where the last accepted version is kept (rollback guard)
     HAVEN_METRICS_PORT       optional: serve Prometheus metrics on 127.0.0.1:PORT
     HAVEN_ROUTER_*, HAVEN_RETRY_DELAYS, HAVEN_PARTNER_*  (haven.worker.settings, haven.broker.limits)
@@ -47,9 +47,14 @@ class DirectoryFiles:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DirectoryFiles:
-        document, key = environ.get("HAVEN_DIRECTORY"), environ.get("HAVEN_NETWORK_KEY")
+        document, key = (
+            environ.get("HAVEN_DIRECTORY_FILE"),
+            environ.get("HAVEN_NETWORK_VERIFY_KEY_FILE"),
+        )
         if not document or not key:
-            raise SettingsError("HAVEN_DIRECTORY and HAVEN_NETWORK_KEY must name files")
+            raise SettingsError(
+                "HAVEN_DIRECTORY_FILE and HAVEN_NETWORK_VERIFY_KEY_FILE must name files"
+            )
         state = environ.get("HAVEN_DIRECTORY_STATE")
         return cls(Path(document), Path(key), Path(state) if state else None)
 
