@@ -1,0 +1,62 @@
+"""gunicorn settings for the Haven intake (production and the compose stack).
+
+    gunicorn -c gunicorn.conf.py
+
+The intake must never learn or log who talks to it: no access log, no
+address in any line, no proxy trusted to tell us one. Settings come from
+HAVEN_* variables (docs/intake-api.md); a bad one stops the worker with one
+line naming it.
+"""
+
+import os
+
+wsgi_app = "haven.intake.wsgi:app_from_env()"
+bind = [os.environ.get("HAVEN_BIND", "127.0.0.1:8080")]
+
+# One process, many threads: the work per request is a SHA-256 and a wait
+# on the broker's confirm (pika releases the GIL), and one process keeps the
+# app's metrics registry whole (run more containers to scale; each is
+# scraped on its own). ConfirmedPublisher holds one connection per thread.
+workers = 1
+worker_class = "gthread"
+threads = int(os.environ.get("HAVEN_THREADS", "16"))
+# A publish answers within HAVEN_PUBLISH_TIMEOUT (5 s by default); a worker
+# silent for much longer than that is stuck and is replaced.
+timeout = 30
+graceful_timeout = 20
+# Tor circuits are slow to build: keep an idle connection a little longer
+# than the usual 2 s, but not so long that idle clients hold every thread.
+keepalive = 5
+
+# Bounded requests: the API's URLs are short and a submission is one JSON
+# body (its limit is enforced by the app, from the declared length).
+limit_request_line = 2048
+limit_request_fields = 50
+limit_request_field_size = 8190
+
+# Never log requests. The access log is off, and the logger class has no
+# way to write one nor the two request lines gunicorn writes on its own.
+accesslog = None
+disable_redirect_access_to_syslog = True
+errorlog = "-"
+loglevel = "info"
+capture_output = False
+logger_class = "haven.intake.gunicorn_logging.RequestBlindLogger"
+
+# No proxy is trusted to name a client: the intake never uses an address,
+# and X-Forwarded-* from the internet must not become one.
+forwarded_allow_ips = ""
+proxy_allow_ips = ""
+
+# No runtime control socket: nobody outside the container reconfigures it.
+control_socket_disable = True
+proc_name = "haven-intake"
+# The app is built in the master, before any worker: a bad setting or
+# directory stops gunicorn at once with its one-line reason (exit 1),
+# instead of workers failing and being restarted for ever.
+preload_app = True
+
+
+def pre_request(worker, req):
+    # gunicorn's default hook logs every method and path at debug level.
+    return

@@ -1,0 +1,3 @@
+from haven.intake.serve import main
+
+main()

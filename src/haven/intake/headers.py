@@ -1,0 +1,40 @@
+"""Security headers on every answer of the intake."""
+
+from __future__ import annotations
+
+from flask import Response
+
+# The API serves JSON only: nothing may load, frame or be framed. The web
+# form issue extends this for its pages (its own scripts, never inline,
+# never a third-party origin).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+# A requester's browser must not tell anyone where it came from or went.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+HSTS = "max-age=31536000"
+
+
+def security_headers(*, behind_tls: bool) -> dict[str, str]:
+    headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "Permissions-Policy": PERMISSIONS_POLICY,
+    }
+    if behind_tls:
+        # Only when TLS is terminated in front of us: over an onion service or
+        # plain local HTTP the header would pin a scheme that is not there.
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
+
+
+def apply(response: Response, headers: dict[str, str]) -> Response:
+    response.headers.update(headers)
+    # Anything that did not choose its own caching is never stored: a
+    # searched phone must not hold a copy of what its owner sent or received.
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response

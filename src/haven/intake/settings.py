@@ -1,0 +1,132 @@
+"""Intake settings, parsed once from the environment and passed in explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from haven.broker import BrokerSettings, SettingsError
+from haven.envelope import MAX_ENVELOPE_BYTES, KeyFormatError, NetworkVerifyKey
+
+# The largest body a valid submission can have: the largest envelope in
+# base64 plus the routing labels, the challenge, the nonce and some
+# whitespace. Anything longer is refused before it is read.
+JSON_OVERHEAD_BYTES = 4096
+MAX_BODY_BYTES = 4 * -(-MAX_ENVELOPE_BYTES // 3) + JSON_OVERHEAD_BYTES
+
+MIN_POW_SECRET_BYTES = 32
+_MAX_SECRET_FILE_BYTES = 4096
+_MAX_KEY_FILE_BYTES = 4096
+# A phone over Tor must still solve the hardest challenge in reasonable
+# time; 2^32 hashes is far past that, so no setting may ask for more.
+MAX_POW_BITS = 32
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """What the intake needs to run. Secrets are kept out of repr()."""
+
+    broker: BrokerSettings
+    # The signed partner directory the intake serves; re-read when it changes.
+    directory_file: Path
+    # Pinned: the intake refuses to serve a directory this key did not sign.
+    network_verify_key: NetworkVerifyKey
+    # Authenticates challenge tokens; whoever holds it can mint free challenges.
+    pow_secret: bytes = field(repr=False)
+    pow_min_bits: int = 16
+    pow_max_bits: int = 24
+    # One extra bit of difficulty per this many requests waiting in the intake queue.
+    pow_depth_per_bit: int = 1000
+    challenge_lifetime: int = 300
+    # HSTS only when TLS is terminated in front of the intake (never over plain HTTP or onion).
+    behind_tls: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    def __post_init__(self) -> None:
+        if len(self.pow_secret) < MIN_POW_SECRET_BYTES:
+            raise SettingsError(
+                f"HAVEN_POW_SECRET_FILE must hold at least {MIN_POW_SECRET_BYTES} bytes"
+            )
+        if not 0 <= self.pow_min_bits <= MAX_POW_BITS:
+            raise SettingsError(f"HAVEN_POW_MIN_BITS must be between 0 and {MAX_POW_BITS}")
+        if not self.pow_min_bits <= self.pow_max_bits <= MAX_POW_BITS:
+            raise SettingsError(
+                f"HAVEN_POW_MAX_BITS must be between HAVEN_POW_MIN_BITS and {MAX_POW_BITS}"
+            )
+        if not 1 <= self.pow_depth_per_bit <= 10_000_000:
+            raise SettingsError("HAVEN_POW_DEPTH_PER_BIT must be between 1 and 10000000")
+        if not 30 <= self.challenge_lifetime <= 3600:
+            raise SettingsError("HAVEN_CHALLENGE_LIFETIME must be between 30 and 3600 seconds")
+        if self.max_body_bytes < MAX_BODY_BYTES:
+            raise SettingsError(
+                f"the body limit must admit the largest envelope ({MAX_BODY_BYTES} bytes)"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> IntakeSettings:
+        """Parse every HAVEN_* variable the intake reads; errors name the variable."""
+        return cls(
+            broker=BrokerSettings.from_env(environ),
+            directory_file=_path(environ, "HAVEN_DIRECTORY_FILE"),
+            network_verify_key=_verify_key(environ, "HAVEN_NETWORK_VERIFY_KEY_FILE"),
+            pow_secret=_read(environ, "HAVEN_POW_SECRET_FILE", _MAX_SECRET_FILE_BYTES),
+            pow_min_bits=_integer(environ, "HAVEN_POW_MIN_BITS", cls.pow_min_bits),
+            pow_max_bits=_integer(environ, "HAVEN_POW_MAX_BITS", cls.pow_max_bits),
+            pow_depth_per_bit=_integer(environ, "HAVEN_POW_DEPTH_PER_BIT", cls.pow_depth_per_bit),
+            challenge_lifetime=_integer(
+                environ, "HAVEN_CHALLENGE_LIFETIME", cls.challenge_lifetime
+            ),
+            behind_tls=_boolean(environ, "HAVEN_BEHIND_TLS"),
+        )
+
+
+def _path(environ: Mapping[str, str], name: str) -> Path:
+    raw = environ.get(name, "")
+    if not raw:
+        raise SettingsError(f"{name} is not set")
+    return Path(raw)
+
+
+def _read(environ: Mapping[str, str], name: str, limit: int) -> bytes:
+    path = _path(environ, name)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise SettingsError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise SettingsError(f"{name}: {path} is larger than {limit} bytes")
+    return data
+
+
+def _verify_key(environ: Mapping[str, str], name: str) -> NetworkVerifyKey:
+    data = _read(environ, name, _MAX_KEY_FILE_BYTES)
+    try:
+        return NetworkVerifyKey.from_text(data.decode("ascii"))
+    except (KeyFormatError, UnicodeDecodeError):
+        raise SettingsError(
+            f"{name}: not a network verify key (32 bytes in base64, as `haven network create` writes it)"
+        ) from None
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw, 10)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number") from None
+
+
+def _boolean(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be one of 1, true, yes, on, 0, false, no, off")

@@ -1,0 +1,37 @@
+"""What the views of one intake app share; kept in app.extensions, never in a global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+from flask import current_app
+
+from haven.intake.directory_file import DirectoryFile
+from haven.intake.metrics import IntakeMetrics
+from haven.intake.pow import ProofOfWork
+from haven.intake.settings import IntakeSettings
+
+EXTENSION = "haven.intake"
+
+
+class Publisher(Protocol):
+    """What the intake needs of haven.broker.ConfirmedPublisher."""
+
+    def publish(self, envelope: bytes, *, message_id: str) -> None: ...
+    def ready(self) -> bool: ...
+    def intake_depth(self) -> int | None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class IntakeState:
+    settings: IntakeSettings
+    publisher: Publisher
+    pow: ProofOfWork
+    directory: DirectoryFile
+    metrics: IntakeMetrics
+
+
+def intake_state() -> IntakeState:
+    return cast(IntakeState, current_app.extensions[EXTENSION])

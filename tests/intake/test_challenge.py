@@ -1,0 +1,49 @@
+"""GET /v1/challenge: stateless, uncached, and harder as requests wait in the queue."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+from pika.adapters.blocking_connection import BlockingChannel
+
+from haven.broker import ConfirmedPublisher
+from haven.broker.publisher import DEPTH_CACHE_SECONDS
+from haven.intake import IntakeSettings, create_app
+from haven.intake.pow import ALGORITHM
+from tests.intake.conftest import TEST_BITS, FakeClock
+
+pytestmark = pytest.mark.broker
+
+
+def test_challenge_answer(client: FlaskClient, clock: FakeClock) -> None:
+    response = client.get("/v1/challenge")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert set(body) == {"token", "difficulty", "expires_at", "algorithm"}
+    assert body["difficulty"] == TEST_BITS
+    assert body["expires_at"] == int(clock.now) + 300
+    assert body["algorithm"] == ALGORITHM
+    assert len(body["token"]) == 88
+    # Stateless, yet never the same twice.
+    assert client.get("/v1/challenge").get_json()["token"] != body["token"]
+
+
+def test_difficulty_rises_with_queue_depth(
+    make_settings: Callable[..., IntakeSettings],
+    publisher: ConfirmedPublisher,
+    channel: BlockingChannel,
+) -> None:
+    settings = make_settings(pow_min_bits=8, pow_max_bits=10, pow_depth_per_bit=3)
+    client = create_app(settings, publisher=publisher).test_client()
+    assert client.get("/v1/challenge").get_json()["difficulty"] == 8
+    for n in range(7):
+        publisher.publish(b"waiting %d" % n, message_id=f"{n:064x}")
+    # The depth is cached briefly by the publisher (one broker query per thread per period).
+    time.sleep(DEPTH_CACHE_SECONDS + 0.2)
+    assert client.get("/v1/challenge").get_json()["difficulty"] == 10  # 8 + 7 // 3, capped at 10
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "haven_intake_pow_difficulty_bits 10.0" in metrics

@@ -1,0 +1,102 @@
+"""Liveness, readiness, metrics; unknown paths and methods; the JSON shape of every error."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from flask.testing import FlaskClient
+from pika.adapters.blocking_connection import BlockingChannel
+
+from haven.broker import BrokerSettings, ConfirmedPublisher
+from haven.envelope import PrivateKey
+from haven.intake import IntakeSettings, create_app
+from tests.intake.conftest import sealed, submission
+
+pytestmark = pytest.mark.broker
+
+
+def test_healthz_and_readyz(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "alive"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+def test_readyz_without_topology(settings: IntakeSettings, fresh_broker_url: str) -> None:
+    publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url))
+    try:
+        client = create_app(replace(settings, broker=publisher.settings), publisher=publisher)
+        response = client.test_client().get("/readyz")
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "not_ready"
+    finally:
+        publisher.close()
+
+
+def test_unknown_path_and_method_are_json(client: FlaskClient) -> None:
+    for response, status, code in [
+        (client.get("/v1/nothing-here"), 404, "not_found"),
+        (client.get("/"), 404, "not_found"),
+        (client.get("/v1/requests"), 405, "method_not_allowed"),
+        (client.put("/v1/challenge"), 405, "method_not_allowed"),
+        (client.options("/v1/requests"), 405, "method_not_allowed"),
+        (client.delete("/metrics"), 405, "method_not_allowed"),
+    ]:
+        assert response.status_code == status
+        assert response.mimetype == "application/json"
+        assert response.get_json()["error"]["code"] == code
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert "Set-Cookie" not in response.headers
+    assert client.get("/v1/requests").headers["Allow"] == "POST"
+
+
+def test_hsts_only_behind_tls(settings: IntakeSettings, publisher: ConfirmedPublisher) -> None:
+    app = create_app(replace(settings, behind_tls=True), publisher=publisher)
+    response = app.test_client().get("/healthz")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_metrics_count_outcomes_and_categories(
+    client: FlaskClient, channel: BlockingChannel, partners: dict[str, PrivateKey]
+) -> None:
+    assert client.post("/v1/requests", json=submission(client, sealed(partners))).status_code == 202
+    client.post("/v1/requests", data="nope", content_type="application/json")
+    client.post("/v1/requests", json={"routing": {"category": "CANARY"}})
+    client.get("/v1/CANARY-path")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert (
+        'haven_intake_requests_total{category="desertion",endpoint="api.submit",outcome="accepted"} 1.0'
+        in text
+    )
+    assert (
+        'haven_intake_requests_total{category="none",endpoint="api.submit",outcome="invalid"} 2.0'
+        in text
+    )
+    assert 'endpoint="unmatched",outcome="not_found"' in text
+    assert (
+        'haven_intake_request_duration_seconds_count{endpoint="api.submit",outcome="accepted"} 1.0'
+        in text
+    )
+    assert "CANARY" not in text
+    assert "haven_intake_directory_version 3.0" in text
+
+
+def test_two_apps_keep_their_own_metrics(
+    settings: IntakeSettings, publisher: ConfirmedPublisher
+) -> None:
+    first = create_app(settings, publisher=publisher).test_client()
+    second = create_app(settings, publisher=publisher).test_client()
+    first.get("/healthz")
+    assert 'endpoint="ops.healthz"' in first.get("/metrics").get_data(as_text=True)
+    assert 'endpoint="ops.healthz"' not in second.get("/metrics").get_data(as_text=True)
+
+
+def test_error_bodies_have_one_shape(client: FlaskClient) -> None:
+    response = client.post(
+        "/v1/requests", data=json.dumps({"x": 1}), content_type="application/json"
+    )
+    error = response.get_json()["error"]
+    assert set(error) <= {"code", "message", "field", "details"}
