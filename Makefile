@@ -26,8 +26,8 @@ venv: $(STAMP)
 broker:
 	scripts/ensure-rabbitmq
 
-run: $(STAMP)
-	$(BIN)/haven demo
+run: $(STAMP) broker
+	$(BIN)/haven demo --serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -1,21 +1,39 @@
 """`haven demo`: a demo network on this machine, driven through the real commands.
 
-It creates a network, two demo partners with real keys, a signed directory,
-seals an example request to the partners of its category and opens it as
-each of them. Passphrases are generated and kept beside the keys: that is
-for a demo only, and the files say so.
+It creates a network, demo partners with real keys and a signed directory,
+seals an example request and opens it as each partner. With `--serve` it
+then runs the network itself: the intake under gunicorn and a router,
+against the local RabbitMQ; it submits the example through the intake
+(proof of work included) and shows which partner's queue it reached.
+Passphrases are generated and kept beside the keys: for a demo only, and
+the file names say so.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from haven.cli.common import CliError, Commands, write_new
+import pika
+from pika.exceptions import AMQPError
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "desertion.json"
+from haven.broker import BrokerSettings, SettingsError
+from haven.broker.topology import partner_queue
+from haven.cli.common import CliError, Commands, write_new
+from haven.cli.submit_cmd import submit
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE = REPO / "examples" / "desertion.json"
+GUNICORN_CONF = REPO / "gunicorn.conf.py"
 
 PARTNERS = (
     (
@@ -26,20 +44,35 @@ PARTNERS = (
     ("demo-evacuation", "Demo: evacuation and documents", "desertion,evacuation,asylum"),
 )
 REGIONS = "ru-central,ru-northwest,ru-south,ru-volga,ru-urals,ru-siberia,ru-far-east,ua-occupied,by,undisclosed"
+STARTUP_SECONDS = 60
 
 
 def register(commands: Commands) -> None:
     parser = commands.add_parser(
         "demo",
         help="run a demo network on this machine",
-        description="Create a demo network (network key, two demo partners, signed directory) and send one "
-        "example request through it: sealed to the partners, opened by each.",
+        description="Create a demo network (network key, demo partners, signed directory) and send one "
+        "example request through it. With --serve, run the intake and a router against the local "
+        "RabbitMQ until Ctrl-C.",
     )
     parser.add_argument(
         "--dir",
         type=Path,
         default=Path(".haven-demo"),
         help="where the demo keys live (default .haven-demo)",
+    )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="run the intake and a router, and route the example through them",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="the intake's port on 127.0.0.1 (default 8080)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with --serve: stop once the example is routed (for tests)",
     )
     parser.set_defaults(handler=run)
 
@@ -50,29 +83,9 @@ def run(args: argparse.Namespace) -> int:
     from haven.cli.main import main  # noqa: PLC0415
 
     base: Path = args.dir
-    passphrase = base / "DEMO-ONLY-passphrase"
-    pw = ["--passphrase-file", str(passphrase)]
+    pw = ["--passphrase-file", str(base / "DEMO-ONLY-passphrase")]
     if not (base / "directory.json").exists():
-        print(f"Creating a demo network in {base}/")
-        write_new(passphrase, secrets.token_urlsafe(24).encode() + b"\n", force=True, private=True)
-        _step(main, ["network", "create", "--network-id", "haven-demo", "--key", str(base / "network.key"),
-                     "--verify-key", str(base / "network.pub"), "--directory", str(base / "directory.json"), *pw])  # fmt: skip
-        for partner_id, name, categories in PARTNERS:
-            _step(
-                main,
-                [
-                    "keygen",
-                    "--key",
-                    str(base / f"{partner_id}.key"),
-                    "--public",
-                    str(base / f"{partner_id}.pub"),
-                    *pw,
-                ],
-            )
-            _step(main, ["directory", "add-partner", "--directory", str(base / "directory.json"),
-                         "--key", str(base / "network.key"), *pw, "--id", partner_id, "--name", name,
-                         "--categories", categories, "--regions", REGIONS, "--languages", "ru,uk,en",
-                         "--capacity", "50", "--public-key", str(base / f"{partner_id}.pub")])  # fmt: skip
+        _create(main, base, pw)
     print("\nThe directory, verified against the pinned network key:")
     _step(main, ["directory", "verify", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
                  "--state", str(base / "seen-directory.json")])  # fmt: skip
@@ -81,13 +94,149 @@ def run(args: argparse.Namespace) -> int:
     _step(main, ["seal", str(EXAMPLE), "--out", str(envelope), "--force", "--region", "ru-volga", "--language", "ru",
                  "--urgency", "urgent", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub")])  # fmt: skip
     for partner_id, _, _ in PARTNERS:
-        print(f"\n{partner_id} opens it on its own machine:")
+        print(f"\n{partner_id} can open it on its own machine:")
         _step(main, ["open", str(envelope), "--key", str(base / f"{partner_id}.key"), *pw])
-    print("\nThe intake, broker and router join this demo as they are built.")
+    if args.serve:
+        return _serve(base, envelope, args.port, check=args.check)
+    print(
+        "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it through them."
+    )
     return 0
+
+
+def _create(main: Callable[[Sequence[str]], int], base: Path, pw: list[str]) -> None:
+    print(f"Creating a demo network in {base}/")
+    write_new(
+        base / "DEMO-ONLY-passphrase",
+        secrets.token_urlsafe(24).encode() + b"\n",
+        force=True,
+        private=True,
+    )
+    write_new(base / "DEMO-ONLY-pow.secret", secrets.token_bytes(32), force=True, private=True)
+    _step(main, ["network", "create", "--network-id", "haven-demo", "--key", str(base / "network.key"),
+                 "--verify-key", str(base / "network.pub"), "--directory", str(base / "directory.json"), *pw])  # fmt: skip
+    for partner_id, name, categories in PARTNERS:
+        _step(
+            main,
+            [
+                "keygen",
+                "--key",
+                str(base / f"{partner_id}.key"),
+                "--public",
+                str(base / f"{partner_id}.pub"),
+                *pw,
+            ],
+        )
+        _step(main, ["directory", "add-partner", "--directory", str(base / "directory.json"),
+                     "--key", str(base / "network.key"), *pw, "--id", partner_id, "--name", name,
+                     "--categories", categories, "--regions", REGIONS, "--languages", "ru,uk,en",
+                     "--capacity", "50", "--public-key", str(base / f"{partner_id}.pub")])  # fmt: skip
 
 
 def _step(main: Callable[[Sequence[str]], int], argv: list[str]) -> None:
     code = main(argv)
     if code != 0:
         raise CliError(f"demo step failed: haven {argv[0]}")
+
+
+def _serve(base: Path, envelope: Path, port: int, *, check: bool) -> int:
+    try:
+        broker = BrokerSettings.from_env(os.environ)
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    environ = {
+        **os.environ,
+        "HAVEN_AMQP_URL": broker.url,
+        "HAVEN_DIRECTORY_FILE": str(base / "directory.json"),
+        "HAVEN_NETWORK_VERIFY_KEY_FILE": str(base / "network.pub"),
+        "HAVEN_DIRECTORY_STATE": str(base / "seen-directory-router.json"),
+        "HAVEN_POW_SECRET_FILE": str(base / "DEMO-ONLY-pow.secret"),
+        "HAVEN_BIND": f"127.0.0.1:{port}",
+    }
+    url = f"http://127.0.0.1:{port}"
+    print(f"\nStarting the intake on {url} and a router (broker: the local RabbitMQ)")
+    # Fixed argv (this interpreter, our own modules), no shell.
+    serve_intake = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+    intake = subprocess.Popen(serve_intake, env=environ)  # noqa: S603
+    router = subprocess.Popen([sys.executable, "-m", "haven.worker.main"], env=environ)
+    try:
+        _wait_ready(url, intake, router)
+        before = _partner_depths(broker)
+        request_id = submit(envelope.read_bytes(), url)
+        print(f"The intake confirmed request {request_id[:16]}… (the broker holds it)")
+        partner = _wait_routed(broker, before, router)
+        print(
+            f"The router gave it to {partner}: it waits in {partner_queue(partner)} for that partner alone."
+        )
+        if check:
+            return 0
+        print(
+            f"\nHaven is running: intake {url}/v1/directory, {url}/readyz, {url}/metrics. Ctrl-C stops it."
+        )
+        while intake.poll() is None and router.poll() is None:
+            time.sleep(0.5)
+        raise CliError("a demo service stopped unexpectedly")
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in (intake, router):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (intake, router):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_ready(url: str, *processes: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes):
+            raise CliError("a demo service stopped during start-up (its reason is printed above)")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:  # noqa: S310 - our own local intake
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            pass
+        time.sleep(0.5)
+    raise CliError(
+        f"the intake was not ready within {STARTUP_SECONDS} s; is RabbitMQ running (scripts/ensure-rabbitmq)?"
+    )
+
+
+def _partner_depths(broker: BrokerSettings) -> dict[str, int]:
+    depths: dict[str, int] = {}
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(broker.url))
+    except AMQPError:
+        return {}
+    try:
+        for partner_id, _, _ in PARTNERS:
+            channel = connection.channel()
+            try:
+                depths[partner_id] = channel.queue_declare(
+                    partner_queue(partner_id), passive=True
+                ).method.message_count
+                channel.close()
+            except AMQPError:
+                depths[partner_id] = 0
+    finally:
+        if connection.is_open:
+            connection.close()
+    return depths
+
+
+def _wait_routed(
+    broker: BrokerSettings, before: dict[str, int], router: subprocess.Popen[bytes]
+) -> str:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if router.poll() is not None:
+            raise CliError("the router stopped (its reason is printed above)")
+        for partner_id, depth in _partner_depths(broker).items():
+            if depth > before.get(partner_id, 0):
+                return partner_id
+        time.sleep(0.5)
+    raise CliError(f"the example request was not routed within {STARTUP_SECONDS} s")

@@ -75,6 +75,8 @@ class DirectoryFiles:
 def main(environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # pika narrates every connection step at INFO; operators need its warnings only.
+    logging.getLogger("pika").setLevel(logging.WARNING)
     try:
         settings = RouterSettings.from_env(environ)
         files = DirectoryFiles.from_env(environ)
