@@ -71,21 +71,23 @@ def test_full_queue_refuses_the_newest_request(fresh_broker_url: str) -> None:
                 outcomes.append(refused.reason)
         assert outcomes.count("accepted") <= 1
         assert outcomes[-2:] == ["full", "full"]
-        assert publisher.intake_depth() in {2, 3}
+        assert wait_for_depth(publisher, {2, 3}) in {2, 3}
     finally:
         publisher.close()
 
 
 def test_unroutable_is_an_error_not_silence(fresh_broker_url: str) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
-    connection.channel().exchange_declare(INTAKE_EXCHANGE, exchange_type="direct", durable=True)
-    connection.close()
-    publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url))
+    settings = BrokerSettings(url=fresh_broker_url, publish_timeout=3.0)
+    publisher = ConfirmedPublisher(settings)
     try:
+        publisher.publish(b"routable", message_id="before")
+        # Someone removes the binding while the intake runs.
+        connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
+        connection.channel().queue_unbind(INTAKE_QUEUE, INTAKE_EXCHANGE, routing_key="request")
+        connection.close()
         with pytest.raises(BrokerUnavailable) as refused:
             publisher.publish(b"lost?", message_id="x")
         assert refused.value.reason == "unroutable"
-        assert publisher.ready() is False
     finally:
         publisher.close()
 
@@ -128,7 +130,18 @@ def test_threads_publish_concurrently_each_on_its_own_connection(
 
 def test_ready_and_depth(publisher: ConfirmedPublisher, channel: BlockingChannel) -> None:
     drain(channel, INTAKE_QUEUE)
-    assert publisher.ready() is True
     publisher.publish(b"x", message_id="depth")
-    time.sleep(2.1)  # past the depth cache
-    assert publisher.intake_depth() == 1
+    assert publisher.ready() is True
+    assert wait_for_depth(publisher, {1}) == 1
+
+
+def wait_for_depth(
+    publisher: ConfirmedPublisher, wanted: set[int], seconds: float = 5.0
+) -> int | None:
+    """The depth is polled by the publisher's I/O thread about once a second."""
+    deadline = time.monotonic() + seconds
+    depth = publisher.intake_depth()
+    while depth not in wanted and time.monotonic() < deadline:
+        time.sleep(0.2)
+        depth = publisher.intake_depth()
+    return depth

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import ConfirmedPublisher
-from haven.broker.publisher import DEPTH_CACHE_SECONDS
+from haven.broker.publisher import DEPTH_POLL_SECONDS
 from haven.intake import IntakeSettings, create_app
 from haven.intake.pow import ALGORITHM
 from tests.intake.conftest import TEST_BITS, FakeClock
@@ -42,8 +42,8 @@ def test_difficulty_rises_with_queue_depth(
     assert client.get("/v1/challenge").get_json()["difficulty"] == 8
     for n in range(7):
         publisher.publish(b"waiting %d" % n, message_id=f"{n:064x}")
-    # The depth is cached briefly by the publisher (one broker query per thread per period).
-    time.sleep(DEPTH_CACHE_SECONDS + 0.2)
+    # The publisher's I/O thread polls the depth about once a second.
+    time.sleep(DEPTH_POLL_SECONDS * 2 + 0.2)
     assert client.get("/v1/challenge").get_json()["difficulty"] == 10  # 8 + 7 // 3, capped at 10
     metrics = client.get("/metrics").get_data(as_text=True)
     assert "haven_intake_pow_difficulty_bits 10.0" in metrics

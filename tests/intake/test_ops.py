@@ -22,13 +22,28 @@ def test_healthz_and_readyz(client: FlaskClient) -> None:
     assert client.get("/readyz").get_json() == {"status": "ready"}
 
 
-def test_readyz_without_topology(settings: IntakeSettings, fresh_broker_url: str) -> None:
-    publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url))
+def test_readyz_without_a_broker(settings: IntakeSettings) -> None:
+    # The publisher declares the topology itself on every connection, so a
+    # broker that lost it heals; what makes the intake not ready is a
+    # broker it cannot reach.
+    away = BrokerSettings(url="amqp://guest:guest@127.0.0.1:1/%2F", connect_timeout=0.5)
+    publisher = ConfirmedPublisher(away)
     try:
-        client = create_app(replace(settings, broker=publisher.settings), publisher=publisher)
+        client = create_app(replace(settings, broker=away), publisher=publisher)
         response = client.test_client().get("/readyz")
         assert response.status_code == 503
         assert response.get_json()["error"]["code"] == "not_ready"
+    finally:
+        publisher.close()
+
+
+def test_readyz_declares_a_missing_topology(
+    settings: IntakeSettings, fresh_broker_url: str
+) -> None:
+    publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url))
+    try:
+        client = create_app(replace(settings, broker=publisher.settings), publisher=publisher)
+        assert client.test_client().get("/readyz").status_code == 200
     finally:
         publisher.close()
 

@@ -9,18 +9,26 @@ from haven.broker.settings import BrokerSettings
 from haven.broker.topology import Topology, topology
 
 
-def connect(settings: BrokerSettings) -> BlockingConnection:
-    """One blocking connection; pika connections are not thread-safe, so one per thread."""
+def connection_parameters(
+    settings: BrokerSettings, *, blocked_timeout: bool = True
+) -> pika.URLParameters:
+    """Bounded connection parameters: one attempt, socket and stack timeouts, heartbeats."""
     params = pika.URLParameters(settings.url)
     params.connection_attempts = 1
     params.socket_timeout = settings.connect_timeout
     params.stack_timeout = settings.connect_timeout * 2
-    # A broker under a memory alarm blocks publishers; past this the
-    # connection is torn down so no request waits without bound.
-    params.blocked_connection_timeout = settings.publish_timeout
+    if blocked_timeout:
+        # A broker under a memory alarm blocks publishers; past this a
+        # blocking connection is torn down so no caller waits without bound.
+        params.blocked_connection_timeout = settings.publish_timeout
     params.heartbeat = 30
     params.client_properties = {"connection_name": "haven"}
-    return BlockingConnection(params)
+    return params
+
+
+def connect(settings: BrokerSettings) -> BlockingConnection:
+    """One blocking connection; pika connections are not thread-safe, so one per thread."""
+    return BlockingConnection(connection_parameters(settings))
 
 
 def declare(channel: BlockingChannel, wanted: Topology, *, passive: bool = False) -> None:

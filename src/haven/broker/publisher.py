@@ -4,26 +4,46 @@ A 202 to a requester means "the broker has your request on a durable
 queue". So a publish returns only after the broker's confirm, with
 `mandatory` set (an unroutable message is an error, not silence), and it
 fails within a bounded time with a reason the intake turns into a 503.
+
+pika connections are not thread-safe. One I/O thread per process owns one
+asynchronous connection: it keeps heartbeats, sees the broker's
+blocked/unblocked notices, tracks confirms by delivery tag, polls the
+intake queue's depth, and reconnects with backoff (declaring the topology
+again each time). Request threads only hand it work through
+`add_callback_threadsafe` and wait on a future with a deadline, so no
+request thread ever does broker I/O or waits past `publish_timeout`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import threading
 import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pika
-from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
-from pika.exceptions import AMQPError, NackError, UnroutableError
+from pika.adapters.select_connection import SelectConnection
+from pika.channel import Channel
+from pika.spec import Basic
 
-from haven.broker.connection import connect, declare
+from haven.broker.connection import connection_parameters, declare_topology
+from haven.broker.reconnect import Backoff, BackoffPolicy
 from haven.broker.settings import BrokerSettings
-from haven.broker.topology import INTAKE_EXCHANGE, INTAKE_QUEUE, INTAKE_ROUTING_KEY, topology
+from haven.broker.topology import INTAKE_EXCHANGE, INTAKE_QUEUE, INTAKE_ROUTING_KEY
+
+log = logging.getLogger(__name__)
 
 MESSAGE_TYPE = "haven.envelope.v1"
 Reason = Literal["down", "blocked", "full", "unroutable", "timeout"]
-DEPTH_CACHE_SECONDS = 2.0
+Outcome = Literal["ok", "down", "full", "unroutable"]
+DEPTH_POLL_SECONDS = 1.0
+# A depth older than this is not reported: the broker has not answered lately.
+DEPTH_FRESH_SECONDS = 10.0
 
 
 class BrokerUnavailable(Exception):  # noqa: N818 - reads as what the intake answers: 503
@@ -35,146 +55,276 @@ class BrokerUnavailable(Exception):  # noqa: N818 - reads as what the intake ans
         self.retry_after = retry_after
 
 
-class _PublishTimeout(Exception):  # noqa: N818
-    """Raised from a pika timer inside the connection's own I/O loop."""
-
-
 @dataclass
-class _Link:
-    connection: BlockingConnection
-    channel: BlockingChannel
-    blocked: bool = False
-    depth: int | None = None
-    depth_at: float = 0.0
+class _Pending:
+    message_id: str
+    future: Future[Outcome]
 
 
 class ConfirmedPublisher:
-    """Thread-safe by construction: each thread gets its own connection and channel."""
+    """Thread-safe: any thread may publish; one I/O thread per process talks to the broker."""
 
-    def __init__(self, settings: BrokerSettings) -> None:
+    def __init__(self, settings: BrokerSettings, *, backoff: BackoffPolicy | None = None) -> None:
         self.settings = settings
-        self._topology = topology(settings)
-        self._local = threading.local()
-        self._links: list[_Link] = []
+        self._backoff = backoff or BackoffPolicy(initial=0.2, maximum=5.0)
         self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._up = threading.Event()
+        self._started_at = 0.0
+        # Owned by the I/O thread; request threads only read the flags.
+        self._connection: SelectConnection | None = None
+        self._channel: Channel | None = None
+        self._blocked = False
+        self._depth: int | None = None
+        self._depth_at = 0.0
+        self._next_tag = 0
+        self._pending: dict[int, _Pending] = {}
+        self._returned: set[str] = set()
+        self._was_up = False
 
-    def _link(self) -> _Link:
-        link: _Link | None = getattr(self._local, "link", None)
-        if link is not None and link.connection.is_open and link.channel.is_open:
-            return link
-        self._drop()
-        try:
-            connection = connect(self.settings)
-            channel = connection.channel()
-            channel.confirm_delivery()
-        except AMQPError:
-            raise BrokerUnavailable("down", self.settings.retry_after) from None
-        except OSError:
-            raise BrokerUnavailable("down", self.settings.retry_after) from None
-        link = _Link(connection, channel)
-
-        def on_blocked(*_: object) -> None:
-            link.blocked = True
-
-        def on_unblocked(*_: object) -> None:
-            link.blocked = False
-
-        connection.add_on_connection_blocked_callback(on_blocked)
-        connection.add_on_connection_unblocked_callback(on_unblocked)
-        self._local.link = link
-        with self._lock:
-            self._links.append(link)
-        return link
-
-    def _drop(self) -> None:
-        link: _Link | None = getattr(self._local, "link", None)
-        self._local.link = None
-        if link is None:
-            return
-        with self._lock:
-            if link in self._links:
-                self._links.remove(link)
-        try:
-            if link.connection.is_open:
-                link.connection.close()
-        except (AMQPError, OSError):
-            pass
+    # --- what request threads call -------------------------------------
 
     def publish(self, envelope: bytes, *, message_id: str) -> None:
         """Return once the broker has confirmed the envelope on the intake queue."""
-        link = self._link()
-        if link.blocked:
-            # The broker told us it is refusing publishers (memory or disk
-            # alarm): answer at once rather than hold the requester.
+        connection = self._wait_up()
+        if self._blocked:
+            # The broker said it refuses publishers (memory or disk alarm):
+            # answer at once rather than hold the requester.
             raise BrokerUnavailable("blocked", self.settings.retry_after)
+        future: Future[Outcome] = Future()
+        try:
+            connection.ioloop.add_callback_threadsafe(
+                lambda: self._do_publish(envelope, message_id, future)
+            )
+        except Exception:  # noqa: BLE001 - a closing loop refuses callbacks: the broker is away
+            raise BrokerUnavailable("down", self.settings.retry_after) from None
+        try:
+            outcome = future.result(timeout=self.settings.publish_timeout)
+        except FutureTimeout:
+            # The confirm may still come; a retried submission has the same
+            # id and is dropped downstream as a duplicate.
+            raise BrokerUnavailable("timeout", self.settings.retry_after) from None
+        if outcome != "ok":
+            raise BrokerUnavailable(outcome, self.settings.retry_after)
+
+    def ready(self) -> bool:
+        """Connected, topology declared, not blocked, and the intake queue answered lately."""
+        try:
+            self._wait_up()
+        except BrokerUnavailable:
+            return False
+        return not self._blocked and self.intake_depth() is not None
+
+    def intake_depth(self) -> int | None:
+        """Requests waiting in the intake queue, as last polled; None when the broker is away."""
+        self._ensure_started()
+        if self._depth is None or time.monotonic() - self._depth_at > DEPTH_FRESH_SECONDS:
+            return None
+        return self._depth
+
+    def close(self) -> None:
+        self._stopping.set()
+        connection = self._connection
+        if connection is not None:
+            # A loop that has already stopped refuses the callback: closed is closed.
+            with contextlib.suppress(Exception):
+                connection.ioloop.add_callback_threadsafe(self._close_connection)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=self.settings.connect_timeout * 3)
+
+    # --- start-up, fork safety ------------------------------------------
+
+    def _ensure_started(self) -> None:
+        # Started lazily and again after a fork: gunicorn builds the app in
+        # its master (preload) and a thread does not survive fork().
+        if self._pid == os.getpid() and self._thread is not None:
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None:
+                return
+            self._pid = os.getpid()
+            self._up.clear()
+            self._connection, self._channel = None, None
+            self._pending, self._returned = {}, set()
+            self._stopping.clear()
+            self._started_at = time.monotonic()
+            self._thread = threading.Thread(target=self._run, name="haven-publisher", daemon=True)
+            self._thread.start()
+
+    def _wait_up(self) -> SelectConnection:
+        self._ensure_started()
+        # Right after start-up the first connection is still being made;
+        # later, a broker that is away is answered at once (no request
+        # thread waits on a reconnect, so a flood cannot pin every thread).
+        grace = self._started_at + self.settings.connect_timeout * 2 - time.monotonic()
+        if not self._up.wait(timeout=max(0.0, grace)):
+            raise BrokerUnavailable("down", self.settings.retry_after)
+        connection = self._connection
+        if connection is None:
+            raise BrokerUnavailable("down", self.settings.retry_after)
+        return connection
+
+    # --- the I/O thread ---------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = Backoff(self._backoff)
+        while not self._stopping.is_set():
+            try:
+                # Idempotent, every time: a broker that came back empty gets
+                # the topology again, so publishes are never unroutable for it.
+                declare_topology(self.settings)
+                connection = SelectConnection(
+                    # The I/O thread watches blocked/unblocked itself and
+                    # answers "blocked" at once; it keeps the connection.
+                    connection_parameters(self.settings, blocked_timeout=False),
+                    on_open_callback=self._on_connection_open,
+                    on_open_error_callback=self._on_connection_open_error,
+                    on_close_callback=self._on_connection_closed,
+                )
+            except Exception as exc:  # noqa: BLE001 - any failure here means: not now, retry later
+                log.warning("broker not reachable: %s", type(exc).__name__)
+            else:
+                self._connection = connection
+                if self._stopping.is_set():
+                    # close() ran while this connection was being made and
+                    # found none to close: close it here, or its loop runs on.
+                    self._close_connection()
+                connection.add_on_connection_blocked_callback(self._on_blocked)
+                connection.add_on_connection_unblocked_callback(self._on_unblocked)
+                connection.ioloop.start()
+                # Each connection brings its own loop (and its wake-up
+                # socket pair): close it, or every reconnect leaks two sockets.
+                connection.ioloop.close()
+                if self._was_up:
+                    backoff.reset()
+                self._was_up = False
+                self._up.clear()
+                self._fail_pending()
+            self._stopping.wait(backoff.next_delay())
+
+    def _on_connection_open(self, connection: SelectConnection) -> None:
+        if self._stopping.is_set():
+            connection.close()
+            return
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_open_error(self, connection: SelectConnection, error: BaseException) -> None:
+        log.warning("broker connection failed: %s", type(error).__name__)
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection: SelectConnection, reason: BaseException) -> None:
+        self._channel = None
+        self._up.clear()
+        if not self._stopping.is_set():
+            log.warning("broker connection closed: %s", type(reason).__name__)
+        connection.ioloop.stop()
+
+    def _on_channel_open(self, channel: Channel) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        channel.confirm_delivery(self._on_confirm)
+        self._next_tag = 0
+        self._blocked = False
+        self._poll_depth()
+
+    def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
+        # A closed channel (e.g. the intake queue is gone: 404) ends this
+        # connection; the next one declares the topology again.
+        self._channel = None
+        self._up.clear()
+        self._fail_pending()
+        connection = self._connection
+        if connection is not None and connection.is_open:
+            connection.close()
+
+    def _close_connection(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        if connection.is_open:
+            connection.close()
+        elif connection.is_closing or connection.is_closed:
+            connection.ioloop.stop()
+        # Still opening: closing now trips pika's handshake; the open
+        # callback sees the stop flag and closes it then.
+
+    def _on_blocked(self, *_: Any) -> None:
+        self._blocked = True
+
+    def _on_unblocked(self, *_: Any) -> None:
+        self._blocked = False
+
+    def _poll_depth(self) -> None:
+        channel, connection = self._channel, self._connection
+        if channel is None or connection is None or not channel.is_open:
+            return
+        channel.queue_declare(INTAKE_QUEUE, passive=True, callback=self._on_depth)
+        connection.ioloop.call_later(DEPTH_POLL_SECONDS, self._poll_depth)
+
+    def _on_depth(self, frame: Any) -> None:
+        self._depth, self._depth_at = int(frame.method.message_count), time.monotonic()
+        # The first answer proves the connection, the channel in confirm
+        # mode and the intake queue: now requests may be published.
+        self._was_up = True
+        self._up.set()
+
+    def _do_publish(self, envelope: bytes, message_id: str, future: Future[Outcome]) -> None:
+        channel = self._channel
+        if channel is None or not channel.is_open:
+            _settle(future, "down")
+            return
         properties = pika.BasicProperties(
             delivery_mode=pika.DeliveryMode.Persistent,
             message_id=message_id,
             content_type="application/octet-stream",
             type=MESSAGE_TYPE,
         )
+        channel.basic_publish(
+            INTAKE_EXCHANGE, INTAKE_ROUTING_KEY, envelope, properties=properties, mandatory=True
+        )
+        self._next_tag += 1
+        self._pending[self._next_tag] = _Pending(message_id, future)
 
-        def on_deadline() -> None:
-            raise _PublishTimeout
+    def _on_return(
+        self, _channel: Channel, _method: Any, properties: pika.BasicProperties, _body: bytes
+    ) -> None:
+        # basic.return arrives before the ack of the same message: remember
+        # it, so that ack settles as "unroutable", never as accepted.
+        if properties.message_id:
+            self._returned.add(properties.message_id)
 
-        timer = link.connection.call_later(self.settings.publish_timeout, on_deadline)
-        try:
-            link.channel.basic_publish(
-                INTAKE_EXCHANGE, INTAKE_ROUTING_KEY, envelope, properties=properties, mandatory=True
-            )
-        except UnroutableError:
-            self._drop()
-            raise BrokerUnavailable("unroutable", self.settings.retry_after) from None
-        except NackError:
-            # reject-publish: the intake queue is at its length limit.
-            raise BrokerUnavailable("full", self.settings.retry_after) from None
-        except _PublishTimeout:
-            # The confirm may still come; the connection's state is unknown,
-            # so it is dropped. A retried submission has the same id.
-            self._drop()
-            raise BrokerUnavailable("timeout", self.settings.retry_after) from None
-        except pika.exceptions.ConnectionBlockedTimeout:
-            self._drop()
-            raise BrokerUnavailable("blocked", self.settings.retry_after) from None
-        except (AMQPError, OSError):
-            self._drop()
-            raise BrokerUnavailable("down", self.settings.retry_after) from None
-        else:
-            link.connection.remove_timeout(timer)
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tags = (
+            [tag for tag in self._pending if tag <= method.delivery_tag]
+            if method.multiple
+            else [method.delivery_tag]
+        )
+        for tag in sorted(tags):
+            pending = self._pending.pop(tag, None)
+            if pending is None:
+                continue
+            if isinstance(method, Basic.Nack):
+                # reject-publish: the intake queue is at its length limit.
+                _settle(pending.future, "full")
+            elif pending.message_id in self._returned:
+                self._returned.discard(pending.message_id)
+                _settle(pending.future, "unroutable")
+            else:
+                _settle(pending.future, "ok")
 
-    def ready(self) -> bool:
-        """Broker reachable and every exchange and queue of the topology present."""
-        try:
-            link = self._link()
-            check = link.connection.channel()
-            try:
-                declare(check, self._topology, passive=True)
-            finally:
-                if check.is_open:
-                    check.close()
-        except (BrokerUnavailable, AMQPError, OSError):
-            return False
-        return True
+    def _fail_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        self._returned = set()
+        for entry in pending.values():
+            _settle(entry.future, "down")
 
-    def intake_depth(self) -> int | None:
-        """Requests waiting in the intake queue (cached briefly); None when the broker is away."""
-        try:
-            link = self._link()
-            now = time.monotonic()
-            if link.depth is None or now - link.depth_at > DEPTH_CACHE_SECONDS:
-                result = link.channel.queue_declare(INTAKE_QUEUE, passive=True)
-                link.depth, link.depth_at = int(result.method.message_count), now
-            return link.depth
-        except (BrokerUnavailable, AMQPError, OSError):
-            self._drop()
-            return None
 
-    def close(self) -> None:
-        with self._lock:
-            links, self._links = self._links, []
-        for link in links:
-            try:
-                if link.connection.is_open:
-                    link.connection.close()
-            except (AMQPError, OSError):
-                pass
+def _settle(future: Future[Outcome], outcome: Outcome) -> None:
+    # The waiting request may have given up (timeout); settling is then moot.
+    if not future.done():
+        future.set_result(outcome)
