@@ -39,6 +39,8 @@ limit_request_field_size = 8190
 accesslog = None
 disable_redirect_access_to_syslog = True
 errorlog = "-"
+# The floor as well: the logger class clamps anything lower (a --log-level
+# debug or GUNICORN_CMD_ARGS) to info, since gunicorn's debug lines quote requests.
 loglevel = "info"
 capture_output = False
 logger_class = "haven.intake.gunicorn_logging.RequestBlindLogger"

@@ -8,11 +8,18 @@ solution takes a few hundred hashes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import itertools
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +39,7 @@ from haven.intake import IntakeSettings, create_app
 
 ROUTING = {"category": "desertion", "region": "ru-central", "language": "ru", "urgency": "urgent"}
 TEST_BITS = 8
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeClock:
@@ -236,3 +244,61 @@ def submission(
             "nonce": solve(challenge["token"], envelope, challenge["difficulty"]),
         },
     }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_gunicorn(
+    files: NetworkFiles, broker_url: str, **extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real gunicorn, with the repository's gunicorn.conf.py, serving the intake.
+
+    `extra` adds environment variables (GUNICORN_CMD_ARGS, HAVEN_*). The
+    caller reads the process's output after stopping it; this stops it too.
+    """
+    port = free_port()
+    environ = {
+        **files.environ(broker_url),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HAVEN_POW_DEPTH_PER_BIT": "1000000",
+        "HAVEN_THREADS": "4",
+        **extra,
+    }
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(REPO / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=REPO,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            # http:// to the server this fixture started, never a file: or other scheme
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:  # noqa: S310
+                assert answer.status == 200
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                _, err = process.communicate()
+                pytest.fail(f"gunicorn did not start: {err.decode()}")
+            time.sleep(0.1)
+    try:
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from haven.broker import ConfirmedPublisher
 from haven.intake import IntakeSettings, create_app
+from haven.schemas.http import AcceptedSchema, ChallengeSchema, PowSolutionSchema
 from tests.intake.conftest import FakeClock
 
 pytestmark = pytest.mark.broker
@@ -112,3 +113,22 @@ def test_every_answer_matches_the_document(
                 case.call_and_validate(checks=CHECKS)
 
             check()
+
+
+def test_patterns_are_whole_value_in_python_and_portable_in_the_document(
+    client: FlaskClient,
+) -> None:
+    schemas = client.get("/v1/openapi.json").get_json()["components"]["schemas"]
+    # ECMA-262 (JSON Schema) reads `$` as the end of the input and has no `\Z`.
+    assert schemas["PowSolution"]["properties"]["nonce"]["pattern"] == "^[0-9a-f]{1,32}$"
+    assert "\\Z" not in client.get("/v1/openapi.json").get_data(as_text=True)
+    # Python applies the same pattern to the whole value: no trailing newline.
+    token = "A" * 88
+    assert PowSolutionSchema().validate({"challenge": token, "nonce": "1234"}) == {}
+    assert set(PowSolutionSchema().validate({"challenge": token + "\n", "nonce": "1234\n"})) == {
+        "challenge",
+        "nonce",
+    }
+    assert "id" in AcceptedSchema().validate({"id": "0" * 64 + "\n", "status": "queued"})
+    challenge = {"token": token + "\n", "difficulty": 8, "expires_at": 0, "algorithm": ""}
+    assert "token" in ChallengeSchema().validate(challenge)

@@ -10,6 +10,7 @@ import struct
 import pytest
 
 from haven.intake.pow import (
+    DIFFICULTY_SLACK,
     TOKEN_BYTES,
     TOKEN_TEXT_LENGTH,
     PowRejected,
@@ -94,6 +95,35 @@ def test_refusals() -> None:
     )
     clock.advance(300)
     assert reason(challenge.token, nonce) == ("expired", "pow.challenge")
+
+
+def test_a_token_below_the_current_difficulty_less_the_slack_is_refused() -> None:
+    pow_ = make(FakeClock(), min_bits=4)
+    token = pow_.issue(6).token
+    nonce = solve(token, ENVELOPE, 6)
+    assert DIFFICULTY_SLACK == 2
+    # Issued at 6 bits; the intake now asks for 8: still within the slack.
+    pow_.verify(token, nonce, DIGEST, lambda: 8)
+    with pytest.raises(PowRejected) as refused:
+        pow_.verify(token, nonce, DIGEST, lambda: 9)
+    assert (refused.value.reason, refused.value.field) == ("insufficient", "pow.challenge")
+
+
+def test_the_current_difficulty_is_asked_only_of_an_authentic_token() -> None:
+    clock = FakeClock()
+    pow_ = make(clock)
+    asked: list[int] = []
+
+    def current() -> int:
+        asked.append(1)
+        return 4
+
+    for forged in ("A" * 88, make(clock, secret=b"x" * 32).issue(6).token):
+        with pytest.raises(PowRejected):
+            pow_.admit(forged, current)
+    assert asked == []
+    admitted = pow_.admit(pow_.issue(6).token, current)
+    assert (admitted.difficulty, asked) == (6, [1])
 
 
 def test_difficulty_rises_with_depth_within_bounds() -> None:

@@ -11,13 +11,10 @@ import base64
 import http.client
 import json
 import logging
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +29,15 @@ from werkzeug.serving import make_server
 
 from haven.envelope import PrivateKey
 from haven.intake.serve import QuietRequestHandler
-from tests.intake.conftest import ROUTING, NetworkFiles, drain, sealed, solve, submission
+from tests.intake.conftest import (
+    ROUTING,
+    NetworkFiles,
+    drain,
+    running_gunicorn,
+    sealed,
+    solve,
+    submission,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -114,55 +119,11 @@ def test_an_internal_fault_is_logged_without_request_data(
     assert CANARY not in logged
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def gunicorn(files: NetworkFiles, intake_broker_url: str) -> Iterator[tuple[str, Any]]:
     """A real gunicorn, with the repository's gunicorn.conf.py, serving the intake."""
-    port = free_port()
-    environ = {
-        **files.environ(intake_broker_url),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HAVEN_POW_DEPTH_PER_BIT": "1000000",
-        "HAVEN_THREADS": "4",
-    }
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(REPO / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=REPO,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            # http:// to the server this fixture started, never a file: or other scheme
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:  # noqa: S310
-                assert answer.status == 200
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                _, err = process.communicate()
-                pytest.fail(f"gunicorn did not start: {err.decode()}")
-            time.sleep(0.1)
-    try:
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
+    with running_gunicorn(files, intake_broker_url) as running:
+        yield running
 
 
 def call(base: str, path: str, body: bytes | None = None, **headers: str) -> tuple[int, Any]:
@@ -265,4 +226,35 @@ def test_local_server_writes_no_request_log(
     logged = out + err + "\n".join(r.getMessage() for r in caplog.records)
     assert CANARY not in logged
     assert "127.0.0.1" not in logged
+    assert ADDRESS not in logged
+
+
+def test_debug_log_level_is_clamped_to_info(
+    files: NetworkFiles, intake_broker_url: str, partners: dict[str, PrivateKey]
+) -> None:
+    # An operator's --log-level debug: gunicorn would log the bytes of a
+    # request the client abandons ("No more data after: b'…'") and more.
+    with running_gunicorn(files, intake_broker_url, GUNICORN_CMD_ARGS="--log-level debug") as (
+        base,
+        process,
+    ):
+        assert call(base, f"/{CANARY}")[0] == 404
+        host, port = base.removeprefix("http://").split(":")
+        for raw in (
+            # Headers cut off before their end: a premature disconnection.
+            f"GET /{CANARY} HTTP/1.1\r\nHost: x\r\nUser-Agent: {CANARY}\r\n".encode(),
+            f"POST /v1/requests HTTP/1.1\r\nHost: x\r\nX-Canary: {CANARY}\r\n"
+            "Content-Length: 100\r\n\r\n{".encode(),
+        ):
+            with socket.create_connection((host, int(port)), timeout=5) as raw_socket:
+                raw_socket.sendall(raw)
+                raw_socket.shutdown(socket.SHUT_WR)
+                while raw_socket.recv(4096):
+                    pass
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    logged = (out + err).decode("utf-8", "replace")
+    assert "Listening at" in logged  # the log is there, and it is being read
+    assert "[DEBUG]" not in logged
+    assert CANARY not in logged
     assert ADDRESS not in logged

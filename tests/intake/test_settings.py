@@ -28,11 +28,18 @@ def test_from_env(files: NetworkFiles) -> None:
     assert settings.pow_depth_per_bit == 1000
     assert settings.challenge_lifetime == 120
     assert settings.behind_tls is True
+    assert settings.directory_state is None
     assert settings.broker.url == URL
     # base64 of the largest envelope, plus room for the rest of the JSON
     assert MAX_BODY_BYTES == 138832 + 4096 == settings.max_body_bytes
     # the secret never appears in a repr (and so in no traceback or log)
     assert repr(settings.pow_secret) not in repr(settings)
+
+
+def test_directory_state(files: NetworkFiles, tmp_path: Path) -> None:
+    state = tmp_path / "seen-directory-intake.json"
+    settings = IntakeSettings.from_env(files.environ(URL, HAVEN_DIRECTORY_STATE=str(state)))
+    assert settings.directory_state == state
 
 
 def test_defaults(files: NetworkFiles) -> None:

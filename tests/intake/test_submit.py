@@ -79,15 +79,18 @@ def test_duplicate_submission_answers_the_same_id(
     client: FlaskClient, channel: BlockingChannel, partners: dict[str, PrivateKey]
 ) -> None:
     envelope = sealed(partners)
-    first = post(client, submission(client, envelope))
-    # A retry after a lost answer: a new challenge, the same envelope.
-    second = post(client, submission(client, envelope))
-    assert first.status_code == second.status_code == 202
-    assert first.get_json()["id"] == second.get_json()["id"]
-    # Both are queued under one message id; the worker drops the second.
+    body = submission(client, envelope)
+    first = post(client, body)
+    # A replay of the very same body, and a retry after a lost answer (a new
+    # challenge, the same envelope).
+    second = post(client, body)
+    third = post(client, submission(client, envelope))
+    assert first.status_code == second.status_code == third.status_code == 202
+    assert first.get_json() == second.get_json() == third.get_json()
+    # Queued once: within the challenge lifetime a repeat is not published again.
     queued = drain(channel)
-    assert [p.message_id for p, _ in queued] == [first.get_json()["id"]] * 2
-    assert all(body == envelope for _, body in queued)
+    assert [p.message_id for p, _ in queued] == [first.get_json()["id"]]
+    assert queued[0][1] == envelope
 
 
 def test_every_label_of_every_category_is_accepted(
@@ -196,6 +199,9 @@ def test_largest_envelope_fits_the_body_limit(client: FlaskClient) -> None:
         (lambda b: b["pow"].update(nonce="12 34"), "pow.nonce"),
         (lambda b: b["pow"].update(nonce="1" * 33), "pow.nonce"),
         (lambda b: b["pow"].update(challenge="short"), "pow.challenge"),
+        # A trailing newline is not part of any valid value (re.match with `$` let it through).
+        (lambda b: b["pow"].update(nonce=b["pow"]["nonce"] + "\n"), "pow.nonce"),
+        (lambda b: b["pow"].update(challenge=b["pow"]["challenge"] + "\n"), "pow.challenge"),
     ],
 )
 def test_schema_errors_name_the_field(
@@ -231,6 +237,31 @@ def test_envelope_that_does_not_parse(client: FlaskClient, partners: dict[str, P
         response = post(client, submission(client, envelope))
         assert_error(response, 422, "envelope_invalid", "envelope")
         assert rule in response.get_json()["error"]["message"]
+
+
+def test_unsupported_version_is_named_without_its_value(
+    client: FlaskClient, partners: dict[str, PrivateKey]
+) -> None:
+    envelope = bytearray(sealed(partners))
+    envelope[3] = 0x7F
+    response = post(client, submission(client, bytes(envelope)))
+    assert_error(response, 422, "envelope_invalid", "envelope")
+    # The submitted byte (127) is the requester's, and is not repeated.
+    assert response.get_json()["error"]["message"] == "envelope: unsupported envelope version"
+
+
+def test_a_nonce_with_a_trailing_newline_is_refused_even_when_it_solves(
+    client: FlaskClient, channel: BlockingChannel, partners: dict[str, PrivateKey]
+) -> None:
+    envelope = sealed(partners)
+    body = submission(client, envelope)
+    token = body["pow"]["challenge"]
+    # "1234\n" hashed as it is sent: a real solution, in a second spelling.
+    body["pow"]["nonce"] = next(
+        f"{n}\n" for n in itertools.count() if work(token, envelope, f"{n}\n") >= TEST_BITS
+    )
+    assert_error(post(client, body), 422, "invalid", "pow.nonce")
+    assert drain(channel) == []
 
 
 def test_server_sealed_envelope_from_a_device_is_refused(

@@ -124,7 +124,7 @@ def inspect(envelope: bytes) -> Header:
     if envelope[:3] != MAGIC[:3]:
         raise EnvelopeFormatError("not a Haven envelope")
     if envelope[3] != MAGIC[3]:
-        raise EnvelopeFormatError(f"unsupported envelope version {envelope[3]}")
+        raise EnvelopeFormatError("unsupported envelope version")
     flags = envelope[4]
     if flags & ~KNOWN_FLAGS:
         raise EnvelopeFormatError("unknown flag bits set")

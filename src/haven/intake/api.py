@@ -11,7 +11,7 @@ from haven.intake.directory_file import DirectoryExpired
 from haven.intake.errors import ApiError
 from haven.intake.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
 from haven.intake.pow import ALGORITHM, PowRejected, difficulty_for
-from haven.intake.state import intake_state
+from haven.intake.state import IntakeState, intake_state
 from haven.intake.submission import load_submission
 from haven.schemas.http import (
     AcceptedSchema,
@@ -23,7 +23,6 @@ from haven.schemas.http import (
 
 api = Blueprint("api", __name__, url_prefix="/v1")
 
-DIRECTORY_MAX_AGE = 300
 # How long a requester's device should wait when the directory has expired:
 # the publisher has to sign a new one, which takes a person, not a retry.
 DIRECTORY_RETRY_AFTER = 300
@@ -34,6 +33,7 @@ _POW_MESSAGES = {
     "expired": "the challenge has expired; fetch a new one and solve it again",
     "insufficient": "the proof-of-work does not solve the challenge for this envelope",
 }
+_POW_TOO_EASY = "the challenge is easier than the intake now requires; fetch a new one"
 _LABELS = ("category", "region", "language", "urgency")
 
 
@@ -55,7 +55,9 @@ _LABELS = ("category", "region", "language", "urgency")
                 "The signed directory, byte for byte as the network's publisher signed it.",
                 headers={
                     "ETag": header("Strong validator of this document."),
-                    "Cache-Control": header("`public, max-age=300`."),
+                    "Cache-Control": header(
+                        "`no-store`: a cached copy on a phone shows it contacted the network."
+                    ),
                 },
             ),
             "304": {"description": "Unchanged since the ETag given in If-None-Match."},
@@ -89,7 +91,11 @@ def directory() -> Response:
     else:
         response = Response(served.document, mimetype="application/json")
     response.headers["ETag"] = served.etag
-    response.headers["Cache-Control"] = f"public, max-age={DIRECTORY_MAX_AGE}"
+    # Never stored, not even by the requester's own browser: a searched phone
+    # holding the directory shows its owner contacted the network (and a
+    # shared proxy's copy would outlive a retired key). The ETag still lets a
+    # client that kept a copy in memory for this session revalidate it.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -110,13 +116,7 @@ def challenge() -> Response:
     The difficulty rises with the number of requests waiting to be routed.
     """
     state = intake_state()
-    settings = state.settings
-    difficulty = difficulty_for(
-        state.publisher.intake_depth(),
-        min_bits=settings.pow_min_bits,
-        max_bits=settings.pow_max_bits,
-        depth_per_bit=settings.pow_depth_per_bit,
-    )
+    difficulty = _current_difficulty(state)
     state.metrics.pow_difficulty.set(difficulty)
     issued = state.pow.issue(difficulty)
     return jsonify(
@@ -141,7 +141,11 @@ def challenge() -> Response:
                 "Queued: the broker has confirmed the request on a durable queue.",
                 headers=NO_STORE,
             ),
-            "400": json_body(ErrorSchema, "The body is not a JSON document (`malformed_json`)."),
+            "400": json_body(
+                ErrorSchema,
+                "The body cannot be read (`bad_request`) or is not a JSON document "
+                "(`malformed_json`).",
+            ),
             "403": json_body(
                 ErrorSchema,
                 "The proof-of-work does not admit the request "
@@ -169,21 +173,26 @@ def submit() -> tuple[Response, int]:
     """Submit a sealed request.
 
     Checked in this order, and the first failure answers: media type (415),
-    size (413), JSON (400), fields (422), proof-of-work (403), envelope
-    structure (422), routing equal to the envelope's labels (422). Then the
-    envelope is published; 202 only after the broker's confirm. Submitting the
-    same envelope again answers 202 with the same id.
+    size (413), JSON (400), fields (422), the challenge token (403), the
+    proof-of-work over the envelope (403), envelope structure (422), routing
+    equal to the envelope's labels (422). Then the envelope is published; 202
+    only after the broker's confirm. Submitting the same envelope again
+    answers 202 with the same id; within a challenge lifetime of its
+    acceptance it is not published again.
     """
     state = intake_state()
     submission = load_submission(read_json(state.settings.max_body_bytes))
-    request_id = digest(submission.envelope)
-    # Proof-of-work first among the checks that cost work: an unpaid flood is
-    # refused after one SHA-256 of its envelope and nothing else.
     try:
-        state.pow.verify(submission.pow.challenge, submission.pow.nonce, bytes.fromhex(request_id))
+        # The token first (HMAC, version, expiry, difficulty): a forged, stale
+        # or too-easy token is refused before the envelope is even hashed.
+        token = state.pow.admit(submission.pow.challenge, lambda: _current_difficulty(state))
+        request_id = digest(submission.envelope)
+        # Then the work itself: an unpaid flood is refused after one SHA-256
+        # of its envelope and nothing else.
+        state.pow.check_work(token, submission.pow.nonce, bytes.fromhex(request_id))
     except PowRejected as rejected:
         raise ApiError(
-            f"pow_{rejected.reason}", _POW_MESSAGES[rejected.reason], field=rejected.field
+            f"pow_{rejected.reason}", _pow_message(rejected), field=rejected.field
         ) from None
     try:
         parsed = inspect(submission.envelope)
@@ -208,6 +217,12 @@ def submit() -> tuple[Response, int]:
                 field=f"routing.{name}",
             )
     g.category = submission.routing.category
+    # A replay of a submission accepted within the challenge's lifetime: its
+    # one payment of work must not buy a second persistent message (queue
+    # depth and so everyone's difficulty, the broker's disk). The answer is
+    # the first one's, so a repeat is indistinguishable from an acceptance.
+    if request_id in state.recent:
+        return jsonify(id=request_id, status="queued"), 202
     try:
         state.publisher.publish(submission.envelope, message_id=request_id)
     except BrokerUnavailable as unavailable:
@@ -217,7 +232,26 @@ def submit() -> tuple[Response, int]:
             "the request could not be queued now; send the same envelope again later",
             retry_after=unavailable.retry_after,
         ) from None
+    # Only after the confirm: a request the broker refused must be publishable again.
+    state.recent.add(request_id)
     return jsonify(id=request_id, status="queued"), 202
+
+
+def _current_difficulty(state: IntakeState) -> int:
+    """What a challenge issued now asks for (the queue depth is cached by the publisher)."""
+    settings = state.settings
+    return difficulty_for(
+        state.publisher.intake_depth(),
+        min_bits=settings.pow_min_bits,
+        max_bits=settings.pow_max_bits,
+        depth_per_bit=settings.pow_depth_per_bit,
+    )
+
+
+def _pow_message(rejected: PowRejected) -> str:
+    if rejected.reason == "insufficient" and rejected.field == "pow.challenge":
+        return _POW_TOO_EASY
+    return _POW_MESSAGES[rejected.reason]
 
 
 @api.get("/openapi.json", provide_automatic_options=False)

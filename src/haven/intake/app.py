@@ -18,6 +18,7 @@ from haven.intake.metrics import NO_CATEGORY, UNMATCHED, IntakeMetrics
 from haven.intake.openapi import build_openapi, openapi_bytes
 from haven.intake.ops import ops
 from haven.intake.pow import ProofOfWork
+from haven.intake.replay import RecentRequests
 from haven.intake.settings import IntakeSettings
 from haven.intake.state import EXTENSION, IntakeState, Publisher
 
@@ -49,9 +50,14 @@ def create_app(
     `publisher` defaults to a ConfirmedPublisher on `settings.broker`, which
     connects lazily (per thread, on first use), so the app starts while the
     broker is away and answers 503 until it is back. `clock` is the seam
-    for tests of expiry.
+    for tests of expiry (challenges, the directory, the replay window).
     """
-    directory = DirectoryFile(settings.directory_file, settings.network_verify_key, clock=clock)
+    directory = DirectoryFile(
+        settings.directory_file,
+        settings.network_verify_key,
+        clock=clock,
+        state=settings.directory_state,
+    )
     app = IntakeFlask("haven.intake", static_folder=None)
     # Werkzeug refuses a larger body (413) from its declared length, before
     # reading, and stops reading a chunked one there.
@@ -70,6 +76,9 @@ def create_app(
         ),
         directory=directory,
         metrics=metrics,
+        # As long as a challenge lives: a replay after that carries an
+        # expired challenge and is refused (403) anyway.
+        recent=RecentRequests(window=settings.challenge_lifetime, clock=clock),
     )
     app.register_blueprint(api)
     app.register_blueprint(ops)

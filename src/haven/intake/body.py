@@ -6,6 +6,7 @@ import json
 from typing import Any, NoReturn
 
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 from haven.intake.errors import ApiError
 
@@ -31,7 +32,11 @@ def werkzeug_limit(limit: int) -> int:
 
 
 def read_json(limit: int) -> Any:
-    """The body (at most `limit` bytes) as a JSON value; 415, 413 or 400 otherwise, in that order."""
+    """The body (at most `limit` bytes) as a JSON value; 415, 413 or 400 otherwise, in that order.
+
+    400 is `bad_request` when the body cannot be read at all (a broken
+    chunked encoding), `malformed_json` when it is read but is not JSON.
+    """
     if request.mimetype != "application/json" or (
         request.mimetype_params.get("charset", "utf-8").lower() not in _UTF8
     ):
@@ -41,7 +46,19 @@ def read_json(limit: int) -> Any:
         raise ApiError("too_large", f"the body is larger than {limit} bytes")
     # A chunked body has no declared length: Werkzeug stops reading it at
     # MAX_CONTENT_LENGTH (one byte over our limit), so reaching that is refusing it.
-    raw = request.stream.read()
+    try:
+        raw = request.stream.read()
+    except HTTPException:
+        # Werkzeug's own refusals while reading (a client that disconnected,
+        # a body over MAX_CONTENT_LENGTH) keep their status.
+        raise
+    except Exception:  # noqa: BLE001 - whatever the server raises on a broken body
+        # A malformed chunked body under gunicorn (InvalidChunkSize,
+        # ChunkMissingTerminator, InvalidChunkExtension: not OSError, not
+        # ValueError), a reset connection (OSError), a bad size (ValueError):
+        # the client's fault, so 400, never a 500 that logs the server's
+        # exception. No detail: gunicorn's messages quote the bytes received.
+        raise ApiError("bad_request", "the request body cannot be read") from None
     if len(raw) > limit:
         raise ApiError("too_large", f"the body is larger than {limit} bytes")
     try:

@@ -5,7 +5,8 @@ share exits, so there are no address-based limits. A challenge is a token
 the intake authenticates with an HMAC; it keeps no record of what it issued.
 The work is over the token *and the envelope's digest*, so one solution
 cannot carry a second envelope; resubmitting the same envelope is the same
-request (same id), which the worker drops as a duplicate.
+request (same id): the intake does not publish it again within a challenge
+lifetime (haven.intake.replay), and the worker drops any later duplicate.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ ALGORITHM = (
     "|| ASCII(nonce)) has at least `difficulty` leading zero bits"
 )
 
+# How far below the current difficulty a token may be and still be accepted:
+# a challenge fetched just before the queue grew (and solved over a slow Tor
+# circuit) still counts, one issued long before a surge (4 times or more less
+# work) does not.
+DIFFICULTY_SLACK = 2
+
 Reason = Literal["invalid", "expired", "insufficient"]
 
 
@@ -50,6 +57,14 @@ class PowRejected(Exception):  # noqa: N818 - reads as what the intake answers: 
         super().__init__(f"proof-of-work {reason}")
         self.reason = reason
         self.field = field
+
+
+@dataclass(frozen=True)
+class Token:
+    """A challenge token that passed every check but the work: authentic, current, hard enough."""
+
+    raw: bytes
+    difficulty: int
 
 
 @dataclass(frozen=True)
@@ -100,8 +115,12 @@ class ProofOfWork:
         body = _BODY.pack(TOKEN_VERSION, now, expires, difficulty, self._random_bytes(16))
         return Challenge(_b64url(body + self._mac(body)), difficulty, now, expires)
 
-    def verify(self, token_text: str, nonce: str, envelope_digest: bytes) -> None:
-        """Raise PowRejected unless `nonce` solves the authentic, current `token` for this envelope."""
+    def admit(self, token_text: str, current_difficulty: Callable[[], int]) -> Token:
+        """The authentic, current token, or PowRejected; no work over the envelope is done here.
+
+        `current_difficulty` is what a challenge issued now would ask for; it
+        is called only once the token is known to be ours.
+        """
         if not _TOKEN_TEXT.match(token_text):
             raise PowRejected("invalid", "pow.challenge")
         try:
@@ -117,12 +136,28 @@ class ProofOfWork:
             raise PowRejected("invalid", "pow.challenge")
         if self._clock() >= expires:
             raise PowRejected("expired", "pow.challenge")
-        # A token issued under a lower floor (before the operator raised it)
-        # no longer buys a submission.
-        if difficulty < self._min_bits:
+        # A token issued under a lower floor (before the operator raised it),
+        # or while the queue was short, no longer buys a submission: otherwise
+        # a flood could stock up cheap tokens and spend them once load rises.
+        if difficulty < max(self._min_bits, current_difficulty() - DIFFICULTY_SLACK):
             raise PowRejected("insufficient", "pow.challenge")
-        if leading_zero_bits(pow_hash(token, envelope_digest, nonce)) < difficulty:
+        return Token(token, difficulty)
+
+    def check_work(self, token: Token, nonce: str, envelope_digest: bytes) -> None:
+        """Raise PowRejected unless `nonce` solves the admitted `token` for this envelope."""
+        if leading_zero_bits(pow_hash(token.raw, envelope_digest, nonce)) < token.difficulty:
             raise PowRejected("insufficient", "pow.nonce")
+
+    def verify(
+        self,
+        token_text: str,
+        nonce: str,
+        envelope_digest: bytes,
+        current_difficulty: Callable[[], int] | None = None,
+    ) -> None:
+        """Raise PowRejected unless `nonce` solves the authentic, current `token` for this envelope."""
+        token = self.admit(token_text, current_difficulty or (lambda: self._min_bits))
+        self.check_work(token, nonce, envelope_digest)
 
 
 def difficulty_for(depth: int | None, *, min_bits: int, max_bits: int, depth_per_bit: int) -> int:

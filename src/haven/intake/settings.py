@@ -45,6 +45,9 @@ class IntakeSettings:
     # HSTS only when TLS is terminated in front of the intake (never over plain HTTP or onion).
     behind_tls: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
+    # Where the newest directory version served is recorded, so that after a
+    # restart an older (validly signed) directory file is still refused.
+    directory_state: Path | None = None
 
     def __post_init__(self) -> None:
         if len(self.pow_secret) < MIN_POW_SECRET_BYTES:
@@ -81,6 +84,7 @@ class IntakeSettings:
                 environ, "HAVEN_CHALLENGE_LIFETIME", cls.challenge_lifetime
             ),
             behind_tls=_boolean(environ, "HAVEN_BEHIND_TLS"),
+            directory_state=_optional_path(environ, "HAVEN_DIRECTORY_STATE"),
         )
 
 
@@ -89,6 +93,11 @@ def _path(environ: Mapping[str, str], name: str) -> Path:
     if not raw:
         raise SettingsError(f"{name} is not set")
     return Path(raw)
+
+
+def _optional_path(environ: Mapping[str, str], name: str) -> Path | None:
+    raw = environ.get(name, "")
+    return Path(raw) if raw else None
 
 
 def _read(environ: Mapping[str, str], name: str, limit: int) -> bytes:

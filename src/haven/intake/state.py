@@ -10,6 +10,7 @@ from flask import current_app
 from haven.intake.directory_file import DirectoryFile
 from haven.intake.metrics import IntakeMetrics
 from haven.intake.pow import ProofOfWork
+from haven.intake.replay import RecentRequests
 from haven.intake.settings import IntakeSettings
 
 EXTENSION = "haven.intake"
@@ -31,6 +32,8 @@ class IntakeState:
     pow: ProofOfWork
     directory: DirectoryFile
     metrics: IntakeMetrics
+    # Ids accepted within a challenge lifetime: a replay is answered, not published.
+    recent: RecentRequests
 
 
 def intake_state() -> IntakeState:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 from marshmallow.types import ErrorMessages
 
 from haven.schemas.base import StrictSchema, StrictString
@@ -28,6 +28,9 @@ MAX_ENVELOPE_BASE64 = 4 * -(-MAX_ENVELOPE_BYTES // 3)
 # A challenge token is 66 bytes (34 of body, 32 of HMAC) in unpadded
 # base64url; haven.intake.pow defines the bytes, a test holds the two equal.
 CHALLENGE_TOKEN_LENGTH = 88
+# Anchored for readers of the OpenAPI document (JSON Schema patterns are
+# ECMA-262, where `$` is the end of the input); in Python they are applied
+# with FullMatch, never re.match, where `$` also matches before a final "\n".
 CHALLENGE_PATTERN = r"^[A-Za-z0-9_-]{88}$"
 # Decimal counters and hex strings are both spelled in this alphabet.
 NONCE_PATTERN = r"^[0-9a-f]{1,32}$"
@@ -39,6 +42,23 @@ _ERRORS: ErrorMessages = {
     "invalid": "must be a string",
 }
 _STANDARD_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
+
+
+class FullMatch(validate.Regexp):
+    """Regexp that must match the whole value: "1234" and a newline is not a nonce.
+
+    marshmallow's Regexp uses re.match, so `^…$` would admit a trailing
+    newline: a second spelling of one value, and a byte the worker, a log
+    or a header could read differently. The pattern stays in the OpenAPI
+    document as written (apispec reads `regex.pattern`).
+    """
+
+    # Any, as marshmallow's own (overloaded) __call__: a str in, the same str out.
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            # The message never holds the value: it is the requester's text.
+            raise ValidationError(self.error)
+        return value
 
 
 @dataclass(frozen=True)
@@ -99,13 +119,13 @@ class PowSolutionSchema(StrictSchema):
 
     challenge = StrictString(
         required=True,
-        validate=validate.Regexp(CHALLENGE_PATTERN, error="not a challenge token"),
+        validate=FullMatch(CHALLENGE_PATTERN, error="not a challenge token"),
         error_messages=_ERRORS,
         metadata={"description": "The `token` of a challenge from GET /v1/challenge."},
     )
     nonce = StrictString(
         required=True,
-        validate=validate.Regexp(NONCE_PATTERN, error="1 to 32 characters of 0-9 a-f"),
+        validate=FullMatch(NONCE_PATTERN, error="1 to 32 characters of 0-9 a-f"),
         error_messages=_ERRORS,
         metadata={"description": "The solving nonce: a decimal counter or lowercase hex."},
     )
@@ -141,7 +161,7 @@ class ChallengeSchema(Schema):
 
     token = fields.String(
         required=True,
-        validate=validate.Regexp(CHALLENGE_PATTERN),
+        validate=FullMatch(CHALLENGE_PATTERN),
         metadata={"description": "Opaque to clients except as input to the proof-of-work."},
     )
     difficulty = fields.Integer(
@@ -165,7 +185,7 @@ class AcceptedSchema(Schema):
 
     id = fields.String(
         required=True,
-        validate=validate.Regexp(REQUEST_ID_PATTERN),
+        validate=FullMatch(REQUEST_ID_PATTERN),
         metadata={"description": "The request id: SHA-256 of the envelope, lowercase hex."},
     )
     status = fields.String(required=True, validate=validate.OneOf(["queued"]))
@@ -225,6 +245,7 @@ __all__ = [
     "ChallengeSchema",
     "EnvelopeField",
     "ErrorSchema",
+    "FullMatch",
     "PowSolution",
     "PowSolutionSchema",
     "SignedDocumentSchema",
