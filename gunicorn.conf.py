@@ -18,7 +18,8 @@ bind = [os.environ.get("HAVEN_BIND", "127.0.0.1:8080")]
 # app's metrics registry whole (run more containers to scale; each is
 # scraped on its own). ConfirmedPublisher holds one connection per thread.
 workers = 1
-worker_class = "gthread"
+# gthread, with reads that give up on a silent client (no slowloris).
+worker_class = "haven.intake.gunicorn_worker.BoundedReadThreadWorker"
 threads = int(os.environ.get("HAVEN_THREADS", "16"))
 # A publish answers within HAVEN_PUBLISH_TIMEOUT (5 s by default); a worker
 # silent for much longer than that is stuck and is replaced.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,3 +78,27 @@ def test_malformed_chunked_body_is_a_bad_request(
     logged = (out + err).decode("utf-8", "replace")
     assert "internal error" not in logged
     assert CANARY not in logged
+
+
+def test_silent_half_requests_cannot_take_every_thread(
+    files: NetworkFiles, intake_broker_url: str
+) -> None:
+    """Slowloris: more half-sent requests than threads, then a real request still gets an answer."""
+    with running_gunicorn(files, intake_broker_url, HAVEN_THREADS="2", HAVEN_READ_TIMEOUT="1") as (
+        base,
+        _,
+    ):
+        port = int(base.rsplit(":", 1)[1])
+        stalled = []
+        for _ in range(6):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            stalled.append(sock)
+        try:
+            started = time.monotonic()
+            with urllib.request.urlopen(f"{base}/healthz", timeout=15) as answer:  # noqa: S310 - our own server
+                assert answer.status == 200
+            assert time.monotonic() - started < 10
+        finally:
+            for sock in stalled:
+                sock.close()
