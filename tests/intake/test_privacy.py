@@ -223,7 +223,10 @@ def test_local_server_writes_no_request_log(
         server.shutdown()
         thread.join()
     out, err = capfd.readouterr()
-    logged = out + err + "\n".join(r.getMessage() for r in caplog.records)
+    # pika's own records name the broker's address (127.0.0.1 here, like the
+    # client's): they are about the intake's connection, never a requester's.
+    records = [r.getMessage() for r in caplog.records if r.name.split(".")[0] != "pika"]
+    logged = out + err + "\n".join(records)
     assert CANARY not in logged
     assert "127.0.0.1" not in logged
     assert ADDRESS not in logged
