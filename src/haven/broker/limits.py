@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from haven.broker.settings import SettingsError
+from haven.broker.settings import SettingsError, env_number
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,7 @@ class RoutingLimits:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RoutingLimits:
         def integer(name: str, default: int) -> int:
-            raw = environ.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                return int(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be an integer") from None
+            return int(env_number(environ, name, default, int))
 
         delays = cls.retry_delays
         raw_delays = environ.get("HAVEN_RETRY_DELAYS")

@@ -12,6 +12,20 @@ class SettingsError(ValueError):
     """A setting is missing or out of range; the message names the variable."""
 
 
+def env_number(
+    environ: Mapping[str, str], name: str, default: float, kind: type[int] | type[float]
+) -> float:
+    """The variable `name` as an int or float, `default` when unset or empty."""
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise SettingsError(f"{name} must be {what}") from None
+
+
 @dataclass(frozen=True)
 class BrokerSettings:
     """How Haven talks to RabbitMQ. Every limit is explicit (DESIGN.md: same behaviour on 3.10 and 4.x)."""
@@ -49,13 +63,7 @@ class BrokerSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BrokerSettings:
         def number(name: str, default: float, kind: type[int] | type[float]) -> float:
-            raw = environ.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                return kind(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number") from None
+            return env_number(environ, name, default, kind)
 
         return cls(
             url=environ.get("HAVEN_AMQP_URL") or DEFAULT_URL,

@@ -9,6 +9,7 @@ from haven.broker import BrokerSettings, SettingsError
 from haven.broker.consumer import ConsumerSettings
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
+from haven.broker.settings import env_number
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,7 @@ class RouterSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RouterSettings:
         def number(name: str, default: float, kind: type[int] | type[float]) -> float:
-            raw = environ.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                return kind(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number") from None
+            return env_number(environ, name, default, kind)
 
         raw_cap = environ.get("HAVEN_ROUTER_MAX_DEADLINE")
         return cls(
