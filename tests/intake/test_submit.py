@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.test import TestResponse
 
-from haven.envelope import PrivateKey
+from haven.envelope import Labels, PrivateKey, seal
 from haven.intake.settings import MAX_BODY_BYTES
 from tests.intake.conftest import (
     ROUTING,
@@ -349,3 +349,27 @@ def test_no_input_gives_a_server_error(client: FlaskClient, valid: dict[str, Any
         response = post(client, json.dumps(body))
         assert response.status_code < 500, body
         assert response.get_json()["error"]["code"]
+
+
+def test_envelope_sealed_outside_the_directory_is_refused(
+    client: FlaskClient, channel: BlockingChannel, partners: dict[str, PrivateKey]
+) -> None:
+    # A fake bot's key (or a retired one) among the recipients: nobody who
+    # may read it would ever get it, so it is refused, not queued.
+    impostor = PrivateKey.generate()
+    with_impostor = seal(
+        b"x", Labels(**ROUTING), [partners["lawyers"].public_key, impostor.public_key]
+    )
+    response = client.post("/v1/requests", json=submission(client, with_impostor))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert (error["code"], error["field"]) == ("envelope_invalid", "envelope")
+    assert "not in the current partner directory" in error["message"]
+    # Sealed only to a partner who does not serve the category (in the test
+    # directory "evacuators" serve desertion and legal aid, not evacuation).
+    evacuation = {**ROUTING, "category": "evacuation"}
+    wrong_partner = seal(b"x", Labels(**evacuation), [partners["evacuators"].public_key])
+    response = client.post("/v1/requests", json=submission(client, wrong_partner, evacuation))
+    assert response.status_code == 422
+    assert "no partner that serves this category" in response.get_json()["error"]["message"]
+    assert drain(channel) == []

@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from haven.broker import BrokerUnavailable
-from haven.envelope import EnvelopeFormatError, digest, inspect
+from haven.directory import eligible_partners
+from haven.envelope import EnvelopeFormatError, Labels, digest, inspect
 from haven.intake.body import read_json
-from haven.intake.directory_file import DirectoryExpired
+from haven.intake.directory_file import DirectoryExpired, ServedDocument
 from haven.intake.errors import ApiError
 from haven.intake.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
 from haven.intake.pow import ALGORITHM, PowRejected, difficulty_for
 from haven.intake.state import IntakeState, intake_state
 from haven.intake.submission import load_submission
+from haven.schemas.directory import Directory
 from haven.schemas.http import (
     AcceptedSchema,
     ChallengeSchema,
@@ -77,14 +79,7 @@ def directory() -> Response:
     directory that fails, has expired, or is older than the one it served before.
     """
     state = intake_state()
-    try:
-        served = state.directory.current()
-    except DirectoryExpired:
-        raise ApiError(
-            "directory_expired",
-            "the partner directory has expired; try again later",
-            retry_after=DIRECTORY_RETRY_AFTER,
-        ) from None
+    served = _served(state)
     state.metrics.directory_version.set(served.seen.version)
     if request.if_none_match.contains(served.etag.strip('"')):
         response = Response(status=304)
@@ -216,6 +211,7 @@ def submit() -> tuple[Response, int]:
                 f"routing.{name} differs from the envelope's {name} label",
                 field=f"routing.{name}",
             )
+    _check_recipients(_served(state).directory, parsed.kids, labels)
     g.category = submission.routing.category
     # A replay of a submission accepted within the challenge's lifetime: its
     # one payment of work must not buy a second persistent message (queue
@@ -235,6 +231,45 @@ def submit() -> tuple[Response, int]:
     # Only after the confirm: a request the broker refused must be publishable again.
     state.recent.add(request_id)
     return jsonify(id=request_id, status="queued"), 202
+
+
+def _served(state: IntakeState) -> ServedDocument:
+    try:
+        return state.directory.current()
+    except DirectoryExpired:
+        raise ApiError(
+            "directory_expired",
+            "the partner directory has expired; try again later",
+            retry_after=DIRECTORY_RETRY_AFTER,
+        ) from None
+
+
+def _check_recipients(directory: Directory, kids: tuple[bytes, ...], labels: Labels) -> None:
+    """Sealed only to keys of the current directory, and to at least one partner who can act.
+
+    A key outside the directory is a fake bot's or a retired one (perhaps
+    compromised): queuing such a request would hand it to nobody who may
+    read it. The device fetches the directory again and re-seals.
+    """
+    known = {key.kid for partner in directory.partners for key in partner.keys}
+    if any(kid.hex() not in known for kid in kids):
+        raise ApiError(
+            "envelope_invalid",
+            "envelope: sealed to a key that is not in the current partner directory; "
+            "fetch the directory again",
+            field="envelope",
+        )
+    eligible = {
+        key.kid
+        for partner in eligible_partners(directory, labels.category, labels.region)
+        for key in partner.keys
+    }
+    if not eligible & {kid.hex() for kid in kids}:
+        raise ApiError(
+            "envelope_invalid",
+            "envelope: sealed to no partner that serves this category",
+            field="envelope",
+        )
 
 
 def _current_difficulty(state: IntakeState) -> int:

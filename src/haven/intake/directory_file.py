@@ -19,6 +19,7 @@ from pathlib import Path
 
 from haven.directory import DirectoryError, SeenVersion, SeenVersionFile, verify_directory
 from haven.envelope import NetworkVerifyKey
+from haven.schemas.directory import Directory
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class ServedDocument:
     etag: str
     seen: SeenVersion
     expires_at: datetime
+    directory: Directory
 
 
 class DirectoryExpired(Exception):  # noqa: N818 - reads as the state it reports
@@ -117,6 +119,7 @@ class DirectoryFile:
                 directory.network_id, directory.version, hashlib.sha256(payload).hexdigest()
             ),
             expires_at=directory.expires_at,
+            directory=directory,
         )
         return served, payload
 
