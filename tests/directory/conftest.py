@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from haven.directory import empty_directory, with_partner
+from haven.directory import empty_directory, key_entry, with_partner
 from haven.envelope import NetworkKey, PrivateKey
 from haven.schemas.directory import Directory
 
@@ -24,12 +23,7 @@ def partner_entry(partner_id: str, key: PrivateKey, **overrides: Any) -> dict[st
         "languages": ["ru", "uk"],
         "capacity": 25,
         "delivery": {"kind": "queue"},
-        "keys": [
-            {
-                "kid": key.public_key.kid_hex,
-                "public_key": base64.b64encode(key.public_key.to_bytes()).decode(),
-            }
-        ],
+        "keys": [key_entry(key.public_key)],
         "response_deadline": {"normal": 72 * 3600, "urgent": 6 * 3600},
     }
     entry.update(overrides)

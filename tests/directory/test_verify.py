@@ -13,6 +13,7 @@ from haven.directory import (
     DirectoryError,
     SeenVersionFile,
     accept_directory,
+    key_entry,
     payload_bytes,
     sign_directory,
     verify_directory,
@@ -49,10 +50,7 @@ def test_tampered_directory_is_refused(directory: Directory, network_key: Networ
     document = json.loads(sign_directory(directory, network_key))
     payload = json.loads(base64.b64decode(document["payload"]))
     attacker = PrivateKey.generate().public_key
-    payload["partners"][0]["keys"][0] = {
-        "kid": attacker.kid_hex,
-        "public_key": base64.b64encode(attacker.to_bytes()).decode(),
-    }
+    payload["partners"][0]["keys"][0] = key_entry(attacker)
     document["payload"] = base64.b64encode(json.dumps(payload).encode()).decode()
     with pytest.raises(DirectoryError, match="does not verify"):
         verify_directory(json.dumps(document).encode(), network_key.verify_key, now=NOW)

@@ -33,7 +33,7 @@ from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import INTAKE_QUEUE, BrokerSettings, ConfirmedPublisher, declare_topology
-from haven.directory import empty_directory, sign_directory, with_partner
+from haven.directory import empty_directory, key_entry, sign_directory, with_partner
 from haven.envelope import Labels, NetworkKey, PrivateKey, seal
 from haven.intake import IntakeSettings, create_app
 
@@ -84,12 +84,7 @@ def partner_entry(partner_id: str, key: PrivateKey, categories: list[str]) -> di
         "languages": ["ru", "uk"],
         "capacity": 25,
         "delivery": {"kind": "queue"},
-        "keys": [
-            {
-                "kid": key.public_key.kid_hex,
-                "public_key": base64.b64encode(key.public_key.to_bytes()).decode(),
-            }
-        ],
+        "keys": [key_entry(key.public_key)],
         "response_deadline": {"normal": 72 * 3600, "urgent": 6 * 3600},
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import BrokerSettings, ConfirmedPublisher
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
-from haven.directory import empty_directory, recipient_keys, with_partner
+from haven.directory import empty_directory, key_entry, recipient_keys, with_partner
 from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.schemas.directory import Directory
 from haven.worker import RouterMetrics, RouterSettings, run_router
@@ -36,12 +35,7 @@ def partner_entry(partner_id: str, key: PrivateKey, **overrides: Any) -> dict[st
         "languages": ["ru"],
         "capacity": 10,
         "delivery": {"kind": "queue"},
-        "keys": [
-            {
-                "kid": key.public_key.kid_hex,
-                "public_key": base64.b64encode(key.public_key.to_bytes()).decode(),
-            }
-        ],
+        "keys": [key_entry(key.public_key)],
         "response_deadline": {"normal": 72 * 3600, "urgent": 6 * 3600},
     }
     entry.update(overrides)

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from haven.cli.common import CliError, read_bytes, read_passphrase
+from haven.directory import key_entry
 from haven.envelope import (
     KeyFileError,
     KeyFormatError,
@@ -27,8 +28,7 @@ MAX_KEY_FILE = 64 * 1024
 
 
 def public_key_json(key: PublicKey) -> bytes:
-    record = {"kid": key.kid_hex, "public_key": base64.b64encode(key.to_bytes()).decode("ascii")}
-    return json.dumps(record, indent=1).encode("utf-8") + b"\n"
+    return json.dumps(key_entry(key), indent=1).encode("utf-8") + b"\n"
 
 
 def load_public_key(path: Path) -> PublicKey:

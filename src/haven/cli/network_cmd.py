@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from haven.directory import (
     SeenVersionFile,
     accept_directory,
     empty_directory,
+    key_entry,
     sign_directory,
     verify_directory,
     with_partner,
@@ -224,10 +224,7 @@ def run_add_partner(args: argparse.Namespace) -> int:
         "languages": args.languages,
         "capacity": args.capacity,
         "delivery": {"kind": "webhook", "url": args.webhook} if args.webhook else {"kind": "queue"},
-        "keys": [
-            {"kid": k.kid_hex, "public_key": base64.b64encode(k.to_bytes()).decode("ascii")}
-            for k in keys
-        ],
+        "keys": [key_entry(k) for k in keys],
         "response_deadline": {"normal": args.deadline_normal, "urgent": args.deadline_urgent},
     }
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -9,7 +10,7 @@ from typing import Any
 
 from haven.directory.errors import DirectoryError
 from haven.directory.verify import PURPOSE, iso_utc, parse_payload
-from haven.envelope import NetworkKey, sign_document
+from haven.envelope import NetworkKey, PublicKey, sign_document
 from haven.schemas.directory import (
     Directory,
     DirectoryFormatError,
@@ -76,6 +77,11 @@ def _next_version(
             "partners": partners,
         }
     )
+
+
+def key_entry(key: PublicKey) -> dict[str, str]:
+    """A partner key as the directory (and a partner's public key file) writes it."""
+    return {"kid": key.kid_hex, "public_key": base64.b64encode(key.to_bytes()).decode("ascii")}
 
 
 def payload_bytes(directory: Directory) -> bytes:
