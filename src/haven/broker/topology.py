@@ -28,11 +28,16 @@ QUARANTINE_DELIVERY_LIMIT = 1000
 # Each partner's own queue, bound by its partner id.
 PARTNER_EXCHANGE = "haven.partners"
 PARTNER_QUEUE_PREFIX = "haven.partner."
+PARTNER_USER_PREFIX = "haven-partner-"
 # A partner's decline or an expired deadline, and a delayed retry, come
 # back to the router through here.
 RETURNED_EXCHANGE = "haven.returned"
 RETURNED_QUEUE = "haven.returned"
 RETURNED_ROUTING_KEY = "returned"
+# A partner's decline with a reason code (the request, published back by
+# the partner's own broker user), bound into the router's returned queue.
+DECLINES_EXCHANGE = "haven.declines"
+DECLINES_ROUTING_KEY = "decline"
 RETRY_EXCHANGE = "haven.retry"
 RETRY_QUEUE_PREFIX = "haven.retry."
 UNASSIGNED_EXCHANGE = "haven.unassigned"
@@ -121,6 +126,20 @@ def partner_queue(partner_id: str) -> str:
     return PARTNER_QUEUE_PREFIX + partner_id
 
 
+def partner_username(partner_id: str) -> str:
+    """The broker user of a partner: it may read its own queue and publish declines, nothing else."""
+    partner_queue(partner_id)  # the same id rule; raises for anything else
+    return PARTNER_USER_PREFIX + partner_id
+
+
+def partner_of_user(username: str) -> str | None:
+    """The partner id whose broker user this is, or None."""
+    if not username.startswith(PARTNER_USER_PREFIX):
+        return None
+    partner_id = username[len(PARTNER_USER_PREFIX) :]
+    return partner_id if _PARTNER_ID.match(partner_id) else None
+
+
 def partner_of_queue(queue: str) -> str | None:
     """The partner id whose queue this is, or None."""
     if not queue.startswith(PARTNER_QUEUE_PREFIX):
@@ -168,6 +187,7 @@ def routing_topology(
     exchanges = (
         Exchange(PARTNER_EXCHANGE),
         Exchange(RETURNED_EXCHANGE),
+        Exchange(DECLINES_EXCHANGE),
         Exchange(RETRY_EXCHANGE),
         Exchange(UNASSIGNED_EXCHANGE),
     )
@@ -185,6 +205,7 @@ def routing_topology(
     ]
     bindings: list[Binding] = [
         Binding(RETURNED_EXCHANGE, RETURNED_QUEUE, RETURNED_ROUTING_KEY),
+        Binding(DECLINES_EXCHANGE, RETURNED_QUEUE, DECLINES_ROUTING_KEY),
         Binding(UNASSIGNED_EXCHANGE, UNASSIGNED_QUEUE, UNASSIGNED_ROUTING_KEY),
     ]
     for tier, delay in enumerate(limits.retry_delays, start=1):
