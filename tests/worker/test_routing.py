@@ -100,7 +100,9 @@ def test_decline_reroutes_to_the_next_partner_until_none_is_left(
     assert properties.headers["x-haven-reason"] == "all-partners-tried"
     assert properties.headers["x-haven-tried"] == ",".join(order)
     for partner in ELIGIBLE:
-        assert metrics.value("declined", category="desertion", partner=partner) == 1
+        assert (
+            metrics.value("declined", category="desertion", partner=partner, reason="rejected") == 1
+        )
     assert metrics.value("rerouted", category="desertion", partner=order[1]) == 1
     assert metrics.value("unassigned", category="desertion") == 1
     assert depth(channel, RETURNED_QUEUE) == 0

@@ -17,12 +17,18 @@ RETRIES = "x-haven-retries"
 STAGE = "x-haven-stage"
 PARTNER = "x-haven-partner"
 REASON = "x-haven-reason"
+# Failed webhook deliveries of the current assignment (haven.worker.webhook).
+ATTEMPTS = "x-haven-attempts"
 
-Stage = Literal["partner", "retry"]
+# partner: sent to `partner`'s queue; retry: waiting to repeat a routing
+# step; redeliver: waiting to go back to the same `partner` (a webhook
+# delivery that failed for a transient reason).
+Stage = Literal["partner", "retry", "redeliver"]
 _PARTNER_ID = re.compile(r"[a-z0-9-]{3,32}\Z")
 # More tries than a directory can hold partners means the header is forged or broken.
 MAX_TRIED = 200
 MAX_RETRIES = 10
+MAX_ATTEMPTS = 10
 
 
 class BadHeadersError(ValueError):
@@ -45,6 +51,7 @@ class RoutingState:
     retries: int = 0
     stage: Stage | None = None
     partner: str | None = None
+    attempts: int = 0
 
     def headers(self) -> dict[str, object]:
         out: dict[str, object] = {TRIED: ",".join(self.tried), RETRIES: self.retries}
@@ -52,6 +59,8 @@ class RoutingState:
             out[STAGE] = self.stage
         if self.partner is not None:
             out[PARTNER] = self.partner
+        if self.attempts:
+            out[ATTEMPTS] = self.attempts
         return out
 
     @classmethod
@@ -61,6 +70,7 @@ class RoutingState:
             raw_tried = _text(headers.get(TRIED, ""))
             tried = tuple(raw_tried.split(",")) if raw_tried else ()
             retries = headers.get(RETRIES, 0)
+            attempts = headers.get(ATTEMPTS, 0)
             stage = _text(headers[STAGE]) if STAGE in headers else None
             partner = _text(headers[PARTNER]) if PARTNER in headers else None
         except BadHeadersError:
@@ -71,17 +81,23 @@ class RoutingState:
             raise BadHeadersError("tried list repeats a partner")
         if type(retries) is not int or not 0 <= retries <= MAX_RETRIES:
             raise BadHeadersError("retry count malformed")
+        if type(attempts) is not int or not 0 <= attempts <= MAX_ATTEMPTS:
+            raise BadHeadersError("attempt count malformed")
         if stage is None:
             known: Stage | None = None
         elif stage == "partner":
             known = "partner"
         elif stage == "retry":
             known = "retry"
+        elif stage == "redeliver":
+            known = "redeliver"
         else:
             raise BadHeadersError("stage unknown")
-        if partner is not None and (known != "partner" or partner not in tried):
+        if partner is not None and (known not in ("partner", "redeliver") or partner not in tried):
             raise BadHeadersError("partner header without a matching try")
-        return cls(tried, retries, known, partner)
+        if known == "redeliver" and partner is None:
+            raise BadHeadersError("redelivery without a partner")
+        return cls(tried, retries, known, partner, attempts)
 
 
 def death_reason(headers: Mapping[str, object] | None) -> str | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
+__all__ = ["NO_PARTNER", "UNKNOWN_CATEGORY", "Counter", "RouterMetrics"]
+
 NO_PARTNER = "-"
 UNKNOWN_CATEGORY = "unknown"
 
@@ -27,7 +29,16 @@ class RouterMetrics:
             "Requests given to a next partner after a decline or expiry",
             both,
         )
-        self.declined = counter("haven_router_declined", "Requests a partner declined", both)
+        # reason: the partner's decline code (haven.broker.declines), or
+        # rejected / delivery-limit for a decline that carried none.
+        self.declined = counter(
+            "haven_router_declined", "Requests a partner declined", (*both, "reason")
+        )
+        self.redelivered = counter(
+            "haven_router_redelivered",
+            "Requests sent back to the same partner after a failed webhook delivery",
+            both,
+        )
         self.expired = counter(
             "haven_router_expired", "Requests a partner did not take within its deadline", both
         )

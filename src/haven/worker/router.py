@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pika
 
 from haven.broker.consumer import ConfirmingConsumer, Delivery, Outcome, Outgoing
+from haven.broker.declines import DECLINE, QUARANTINE_REASONS, REASONS
 from haven.broker.publisher import MESSAGE_TYPE
 from haven.broker.topology import (
     INTAKE_QUEUE,
@@ -33,14 +34,16 @@ from haven.broker.topology import (
     RETRY_EXCHANGE,
     UNASSIGNED_EXCHANGE,
     UNASSIGNED_ROUTING_KEY,
+    partner_username,
     retry_routing_key,
 )
 from haven.envelope import EnvelopeFormatError, Header, digest, inspect
-from haven.schemas.directory import Directory
+from haven.schemas.directory import Directory, Partner
 from haven.schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
 from haven.worker.choice import Uniform, choose_partner, deadline_seconds, stable_uniform
 from haven.worker.headers import REASON, BadHeadersError, RoutingState, death_reason
 from haven.worker.metrics import NO_PARTNER, UNKNOWN_CATEGORY, RouterMetrics
+from haven.worker.metrics import Counter as _Counter
 from haven.worker.seen import SeenIds
 from haven.worker.settings import RouterSettings
 
@@ -59,6 +62,8 @@ RETRIES_EXHAUSTED = "retries-exhausted"
 RETRY_UNAVAILABLE = "retry-unavailable"
 NO_ELIGIBLE = "no-eligible-partner"
 ALL_TRIED = "all-partners-tried"
+BAD_DECLINE = "bad-decline"
+UNTRUSTED_DECLINE = "untrusted-decline"
 
 
 @dataclass(frozen=True)
@@ -142,9 +147,18 @@ class Router:
             self.metrics.duplicates.labels(request.category).inc()
             consumer.ack(delivery)
             return
-        if state.stage == "partner" and state.partner is not None:
-            self._count_return(request, state.partner)
-        self._route(consumer, request)
+        self._dispatch(consumer, request)
+
+    def _dispatch(self, consumer: ConfirmingConsumer, request: _Request) -> None:
+        state = request.state
+        if not request.from_intake and DECLINE in (request.delivery.properties.headers or {}):
+            self._on_decline(consumer, request)
+        elif state.stage == "redeliver" and state.partner is not None:
+            self._redeliver(consumer, request, state.partner)
+        else:
+            if state.stage == "partner" and state.partner is not None:
+                self._count_return(request, state.partner)
+            self._route(consumer, request)
 
     def _count_return(self, request: _Request, partner_id: str) -> None:
         reason = death_reason(request.delivery.properties.headers)
@@ -152,10 +166,58 @@ class Router:
             log.info("request %s: deadline passed at %s", request.message_id, partner_id)
             self.metrics.expired.labels(request.category, partner_id).inc()
         else:
-            # rejected (a decline) or delivery_limit (the partner's consumer
-            # kept failing on it): either way this partner did not take it.
-            log.info("request %s: declined by %s (%s)", request.message_id, partner_id, reason)
-            self.metrics.declined.labels(request.category, partner_id).inc()
+            # rejected (a decline without a reason) or delivery_limit (the
+            # partner's consumer kept failing on it): this partner did not take it.
+            code = "delivery-limit" if reason == "delivery_limit" else "rejected"
+            log.info("request %s: declined by %s (%s)", request.message_id, partner_id, code)
+            self.metrics.declined.labels(request.category, partner_id, code).inc()
+
+    def _on_decline(self, consumer: ConfirmingConsumer, request: _Request) -> None:
+        """A request published back to haven.declines with a reason code."""
+        state = request.state
+        reason = request.delivery.properties.headers.get(DECLINE)
+        if isinstance(reason, bytes):
+            reason = reason.decode("ascii", "replace")
+        partner_id = state.partner
+        if state.stage != "partner" or partner_id is None or reason not in REASONS:
+            self._quarantine(consumer, request.delivery, BAD_DECLINE, request.category, state)
+            return
+        sender = request.delivery.properties.user_id
+        # The broker checked user_id against the connection's user: only the
+        # partner the request was assigned to (or Haven's own services, for
+        # webhook deliveries) may hand it back. Anyone else's is quarantined.
+        if sender != partner_username(partner_id) and sender not in self.settings.trusted_users():
+            self._quarantine(consumer, request.delivery, UNTRUSTED_DECLINE, request.category, state)
+            return
+        log.info("request %s: declined by %s (%s)", request.message_id, partner_id, reason)
+        self.metrics.declined.labels(request.category, partner_id, str(reason)).inc()
+        if reason in QUARANTINE_REASONS:
+            # Broken for this partner (cannot be opened, or its content is
+            # invalid): operators look at it rather than the next partner.
+            self._quarantine(
+                consumer, request.delivery, f"partner-{reason}", request.category, state
+            )
+            return
+        self._route(consumer, request)
+
+    def _redeliver(self, consumer: ConfirmingConsumer, request: _Request, partner_id: str) -> None:
+        """A webhook delivery waited out a retry tier: back to the same partner if it still fits."""
+        state = request.state
+        kids = {kid.hex() for kid in request.header.kids}
+        partner = next((p for p in self.directory.partners if p.id == partner_id), None)
+        if partner is None or not any(key.kid in kids for key in partner.keys):
+            # The partner left the directory (or lost the key) meanwhile:
+            # route on to the next one, as after a decline.
+            self._route(consumer, request)
+            return
+        onward = RoutingState(
+            tried=state.tried,
+            retries=0,
+            stage="partner",
+            partner=partner.id,
+            attempts=state.attempts,
+        )
+        self._send_to_partner(consumer, request, partner, onward, self.metrics.redelivered)
 
     # -- routing ---------------------------------------------------------------
 
@@ -167,11 +229,22 @@ class Router:
         if partner is None:
             self._unassign(consumer, request, ALL_TRIED if state.tried else NO_ELIGIBLE)
             return
-        seconds = deadline_seconds(
-            partner, request.header.labels.urgency, self.settings.max_deadline
-        )
         onward = RoutingState(
             tried=(*state.tried, partner.id), retries=0, stage="partner", partner=partner.id
+        )
+        counter = self.metrics.rerouted if state.tried else self.metrics.routed
+        self._send_to_partner(consumer, request, partner, onward, counter)
+
+    def _send_to_partner(
+        self,
+        consumer: ConfirmingConsumer,
+        request: _Request,
+        partner: Partner,
+        onward: RoutingState,
+        counter: _Counter,
+    ) -> None:
+        seconds = deadline_seconds(
+            partner, request.header.labels.urgency, self.settings.max_deadline
         )
         outgoing = Outgoing(
             PARTNER_EXCHANGE,
@@ -179,7 +252,6 @@ class Router:
             request.delivery.body,
             _properties(request.message_id, onward.headers(), expiration_ms=seconds * 1000),
         )
-        counter = self.metrics.rerouted if state.tried else self.metrics.routed
 
         def done(outcome: Outcome) -> None:
             if outcome == "confirmed":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pika
+
 from haven.broker import BrokerSettings, SettingsError
 from haven.broker.consumer import ConsumerSettings
 from haven.broker.limits import RoutingLimits
@@ -28,6 +30,9 @@ class RouterSettings:
     # How often the directory is re-read while routing, seconds.
     directory_refresh: float = 60.0
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    # Broker users of Haven's own services whose declines the router trusts
+    # for any partner (the webhook delivery); the router's own user always is.
+    service_users: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not 1 <= self.prefetch <= 1000:
@@ -40,6 +45,11 @@ class RouterSettings:
             raise SettingsError("HAVEN_ROUTER_SHUTDOWN_TIMEOUT must be between 0 and 300 seconds")
         if not 1 <= self.directory_refresh <= 86_400:
             raise SettingsError("HAVEN_DIRECTORY_REFRESH must be between 1 and 86400 seconds")
+
+    def trusted_users(self) -> frozenset[str]:
+        own = pika.URLParameters(self.broker.url).credentials
+        name = own.username if isinstance(own, pika.PlainCredentials) else None
+        return self.service_users | ({name} if name else set())
 
     def consumer_settings(self) -> ConsumerSettings:
         return ConsumerSettings(
@@ -67,5 +77,8 @@ class RouterSettings:
             ),
             directory_refresh=float(
                 number("HAVEN_DIRECTORY_REFRESH", cls.directory_refresh, float)
+            ),
+            service_users=frozenset(
+                name for name in environ.get("HAVEN_SERVICE_USERS", "").split(",") if name
             ),
         )
