@@ -7,7 +7,15 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from haven.cli import demo_cmd, keys_cmd, network_cmd, seal_cmd, services_cmd, submit_cmd
+from haven.cli import (
+    demo_cmd,
+    keys_cmd,
+    network_cmd,
+    partner_cmd,
+    seal_cmd,
+    services_cmd,
+    submit_cmd,
+)
 from haven.cli.common import CliError
 
 EXIT_USAGE = 2
@@ -27,7 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Haven: secure intake for exile networks. Keys, the signed partner directory, envelopes.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (keys_cmd, network_cmd, seal_cmd, submit_cmd, services_cmd, demo_cmd):
+    for module in (
+        keys_cmd,
+        network_cmd,
+        seal_cmd,
+        submit_cmd,
+        services_cmd,
+        partner_cmd,
+        demo_cmd,
+    ):
         module.register(commands)
     return parser
 

@@ -1,0 +1,198 @@
+"""A partner's local inbox: one file per request, named by its id, written whole or not at all.
+
+Layout of the inbox folder (mode 0700; every file 0600, because these are
+requests in clear on the partner's own machine):
+
+    <id>.json             the opened request: routing labels, content, when it arrived
+    sealed/<id>.env       the envelope as received (still sealed), kept so that
+    sealed/<id>.headers   a request accepted by mistake can still be declined
+    declined/<id>.json    requests this partner declined: id, labels, reason,
+                          and no content (the next partner has it now)
+
+The request file is the commit point: it is written last, atomically, and
+its existence is what makes a second delivery of the same id a duplicate.
+A crash before it leaves at most stray sealed files, which the next pull
+overwrites.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_ID = re.compile(r"[0-9a-f]{64}\Z")
+_MAX_FILE = 1 << 20
+
+
+class InboxError(Exception):
+    """The inbox cannot be read or written; the message names the file, never its content."""
+
+
+def valid_id(request_id: str) -> bool:
+    # Ids become file names: only the 64 hex digits of a digest, so nothing
+    # a sender controls can name a path outside the inbox.
+    return bool(_ID.match(request_id))
+
+
+@dataclass(frozen=True)
+class Entry:
+    request_id: str
+    received_at: str
+    routing: Mapping[str, str]
+    server_sealed: bool
+    content: Mapping[str, Any]
+    declined: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.request_id,
+            "received_at": self.received_at,
+            "routing": dict(self.routing),
+            "server_sealed": self.server_sealed,
+            "content": dict(self.content),
+        }
+        if self.declined is not None:
+            out["declined"] = self.declined
+        return out
+
+    @classmethod
+    def from_document(cls, data: Mapping[str, Any]) -> Entry:
+        return cls(
+            request_id=str(data["id"]),
+            received_at=str(data["received_at"]),
+            routing={str(k): str(v) for k, v in dict(data["routing"]).items()},
+            server_sealed=bool(data["server_sealed"]),
+            content=dict(data["content"]),
+            declined=str(data["declined"]) if data.get("declined") is not None else None,
+        )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    # The rename is durable only once the directory entry is on disk: the
+    # broker is told "taken" right after this returns.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class Inbox:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sealed = root / "sealed"
+        self.declined = root / "declined"
+
+    def create(self) -> Inbox:
+        try:
+            for folder in (self.root, self.sealed, self.declined):
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(folder, 0o700)
+        except OSError as exc:
+            raise InboxError(f"cannot create the inbox {self.root}: {exc.strerror}") from None
+        return self
+
+    def _path(self, request_id: str, folder: Path | None = None, suffix: str = ".json") -> Path:
+        if not valid_id(request_id):
+            raise InboxError("not a request id (64 hex digits)")
+        return (folder or self.root) / f"{request_id}{suffix}"
+
+    def has(self, request_id: str) -> bool:
+        """Taken or declined before: a second delivery of this id is a duplicate."""
+        return self._path(request_id).exists() or self._path(request_id, self.declined).exists()
+
+    def store(self, entry: Entry, envelope: bytes, headers: Mapping[str, object]) -> None:
+        """Keep the sealed copy, then the opened request (the commit point)."""
+        try:
+            _write_private(self._path(entry.request_id, self.sealed, ".env"), envelope)
+            _write_private(
+                self._path(entry.request_id, self.sealed, ".headers"),
+                json.dumps(dict(headers), sort_keys=True).encode(),
+            )
+            _write_private(
+                self._path(entry.request_id),
+                json.dumps(entry.document(), ensure_ascii=False, indent=1).encode(),
+            )
+        except OSError as exc:
+            raise InboxError(f"cannot write to the inbox {self.root}: {exc.strerror}") from None
+
+    def _load(self, path: Path) -> Entry:
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(_MAX_FILE)
+            return Entry.from_document(json.loads(data))
+        except FileNotFoundError:
+            raise InboxError("no such request in the inbox") from None
+        except OSError as exc:
+            raise InboxError(f"cannot read {path.name}: {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError):
+            raise InboxError(f"{path.name} is not an inbox entry") from None
+
+    def entry(self, request_id: str) -> Entry:
+        path = self._path(request_id)
+        if not path.exists() and self._path(request_id, self.declined).exists():
+            return self._load(self._path(request_id, self.declined))
+        return self._load(path)
+
+    def entries(self, *, declined: bool = False) -> Iterator[Entry]:
+        folder = self.declined if declined else self.root
+        if not folder.is_dir():
+            return
+        names = sorted(p for p in folder.glob("*.json") if valid_id(p.stem))
+        loaded = [self._load(path) for path in names]
+        yield from sorted(loaded, key=lambda e: (e.received_at, e.request_id))
+
+    def sealed_copy(self, request_id: str) -> tuple[bytes, dict[str, object]]:
+        """The envelope and routing headers as received, for a decline after acceptance."""
+        try:
+            envelope = self._path(request_id, self.sealed, ".env").read_bytes()
+            headers = json.loads(self._path(request_id, self.sealed, ".headers").read_bytes())
+        except FileNotFoundError:
+            raise InboxError("the sealed copy of this request is missing") from None
+        except (OSError, ValueError):
+            raise InboxError("the sealed copy of this request cannot be read") from None
+        if not isinstance(headers, dict):
+            raise InboxError("the sealed copy of this request cannot be read")
+        return envelope, headers
+
+    def mark_declined(self, request_id: str, reason: str) -> None:
+        """Move the request to declined/ with its reason; its content and sealed copy are deleted."""
+        entry = self.entry(request_id)
+        self.record_declined(
+            Entry(entry.request_id, entry.received_at, entry.routing, entry.server_sealed, {}),
+            reason,
+        )
+
+    def record_declined(self, entry: Entry, reason: str) -> None:
+        """Remember a declined id (without content) so a redelivery of it is a duplicate."""
+        request_id = entry.request_id
+        declined = Entry(
+            request_id, entry.received_at, entry.routing, entry.server_sealed, {}, declined=reason
+        )
+        try:
+            _write_private(
+                self._path(request_id, self.declined),
+                json.dumps(declined.document(), ensure_ascii=False, indent=1).encode(),
+            )
+            self._path(request_id).unlink(missing_ok=True)
+            for suffix in (".env", ".headers"):
+                self._path(request_id, self.sealed, suffix).unlink(missing_ok=True)
+        except OSError as exc:
+            raise InboxError(f"cannot update the inbox {self.root}: {exc.strerror}") from None
