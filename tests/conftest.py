@@ -64,3 +64,10 @@ def fresh_broker_url(broker_vhost: str) -> Iterator[str]:
         yield f"amqp://guest:guest@{BROKER_HOST}:{BROKER_PORT}/{quote(vhost, safe='')}"
     finally:
         rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def management_url() -> str:
+    """The local broker's management API (scripts/ensure-rabbitmq enables the plugin)."""
+    port = os.environ.get("HAVEN_TEST_MANAGEMENT_PORT", "15672")
+    return f"http://{BROKER_HOST}:{port}"

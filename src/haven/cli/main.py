@@ -12,6 +12,7 @@ from haven.cli import (
     keys_cmd,
     network_cmd,
     partner_cmd,
+    provision_cmd,
     seal_cmd,
     services_cmd,
     submit_cmd,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         submit_cmd,
         services_cmd,
         partner_cmd,
+        provision_cmd,
         demo_cmd,
     ):
         module.register(commands)

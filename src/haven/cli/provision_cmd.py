@@ -1,0 +1,129 @@
+"""`haven provision`: a broker user for each partner of the verified directory."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pika
+
+from haven.broker.limits import RoutingLimits
+from haven.broker.management import ManagementClient, ManagementError
+from haven.broker.provision import ProvisionError, password_file, provision
+from haven.broker.settings import BrokerSettings, SettingsError
+from haven.cli.common import CliError, Commands, read_bytes
+from haven.cli.network_cmd import load_verified
+
+MAX_PASSWORD_FILE = 4096
+
+
+def register(commands: Commands) -> None:
+    parser = commands.add_parser(
+        "provision",
+        help="create, update and remove the partners' broker users",
+        description="Give every partner of the verified directory that takes requests from its own queue "
+        "a RabbitMQ user that may only read that queue and publish declines, and delete the users of "
+        "partners no longer listed. Passwords are written to --credentials-dir, one 0600 file per "
+        "partner, and never printed. Broker: HAVEN_AMQP_URL; management API admin: "
+        "HAVEN_MANAGEMENT_USER and HAVEN_MANAGEMENT_PASSWORD_FILE (default: the user and password of "
+        "HAVEN_AMQP_URL).",
+    )
+    parser.add_argument(
+        "--directory", type=Path, required=True, metavar="FILE", help="signed directory"
+    )
+    parser.add_argument(
+        "--network-key", type=Path, required=True, metavar="FILE", help="pinned network verify key"
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="seen-version file (refuses a rolled-back directory)",
+    )
+    parser.add_argument(
+        "--credentials-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="partner password files (<id>.password); created 0700",
+    )
+    parser.add_argument(
+        "--management-url",
+        default="http://127.0.0.1:15672",
+        metavar="URL",
+        help="RabbitMQ management API (default %(default)s)",
+    )
+    parser.add_argument(
+        "--vhost", help="the network's vhost (default: the vhost of HAVEN_AMQP_URL, usually /)"
+    )
+    parser.set_defaults(handler=run_provision)
+
+
+def _admin(amqp_url: str) -> tuple[str, str]:
+    """The management API's user and password: from the environment, else the broker URL's."""
+    parts = urlsplit(amqp_url)
+    user = os.environ.get("HAVEN_MANAGEMENT_USER") or unquote(parts.username or "guest")
+    password_path = os.environ.get("HAVEN_MANAGEMENT_PASSWORD_FILE")
+    if password_path:
+        raw = read_bytes(Path(password_path), "management password file", limit=MAX_PASSWORD_FILE)
+        try:
+            password = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise CliError(f"management password file {password_path} is not UTF-8") from None
+        if not password:
+            raise CliError(f"management password file {password_path} is empty")
+    else:
+        password = unquote(parts.password or "guest")
+    return user, password
+
+
+def run_provision(args: argparse.Namespace) -> int:
+    directory = load_verified(args.directory, args.network_key, args.state)
+    try:
+        settings = BrokerSettings.from_env(os.environ)
+        limits = RoutingLimits.from_env(os.environ)
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    url_vhost = pika.URLParameters(settings.url).virtual_host
+    vhost = url_vhost if args.vhost is None else args.vhost
+    user, password = _admin(settings.url)
+    try:
+        client = ManagementClient(args.management_url, user, password)
+    except ValueError as exc:
+        raise CliError(f"--management-url: {exc}") from None
+    # A webhook partner never reads a queue: it gets no broker user at all
+    # (its webhook is served by Haven's own delivery).
+    by_queue = [p.id for p in directory.partners if p.delivery.kind == "queue"]
+    by_webhook = sorted(p.id for p in directory.partners if p.delivery.kind != "queue")
+    try:
+        report = provision(
+            client,
+            vhost,
+            by_queue,
+            args.credentials_dir,
+            broker_settings=settings,
+            limits=limits,
+        )
+    except (ManagementError, ProvisionError, SettingsError) as exc:
+        raise CliError(str(exc)) from None
+    for action, ids in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("removed", report.removed),
+    ):
+        for partner_id in ids:
+            where = (
+                ""
+                if action == "removed"
+                else f"  password in {password_file(args.credentials_dir, partner_id)}"
+            )
+            print(f"{action:<8} {partner_id}{where}")
+    for partner_id in by_webhook:
+        print(f"{'skipped':<8} {partner_id}  (webhook delivery: no broker user)")
+    print(
+        f"directory {directory.network_id} version {directory.version} on vhost {vhost!r}: "
+        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.removed)} removed"
+    )
+    return 0
