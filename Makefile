@@ -26,7 +26,9 @@ venv: $(STAMP)
 broker:
 	scripts/ensure-rabbitmq
 
-run: $(STAMP) broker
+# The demo finds its broker itself (haven.cli.broker_find): the configured
+# one, else a compose stack or a local rabbitmq-server it starts.
+run: $(STAMP)
 	$(BIN)/haven demo --serve
 
 lint: $(STAMP)

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pika
@@ -20,8 +21,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_demo_network_routes_the_example_to_one_partner(
-    fresh_broker_url: str, tmp_path: Path
+DEMO_PARTNERS = ("demo-evacuation", "demo-lawyers", "demo-objectors")
+
+
+@pytest.fixture
+def demo_users() -> Iterator[None]:
+    """Broker users are broker-wide: remove the demo partners' users this test provisioned."""
+    yield
+    for name in DEMO_PARTNERS:
+        done = subprocess.run(
+            ["rabbitmqctl", "delete_user", f"haven-partner-{name}"],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode in (0, 69, 70), done.stderr  # 69/70: no such user
+
+
+def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
+    fresh_broker_url: str, tmp_path: Path, demo_users: None
 ) -> None:
     demo = tmp_path / "demo"
     done = subprocess.run(
@@ -37,27 +55,35 @@ def test_demo_network_routes_the_example_to_one_partner(
             "--port",
             str(free_port()),
         ],
-        env={**os.environ, "HAVEN_AMQP_URL": fresh_broker_url},
+        env={**os.environ, "HAVEN_AMQP_URL": fresh_broker_url, "HAVEN_MANAGEMENT_URL": ""},
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "The intake confirmed request" in done.stdout
+    assert "Broker: the configured one at amqp://guest@" in done.stdout
     assert "The router gave it to demo-" in done.stdout
+    assert "1 new, 0 duplicate, 0 declined" in done.stdout
+    chosen = done.stdout.split("The router gave it to ")[1].split(":")[0]
+    # The partner read it with its own broker user and key: in its inbox, decrypted.
+    [request] = (demo / f"inbox-{chosen}").glob("*.json")
+    assert "Мобилизовали" in request.read_text()
+    assert "Мобилизовали" in done.stdout  # `haven partner show`
     connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
     try:
         depths = {
             name: connection.channel()
             .queue_declare(f"haven.partner.{name}", passive=True)
             .method.message_count
-            for name in ("demo-lawyers", "demo-evacuation")
+            for name in DEMO_PARTNERS
         }
     finally:
         connection.close()
-    # Exactly one partner holds it: routed, not broadcast.
-    assert sorted(depths.values()) == [0, 1]
+    assert depths == dict.fromkeys(DEMO_PARTNERS, 0)  # taken and acked
+    broker_url = (demo / f"DEMO-ONLY-{chosen}.broker-url").read_text()
+    assert broker_url.startswith(f"amqp://haven-partner-{chosen}:")
+    assert (demo / f"DEMO-ONLY-{chosen}.broker-url").stat().st_mode & 0o077 == 0
     # The demo's own secrets are private files.
     assert (demo / "DEMO-ONLY-passphrase").stat().st_mode & 0o077 == 0
     assert (demo / "DEMO-ONLY-pow.secret").stat().st_mode & 0o077 == 0
