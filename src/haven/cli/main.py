@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from haven.cli import (
+    deliver_cmd,
     demo_cmd,
     keys_cmd,
     network_cmd,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         seal_cmd,
         submit_cmd,
         services_cmd,
+        deliver_cmd,
         partner_cmd,
         provision_cmd,
         demo_cmd,
