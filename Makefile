@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit bench clean broker
+.PHONY: run test lint typecheck imports unit bench bench-router clean broker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: lint typecheck imports unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/envelope_bench.py
+
+# The router against a bare pika relay on the same broker (needs RabbitMQ).
+bench-router: $(STAMP) broker
+	$(BIN)/python bench/router_bench.py --requests 2000 --rounds 3
 
 clean:
 	rm -rf $(VENV) web/node_modules .mypy_cache .pytest_cache .ruff_cache
