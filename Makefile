@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit bench bench-router clean broker
+.PHONY: run test lint typecheck imports unit bench bench-router clean broker browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ venv: $(STAMP)
 broker:
 	scripts/ensure-rabbitmq
 
+# The web form's tests drive Debian's chromium (Playwright, no browser download).
+browser:
+	scripts/ensure-chromium
+
 # The demo finds its broker itself (haven.cli.broker_find): the configured
 # one, else a compose stack or a local rabbitmq-server it starts.
 run: $(STAMP)
@@ -41,7 +45,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP) $(NODE_STAMP) broker
+unit: $(STAMP) $(NODE_STAMP) broker browser
 	$(BIN)/pytest -W error
 
 test: lint typecheck imports unit

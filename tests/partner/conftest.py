@@ -169,7 +169,7 @@ def make_network(
     """Build the network's files and start its intake; the test starts routers itself."""
     servers: list[tuple[BaseWSGIServer, threading.Thread, ConfirmedPublisher]] = []
 
-    def make(**directory_options: Any) -> Network:
+    def make(intake_env: dict[str, str] | None = None, **directory_options: Any) -> Network:
         network_key = NetworkKey.generate()
         directory = build_directory(partner_private_keys, **directory_options)
         root = tmp_path
@@ -200,6 +200,7 @@ def make_network(
             "HAVEN_POW_SECRET_FILE": str(pow_secret),
             "HAVEN_POW_MIN_BITS": "8",
             "HAVEN_POW_MAX_BITS": "12",
+            **(intake_env or {}),
         }
         # The router's topology first, as `haven provision` or the first router would.
         partner_ids = frozenset(p.id for p in directory.partners)
