@@ -88,14 +88,16 @@ class Network:
         """Through the intake's HTTP API, with its proof of work, as a requester's device does."""
         return submit(envelope, self.intake_url)
 
-    def haven(self, *args: str | Path, broker_url: str | None = None) -> Result:
+    def haven(
+        self, *args: str | Path, broker_url: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
         url_file = self.root / "broker-url"
         url_file.write_text((broker_url or self.broker_url) + "\n")
         url_file.chmod(0o600)
         done = subprocess.run(
             [sys.executable, "-m", "haven.cli.main", *map(str, args)],
             cwd=self.root,
-            env={**os.environ, "HAVEN_AMQP_URL": ""},
+            env={**os.environ, "HAVEN_AMQP_URL": "", **(env or {})},
             capture_output=True,
             timeout=120,
             check=False,

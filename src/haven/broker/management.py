@@ -220,6 +220,15 @@ class ManagementClient:
             closed += status != 404
         return closed
 
+    # Queues (read only: the ops status)
+
+    def queues(self, vhost: str) -> list[dict[str, Any]]:
+        """Every queue of the vhost with its counts and rates; names and numbers only, no message."""
+        columns = "name,messages_ready,messages_unacknowledged,consumers,message_stats"
+        path = f"/api/queues/{_segment(vhost)}"
+        _, found = self._call("GET", f"{path}?columns={columns}")
+        return _records(found, path)
+
 
 def _records(found: Any, path: str) -> list[dict[str, Any]]:
     if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):

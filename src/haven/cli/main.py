@@ -12,6 +12,7 @@ from haven.cli import (
     demo_cmd,
     keys_cmd,
     network_cmd,
+    ops_cmd,
     partner_cmd,
     provision_cmd,
     seal_cmd,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         deliver_cmd,
         partner_cmd,
         provision_cmd,
+        ops_cmd,
         demo_cmd,
     ):
         module.register(commands)
