@@ -18,6 +18,7 @@ acked that is not either on disk here or confirmed back to the router.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -160,6 +161,14 @@ class _Puller:
         log.warning("request %s: declined (%s)", request_id or "-", reason)
 
 
+def _close(connection: pika.BlockingConnection) -> None:
+    # The broker may have gone between the check and the close: closing is
+    # best effort, whatever was not acked goes back to the queue anyway.
+    with contextlib.suppress(AMQPError, OSError):
+        if connection.is_open:
+            connection.close()
+
+
 def _routing_headers(headers: Mapping[str, object] | None) -> dict[str, object]:
     kept: dict[str, object] = {}
     for name, value in (headers or {}).items():
@@ -228,8 +237,7 @@ def pull(
             "go back to your queue"
         ) from None
     finally:
-        if connection.is_open:
-            connection.close()
+        _close(connection)
 
 
 def decline_taken(settings: PartnerSettings, inbox: Inbox, request_id: str, reason: str) -> None:
@@ -254,8 +262,7 @@ def decline_taken(settings: PartnerSettings, inbox: Inbox, request_id: str, reas
     except (AMQPError, OSError) as exc:
         raise PullError(f"the broker connection failed ({type(exc).__name__})") from None
     finally:
-        if connection.is_open:
-            connection.close()
+        _close(connection)
     # Only after the broker confirmed: a failed decline leaves the request here.
     inbox.mark_declined(request_id, reason)
     log.info("request %s: declined after acceptance (%s)", request_id, reason)
