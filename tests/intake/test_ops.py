@@ -51,7 +51,9 @@ def test_readyz_declares_a_missing_topology(
 def test_unknown_path_and_method_are_json(client: FlaskClient) -> None:
     for response, status, code in [
         (client.get("/v1/nothing-here"), 404, "not_found"),
-        (client.get("/"), 404, "not_found"),
+        # "/" is the requester's language page now (docs/web-form.md); the
+        # API's own unknown paths stay JSON.
+        (client.get("/v1"), 404, "not_found"),
         (client.get("/v1/requests"), 405, "method_not_allowed"),
         (client.put("/v1/challenge"), 405, "method_not_allowed"),
         (client.options("/v1/requests"), 405, "method_not_allowed"),

@@ -136,10 +136,18 @@ def call(base: str, path: str, body: bytes | None = None, **headers: str) -> tup
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            return answer.status, json.loads(answer.read())
+            return answer.status, _body(answer)
     except urllib.error.HTTPError as refused:
         with refused:
-            return refused.code, json.loads(refused.read())
+            return refused.code, _body(refused)
+
+
+def _body(answer: Any) -> Any:
+    """JSON from the API; the requester's pages (a 404 outside /v1/, say) answer HTML."""
+    data = answer.read()
+    if answer.headers.get_content_type() == "application/json":
+        return json.loads(data)
+    return data.decode()
 
 
 def test_gunicorn_logs_no_request_data(

@@ -7,13 +7,20 @@ from collections.abc import Callable
 from types import TracebackType
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from haven.broker import ConfirmedPublisher
-from haven.intake import headers
+from haven.intake import headers, pages
 from haven.intake.api import OPENAPI_KEY, api
 from haven.intake.body import werkzeug_limit
 from haven.intake.directory_file import DirectoryFile
-from haven.intake.errors import log_internal, outcome_of, register_error_handlers
+from haven.intake.errors import (
+    from_http,
+    from_unexpected,
+    log_internal,
+    outcome_of,
+    register_error_handlers,
+)
 from haven.intake.metrics import NO_CATEGORY, UNMATCHED, IntakeMetrics
 from haven.intake.openapi import build_openapi, openapi_bytes
 from haven.intake.ops import ops
@@ -82,12 +89,33 @@ def create_app(
     )
     app.register_blueprint(api)
     app.register_blueprint(ops)
+    pages.install(app, app.extensions[EXTENSION], clock)
     register_error_handlers(app)
+    _install_page_errors(app)
     _install_hooks(app, metrics, headers.security_headers(behind_tls=settings.behind_tls))
     app.extensions[OPENAPI_KEY] = openapi_bytes(
         build_openapi(app, title=API_TITLE, version=API_VERSION)
     )
     return app
+
+
+def _install_page_errors(app: Flask) -> None:
+    """Errors on the requester's pages are pages in their language; the API's stay JSON."""
+
+    def http_error(exc: HTTPException) -> Response:
+        if pages.is_page_request():
+            return pages.http_error_page(exc)
+        return from_http(exc)
+
+    def unexpected(exc: Exception) -> Response:
+        if not pages.is_page_request():
+            return from_unexpected(exc)
+        # An internal bug, never an input; logged without the request's data.
+        log_internal(exc)
+        return pages.error_page(500)
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected)
 
 
 def _install_hooks(app: Flask, metrics: IntakeMetrics, security: dict[str, str]) -> None:
@@ -97,12 +125,13 @@ def _install_hooks(app: Flask, metrics: IntakeMetrics, security: dict[str, str])
 
     @app.after_request
     def finish(response: Response) -> Response:
-        headers.apply(response, security)
+        headers.apply(response, security, page=response.mimetype in headers.PAGE_MIMETYPES)
         code: str | None = g.get("error_code")
         if code is not None:
             outcome = outcome_of(code)
         else:
-            outcome = _SUCCESS_OUTCOMES.get(response.status_code, "ok")
+            # A page that queued a request (no-JavaScript send) answers 200.
+            outcome = g.get("outcome") or _SUCCESS_OUTCOMES.get(response.status_code, "ok")
         # Labels from closed sets only: the endpoint's own name (never the
         # path asked for), the outcome table, the validated category.
         metrics.observe(

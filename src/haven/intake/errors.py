@@ -93,7 +93,7 @@ def error_response(error: ApiError) -> Response:
     return response
 
 
-def _from_http(exc: HTTPException) -> Response:
+def from_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     code = _HTTP_CODES.get(status)
     if code is None:
@@ -124,7 +124,7 @@ def log_internal(exc: BaseException) -> None:
     log.error("internal error %s at %s", type(exc).__name__, where or "?")
 
 
-def _from_unexpected(exc: Exception) -> Response:
+def from_unexpected(exc: Exception) -> Response:
     # An internal bug, never an input: every input is refused above.
     log_internal(exc)
     return error_response(ApiError("internal", "internal error"))
@@ -132,5 +132,5 @@ def _from_unexpected(exc: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, error_response)
-    app.register_error_handler(HTTPException, _from_http)
-    app.register_error_handler(Exception, _from_unexpected)
+    app.register_error_handler(HTTPException, from_http)
+    app.register_error_handler(Exception, from_unexpected)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from flask import Response
 
-# The API serves JSON only: nothing may load, frame or be framed. The web
-# form issue extends this for its pages (its own scripts, never inline,
-# never a third-party origin).
+# The API serves JSON only: nothing may load, frame or be framed.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+# The requester's pages (and their own scripts and styles): only this
+# origin's files, never inline code, never a third party; the form posts
+# and the bundle connects only here. The crypto bundle's Web Worker is
+# served from here too.
+PAGE_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
+    "style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+PAGE_MIMETYPES = frozenset({"text/html", "text/css", "text/javascript"})
 # A requester's browser must not tell anyone where it came from or went.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 HSTS = "max-age=31536000"
@@ -31,8 +39,10 @@ def security_headers(*, behind_tls: bool) -> dict[str, str]:
     return headers
 
 
-def apply(response: Response, headers: dict[str, str]) -> Response:
+def apply(response: Response, headers: dict[str, str], *, page: bool = False) -> Response:
     response.headers.update(headers)
+    if page:
+        response.headers["Content-Security-Policy"] = PAGE_CONTENT_SECURITY_POLICY
     # Anything that did not choose its own caching is never stored: a
     # searched phone must not hold a copy of what its owner sent or received.
     if "Cache-Control" not in response.headers:

@@ -22,14 +22,17 @@ from haven.schemas.http import ErrorSchema
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTRIBUTE = "_haven_openapi"
 _UNDOCUMENTED_METHODS = frozenset({"HEAD", "OPTIONS"})
+# The requester's HTML pages (docs/web-form.md) are not part of the API.
+_PAGE_BLUEPRINTS = frozenset({"pages"})
 
 DESCRIPTION = """\
 The intake of a Haven network: requesters' devices fetch the signed partner
 directory and a proof-of-work challenge, seal a request on the device, and
 submit it here. The intake never sees plaintext and never records who sent
 what. Every error is JSON: `{"error": {"code", "message", "field"?, "details"?}}`.
-Any path not listed here answers 404, and any method not listed 405, with that
-same error body. See docs/intake-api.md.
+Any other path under /v1/ answers 404, and any method not listed 405, with that
+same error body. The requester's HTML pages (docs/web-form.md) are outside this
+document. See docs/intake-api.md.
 """
 
 
@@ -91,7 +94,7 @@ def build_openapi(app: Flask, *, title: str, version: str) -> dict[str, Any]:
     for name, response in COMMON_RESPONSES.items():
         spec.components.response(name, response)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.partition(".")[0] in _PAGE_BLUEPRINTS:
             continue
         view = app.view_functions[rule.endpoint]
         documented = getattr(view, _ATTRIBUTE, None)

@@ -48,6 +48,17 @@ class IntakeSettings:
     # Where the newest directory version served is recorded, so that after a
     # restart an older (validly signed) directory file is still refused.
     directory_state: Path | None = None
+    # Without JavaScript (docs/web-form.md): a form's ticket is accepted only
+    # this many seconds after the form was served (a person takes longer, a
+    # script posting at once does not) ...
+    nojs_ticket_min_age: int = 5
+    # ... and no later than this (a ticket is single use, remembered this long).
+    nojs_ticket_max_age: int = 3600
+    # Server-sealed submissions share one token bucket across the intake:
+    # at most this many at once, refilled at this rate (halved per extra
+    # bit of proof-of-work difficulty, so it tightens as the queue grows).
+    nojs_bucket_size: int = 10
+    nojs_refill_per_minute: int = 6
 
     def __post_init__(self) -> None:
         if len(self.pow_secret) < MIN_POW_SECRET_BYTES:
@@ -64,6 +75,17 @@ class IntakeSettings:
             raise SettingsError("HAVEN_POW_DEPTH_PER_BIT must be between 1 and 10000000")
         if not 30 <= self.challenge_lifetime <= 3600:
             raise SettingsError("HAVEN_CHALLENGE_LIFETIME must be between 30 and 3600 seconds")
+        if not 0 <= self.nojs_ticket_min_age <= 600:
+            raise SettingsError("HAVEN_NOJS_TICKET_MIN_AGE must be between 0 and 600 seconds")
+        if not self.nojs_ticket_min_age + 60 <= self.nojs_ticket_max_age <= 86400:
+            raise SettingsError(
+                "HAVEN_NOJS_TICKET_MAX_AGE must be between HAVEN_NOJS_TICKET_MIN_AGE + 60 "
+                "and 86400 seconds"
+            )
+        if not 1 <= self.nojs_bucket_size <= 100_000:
+            raise SettingsError("HAVEN_NOJS_BUCKET_SIZE must be between 1 and 100000")
+        if not 1 <= self.nojs_refill_per_minute <= 100_000:
+            raise SettingsError("HAVEN_NOJS_REFILL_PER_MINUTE must be between 1 and 100000")
         if self.max_body_bytes < MAX_BODY_BYTES:
             raise SettingsError(
                 f"the body limit must admit the largest envelope ({MAX_BODY_BYTES} bytes)"
@@ -85,6 +107,16 @@ class IntakeSettings:
             ),
             behind_tls=_boolean(environ, "HAVEN_BEHIND_TLS"),
             directory_state=_optional_path(environ, "HAVEN_DIRECTORY_STATE"),
+            nojs_ticket_min_age=_integer(
+                environ, "HAVEN_NOJS_TICKET_MIN_AGE", cls.nojs_ticket_min_age
+            ),
+            nojs_ticket_max_age=_integer(
+                environ, "HAVEN_NOJS_TICKET_MAX_AGE", cls.nojs_ticket_max_age
+            ),
+            nojs_bucket_size=_integer(environ, "HAVEN_NOJS_BUCKET_SIZE", cls.nojs_bucket_size),
+            nojs_refill_per_minute=_integer(
+                environ, "HAVEN_NOJS_REFILL_PER_MINUTE", cls.nojs_refill_per_minute
+            ),
         )
 
 

@@ -1,0 +1,454 @@
+"""Without JavaScript: review, field errors, the ticket, the bucket, server sealing; no plaintext anywhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from html import unescape
+
+import pytest
+from flask.testing import FlaskClient
+from pika.adapters.blocking_connection import BlockingChannel
+from werkzeug.test import TestResponse
+
+from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
+from haven.envelope import PrivateKey, digest, open_envelope
+from haven.intake import IntakeSettings, create_app
+from haven.intake.i18n_catalog import read_catalog
+from haven.intake.nojs import TicketRejected, Tickets, TokenBucket
+from tests.intake.conftest import FakeClock, drain
+
+pytestmark = pytest.mark.broker
+
+CANARY = "CANARY-5b2c"
+MESSAGE = f"Мобилизовали осенью.\nСейчас в Казахстане, {CANARY}: нужна консультация юриста."
+FIELDS: dict[str, list[str]] = {
+    "status": ["mobilised"],
+    "situation": ["abroad"],
+    "criminal_case": ["unknown"],
+    "wanted_listing": ["yes"],
+    "passports_held": ["internal_passport", "foreign_passport"],
+    "current_country": ["KZ"],
+    "needs": ["legal", "shelter"],
+    "contact_channel": ["signal"],
+    "contact_handle": [f"{CANARY}.handle"],
+    # A browser posts a textarea's line breaks as CR LF.
+    "message": [MESSAGE.replace("\n", "\r\n")],
+}
+ROUTING = {
+    "routing.region": ["ru-central"],
+    "routing.language": ["ru"],
+    "routing.urgency": ["urgent"],
+}
+EXPECTED = {
+    "status": "mobilised",
+    "situation": "abroad",
+    "criminal_case": "unknown",
+    "wanted_listing": "yes",
+    "passports_held": ["internal_passport", "foreign_passport"],
+    "current_country": "KZ",
+    "needs": ["legal", "shelter"],
+    "contact_channel": "signal",
+    "contact_handle": f"{CANARY}.handle",
+    "message": MESSAGE,
+}
+_TICKET = re.compile(r'name="ticket" value="([A-Za-z0-9_-]*)"')
+
+
+def ticket_of(response: TestResponse) -> str:
+    found = _TICKET.search(response.get_data(as_text=True))
+    assert found, "no ticket on the page"
+    return found.group(1)
+
+
+def form(step: str, ticket: str = "", **changes: list[str]) -> dict[str, list[str]]:
+    data = {**FIELDS, **ROUTING, **changes, "step": [step]}
+    if ticket:
+        data["ticket"] = [ticket]
+    return {name: value for name, value in data.items() if value}
+
+
+def text_of(response: TestResponse) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def send(
+    client: FlaskClient, clock: FakeClock, lang: str = "ru", **changes: list[str]
+) -> TestResponse:
+    """Open the form, wait like a person, review, then send what the review page carries."""
+    ticket = ticket_of(client.get(f"/{lang}/desertion"))
+    clock.advance(30)
+    review = client.post(f"/{lang}/desertion", data=form("review", ticket, **changes))
+    assert review.status_code == 200
+    return client.post(f"/{lang}/desertion", data=carried(review, "send"))
+
+
+def carried(review: TestResponse, step: str) -> dict[str, list[str]]:
+    """The hidden inputs of the review page's form, with the button's step."""
+    data: dict[str, list[str]] = {}
+    for name, value in re.findall(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)">', review.get_data(as_text=True)
+    ):
+        data.setdefault(unescape(name), []).append(unescape(value))
+    data["step"] = [step]
+    return data
+
+
+def test_review_shows_the_values_as_the_partner_will_read_them(
+    client: FlaskClient, clock: FakeClock
+) -> None:
+    ticket = ticket_of(client.get("/ru/desertion"))
+    response = client.post("/ru/desertion", data=form("review", ticket))
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+    page = text_of(response)
+    assert "Проверьте заявку" in page
+    assert "Мобилизация" in page  # the choice's label, not its value
+    assert "Казахстан" in page  # the country's name in the page's language
+    assert MESSAGE.splitlines()[1] in page
+    # The values ride in hidden inputs of a second form; Send is its first button.
+    hidden = carried(response, "send")
+    assert hidden["message"] == [MESSAGE]
+    assert hidden["passports_held"] == FIELDS["passports_held"]
+    assert hidden["ticket"] == [ticket]
+    buttons = re.findall(r'<button type="submit" name="step" value="(\w+)"', page)
+    assert buttons == ["send", "edit"]
+    assert "JavaScript" in page
+    # Change answers: the form again, filled in.
+    edit = client.post("/ru/desertion", data=carried(response, "edit"))
+    assert edit.status_code == 200
+    assert 'id="haven-form"' in edit.get_data(as_text=True)
+    assert f'value="{CANARY}.handle"' in edit.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("lang", "required", "choose_country"),
+    [
+        ("ru", "Заполните это поле.", "Выберите страну из списка."),
+        ("uk", "Заповніть це поле.", "Оберіть країну зі списку."),
+        ("en", "This field is required.", "Choose a country from the list."),
+    ],
+)
+def test_errors_are_beside_their_fields_in_the_page_language(
+    client: FlaskClient, lang: str, required: str, choose_country: str
+) -> None:
+    response = client.post(
+        f"/{lang}/desertion",
+        data=form("review", status=[], current_country=["XX"]),
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(rf'id="error-status">{re.escape(required)}<', page)
+    assert re.search(rf'id="error-current_country">{re.escape(choose_country)}<', page)
+    # Rules across fields come once every field is valid: Signal chosen, no handle.
+    no_handle = client.post(f"/{lang}/desertion", data=form("review", contact_handle=[]))
+    assert no_handle.status_code == 422
+    handle_error = re.search(
+        r'id="error-contact_handle">([^<]+)<', unescape(no_handle.get_data(as_text=True))
+    )
+    assert handle_error
+    assert handle_error.group(1) == read_catalog().bundle_messages(lang)["handle_required"]
+    assert re.search(r'id="error-situation"></p>', page)  # a valid answer has no error
+    assert (
+        'name="status" value="mobilised" autocomplete="off" aria-describedby="help-status error-status" required aria-invalid="true"'
+        in page
+    )
+    # What was typed is kept, the page's own alert says what to do.
+    assert unescape(page).count(MESSAGE.splitlines()[1]) == 1
+    assert read_catalog().gettext(lang, "Some answers need a fix. They are marked below.") in page
+    assert "Set-Cookie" not in response.headers
+
+
+def test_numbers_and_lists_are_read_and_checked_like_the_schema_does(
+    client: FlaskClient,
+) -> None:
+    base = {
+        "location": ["Казань"],
+        "people_count": ["3"],
+        "children_ages": ["4, 9"],
+        "documents_held": ["internal_passport"],
+        **ROUTING,
+        "step": ["review"],
+    }
+    ok = client.post("/en/evacuation", data=base)
+    assert ok.status_code == 200
+    assert carried(ok, "send")["children_ages"] == ["4, 9"]
+    bad = client.post(
+        "/en/evacuation", data={**base, "people_count": ["three"], "children_ages": ["4, 30"]}
+    )
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    assert 'id="error-people_count">Enter a whole number.<' in page
+    assert 'id="error-children_ages">Enter a number from 0 to 17.<' in page
+    too_many = client.post("/en/evacuation", data={**base, "children_ages": ["1, 2, 3, 4"]})
+    assert 'id="error-children_ages">There cannot be more children than people.<' in (
+        too_many.get_data(as_text=True)
+    )
+
+
+def test_a_reply_through_haven_needs_javascript(client: FlaskClient) -> None:
+    response = client.post(
+        "/en/desertion",
+        data=form("review", contact_channel=["haven_reply"], contact_handle=[]),
+    )
+    assert response.status_code == 422
+    assert 'id="error-contact_channel">A reply through Haven needs JavaScript.' in (
+        response.get_data(as_text=True)
+    )
+
+
+def test_routing_is_checked_too(client: FlaskClient) -> None:
+    response = client.post(
+        "/en/desertion", data=form("review", **{"routing.region": [CANARY], "routing.urgency": []})
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="error-routing.region">Choose one of the options.<' in page
+    assert 'id="error-routing.urgency">' in page
+    assert CANARY + "<" not in page
+
+
+def test_a_valid_send_publishes_a_server_sealed_envelope_that_partners_open(
+    client: FlaskClient,
+    clock: FakeClock,
+    channel: BlockingChannel,
+    partners: dict[str, PrivateKey],
+) -> None:
+    response = send(client, clock)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+    page = text_of(response)
+    found = re.search(r'<code id="haven-sent-id">([0-9a-f]{64})</code>', page)
+    assert found, page
+    request_id = found.group(1)
+    assert "Заявка отправлена" in page
+    assert "на мгновение видел текст" in page  # said plainly: the server saw it
+    assert "Что будет дальше" in page
+    messages = drain(channel)
+    assert len(messages) == 1
+    properties, envelope = messages[0]
+    assert properties.message_id == request_id == digest(envelope)
+    # Both partners serving desertion can open it, each alone.
+    for key in partners.values():
+        opened = open_envelope(envelope, [key])
+        assert opened.server_sealed is True
+        assert opened.labels.as_tuple() == ("desertion", "ru-central", "ru", "urgent")
+        assert json.loads(opened.content) == {"v": 1, "category": "desertion", "fields": EXPECTED}
+
+
+def test_metrics_count_no_js_submissions_by_endpoint_and_outcome_only(
+    client: FlaskClient, clock: FakeClock, channel: BlockingChannel
+) -> None:
+    assert send(client, clock).status_code == 200
+    client.post("/ru/desertion", data=form("review", status=[CANARY]))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'category="none",endpoint="pages.submit",outcome="accepted"} 1.0' in text
+    assert 'endpoint="pages.submit",outcome="invalid"} 1.0' in text
+    assert 'endpoint="pages.submit",outcome="ok"} 1.0' in text  # the review
+    assert CANARY not in text
+    assert len(drain(channel)) == 1
+
+
+@pytest.mark.parametrize(
+    ("problem", "words"),
+    [
+        ("too_young", "быстрее, чем человек заполняет форму"),
+        ("too_old", "больше часа"),
+        ("reused", "уже была отправлена"),
+        ("forged", "Не удалось проверить эту форму"),
+        ("missing", "Не удалось проверить эту форму"),
+    ],
+)
+def test_the_ticket_is_refused_with_a_clear_message_and_values_kept(
+    client: FlaskClient,
+    clock: FakeClock,
+    channel: BlockingChannel,
+    problem: str,
+    words: str,
+) -> None:
+    ticket = ticket_of(client.get("/ru/desertion"))
+    if problem == "too_young":
+        clock.advance(1)
+    elif problem == "too_old":
+        clock.advance(3601)
+    else:
+        clock.advance(30)
+    if problem == "reused":
+        assert client.post("/ru/desertion", data=form("send", ticket)).status_code == 200
+        assert len(drain(channel)) == 1
+    if problem == "forged":
+        ticket = ticket[:-2] + ("AA" if not ticket.endswith("AA") else "BA")
+    if problem == "missing":
+        ticket = ""
+    response = client.post("/ru/desertion", data=form("send", ticket))
+    assert response.status_code == 403
+    page = text_of(response)
+    assert words in page
+    assert 'role="alert"' in page
+    # The answers are still there, with a fresh ticket to try again.
+    hidden = carried(response, "send")
+    assert hidden["message"] == [MESSAGE]
+    assert hidden["ticket"] != [ticket]
+    assert drain(channel) == []
+
+
+def test_tickets_unit() -> None:
+    clock = FakeClock()
+    tickets = Tickets(b"s" * 32, min_age=5, max_age=3600, clock=clock)
+    other = Tickets(b"t" * 32, min_age=5, max_age=3600, clock=clock)
+    ticket = tickets.issue()
+    clock.advance(5)
+    with pytest.raises(TicketRejected) as refused:
+        other.redeem(ticket)
+    assert refused.value.problem == "invalid"
+    tickets.redeem(ticket)
+    with pytest.raises(TicketRejected) as refused:
+        tickets.redeem(ticket)
+    assert refused.value.problem == "reused"
+    for bad in ("", "x" * 76, ticket + "A", "=" * 76):
+        with pytest.raises(TicketRejected):
+            tickets.redeem(bad)
+
+
+def test_bucket_tightens_with_the_queue_and_says_how_long_to_wait() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(size=4, per_minute=6, clock=clock)
+    assert [bucket.take().admitted for _ in range(5)] == [True] * 4 + [False]
+    refused = bucket.take()
+    assert refused.retry_after == 10  # 6 a minute: one every 10 seconds
+    clock.advance(10)
+    assert bucket.take().admitted
+    # Two bits of difficulty over the floor: a quarter of the rate and the size.
+    clock.advance(600)
+    assert [bucket.take(2).admitted for _ in range(2)] == [True, False]
+    assert bucket.take(2).retry_after == 40
+
+
+def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
+    make_settings: Callable[..., IntakeSettings],
+    publisher: ConfirmedPublisher,
+    channel: BlockingChannel,
+) -> None:
+    clock = FakeClock()
+    app = create_app(
+        make_settings(nojs_bucket_size=1, nojs_refill_per_minute=1),
+        publisher=publisher,
+        clock=clock,
+    )
+    client = app.test_client()
+    assert send(client, clock).status_code == 200
+    response = send(client, clock, lang="en")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    page = text_of(response)
+    assert "Wait 30 seconds and press Send again." in page
+    assert carried(response, "send")["message"] == [MESSAGE]
+    assert len(drain(channel)) == 1
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'endpoint="pages.submit",outcome="unavailable"} 1.0' in text
+
+
+class DownPublisher:
+    def publish(self, envelope: bytes, *, message_id: str) -> None:
+        raise BrokerUnavailable("down", 7)
+
+    def ready(self) -> bool:
+        return False
+
+    def intake_depth(self) -> int | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_broker_outage_answers_503_with_retry_after_and_keeps_the_values(
+    settings: IntakeSettings,
+) -> None:
+    clock = FakeClock()
+    client = create_app(settings, publisher=DownPublisher(), clock=clock).test_client()
+    response = send(client, clock, lang="uk")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "7"
+    assert "Зачекайте 7 с" in text_of(response)
+    assert carried(response, "send")["message"] == [MESSAGE]
+    assert 'haven_intake_broker_unavailable_total{reason="down"} 1.0' in (
+        client.get("/metrics").get_data(as_text=True)
+    )
+
+
+def test_a_form_body_is_bounded_and_must_be_urlencoded(client: FlaskClient) -> None:
+    too_long = client.post("/ru/desertion", data={"message": "я" * 70_000, "step": "review"})
+    assert too_long.status_code == 413
+    assert too_long.mimetype == "text/html"
+    assert "Слишком много текста" in too_long.get_data(as_text=True)
+    as_json = client.post("/ru/desertion", json={"step": "review"})
+    assert as_json.status_code == 415
+    assert as_json.mimetype == "text/html"
+
+
+def test_no_js_settings_come_from_the_environment(
+    make_settings: Callable[..., IntakeSettings],
+) -> None:
+    settings = make_settings()
+    assert (settings.nojs_ticket_min_age, settings.nojs_ticket_max_age) == (5, 3600)
+    assert (settings.nojs_bucket_size, settings.nojs_refill_per_minute) == (10, 6)
+    for bad in (
+        {"nojs_ticket_min_age": -1},
+        {"nojs_ticket_max_age": 30},
+        {"nojs_bucket_size": 0},
+        {"nojs_refill_per_minute": 0},
+    ):
+        with pytest.raises(SettingsError):
+            make_settings(**bad)
+
+
+def test_the_environment_variables_are_read(files: object, intake_broker_url: str) -> None:
+    from tests.intake.conftest import NetworkFiles  # noqa: PLC0415
+
+    assert isinstance(files, NetworkFiles)
+    environ = files.environ(
+        intake_broker_url,
+        HAVEN_NOJS_TICKET_MIN_AGE="1",
+        HAVEN_NOJS_TICKET_MAX_AGE="600",
+        HAVEN_NOJS_BUCKET_SIZE="3",
+        HAVEN_NOJS_REFILL_PER_MINUTE="60",
+    )
+    settings = IntakeSettings.from_env(environ)
+    assert settings.nojs_ticket_min_age == 1
+    assert settings.nojs_ticket_max_age == 600
+    assert settings.nojs_bucket_size == 3
+    assert settings.nojs_refill_per_minute == 60
+    with pytest.raises(SettingsError, match="HAVEN_NOJS_BUCKET_SIZE"):
+        IntakeSettings.from_env({**environ, "HAVEN_NOJS_BUCKET_SIZE": "many"})
+
+
+def test_the_plaintext_reaches_no_log_record_and_no_metric(
+    client: FlaskClient,
+    clock: FakeClock,
+    channel: BlockingChannel,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # Every path a value can take: review, field errors, ticket refusals, a send.
+    client.post("/ru/desertion", data=form("review"))
+    client.post(
+        "/ru/desertion", data=form("review", status=[CANARY], contact_handle=[f"{CANARY}\x00"])
+    )
+    client.post("/ru/desertion", data=form("send", CANARY))
+    client.post(
+        f"/ru/desertion?{CANARY}=1", data=form("send", ticket_of(client.get("/ru/desertion")))
+    )
+    assert send(client, clock).status_code == 200
+    metrics = client.get("/metrics").get_data(as_text=True)
+    logged = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
+    )
+    for secret in (CANARY, "Казахстане", "консультация"):
+        assert secret not in logged
+        assert secret not in metrics
+    assert len(drain(channel)) == 1

@@ -1,0 +1,517 @@
+// The requester's form page, with JavaScript (built to haven-form.js).
+// docs/web-form.md is the contract with the page: the DOM ids, the config
+// JSON in #haven-config, and the flow: check, review, then send.
+//
+// What this script protects:
+// * Only the sealed envelope and the four routing labels leave the device.
+//   The request is sealed here, to keys taken from a directory verified
+//   against the network key pinned in the page.
+// * It talks to nothing but the page's three URLs (directory, challenge,
+//   submit) and loads nothing but the worker script, all same-origin.
+// * It leaves no trace: no cookies, no storage of any kind, nothing in the
+//   URL or the history, no service worker; after sending, the form is reset
+//   and every reference to the plaintext dropped.
+// Without WebCrypto or Web Workers it does not take over: the form then
+// works as without JavaScript (sealed by the intake, and the page says so).
+
+import { DirectoryError, recipientKeys, verifyDirectory } from "./directory.js";
+import { digest, seal } from "./envelope.js";
+import { collect, contentDocument, message, reviewRows, ROUTING_FIELDS } from "./fields.js";
+
+// How often a busy intake (503) is waited for, and how often new work is
+// fetched after a 403, before the page gives up and says so.
+const MAX_BUSY_RETRIES = 3;
+const MAX_POW_RETRIES = 2;
+const MAX_RETRY_AFTER_SECONDS = 120;
+const DEFAULT_RETRY_AFTER_SECONDS = 5;
+const NONCE_RE = /^[0-9a-f]{1,32}$/;
+const SERVER_CODE_RE = /^[a-z_]{1,40}$/;
+const SERVER_FIELD_RE = /^[A-Za-z0-9_.<> -]{1,80}$/;
+
+const encoder = new TextEncoder();
+
+/** A failure shown in #haven-error: a message key and its placeholders. */
+class Failure extends Error {
+  constructor(key, params = {}) {
+    super(key);
+    this.key = key;
+    this.params = params;
+  }
+}
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+function show(element, visible) {
+  if (element) {
+    element.hidden = !visible;
+  }
+}
+
+// What a label says, without what is hidden from readers (the page's
+// required-field asterisk), on one line.
+function text(node) {
+  if (!node) {
+    return "";
+  }
+  const copy = node.cloneNode(true);
+  copy.querySelectorAll?.('[aria-hidden="true"]').forEach((hidden) => hidden.remove());
+  return (copy.textContent ?? "")
+    .replace(/\s+/g, " ")
+    .replace(/\s*\*$/, "")
+    .trim();
+}
+
+function toBase64(bytes) {
+  let binary = "";
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + chunk));
+  }
+  return btoa(binary);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function start() {
+  const configElement = byId("haven-config");
+  const form = byId("haven-form");
+  if (!configElement || !form) {
+    return;
+  }
+  let config;
+  try {
+    config = JSON.parse(configElement.textContent);
+  } catch {
+    return;
+  }
+  // Sealing needs WebCrypto (a secure context) and the work needs a Worker:
+  // without them, leave the form to the intake's no-JavaScript path rather
+  // than fail on "send".
+  if (!globalThis.crypto?.subtle || typeof Worker !== "function" || typeof fetch !== "function") {
+    return;
+  }
+
+  const review = byId("haven-review");
+  const editButton = byId("haven-edit");
+  const sendButton = byId("haven-send");
+  const progress = byId("haven-progress");
+  const powProgress = byId("haven-pow-progress");
+  const status = byId("haven-status");
+  const sent = byId("haven-sent");
+  const sentId = byId("haven-sent-id");
+  const errorBox = byId("haven-error");
+  const say = (key, params) => message(config, key, params);
+  const fieldNames = [...config.form.fields.map((field) => field.name), ...ROUTING_FIELDS];
+
+  // The request under review: the plaintext. Held only between "review"
+  // and "sent"/"edit", and dropped then.
+  let pending = null;
+  let busy = false;
+
+  const controlsNamed = (name) => Array.from(form.elements).filter((el) => el.name === name);
+
+  function setStatus(key, params) {
+    if (status) {
+      status.textContent = key ? say(key, params) : "";
+    }
+  }
+
+  function setProgress(fraction) {
+    if (powProgress) {
+      powProgress.max = 1;
+      powProgress.value = Math.min(Math.max(fraction, 0), 1);
+    }
+  }
+
+  function hideError() {
+    if (errorBox) {
+      errorBox.textContent = "";
+      errorBox.hidden = true;
+    }
+  }
+
+  function showFailure(failure) {
+    if (!errorBox) {
+      return;
+    }
+    const { key, params } = failure;
+    let shown = say(key, params);
+    // The server's error code and field (a closed set and a dotted path,
+    // never the requester's text), for whoever helps to read.
+    if (params.code && !shown.includes(params.code)) {
+      shown += ` (${params.code}${params.field ? `: ${params.field}` : ""})`;
+    }
+    errorBox.textContent = shown;
+    errorBox.hidden = false;
+  }
+
+  function showFieldErrors(errors) {
+    for (const name of fieldNames) {
+      const error = errors.get(name);
+      const target = byId(`error-${name}`);
+      if (target) {
+        target.textContent = error ? say(error.key, error.params) : "";
+      }
+      for (const control of controlsNamed(name)) {
+        if (error) {
+          control.setAttribute("aria-invalid", "true");
+        } else {
+          control.removeAttribute("aria-invalid");
+        }
+      }
+    }
+    // Focus the first invalid control in the page's order.
+    Array.from(form.elements)
+      .find((el) => errors.has(el.name))
+      ?.focus();
+  }
+
+  // A routing field as the page shows it: its legend or label, the chosen
+  // option's text. Read from the page, which words them in its language.
+  function routingRow(name) {
+    const controls = controlsNamed(name);
+    const select = controls.find((el) => el.tagName === "SELECT");
+    const chosen = select
+      ? select.selectedOptions[0]
+      : controls.find((el) => el.checked)?.labels?.[0];
+    const first = select ?? controls[0];
+    const legend = first?.closest("fieldset")?.querySelector("legend");
+    const label = select ? text(select.labels?.[0]) || text(legend) : text(legend);
+    return { label: label || name, value: text(chosen) };
+  }
+
+  function countryName(code, fieldName) {
+    const option = controlsNamed(fieldName)
+      .flatMap((el) => (el.tagName === "SELECT" ? Array.from(el.options) : []))
+      .find((opt) => opt.value === code);
+    if (option) {
+      return text(option);
+    }
+    try {
+      return new Intl.DisplayNames([config.lang], { type: "region" }).of(code) ?? code;
+    } catch {
+      return code;
+    }
+  }
+
+  function reviewList() {
+    let list = byId("haven-review-list");
+    if (!list) {
+      // The page may hold its own <dl id="haven-review-list">; else the list
+      // goes just before the buttons, after the section's heading and text.
+      list = document.createElement("dl");
+      list.id = "haven-review-list";
+      let anchor = sendButton ?? editButton;
+      while (anchor && anchor.parentElement !== review) {
+        anchor = anchor.parentElement;
+      }
+      review.insertBefore(list, anchor ?? null);
+    }
+    return list;
+  }
+
+  function renderReview(request) {
+    const rows = [
+      ...reviewRows(config.form, request.fields, config.lang, countryName),
+      ...ROUTING_FIELDS.map(routingRow),
+    ];
+    const list = reviewList();
+    list.replaceChildren();
+    for (const row of rows) {
+      const term = document.createElement("dt");
+      term.textContent = row.label;
+      const value = document.createElement("dd");
+      // textContent, never HTML: the values are the requester's own text.
+      value.textContent = row.value;
+      value.style.whiteSpace = "pre-wrap";
+      list.append(term, value);
+    }
+  }
+
+  function clearReview() {
+    byId("haven-review-list")?.replaceChildren();
+  }
+
+  // --- the network: the three URLs of the config, same-origin only -------
+
+  async function request(url, init = {}) {
+    try {
+      return await fetch(url, {
+        ...init,
+        // same-origin: the config's URLs are the intake's own; a redirect
+        // elsewhere is refused rather than followed. no-store: no copy of
+        // what was fetched stays in the browser's cache.
+        mode: "same-origin",
+        credentials: "omit",
+        cache: "no-store",
+        redirect: "error",
+        referrerPolicy: "no-referrer",
+      });
+    } catch {
+      throw new Failure("network_error");
+    }
+  }
+
+  async function serverError(response) {
+    try {
+      const error = (await response.json())?.error ?? {};
+      return {
+        code: SERVER_CODE_RE.test(error.code) ? error.code : String(response.status),
+        field: SERVER_FIELD_RE.test(error.field) ? error.field : "",
+      };
+    } catch {
+      return { code: String(response.status), field: "" };
+    }
+  }
+
+  async function fetchDirectory() {
+    const response = await request(config.directory_url);
+    if (response.status !== 200) {
+      throw new Failure(response.status === 503 ? "unavailable" : "network_error");
+    }
+    const signed = new Uint8Array(await response.arrayBuffer());
+    try {
+      // Verify before using any key: a tampered directory could add an
+      // attacker's key, and nothing is sent when it fails.
+      return verifyDirectory(signed, config.network_key);
+    } catch (error) {
+      if (error instanceof DirectoryError) {
+        throw new Failure("directory_refused", { code: error.code });
+      }
+      throw error;
+    }
+  }
+
+  async function fetchChallenge() {
+    const response = await request(config.challenge_url);
+    if (response.status === 503) {
+      return { busy: response };
+    }
+    if (response.status !== 200) {
+      throw new Failure("network_error");
+    }
+    const challenge = await response.json();
+    if (typeof challenge?.token !== "string" || !Number.isInteger(challenge.difficulty)) {
+      throw new Failure("network_error");
+    }
+    return { challenge };
+  }
+
+  function solveInWorker(challenge, digestHex) {
+    return new Promise((resolve, reject) => {
+      // The worker sees the challenge and the envelope's digest, nothing else.
+      const worker = new Worker(config.pow_worker_url);
+      const finish = (outcome) => {
+        worker.terminate();
+        outcome();
+      };
+      worker.onmessage = (event) => {
+        const data = event.data ?? {};
+        if (typeof data.nonce === "string" && NONCE_RE.test(data.nonce)) {
+          setProgress(1);
+          finish(() => resolve(data.nonce));
+        } else if ("error" in data || "nonce" in data) {
+          finish(() => reject(new Failure("failed")));
+        } else if (data.expected > 0) {
+          // The number of tries is random: a curve that never quite fills.
+          setProgress(1 - Math.exp(-data.tried / data.expected));
+        }
+      };
+      worker.onerror = (event) => {
+        event.preventDefault?.();
+        finish(() => reject(new Failure("failed")));
+      };
+      worker.postMessage({ token: challenge.token, digestHex, difficulty: challenge.difficulty });
+    });
+  }
+
+  async function waitBusy(response, attempt) {
+    if (attempt >= MAX_BUSY_RETRIES) {
+      throw new Failure("unavailable");
+    }
+    const header = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+    const seconds = Math.min(
+      Number.isFinite(header) && header > 0 ? header : DEFAULT_RETRY_AFTER_SECONDS,
+      MAX_RETRY_AFTER_SECONDS,
+    );
+    for (let left = seconds; left > 0; left -= 1) {
+      setStatus("busy_retry", { seconds: left });
+      await sleep(1000);
+    }
+  }
+
+  // Seal once, then get work admitted: a 503 waits and retries, a 403
+  // fetches a new challenge; the same envelope is sent every time (the same
+  // request id, so a resend after a lost answer is not a second request).
+  async function deliver(requestToSend, { resealed = false } = {}) {
+    setStatus("sealing");
+    setProgress(0);
+    const directory = await fetchDirectory();
+    let recipients;
+    try {
+      recipients = recipientKeys(directory, config.category, requestToSend.routing.region);
+    } catch (error) {
+      if (error instanceof DirectoryError) {
+        throw new Failure(
+          error.code === "no-recipients" ? "no_recipients" : "directory_refused",
+          { code: error.code },
+        );
+      }
+      throw error;
+    }
+    let content = encoder.encode(
+      JSON.stringify(contentDocument(config.category, requestToSend.fields)),
+    );
+    let envelope;
+    try {
+      envelope = await seal({
+        content,
+        labels: requestToSend.routing,
+        serverSealed: false,
+        recipients,
+      });
+    } finally {
+      // Best effort: the JSON string itself is left to the garbage collector.
+      content.fill(0);
+      content = null;
+    }
+    // The request id is SHA-256 of the envelope (docs/intake-api.md).
+    const digestHex = await digest(envelope);
+    const envelopeText = toBase64(envelope);
+
+    let busyRetries = 0;
+    let powRetries = 0;
+    for (;;) {
+      const { challenge, busy: busyChallenge } = await fetchChallenge();
+      if (busyChallenge) {
+        await waitBusy(busyChallenge, busyRetries);
+        busyRetries += 1;
+        continue;
+      }
+      // Fetched after sealing: the work is over this very envelope.
+      setStatus("working");
+      setProgress(0);
+      const nonce = await solveInWorker(challenge, digestHex);
+      setStatus("sending");
+      // Exactly these three fields: the labels, the sealed bytes, the work.
+      const response = await request(config.submit_url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          routing: requestToSend.routing,
+          envelope: envelopeText,
+          pow: { challenge: challenge.token, nonce },
+        }),
+      });
+      if (response.status === 202) {
+        return digestHex;
+      }
+      if (response.status === 503) {
+        await waitBusy(response, busyRetries);
+        busyRetries += 1;
+        continue;
+      }
+      const error = await serverError(response);
+      if (response.status === 403 && powRetries < MAX_POW_RETRIES) {
+        // Expired while solving, or the queue grew: new work, same envelope.
+        powRetries += 1;
+        continue;
+      }
+      if (response.status === 422 && error.code === "envelope_invalid" && !resealed) {
+        // The directory changed under us (a key retired): fetch it again and
+        // seal anew, once.
+        return deliver(requestToSend, { resealed: true });
+      }
+      throw new Failure(response.status >= 500 ? "unavailable" : "refused", error);
+    }
+  }
+
+  function showSent(id) {
+    sentId.textContent = id;
+    show(form, false);
+    show(review, false);
+    show(progress, false);
+    hideError();
+    show(sent, true);
+    // Drop the plaintext: the form's values, the review's copy, our own.
+    form.reset();
+    clearReview();
+    pending = null;
+    setStatus("sent");
+    sent.setAttribute("tabindex", "-1");
+    sent.focus();
+  }
+
+  async function send() {
+    if (busy || pending === null) {
+      return;
+    }
+    busy = true;
+    hideError();
+    if (sendButton) sendButton.disabled = true;
+    if (editButton) editButton.disabled = true;
+    show(progress, true);
+    try {
+      showSent(await deliver(pending));
+    } catch (error) {
+      show(progress, false);
+      setStatus(null);
+      // Never the error's own text beyond our keys: it could be anything.
+      showFailure(error instanceof Failure ? error : new Failure("failed"));
+      if (errorBox) {
+        errorBox.setAttribute("tabindex", "-1");
+        errorBox.focus();
+      }
+    } finally {
+      busy = false;
+      if (sendButton) sendButton.disabled = false;
+      if (editButton) editButton.disabled = false;
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    // The request is not posted in clear: it is checked and shown here, and
+    // leaves only sealed, from "send".
+    event.preventDefault();
+    if (busy) {
+      return;
+    }
+    hideError();
+    const data = new FormData(form);
+    const { fields, routing, errors } = collect(config.form, (name) => data.getAll(name));
+    showFieldErrors(errors);
+    if (errors.size > 0) {
+      return;
+    }
+    pending = { fields, routing: { category: config.category, ...routing } };
+    renderReview(pending);
+    show(form, false);
+    show(review, true);
+    review.setAttribute("tabindex", "-1");
+    review.focus();
+  });
+
+  editButton?.addEventListener("click", () => {
+    if (busy) {
+      return;
+    }
+    pending = null;
+    clearReview();
+    hideError();
+    show(review, false);
+    show(form, true);
+    Array.from(form.elements)
+      .find((el) => el.matches('input:not([type="hidden"]), select, textarea'))
+      ?.focus();
+  });
+
+  sendButton?.addEventListener("click", send);
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", start);
+} else {
+  start();
+}
