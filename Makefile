@@ -38,6 +38,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/bandit -q -c pyproject.toml -r src/haven
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -44,7 +44,7 @@ from haven.broker.topology import (
     routing_topology,
 )
 
-PASSWORD_SUFFIX = ".password"  # noqa: S105 - a file name suffix, not a password
+PASSWORD_SUFFIX = ".password"  # noqa: S105 - a file name suffix, not a password  # nosec B105
 # A stored password shorter than this was not made here (token_urlsafe(32)
 # gives 43 characters) and is too weak to guard a partner's requests.
 MIN_PASSWORD_LENGTH = 16

@@ -252,7 +252,7 @@ def _wait_ready(url: str, *processes: subprocess.Popen[bytes]) -> None:
         if any(process.poll() is not None for process in processes):
             raise CliError("a demo service stopped during start-up (its reason is printed above)")
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:  # noqa: S310 - our own local intake
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:  # noqa: S310 - our own local intake  # nosec B310
                 if response.status == 200:
                     return
         except (urllib.error.URLError, TimeoutError, ConnectionError):

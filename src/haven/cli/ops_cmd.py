@@ -123,7 +123,7 @@ def _expired_by_partner(urls: Sequence[str]) -> dict[str, float]:
     misses: dict[str, float] = {}
     for url in urls:
         try:
-            with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - an operator's own URL
+            with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - an operator's own URL  # nosec B310
                 text = answer.read(MAX_METRICS_BYTES).decode("utf-8", "replace")
         except (urllib.error.URLError, OSError) as exc:
             raise CliError(f"cannot read router metrics at {url}: {type(exc).__name__}") from None
@@ -246,7 +246,9 @@ def run_purge(args: argparse.Namespace) -> int:
         what = "every message" if args.all else f"{len(args.id)} message(s)"
         if not sys.stdin.isatty():
             raise CliError("purge deletes requests for good: confirm with --yes")
-        answer = input(f"Delete {what} from {queue} for good? Type the queue name to confirm: ")
+        answer = input(
+            f"{what} in {queue} will be deleted for good. Type the queue name to confirm: "
+        )
         if answer.strip() != queue:
             print("not confirmed; nothing deleted")
             return 1

@@ -55,7 +55,7 @@ def _call(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, 
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310  # nosec B310
             return response.status, json.loads(response.read()), None
     except urllib.error.HTTPError as failure:
         try:
