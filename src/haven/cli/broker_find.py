@@ -4,8 +4,9 @@ In order:
 
 1. the configured URL (`HAVEN_AMQP_URL`, default the local guest broker),
    if a broker answers there;
-2. if that URL is on this machine and a Docker engine answers: the compose
-   stack's `rabbitmq` service (`docker compose up -d --wait rabbitmq`);
+2. if that URL is on this machine, a Docker engine answers and the compose
+   stack's secrets exist (scripts/compose-secrets): the stack's `rabbitmq`
+   service (`docker compose up -d --wait rabbitmq`), as its admin user;
 3. else a local `rabbitmq-server`, installed with apt where the system
    allows and started (`scripts/ensure-rabbitmq`).
 
@@ -22,7 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pika
 from pika.exceptions import AMQPError
@@ -89,15 +90,21 @@ def find_broker(url: str, repo: Path) -> Broker:
         # Starting a local broker would not make a remote URL answer.
         raise CliError(f"no broker answers at {shown(url)} (HAVEN_AMQP_URL)")
     compose = repo / "docker-compose.yml"
-    if compose.exists() and _docker_engine():
+    admin_file = repo / "secrets" / "rabbitmq-admin.password"
+    # The compose stack's broker has no guest user: it is used only once its
+    # secrets exist (scripts/compose-secrets), and then as its admin.
+    if compose.exists() and admin_file.exists() and _docker_engine():
         done = subprocess.run(  # noqa: S603 - fixed argv, no shell
             ["docker", "compose", "-f", str(compose), "up", "-d", "--wait", "rabbitmq"],  # noqa: S607
             check=False,
             timeout=START_SECONDS,
         )
-        if done.returncode == 0 and _wait(url):
+        password = quote(admin_file.read_text().strip(), safe="")
+        admin_url = f"amqp://haven-admin:{password}@127.0.0.1:5672/%2F"
+        if done.returncode == 0 and _wait(admin_url):
             return Broker(
-                url, f"Broker: started the compose stack's rabbitmq service at {shown(url)}"
+                admin_url,
+                f"Broker: started the compose stack's rabbitmq service at {shown(admin_url)}",
             )
     script = repo / "scripts" / "ensure-rabbitmq"
     done = subprocess.run([str(script)], check=False, timeout=START_SECONDS * 2)  # noqa: S603

@@ -11,7 +11,8 @@ secret on the command line):
     HAVEN_WEBHOOK_TIMEOUT      seconds for one whole POST (default 10)
     HAVEN_WEBHOOK_CA_FILE      optional: extra CA certificates (PEM) for private CAs
     HAVEN_RETRY_DELAYS         the router's retry tiers (must match)
-    HAVEN_METRICS_PORT         optional: serve Prometheus metrics on 127.0.0.1:PORT
+    HAVEN_METRICS_PORT         optional: serve Prometheus metrics on HAVEN_METRICS_BIND:PORT
+    HAVEN_METRICS_BIND         optional: the metrics address, an IP literal (default 127.0.0.1)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from prometheus_client import start_http_server
 from haven.broker import SettingsError
 from haven.cli.common import Commands, add_force_option, write_new
 from haven.directory import DirectoryError
-from haven.worker.main import DirectoryFiles
+from haven.worker.main import DirectoryFiles, metrics_bind
 from haven.worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
 from haven.worker.webhook_signing import new_secret
 
@@ -72,6 +73,7 @@ def run_deliver(_: argparse.Namespace) -> int:
         settings = WebhookSettings.from_env(environ)
         files = DirectoryFiles.from_env(environ)
         port = int(environ.get("HAVEN_METRICS_PORT") or 0)
+        bind = metrics_bind(environ)
     except (SettingsError, ValueError) as exc:
         print(f"haven deliver: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +88,7 @@ def run_deliver(_: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     metrics = WebhookMetrics()
     if port:
-        start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+        start_http_server(port, addr=bind, registry=metrics.registry)
     try:
         run_deliverer(settings, files.load, stop, metrics=metrics)
     except SettingsError as exc:

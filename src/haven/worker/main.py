@@ -7,12 +7,15 @@ secret on the command line):
     HAVEN_DIRECTORY_FILE     the signed partner directory (JSON document)
     HAVEN_NETWORK_VERIFY_KEY_FILE  the pinned network verify key file
     HAVEN_DIRECTORY_STATE    optional: where the last accepted version is kept (rollback guard)
-    HAVEN_METRICS_PORT       optional: serve Prometheus metrics on 127.0.0.1:PORT
+    HAVEN_METRICS_PORT       optional: serve Prometheus metrics on HAVEN_METRICS_BIND:PORT
+    HAVEN_METRICS_BIND       optional: the metrics address, an IP literal (default 127.0.0.1;
+                             the compose stack sets 0.0.0.0 on its internal network only)
     HAVEN_ROUTER_*, HAVEN_RETRY_DELAYS, HAVEN_PARTNER_*  (haven.worker.settings, haven.broker.limits)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
@@ -35,6 +38,20 @@ from haven.worker.run import run_router
 from haven.worker.settings import RouterSettings
 
 MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
+# Metrics carry partner ids and counts by category: loopback unless the
+# operator says otherwise (a container on a network only Prometheus shares).
+DEFAULT_METRICS_BIND = "127.0.0.1"
+
+
+def metrics_bind(environ: Mapping[str, str]) -> str:
+    """HAVEN_METRICS_BIND: an IPv4 or IPv6 literal, never a host name to resolve."""
+    raw = environ.get("HAVEN_METRICS_BIND") or DEFAULT_METRICS_BIND
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise SettingsError(
+            "HAVEN_METRICS_BIND must be an IP address such as 127.0.0.1 or 0.0.0.0"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         settings = RouterSettings.from_env(environ)
         files = DirectoryFiles.from_env(environ)
         port = int(environ.get("HAVEN_METRICS_PORT") or 0)
+        bind = metrics_bind(environ)
     except (SettingsError, ValueError) as exc:
         print(f"haven-worker: {exc}", file=sys.stderr)
         return 2
@@ -95,7 +113,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     metrics = RouterMetrics()
     if port:
-        start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+        start_http_server(port, addr=bind, registry=metrics.registry)
     try:
         run_router(settings, files.load, stop, metrics=metrics)
     except DirectoryError as exc:

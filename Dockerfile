@@ -1,0 +1,49 @@
+# The Haven image: intake (gunicorn), router, webhook deliverer and `haven provision`,
+# one image, the command chosen by docker-compose.yml.
+#
+# Base image: pinned to an exact patch release and Debian suite. It is not
+# pinned by digest yet because the digest could not be resolved where this
+# file was written (no registry access); whoever builds the first release
+# runs `docker buildx imagetools inspect python:3.11.14-slim-bookworm` and
+# appends `@sha256:<digest>` to both FROM lines, so that a re-pushed tag
+# cannot change what is built.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# ---- builder: every dependency as a wheel, Haven itself as a wheel ----------
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+# Only what the package needs (see .dockerignore: no tests, no keys, no .git).
+COPY pyproject.toml README.md ./
+COPY src ./src
+# Runtime dependencies are pinned exactly in pyproject.toml; the build
+# backend (setuptools) is pinned in [build-system].
+RUN pip wheel --wheel-dir /wheels .
+
+# ---- runtime: no compiler, no pip, no build tree ----------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# A fixed uid/gid: bind-mounted secrets and the partner credentials folder
+# on the host are chowned to it (docs/operators.md).
+RUN groupadd --system --gid 10001 haven \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent \
+        --no-create-home --shell /usr/sbin/nologin haven
+# The wheels are mounted for this one step, never copied into a layer; pip
+# (and setuptools, wheel) are removed afterwards: nothing in the running
+# container installs anything.
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels haven \
+    && pip uninstall --yes pip setuptools wheel \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/haven /var/lib/haven/state /var/lib/haven/partners
+WORKDIR /app
+COPY gunicorn.conf.py /app/gunicorn.conf.py
+COPY --chmod=0755 deploy/docker-entrypoint.sh /usr/local/bin/haven-entrypoint
+USER 10001:10001
+# No HEALTHCHECK here: docker-compose.yml declares one per service.
+ENTRYPOINT ["/usr/local/bin/haven-entrypoint"]
+CMD ["haven", "--help"]
