@@ -309,12 +309,20 @@ class Relay:
 
     def run(self) -> None:
         self._connection = SelectConnection(
-            pika.URLParameters(self.url), on_open_callback=self._on_open
+            pika.URLParameters(self.url),
+            on_open_callback=self._on_open,
+            on_close_callback=self._on_closed,
         )
         try:
             self._connection.ioloop.start()
         finally:
             self._connection.ioloop.close()
+
+    def _on_closed(self, connection: Any, _reason: BaseException) -> None:
+        # Closing does not end the I/O loop by itself: without this the
+        # thread outlived its run and every baseline round waited out the
+        # 30 s join (and its profile counted that wait).
+        connection.ioloop.stop()
 
     def _on_open(self, connection: Any) -> None:
         connection.ioloop.call_later(0.1, self._on_poll)
@@ -406,6 +414,8 @@ def measure_baseline(
     finally:
         stop.set()
         thread.join(30)
+    if thread.is_alive():
+        raise SystemExit("the baseline did not stop")
     if relay.failed:
         raise SystemExit(f"the baseline had {relay.failed} returned or nacked publishes")
     check_drained(url, len(envelopes))

@@ -10,13 +10,22 @@ import pytest
 from haven.broker import SettingsError
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import Backoff, BackoffPolicy
+from haven.directory import with_partner, without_partner
 from haven.envelope import Labels, inspect, seal
 from haven.schemas.directory import Directory
-from haven.worker.choice import choose_partner, deadline_seconds, stable_uniform
+from haven.worker import choice
+from haven.worker.choice import (
+    CandidateCache,
+    candidates,
+    choose_partner,
+    deadline_seconds,
+    stable_uniform,
+)
 from haven.worker.headers import BadHeadersError, RoutingState, death_reason
+from haven.worker.metrics import RouterMetrics
 from haven.worker.seen import SeenIds
 from haven.worker.settings import RouterSettings
-from tests.worker.conftest import sealed
+from tests.worker.conftest import NOW, partner_entry, sealed
 
 
 def test_choice_prefers_language_then_falls_back(directory: Directory) -> None:
@@ -59,6 +68,92 @@ def test_partner_that_cannot_open_the_envelope_is_never_chosen(
     header = inspect(envelope)
     assert {choose_partner(directory, header, (), str(i)).id for i in range(50)} == {"alpha"}  # type: ignore[union-attr]
     assert choose_partner(directory, header, ("alpha",), "x") is None
+
+
+def test_cached_choice_is_the_uncached_choice(directory: Directory, partner_keys: dict) -> None:
+    cache = CandidateCache()
+    headers = [
+        inspect(sealed(directory)),
+        inspect(sealed(directory, category="legal_aid", urgency="urgent")),
+        # Same labels, other kids: a pool of its own.
+        inspect(
+            seal(
+                b"x",
+                Labels("desertion", "ru-central", "ru", "normal"),
+                [partner_keys["alpha"].public_key],
+            )
+        ),
+    ]
+    for header in headers * 2:
+        assert cache.candidates(directory, header, ()) == candidates(directory, header, ())
+        for i in range(30):
+            expected = choose_partner(directory, header, (), str(i))
+            assert choose_partner(directory, header, (), str(i), cache=cache) == expected
+    assert len(cache) == 3
+    assert [p.id for p in cache.candidates(directory, headers[2], ())] == ["alpha"]
+
+
+def test_a_new_directory_empties_the_candidate_cache(
+    directory: Directory, partner_keys: dict
+) -> None:
+    cache = CandidateCache()
+    header = inspect(sealed(directory))
+    assert [p.id for p in cache.candidates(directory, header, ())] == ["alpha", "bravo"]
+    # alpha leaves, and charlie learns Russian: nothing of the old pool may survive.
+    changed = without_partner(directory, "alpha", now=NOW)
+    changed = with_partner(
+        changed, partner_entry("charlie", partner_keys["charlie"], languages=["ru"]), now=NOW
+    )
+    assert [p.id for p in cache.candidates(changed, header, ())] == ["bravo", "charlie"]
+    assert len(cache) == 1
+    # An equal directory that is another object (a reload) starts afresh too.
+    reloaded = Directory(**vars(changed))
+    assert reloaded == changed and reloaded is not changed
+    assert cache.candidates(reloaded, header, ()) == candidates(reloaded, header, ())
+    assert len(cache) == 1
+    assert [p.id for p in cache.candidates(directory, header, ())] == ["alpha", "bravo"]
+
+
+def test_a_tried_list_bypasses_the_candidate_cache(directory: Directory) -> None:
+    cache = CandidateCache()
+    header = inspect(sealed(directory))
+    for tried in (("alpha",), ("bravo",), ("alpha", "bravo"), ("alpha", "bravo", "charlie")):
+        assert cache.candidates(directory, header, tried) == candidates(directory, header, tried)
+        for i in range(20):
+            expected = choose_partner(directory, header, tried, str(i))
+            assert choose_partner(directory, header, tried, str(i), cache=cache) == expected
+    assert len(cache) == 0
+    # ...and leaves the untried pool whole.
+    assert [p.id for p in cache.candidates(directory, header, ())] == ["alpha", "bravo"]
+    assert [p.id for p in cache.candidates(directory, header, ("bravo",))] == ["alpha"]
+    assert [p.id for p in cache.candidates(directory, header, ())] == ["alpha", "bravo"]
+
+
+def test_the_candidate_cache_is_bounded(
+    directory: Directory, partner_keys: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(choice, "MAX_CACHED_POOLS", 2)
+    cache = CandidateCache()
+    labels = Labels("desertion", "ru-central", "ru", "normal")
+    keys = [partner_keys[name].public_key for name in ("alpha", "bravo", "charlie")]
+    for subset in ([keys[0]], [keys[1]], [keys[2]], keys[:2], keys):
+        header = inspect(seal(b"x", labels, subset))
+        assert cache.candidates(directory, header, ()) == candidates(directory, header, ())
+        assert 1 <= len(cache) <= 2
+
+
+def test_labelled_counters_are_remembered_and_count() -> None:
+    metrics = RouterMetrics()
+    child = metrics.child(metrics.routed, "desertion", "alpha")
+    assert metrics.child(metrics.routed, "desertion", "alpha") is child
+    assert metrics.child(metrics.rerouted, "desertion", "alpha") is not child
+    assert metrics.child(metrics.routed, "desertion", "bravo") is not child
+    child.inc()
+    metrics.child(metrics.routed, "desertion", "alpha").inc()
+    metrics.child(metrics.rerouted, "desertion", "alpha").inc()
+    assert metrics.value("routed", category="desertion", partner="alpha") == 2
+    assert metrics.value("rerouted", category="desertion", partner="alpha") == 1
+    assert metrics.value("routed", category="desertion", partner="bravo") == 0
 
 
 def test_deadline_urgent_is_shorter_and_capped(directory: Directory) -> None:

@@ -29,6 +29,7 @@ import functools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -113,7 +114,9 @@ class ConfirmingConsumer:
         self._consume_channel: Any = None
         self._publish_channel: Any = None
         self._consumer_tags: set[str] = set()
-        self._pending: dict[int, _Pending] = {}
+        # Publish sequence number -> what it carries, oldest first (numbers
+        # only grow), so a `multiple` confirm settles a run from the front.
+        self._pending: OrderedDict[int, _Pending] = OrderedDict()
         self._publish_seq = 0
         self._stop_deadline = 0.0
 
@@ -304,20 +307,23 @@ class ConfirmingConsumer:
     def on_confirm(self, frame: Any) -> None:
         method = frame.method
         acked = isinstance(method, Basic.Ack)
+        pending_map = self._pending
         if method.multiple:
-            tags = [tag for tag in self._pending if tag <= method.delivery_tag]
+            # Every publish up to this number, oldest first; one at a time,
+            # as a `done` may publish (a higher number, never settled here).
+            while pending_map and next(iter(pending_map)) <= method.delivery_tag:
+                self._settle(pending_map.popitem(last=False)[1], acked)
         else:
-            tags = [method.delivery_tag]
-        for tag in tags:
-            pending = self._pending.pop(tag, None)
-            if pending is None:
-                continue
-            outcome: Outcome = (
-                "returned" if pending.returned else "confirmed" if acked else "nacked"
-            )
-            pending.done(outcome)
+            pending = pending_map.pop(method.delivery_tag, None)
+            if pending is not None:
+                self._settle(pending, acked)
         if self.state == "stopping":
             self._maybe_close()
+
+    @staticmethod
+    def _settle(pending: _Pending, acked: bool) -> None:
+        outcome: Outcome = "returned" if pending.returned else "confirmed" if acked else "nacked"
+        pending.done(outcome)
 
     # -- closing ---------------------------------------------------------------
 

@@ -7,7 +7,9 @@ length checked, before any key or any cryptography is touched.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import pairwise
 
 from haven.envelope.errors import EnvelopeFormatError
 from haven.envelope.keys import KID_BYTES
@@ -79,23 +81,58 @@ class Stanza:
 
 @dataclass(frozen=True)
 class Header:
-    """The parsed public part of an envelope."""
+    """The parsed public part of an envelope.
+
+    Built only by `inspect`, and only after every check has passed. It
+    keeps the checked (immutable) envelope and where its parts end: the
+    stanzas and the byte fields are sliced from it when first read, so a
+    reader that needs only the labels and kids (the router) copies nothing.
+    """
 
     labels: Labels
     server_sealed: bool
-    stanzas: tuple[Stanza, ...]
-    commitment: bytes
-    prefix: bytes
-    header: bytes
-    body: bytes
+    # One per stanza, strictly increasing (checked by `inspect`).
+    kids: tuple[bytes, ...]
+    _envelope: bytes = field(repr=False)
+    _prefix_end: int = field(repr=False)
+    _header_end: int = field(repr=False)
+
+    @cached_property
+    def stanzas(self) -> tuple[Stanza, ...]:
+        envelope = self._envelope
+        start = self._prefix_end + 1
+        return tuple(
+            Stanza(
+                kid=kid,
+                enc=envelope[pos + KID_BYTES : pos + KID_BYTES + ENC_BYTES],
+                wrapped_key=envelope[pos + KID_BYTES + ENC_BYTES : pos + STANZA_BYTES],
+            )
+            for kid, pos in zip(
+                self.kids,
+                range(start, start + len(self.kids) * STANZA_BYTES, STANZA_BYTES),
+                strict=True,
+            )
+        )
 
     @property
-    def kids(self) -> tuple[bytes, ...]:
-        return tuple(s.kid for s in self.stanzas)
+    def commitment(self) -> bytes:
+        return self._envelope[self._header_end - COMMITMENT_BYTES : self._header_end]
+
+    @property
+    def prefix(self) -> bytes:
+        return self._envelope[: self._prefix_end]
+
+    @property
+    def header(self) -> bytes:
+        return self._envelope[: self._header_end]
+
+    @property
+    def body(self) -> bytes:
+        return self._envelope[self._header_end :]
 
     @property
     def bucket(self) -> int:
-        return len(self.body) - TAG_BYTES
+        return len(self._envelope) - self._header_end - TAG_BYTES
 
 
 def envelope_size(prefix_length: int, recipients: int, bucket: int) -> int:
@@ -116,10 +153,12 @@ def inspect(envelope: bytes) -> Header:
     """Parse an envelope's public structure; raise EnvelopeFormatError naming the rule broken."""
     if not isinstance(envelope, bytes | bytearray | memoryview):
         raise EnvelopeFormatError("an envelope is bytes")
+    # An immutable copy (none if it already is bytes): the Header slices it later.
     envelope = bytes(envelope)
-    if len(envelope) > MAX_ENVELOPE_BYTES:
+    size = len(envelope)
+    if size > MAX_ENVELOPE_BYTES:
         raise EnvelopeFormatError(f"envelope is larger than {MAX_ENVELOPE_BYTES} bytes")
-    if len(envelope) < MIN_ENVELOPE_BYTES:
+    if size < MIN_ENVELOPE_BYTES:
         raise EnvelopeFormatError("envelope is truncated")
     if envelope[:3] != MAGIC[:3]:
         raise EnvelopeFormatError("not a Haven envelope")
@@ -142,29 +181,23 @@ def inspect(envelope: bytes) -> Header:
     pos += 1
     if not 1 <= count <= MAX_RECIPIENTS:
         raise EnvelopeFormatError(f"recipient count must be 1 to {MAX_RECIPIENTS}")
-    body_length = len(envelope) - pos - count * STANZA_BYTES - COMMITMENT_BYTES
+    stanzas_end = pos + count * STANZA_BYTES
+    body_length = size - stanzas_end - COMMITMENT_BYTES
     if body_length not in BODY_SIZES:
         raise EnvelopeFormatError(
             "envelope length does not match its recipients and a padding bucket"
         )
-    stanzas: list[Stanza] = []
-    for _ in range(count):
-        kid = envelope[pos : pos + KID_BYTES]
-        enc = envelope[pos + KID_BYTES : pos + KID_BYTES + ENC_BYTES]
-        wrapped = envelope[pos + KID_BYTES + ENC_BYTES : pos + STANZA_BYTES]
-        # Strictly increasing kids: one stanza per recipient, one canonical order.
-        if stanzas and kid <= stanzas[-1].kid:
+    kids = tuple([envelope[at : at + KID_BYTES] for at in range(pos, stanzas_end, STANZA_BYTES)])
+    # Strictly increasing kids: one stanza per recipient, one canonical order.
+    for before, kid in pairwise(kids):
+        if kid <= before:
             raise EnvelopeFormatError("recipient stanzas are not in strictly increasing kid order")
-        stanzas.append(Stanza(kid=kid, enc=enc, wrapped_key=wrapped))
-        pos += STANZA_BYTES
-    commitment = bytes(envelope[pos : pos + COMMITMENT_BYTES])
-    pos += COMMITMENT_BYTES
+    # labels, server_sealed, kids, then the envelope and where its prefix and header end.
     return Header(
-        labels=Labels(*values),
-        server_sealed=bool(flags & FLAG_SERVER_SEALED),
-        stanzas=tuple(stanzas),
-        commitment=commitment,
-        prefix=bytes(envelope[:prefix_end]),
-        header=bytes(envelope[:pos]),
-        body=bytes(envelope[pos:]),
+        Labels(*values),
+        bool(flags & FLAG_SERVER_SEALED),
+        kids,
+        envelope,
+        prefix_end,
+        stanzas_end + COMMITMENT_BYTES,
     )

@@ -42,15 +42,63 @@ def candidates(directory: Directory, header: Header, tried: Iterable[str]) -> tu
     return tuple(sorted(speakers or able, key=lambda partner: partner.id))
 
 
+# Distinct kid sets remembered per directory before the cache starts afresh:
+# the labels come from closed sets, but kids are whatever a sender sealed to.
+MAX_CACHED_POOLS = 1024
+
+_PoolKey = tuple[str, str, str, tuple[bytes, ...]]
+
+
+class CandidateCache:
+    """`candidates` of untried requests, remembered for one directory at a time.
+
+    With nothing tried yet, the pool depends only on the directory, the
+    labels and the kids, so it is computed once per (category, region,
+    language, kids). The directory is recognised by identity (it is
+    immutable, and the cache holds it, so its id cannot be reused): a
+    reloaded directory, even an equal one, starts an empty cache. A
+    non-empty tried list is never cached.
+    """
+
+    def __init__(self) -> None:
+        self._directory: Directory | None = None
+        self._pools: dict[_PoolKey, tuple[Partner, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pools)
+
+    def candidates(
+        self, directory: Directory, header: Header, tried: tuple[str, ...]
+    ) -> tuple[Partner, ...]:
+        if tried:
+            return candidates(directory, header, tried)
+        if directory is not self._directory:
+            self._directory = directory
+            self._pools = {}
+        labels = header.labels
+        key = (labels.category, labels.region, labels.language, header.kids)
+        pool = self._pools.get(key)
+        if pool is None:
+            if len(self._pools) >= MAX_CACHED_POOLS:
+                self._pools = {}
+            pool = self._pools[key] = candidates(directory, header, ())
+        return pool
+
+
 def choose_partner(
     directory: Directory,
     header: Header,
     tried: tuple[str, ...],
     message_id: str,
     uniform: Uniform = stable_uniform,
+    *,
+    cache: CandidateCache | None = None,
 ) -> Partner | None:
     """One partner, drawn with probability proportional to its capacity; None if none is left."""
-    pool = candidates(directory, header, tried)
+    if cache is None:
+        pool = candidates(directory, header, tried)
+    else:
+        pool = cache.candidates(directory, header, tried)
     if not pool:
         return None
     total = sum(partner.capacity for partner in pool)

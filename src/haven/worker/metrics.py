@@ -54,6 +54,20 @@ class RouterMetrics:
         self.duplicates = counter(
             "haven_router_duplicates", "Intake duplicates dropped by id", ("category",)
         )
+        self._children: dict[tuple[Counter, str, str], Counter] = {}
+
+    def child(self, counter: Counter, category: str, partner: str) -> Counter:
+        """`counter.labels(category, partner)`, looked up once and then remembered.
+
+        For the per-request path. Only for a category that passed the label
+        check and a partner from the directory: both from closed sets, so
+        what is remembered stays small.
+        """
+        key = (counter, category, partner)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = counter.labels(category, partner)
+        return found
 
     def value(self, name: str, **labels: str) -> float:
         """A counter's current value (0 if never incremented); for tests and the ops CLI."""

@@ -40,7 +40,13 @@ from haven.broker.topology import (
 from haven.envelope import EnvelopeFormatError, Header, digest, inspect
 from haven.schemas.directory import Directory, Partner
 from haven.schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
-from haven.worker.choice import Uniform, choose_partner, deadline_seconds, stable_uniform
+from haven.worker.choice import (
+    CandidateCache,
+    Uniform,
+    choose_partner,
+    deadline_seconds,
+    stable_uniform,
+)
 from haven.worker.headers import REASON, BadHeadersError, RoutingState, death_reason
 from haven.worker.metrics import NO_PARTNER, UNKNOWN_CATEGORY, RouterMetrics
 from haven.worker.metrics import Counter as _Counter
@@ -64,6 +70,9 @@ NO_ELIGIBLE = "no-eligible-partner"
 ALL_TRIED = "all-partners-tried"
 BAD_DECLINE = "bad-decline"
 UNTRUSTED_DECLINE = "untrusted-decline"
+
+# The state of a request fresh from the intake (immutable, so shared).
+_FRESH = RoutingState()
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,8 @@ class Router:
         self._uniform = uniform
         self._clock = clock
         self._loaded_at = clock()
+        # Pools of first choices for the directory in use (keyed by its identity).
+        self._candidates = CandidateCache()
 
     # -- entry ---------------------------------------------------------------
 
@@ -133,7 +144,7 @@ class Router:
             return
         if delivery.queue == INTAKE_QUEUE:
             # Whatever headers came with it, a request from the intake starts afresh.
-            state = RoutingState()
+            state = _FRESH
         else:
             try:
                 state = RoutingState.from_headers(delivery.properties.headers)
@@ -224,7 +235,12 @@ class Router:
     def _route(self, consumer: ConfirmingConsumer, request: _Request) -> None:
         state = request.state
         partner = choose_partner(
-            self.directory, request.header, state.tried, request.message_id, self._uniform
+            self.directory,
+            request.header,
+            state.tried,
+            request.message_id,
+            self._uniform,
+            cache=self._candidates,
         )
         if partner is None:
             self._unassign(consumer, request, ALL_TRIED if state.tried else NO_ELIGIBLE)
@@ -256,7 +272,7 @@ class Router:
         def done(outcome: Outcome) -> None:
             if outcome == "confirmed":
                 consumer.ack(request.delivery)
-                counter.labels(request.category, partner.id).inc()
+                self.metrics.child(counter, request.category, partner.id).inc()
                 self._remember(request)
                 log.info("request %s: routed to %s", request.message_id, partner.id)
             else:
