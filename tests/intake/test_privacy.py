@@ -230,6 +230,7 @@ def test_local_server_writes_no_request_log(
     finally:
         server.shutdown()
         thread.join()
+        server.server_close()
     out, err = capfd.readouterr()
     # pika's own records name the broker's address (127.0.0.1 here, like the
     # client's): they are about the intake's connection, never a requester's.

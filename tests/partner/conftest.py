@@ -211,6 +211,7 @@ def make_network(
         publisher = ConfirmedPublisher(settings.broker)
         app = create_app(settings, publisher=publisher)
         server = make_server("127.0.0.1", 0, app, threaded=True)
+        server.daemon_threads = False  # server_close() joins them
         thread = threading.Thread(target=server.serve_forever, name="intake", daemon=True)
         thread.start()
         servers.append((server, thread, publisher))
@@ -221,6 +222,9 @@ def make_network(
     for server, thread, publisher in servers:
         server.shutdown()
         thread.join(10)
+        # Closes the listening socket and waits for handler threads, so no
+        # accepted connection is left for the garbage collector to warn about.
+        server.server_close()
         publisher.close()
 
 
