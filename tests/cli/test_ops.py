@@ -81,6 +81,8 @@ def test_operator_sees_held_requests_replays_and_purges_them(
         assert held["category"] == "desertion"
         assert held["reason"] == "partner-undecryptable"
         assert held["tried"] == [holder]
+        # Its acceptance time travelled with it through router, partner and decline.
+        assert held["age_seconds"] is not None and 0 <= held["age_seconds"] < 600
         assert depth(channel, QUARANTINE_QUEUE) == 1  # listing took nothing away
 
         replayed = network.haven("ops", "replay", "quarantine", "--id", broken_id, env=env)

@@ -60,6 +60,7 @@ def decline_properties(
         message_id=received.message_id,
         content_type=received.content_type,
         type=received.type,
+        timestamp=received.timestamp,  # the intake's acceptance time, for operators
         headers=kept,
         # The broker refuses a user_id that is not the connection's user, so
         # this names who declined and cannot be forged by another partner.

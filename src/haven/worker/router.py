@@ -266,7 +266,12 @@ class Router:
             PARTNER_EXCHANGE,
             partner.id,
             request.delivery.body,
-            _properties(request.message_id, onward.headers(), expiration_ms=seconds * 1000),
+            _properties(
+                request.message_id,
+                onward.headers(),
+                request.delivery.properties,
+                expiration_ms=seconds * 1000,
+            ),
         )
 
         def done(outcome: Outcome) -> None:
@@ -289,7 +294,7 @@ class Router:
             UNASSIGNED_EXCHANGE,
             UNASSIGNED_ROUTING_KEY,
             request.delivery.body,
-            _properties(request.message_id, headers),
+            _properties(request.message_id, headers, request.delivery.properties),
         )
 
         def done(outcome: Outcome) -> None:
@@ -318,7 +323,7 @@ class Router:
             RETRY_EXCHANGE,
             retry_routing_key(tier),
             request.delivery.body,
-            _properties(request.message_id, waiting.headers()),
+            _properties(request.message_id, waiting.headers(), request.delivery.properties),
         )
 
         def done(outcome: Outcome) -> None:
@@ -347,7 +352,7 @@ class Router:
             QUARANTINE_EXCHANGE,
             QUARANTINE_ROUTING_KEY,
             delivery.body,
-            _properties(message_id, headers),
+            _properties(message_id, headers, delivery.properties),
         )
 
         def done(outcome: Outcome) -> None:
@@ -393,9 +398,17 @@ class Router:
 
 
 def _properties(
-    message_id: str | None, headers: dict[str, object], *, expiration_ms: int | None = None
+    message_id: str | None,
+    headers: dict[str, object],
+    source: pika.BasicProperties,
+    *,
+    expiration_ms: int | None = None,
 ) -> pika.BasicProperties:
+    # The intake's acceptance time (to the minute) travels unchanged on
+    # every hop, so operators see how long a held request has waited.
+    timestamp = source.timestamp if isinstance(source.timestamp, int) else None
     return pika.BasicProperties(
+        timestamp=timestamp,
         delivery_mode=pika.DeliveryMode.Persistent,
         message_id=message_id,
         content_type="application/octet-stream",

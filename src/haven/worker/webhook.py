@@ -543,6 +543,7 @@ def _onward(
         message_id=message_id,
         content_type=received.content_type,
         type=received.type,
+        timestamp=received.timestamp,  # the intake's acceptance time, for operators
         headers=headers,
     )
 
