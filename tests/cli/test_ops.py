@@ -9,14 +9,17 @@ replays the quarantined one to the router; purges the unassigned one.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker.topology import QUARANTINE_QUEUE, RETURNED_QUEUE, UNASSIGNED_QUEUE, partner_queue
-from haven.directory import recipient_keys
-from haven.envelope import Labels, digest, seal
+from haven.directory import recipient_keys, sign_directory, with_partner
+from haven.envelope import Labels, PrivateKey, digest, seal
 from tests.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     EXAMPLE,
     Network,
@@ -24,6 +27,7 @@ from tests.partner.conftest import (  # noqa: F401 - fixtures shared with the pa
     depth,
     fast_router,
     make_network,
+    partner_entry,
     partner_private_keys,
     running_router,
     verified_loader,
@@ -131,3 +135,53 @@ def test_operator_sees_held_requests_replays_and_purges_them(
     # Metadata only: nothing of the content in any output.
     for result in (listed, replayed, purged, status):
         assert "Мобилизовали" not in result.out + result.err
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - the test's own intake
+        return bytes(answer.read())
+
+
+def test_publish_directory_reaches_the_running_intake_without_restart(
+    make_network: Callable[..., Network],  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    network = make_network()
+    served = network.directory_file
+    old = served.read_bytes()
+    newer = with_partner(
+        network.directory,
+        partner_entry("delta", PrivateKey.generate(), categories=["asylum"]),
+        now=datetime.now(UTC),
+    )
+    fresh = tmp_path / "next-directory.json"
+    fresh.write_bytes(sign_directory(newer, network.network_key))
+    before = json.loads(_get(f"{network.intake_url}/v1/directory"))
+
+    published = network.haven(
+        "ops", "publish-directory", fresh, "--network-key", network.verify_key_file, "--to", served
+    )
+    assert published.code == 0, published.err
+    assert f"version {newer.version}" in published.out
+    # The running intake serves the new version at once: nothing restarted.
+    after = _get(f"{network.intake_url}/v1/directory")
+    assert after == served.read_bytes() == fresh.read_bytes()
+    assert json.loads(after) != before
+
+    (tmp_path / "old.json").write_bytes(old)
+    refused = network.haven(
+        "ops", "publish-directory", tmp_path / "old.json", "--network-key",
+        network.verify_key_file, "--to", served,
+    )  # fmt: skip
+    assert refused.code == 1
+    assert "already version" in refused.err
+    assert served.read_bytes() == fresh.read_bytes()
+    tampered = bytearray(fresh.read_bytes())
+    tampered[tampered.index(b'"payload": "') + 20] ^= 0x01
+    (tmp_path / "tampered.json").write_bytes(bytes(tampered))
+    refused = network.haven(
+        "ops", "publish-directory", tmp_path / "tampered.json", "--network-key",
+        network.verify_key_file, "--to", served,
+    )  # fmt: skip
+    assert refused.code == 1
+    assert served.read_bytes() == fresh.read_bytes()

@@ -4,6 +4,7 @@
     haven ops quarantine [--json]          haven ops unassigned [--json]
     haven ops replay  (quarantine|unassigned) (--id ID ... | --all)
     haven ops purge   (quarantine|unassigned) (--id ID ... | --all) [--yes]
+    haven ops publish-directory new.json --network-key network.pub --to served.json
 
 Counts, rates, ids, categories, reason codes, partner ids and ages only.
 The broker comes from HAVEN_AMQP_URL; the management API from
@@ -21,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -34,7 +36,8 @@ from haven.broker.holding import (
 from haven.broker.management import ManagementClient, ManagementError
 from haven.broker.settings import BrokerSettings, SettingsError
 from haven.broker.topology import PARTNER_QUEUE_PREFIX, QUARANTINE_QUEUE, UNASSIGNED_QUEUE
-from haven.cli.common import CliError, Commands
+from haven.cli.common import CliError, Commands, write_new
+from haven.cli.network_cmd import load_verified
 from haven.cli.provision_cmd import _admin
 
 QUEUES = {"quarantine": QUARANTINE_QUEUE, "unassigned": UNASSIGNED_QUEUE}
@@ -62,6 +65,20 @@ def register(commands: Commands) -> None:
     )
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=run_status)
+    publish = actions.add_parser(
+        "publish-directory",
+        help="put a newly signed directory where the intake and routers read it",
+        description="Verify a newly signed directory against the pinned network key, check that "
+        "it is newer than the one being served, and replace the served file atomically. The "
+        "intake re-verifies it on its next request, routers within HAVEN_DIRECTORY_REFRESH; "
+        "nothing restarts. Run `haven provision` after it when partners were added or removed.",
+    )
+    publish.add_argument("directory", type=Path, help="the newly signed directory")
+    publish.add_argument("--network-key", type=Path, required=True, help="the pinned verify key")
+    publish.add_argument(
+        "--to", type=Path, required=True, metavar="FILE", help="the served directory file"
+    )
+    publish.set_defaults(handler=run_publish)
     for name in QUEUES:
         listing = actions.add_parser(name, help=f"list the {name} queue: id, category, reason, age")
         listing.add_argument("--json", action="store_true")
@@ -237,6 +254,32 @@ def run_replay(args: argparse.Namespace) -> int:
     except HoldingError as exc:
         raise CliError(str(exc)) from None
     _print_held(done, as_json=args.json, verb="handed back to the router")
+    return 0
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    fresh = load_verified(args.directory, args.network_key)
+    if args.to.exists():
+        # The served one must still verify too: never publish over a file
+        # that was tampered with without noticing.
+        served = load_verified(args.to, args.network_key)
+        if served.network_id != fresh.network_id:
+            raise CliError(
+                f"{args.directory} is for network {fresh.network_id}, "
+                f"the served one for {served.network_id}"
+            )
+        if fresh.version <= served.version:
+            # Clients refuse a version older than one they accepted: publishing
+            # it would stop every intake and router that already saw the newer one.
+            raise CliError(
+                f"{args.directory} is version {fresh.version}; the served one is already "
+                f"version {served.version}"
+            )
+    write_new(args.to, args.directory.read_bytes(), force=True)
+    print(
+        f"published directory {fresh.network_id} version {fresh.version} to {args.to}: "
+        f"{len(fresh.partners)} partners, valid until {fresh.expires_at:%Y-%m-%d %H:%M}Z"
+    )
     return 0
 
 
