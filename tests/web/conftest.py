@@ -59,9 +59,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
     made: list[BrowserContext] = []
 
-    def make(*, javascript: bool = True) -> BrowserContext:
+    def make(*, javascript: bool = True, width: int = PHONE["width"]) -> BrowserContext:
         context = browser.new_context(
-            viewport=PHONE,
+            viewport={"width": width, "height": PHONE["height"]},
             device_scale_factor=1,
             locale="ru-RU",
             java_script_enabled=javascript,

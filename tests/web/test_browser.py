@@ -266,3 +266,34 @@ def test_first_visit_fits_the_page_weight_budget(
     if path == "/":
         # The crypto bundle loads on the form page only.
         assert not any("haven-form" in url for url in bodies)
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_form_fits_320_px_and_works_by_keyboard_alone(
+    web_network: Network, new_context: Callable[..., BrowserContext], javascript: bool
+) -> None:
+    page = new_context(javascript=javascript, width=320).new_page()
+    for path in ("/", "/ru/", "/ru/desertion"):
+        page.goto(web_network.intake_url + path)
+        # Nothing wider than the narrowest phone: no sideways scrolling.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+    # From the top of the page, Tab alone reaches the send button...
+    page.keyboard.press("Tab")
+    for _ in range(400):
+        if page.evaluate("document.activeElement.matches('#haven-form [type=submit]')"):
+            break
+        page.keyboard.press("Tab")
+    else:
+        pytest.fail("the form's button cannot be reached with Tab")
+    # ...and Enter on an empty form shows errors tied to their fields.
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[aria-invalid="true"]')
+    invalid = page.locator('[aria-invalid="true"]').first
+    described = invalid.get_attribute("aria-describedby") or ""
+    messages = [
+        page.inner_text(f"#{ident}") for ident in described.split() if ident.startswith("error-")
+    ]
+    assert any(text.strip() for text in messages), described
+    if javascript:
+        # The script moves focus to the first field in error.
+        assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"
