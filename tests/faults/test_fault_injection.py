@@ -102,7 +102,9 @@ def _http(
                 answer.headers.get("Retry-After"),
             )
     except urllib.error.HTTPError as failure:
-        status, text, retry_after = failure.code, failure.read(), failure.headers.get("Retry-After")
+        with failure:
+            status, text = failure.code, failure.read()
+            retry_after = failure.headers.get("Retry-After")
     elapsed = time.monotonic() - started
     stream.record(status, elapsed, retry_after)
     try:
@@ -191,6 +193,11 @@ class BrokerView:
                 time.sleep(0.5)
         raise AssertionError(f"cannot read the depth of {queue}")
 
+    def close(self) -> None:
+        if self.connection is not None and self.connection.is_open:
+            with contextlib.suppress(AMQPError):
+                self.connection.close()
+
     def take_all(self, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
         return take_all(self._channel(), queue)
 
@@ -208,6 +215,7 @@ def test_two_thousand_requests_survive_every_fault(
     make_network: Callable[..., Network],  # noqa: F811 - the fixture
     broker_restored: None,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     network = make_network(intake_env=INTAKE_ENV)
     # The test's own view of the queues, reopened when the broker restart closes it.
@@ -287,6 +295,7 @@ def test_two_thousand_requests_survive_every_fault(
         wait_until(settled, timeout=300, what="every request settled")
     finally:
         stop.set()
+        view.close()
         for thread in threads:
             thread.join(60)
         for router in routers:
@@ -306,16 +315,19 @@ def test_two_thousand_requests_survive_every_fault(
         p.message_id: p.headers.get("x-haven-reason") or p.headers.get("x-first-death-reason")
         for p, _ in view.take_all(QUARANTINE_QUEUE)
     }
+    view.close()
     delivered = inboxes["alpha"] | inboxes["bravo"]
     in_two = inboxes["alpha"] & inboxes["bravo"]
     lost = stream.accepted - delivered - set(unassigned) - set(quarantined)
-    print(
-        "\n"
-        + "\n".join(faults)
-        + f"\naccepted {len(stream.accepted)}, delivered {len(delivered)}, "
-        f"unassigned {len(unassigned)}, quarantined {len(quarantined)}, in two inboxes {len(in_two)}, "
-        f"lost {len(lost)}; intake answers {dict(stream.statuses)}, slowest {stream.slowest:.1f}s"
-    )
+    # The counts belong in the test run's output, also when it passes.
+    with capsys.disabled():
+        print(
+            "\n"
+            + "\n".join(faults)
+            + f"\naccepted {len(stream.accepted)}, delivered {len(delivered)}, "
+            f"unassigned {len(unassigned)}, quarantined {len(quarantined)}, in two inboxes {len(in_two)}, "
+            f"lost {len(lost)}; intake answers {dict(stream.statuses)}, slowest {stream.slowest:.1f}s"
+        )
     assert len(faults) == 4, faults
     assert lost == set()
     assert in_two == set()

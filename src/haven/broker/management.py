@@ -106,9 +106,11 @@ class ManagementClient:
                 status = int(response.status)
                 raw = response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
-            if exc.code == 404 and missing_ok:
-                return 404, None
-            detail = _error_word(exc.read(4096))
+            # An HTTPError holds the connection: closed here, not by the collector.
+            with exc:
+                if exc.code == 404 and missing_ok:
+                    return 404, None
+                detail = _error_word(exc.read(4096))
             if 300 <= exc.code < 400:
                 detail = "redirect refused"
             raise ManagementError(path, exc.code, detail) from None

@@ -123,7 +123,8 @@ def _management_answers(management_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{management_url}/api/overview", timeout=3):  # noqa: S310 - operator-given http(s) URL  # nosec B310
             return True
-    except urllib.error.HTTPError:
+    except urllib.error.HTTPError as refused:
+        refused.close()
         return True  # 401 without credentials: the API is there
     except (urllib.error.URLError, OSError):
         return False

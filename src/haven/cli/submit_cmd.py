@@ -58,11 +58,13 @@ def _call(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, 
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310  # nosec B310
             return response.status, json.loads(response.read()), None
     except urllib.error.HTTPError as failure:
-        try:
-            answer = json.loads(failure.read())
-        except ValueError:
-            answer = {}
-        return failure.code, answer, failure.headers.get("Retry-After")
+        # An HTTPError holds the connection: closed here, not by the collector.
+        with failure:
+            try:
+                answer = json.loads(failure.read())
+            except ValueError:
+                answer = {}
+            return failure.code, answer, failure.headers.get("Retry-After")
     except (urllib.error.URLError, TimeoutError) as failure:
         raise CliError(
             f"cannot reach the intake at {url}: {getattr(failure, 'reason', failure)}"
