@@ -18,20 +18,16 @@ secret on the command line):
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from prometheus_client import start_http_server
 
 from haven.broker import SettingsError
 from haven.cli.common import Commands, add_force_option, write_new
 from haven.directory import DirectoryError
-from haven.worker.main import DirectoryFiles, metrics_bind
+from haven.worker.main import DirectoryFiles, metrics_bind, service_logging, stop_on_signals
 from haven.worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
 from haven.worker.webhook_signing import new_secret
 
@@ -66,9 +62,7 @@ def run_webhook_secret(args: argparse.Namespace) -> int:
 
 def run_deliver(_: argparse.Namespace) -> int:
     environ = os.environ
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # pika narrates every connection step at INFO; operators need its warnings only.
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    service_logging()
     try:
         settings = WebhookSettings.from_env(environ)
         files = DirectoryFiles.from_env(environ)
@@ -77,15 +71,9 @@ def run_deliver(_: argparse.Namespace) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"haven deliver: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        # Only set a flag: each partner's thread finishes its in-flight
-        # delivery, acks nothing unfinished, and closes its own connection.
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    # Each partner's thread finishes its in-flight delivery, acks nothing
+    # unfinished, and closes its own connection.
+    stop = stop_on_signals()
     metrics = WebhookMetrics()
     if port:
         start_http_server(port, addr=bind, registry=metrics.registry)

@@ -89,11 +89,30 @@ class DirectoryFiles:
         return accept_directory(document, pinned, now=datetime.now(UTC), state=state)
 
 
-def main(environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
+def service_logging() -> None:
+    """Logging for a long-running Haven service (router, webhook delivery)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # pika narrates every connection step at INFO; operators need its warnings only.
     logging.getLogger("pika").setLevel(logging.WARNING)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        # Only set a flag: the service finishes what is in flight, acks
+        # nothing unfinished, and closes its connections on its own threads.
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    service_logging()
     try:
         settings = RouterSettings.from_env(environ)
         files = DirectoryFiles.from_env(environ)
@@ -102,15 +121,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"haven-worker: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        # Only set a flag: the router finishes what is in flight, acks
-        # nothing unfinished, and closes on its own I/O thread.
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     metrics = RouterMetrics()
     if port:
         start_http_server(port, addr=bind, registry=metrics.registry)
