@@ -25,6 +25,7 @@ from pika.adapters.blocking_connection import BlockingChannel, BlockingConnectio
 from haven.broker.limits import RoutingLimits
 from haven.broker.management import ManagementClient, ManagementError
 from haven.broker.provision import (
+    PARTNER_LIMITS,
     ProvisionError,
     partner_amqp_url,
     partner_permissions,
@@ -205,6 +206,7 @@ def test_provision_creates_users_with_exactly_these_permissions(
         )
         assert admin.user_tags(user) == []
         assert admin.user_vhosts(user) == [vhost]
+        assert admin.user_limits(user) == PARTNER_LIMITS
         path = password_file(credentials, partner_id)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert len(password_of(credentials, partner_id)) == 43  # token_urlsafe(32)
@@ -469,6 +471,20 @@ def test_partner_a_takes_its_own_requests_and_declines(network: Network) -> None
     finally:
         close(guest)
     assert (user, marker) in declines
+
+
+def test_a_partner_cannot_open_more_connections_than_its_limit(network: Network) -> None:
+    """A flood of connections (a runaway script, a stolen password) stops at the user's limit."""
+    opened = []
+    try:
+        for _ in range(PARTNER_LIMITS["max-connections"]):
+            opened.append(as_partner(network.url, network.credentials, network.a))
+        with pytest.raises(pika.exceptions.AMQPConnectionError):
+            opened.append(as_partner(network.url, network.credentials, network.a))
+    finally:
+        for connection in opened:
+            if connection.is_open:
+                connection.close()
 
 
 def test_partner_users_have_no_management_api(network: Network, management_url: str) -> None:

@@ -178,6 +178,20 @@ class ManagementClient:
             {"configure": configure, "write": write, "read": read},
         )
 
+    def set_user_limit(self, user: str, name: str, value: int) -> None:
+        """A per-user limit: max-connections or max-channels (RabbitMQ 3.8.10 and later)."""
+        self._call("PUT", f"/api/user-limits/{_segment(user)}/{_segment(name)}", {"value": value})
+
+    def user_limits(self, user: str) -> dict[str, int]:
+        path = f"/api/user-limits/{_segment(user)}"
+        _, found = self._call("GET", path)
+        limits: dict[str, int] = {}
+        for record in _records(found, path):
+            value = record.get("value")
+            if isinstance(value, dict):
+                limits.update({str(k): int(v) for k, v in value.items()})
+        return limits
+
     def get_permissions(self, vhost: str, user: str) -> Permissions | None:
         """The user's permissions on the vhost, or None when it has none."""
         path = f"/api/permissions/{_segment(vhost)}/{_segment(user)}"

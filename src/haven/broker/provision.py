@@ -64,6 +64,10 @@ class ProvisionReport:
     removed: tuple[str, ...]
 
 
+# Per partner user: enough for a few toolkit runs at once, never a flood.
+PARTNER_LIMITS = {"max-connections": 4, "max-channels": 16}
+
+
 def partner_permissions(partner_id: str) -> tuple[str, str, str]:
     """(configure, write, read) of a partner's user, as anchored RabbitMQ regexes."""
     return (
@@ -133,6 +137,11 @@ def provision(
         # user_id, the router's proof of who declined).
         is_new = client.put_user(user, password, tags="")
         client.set_permissions(vhost, user, *partner_permissions(partner_id))
+        # A partner needs one connection and a channel or two to pull; the
+        # limits stop one partner (or its stolen password) from exhausting
+        # the broker's connections or flooding haven.declines on many channels.
+        for name, value in PARTNER_LIMITS.items():
+            client.set_user_limit(user, name, value)
         (created if is_new else updated).append(partner_id)
     return ProvisionReport(tuple(created), tuple(updated), tuple(removed))
 
