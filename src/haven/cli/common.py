@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias
+
+from haven.files import replace_atomically
 
 Handler = Callable[[argparse.Namespace], int]
 # A string: argparse's private action type is not subscriptable at run time.
@@ -68,27 +68,11 @@ def read_input(path: Path | None, what: str, *, limit: int) -> bytes:
 
 
 def write_new(path: Path, data: bytes, *, force: bool, private: bool = False) -> None:
-    """Write a file whole, or not at all; private files are 0600 so no other user reads a key.
-
-    The bytes go to a fresh temporary file (O_EXCL, never through a planted
-    symlink) that replaces the target, so a replaced key file never keeps
-    the old file's looser mode and a crash never leaves half a key.
-    """
+    """Write a file whole, or not at all (haven.files); private files are 0600 so no other user reads a key."""
     if path.exists() and not force:
         raise CliError(f"{path} exists; use --force to replace it")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            os.fchmod(fd, 0o600 if private else 0o644)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_atomically(path, data, mode=0o600 if private else 0o644)
     except OSError as exc:
         raise CliError(f"cannot write {path}: {exc.strerror}") from None
 

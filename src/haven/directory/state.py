@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from haven.directory.errors import DirectoryError
+from haven.files import replace_atomically
 
 
 @dataclass(frozen=True)
@@ -69,11 +68,5 @@ class SeenVersionFile:
             "version": version,
             "payload_sha256": hashlib.sha256(payload).hexdigest(),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         # Atomic replace: a crash mid-write must not erase the rollback guard.
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".seen-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        replace_atomically(self.path, json.dumps(record).encode("utf-8"))

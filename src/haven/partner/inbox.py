@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from haven.files import replace_atomically
 
 _ID = re.compile(r"[0-9a-f]{64}\Z")
 _MAX_FILE = 1 << 20
@@ -73,27 +74,6 @@ class Entry:
         )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    # The rename is durable only once the directory entry is on disk: the
-    # broker is told "taken" right after this returns.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 class Inbox:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -121,12 +101,12 @@ class Inbox:
     def store(self, entry: Entry, envelope: bytes, headers: Mapping[str, object]) -> None:
         """Keep the sealed copy, then the opened request (the commit point)."""
         try:
-            _write_private(self._path(entry.request_id, self.sealed, ".env"), envelope)
-            _write_private(
+            replace_atomically(self._path(entry.request_id, self.sealed, ".env"), envelope)
+            replace_atomically(
                 self._path(entry.request_id, self.sealed, ".headers"),
                 json.dumps(dict(headers), sort_keys=True).encode(),
             )
-            _write_private(
+            replace_atomically(
                 self._path(entry.request_id),
                 json.dumps(entry.document(), ensure_ascii=False, indent=1).encode(),
             )
@@ -187,7 +167,7 @@ class Inbox:
             request_id, entry.received_at, entry.routing, entry.server_sealed, {}, declined=reason
         )
         try:
-            _write_private(
+            replace_atomically(
                 self._path(request_id, self.declined),
                 json.dumps(declined.document(), ensure_ascii=False, indent=1).encode(),
             )
