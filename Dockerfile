@@ -17,7 +17,10 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 # Only what the package needs (see .dockerignore: no tests, no keys, no .git).
 COPY pyproject.toml README.md ./
-COPY src ./src
+COPY haven ./haven
+COPY intake ./intake
+COPY worker ./worker
+COPY schemas ./schemas
 # Runtime dependencies are pinned exactly in pyproject.toml; the build
 # backend (setuptools) is pinned in [build-system].
 RUN pip wheel --wheel-dir /wheels .

@@ -36,9 +36,9 @@ run: $(STAMP)
 	$(BIN)/haven demo --serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/bandit -q -c pyproject.toml -r src/haven
+	$(BIN)/ruff check haven intake worker schemas tests bench
+	$(BIN)/ruff format --check haven intake worker schemas tests bench
+	$(BIN)/bandit -q -c pyproject.toml -r haven intake worker schemas
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

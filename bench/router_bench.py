@@ -69,9 +69,9 @@ from haven.broker.topology import (
 )
 from haven.directory import empty_directory, key_entry, recipient_keys, with_partner
 from haven.envelope import Labels, PrivateKey, digest, seal
-from haven.schemas.directory import Directory
-from haven.worker import RouterMetrics, RouterSettings, declare_routing, run_router
-from haven.worker.headers import RoutingState
+from schemas.directory import Directory
+from worker import RouterMetrics, RouterSettings, declare_routing, run_router
+from worker.headers import RoutingState
 
 HOST, PORT = "127.0.0.1", 5672
 PARTNERS = ("bench-alpha", "bench-bravo", "bench-charlie")

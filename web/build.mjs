@@ -1,4 +1,4 @@
-// Builds the two browser bundles the intake serves, into src/haven/intake/static/:
+// Builds the two browser bundles the intake serves, into intake/static/:
 //
 //   src/form.js        -> haven-form.js        (the form page: seal, verify, send; an IIFE)
 //   src/pow-worker.js  -> haven-pow-worker.js  (the proof-of-work Web Worker)
@@ -20,7 +20,7 @@ import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 
 const WEB = dirname(fileURLToPath(import.meta.url));
-const DEFAULT_OUTDIR = resolve(WEB, "..", "src", "haven", "intake", "static");
+const DEFAULT_OUTDIR = resolve(WEB, "..", "intake", "static");
 
 export const BUNDLES = Object.freeze([
   { entry: "src/form.js", output: "haven-form.js" },

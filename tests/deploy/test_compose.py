@@ -27,12 +27,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from haven.broker import SettingsError
 from haven.broker.definitions import definitions_json
 from haven.cli.main import build_parser
-from haven.intake.metrics import IntakeMetrics
-from haven.worker.main import metrics_bind
-from haven.worker.metrics import RouterMetrics
-from haven.worker.webhook import WebhookMetrics
+from intake.metrics import IntakeMetrics
+from tests.repo import REPO as ROOT
+from worker.main import metrics_bind
+from worker.metrics import RouterMetrics
+from worker.webhook import WebhookMetrics
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 CLUSTER = ROOT / "docker-compose.cluster.yml"
 BIN = Path(sys.executable).parent

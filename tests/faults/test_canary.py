@@ -34,7 +34,7 @@ import pytest
 from haven.cli.submit_cmd import solve
 from haven.envelope import inspect
 from tests.conftest import rabbitmqctl
-from tests.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
+from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     EXAMPLE,
     Network,
     channel,
@@ -113,7 +113,7 @@ def test_marker_is_nowhere_but_in_the_partner_inbox(
     }
     router_log = network.root / "router.log"
     with router_log.open("wb") as log:
-        router = subprocess.Popen([sys.executable, "-m", "haven.worker.main"], env=env, stderr=log)
+        router = subprocess.Popen([sys.executable, "-m", "worker.main"], env=env, stderr=log)
     envelopes = []
     try:
         for _ in range(REQUESTS):

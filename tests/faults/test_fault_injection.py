@@ -46,7 +46,7 @@ from haven.envelope import digest, inspect
 from haven.partner.inbox import Inbox
 from haven.partner.pull import PartnerSettings, PullError, pull
 from tests.conftest import rabbitmqctl
-from tests.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
+from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     Network,
     depth,
     make_network,
@@ -147,7 +147,7 @@ def _start_router(network: Network, name: str) -> subprocess.Popen[bytes]:
     env = {"PATH": os.environ.get("PATH", ""), **network.env, "HAVEN_RETRY_DELAYS": "1,1"}
     with (network.root / f"{name}.log").open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "haven.worker.main"],
+            [sys.executable, "-m", "worker.main"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log,

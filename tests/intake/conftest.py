@@ -35,11 +35,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import INTAKE_QUEUE, BrokerSettings, ConfirmedPublisher, declare_topology
 from haven.directory import empty_directory, key_entry, sign_directory, with_partner
 from haven.envelope import Labels, NetworkKey, PrivateKey, seal
-from haven.intake import IntakeSettings, create_app
+from intake import IntakeSettings, create_app
+from tests.repo import REPO
 
 ROUTING = {"category": "desertion", "region": "ru-central", "language": "ru", "urgency": "urgent"}
 TEST_BITS = 8
-REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeClock:

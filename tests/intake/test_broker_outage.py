@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from haven.envelope import PrivateKey, digest
-from haven.intake import IntakeSettings
+from intake import IntakeSettings
 from tests.conftest import rabbitmqctl
 from tests.intake.conftest import drain, sealed, submission
 

@@ -11,8 +11,8 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import ConfirmedPublisher
 from haven.broker.publisher import DEPTH_POLL_SECONDS
-from haven.intake import IntakeSettings, create_app
-from haven.intake.pow import ALGORITHM
+from intake import IntakeSettings, create_app
+from intake.pow import ALGORITHM
 from tests.intake.conftest import TEST_BITS, FakeClock
 
 pytestmark = pytest.mark.broker

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from haven.broker import ConfirmedPublisher
 from haven.directory import DirectoryError
 from haven.envelope import NetworkKey
-from haven.intake import IntakeSettings, create_app
+from intake import IntakeSettings, create_app
 from tests.intake.conftest import FakeClock, NetworkFiles, signed_directory
 
 pytestmark = pytest.mark.broker
@@ -73,7 +73,7 @@ def test_bad_new_file_is_refused_and_the_last_good_one_served(
         replace(files, current[:-10])
     else:
         files.directory_file.unlink()
-    with caplog.at_level(logging.ERROR, logger="haven.intake"):
+    with caplog.at_level(logging.ERROR, logger="intake"):
         assert client.get("/v1/directory").data == current
         assert client.get("/v1/directory").data == current
     refusals = [r for r in caplog.records if "refused" in r.getMessage()]

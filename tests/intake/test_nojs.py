@@ -15,9 +15,9 @@ from werkzeug.test import TestResponse
 
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
 from haven.envelope import PrivateKey, digest, open_envelope
-from haven.intake import IntakeSettings, create_app
-from haven.intake.i18n_catalog import read_catalog
-from haven.intake.nojs import TicketRejected, Tickets, TokenBucket
+from intake import IntakeSettings, create_app
+from intake.i18n_catalog import read_catalog
+from intake.nojs import TicketRejected, Tickets, TokenBucket
 from tests.intake.conftest import FakeClock, drain
 
 pytestmark = pytest.mark.broker

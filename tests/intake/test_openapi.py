@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from haven.broker import ConfirmedPublisher
-from haven.intake import IntakeSettings, create_app
-from haven.schemas.http import AcceptedSchema, ChallengeSchema, PowSolutionSchema
+from intake import IntakeSettings, create_app
+from schemas.http import AcceptedSchema, ChallengeSchema, PowSolutionSchema
 from tests.intake.conftest import FakeClock
 
 pytestmark = pytest.mark.broker
@@ -60,7 +60,7 @@ def test_document_lists_every_route(app: Flask, client: FlaskClient) -> None:
     assert {"Submission", "Routing", "PowSolution", "Challenge", "Accepted", "Error"} <= set(
         schemas
     )
-    # The routing enumeration comes from haven.schemas, not from a copy.
+    # The routing enumeration comes from schemas, not from a copy.
     assert "ua-occupied" in schemas["Routing"]["properties"]["region"]["enum"]
 
 

@@ -11,7 +11,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import BrokerSettings, ConfirmedPublisher
 from haven.envelope import PrivateKey
-from haven.intake import IntakeSettings, create_app
+from intake import IntakeSettings, create_app
 from tests.intake.conftest import sealed, submission
 
 pytestmark = pytest.mark.broker

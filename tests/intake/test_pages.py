@@ -6,23 +6,23 @@ import base64
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from haven.intake import IntakeSettings
-from haven.intake.headers import CONTENT_SECURITY_POLICY, PAGE_CONTENT_SECURITY_POLICY
-from haven.intake.i18n_catalog import read_catalog
-from haven.schemas.forms import form_definition
-from haven.schemas.i18n import LANGUAGE_CODES
-from haven.schemas.routing import CATEGORIES, CATEGORY_LABELS
+from intake import IntakeSettings
+from intake.headers import CONTENT_SECURITY_POLICY, PAGE_CONTENT_SECURITY_POLICY
+from intake.i18n_catalog import read_catalog
+from schemas.forms import form_definition
+from schemas.i18n import LANGUAGE_CODES
+from schemas.routing import CATEGORIES, CATEGORY_LABELS
+from tests.repo import REPO
 
 pytestmark = pytest.mark.broker
 
-INTAKE = Path(__file__).resolve().parents[2] / "src" / "haven" / "intake"
+INTAKE = REPO / "intake"
 PAGES = ["/"] + [f"/{lang}/" for lang in LANGUAGE_CODES]
 FORMS = [f"/{lang}/{category}" for lang in LANGUAGE_CODES for category in CATEGORIES]
 BUNDLE_KEYS = {

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from haven.intake.pow import (
+from intake.pow import (
     DIFFICULTY_SLACK,
     TOKEN_BYTES,
     TOKEN_TEXT_LENGTH,
@@ -18,7 +18,7 @@ from haven.intake.pow import (
     difficulty_for,
     leading_zero_bits,
 )
-from haven.schemas.http import CHALLENGE_TOKEN_LENGTH
+from schemas.http import CHALLENGE_TOKEN_LENGTH
 from tests.intake.conftest import FakeClock, solve, work
 
 SECRET = bytes(range(32))

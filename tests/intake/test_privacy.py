@@ -18,7 +18,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.serving import make_server
 
 from haven.envelope import PrivateKey
-from haven.intake.serve import QuietRequestHandler
+from intake.serve import QuietRequestHandler
 from tests.intake.conftest import (
     ROUTING,
     NetworkFiles,
@@ -43,7 +42,6 @@ pytestmark = pytest.mark.broker
 
 CANARY = "CANARY-7d1e"
 ADDRESS = "203.0.113.77"
-REPO = Path(__file__).resolve().parents[2]
 CANARY_HEADERS = {
     "User-Agent": f"{CANARY}-UA-Mozilla/5.0",
     "X-Forwarded-For": ADDRESS,

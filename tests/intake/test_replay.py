@@ -21,10 +21,10 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import BrokerUnavailable, ConfirmedPublisher
 from haven.envelope import PrivateKey
-from haven.intake import IntakeSettings, create_app
-from haven.intake import api as intake_api
-from haven.intake.pow import DIFFICULTY_SLACK
-from haven.intake.replay import RecentRequests
+from intake import IntakeSettings, create_app
+from intake import api as intake_api
+from intake.pow import DIFFICULTY_SLACK
+from intake.replay import RecentRequests
 from tests.intake.conftest import FakeClock, drain, sealed, submission
 
 pytestmark = pytest.mark.broker

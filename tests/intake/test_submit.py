@@ -15,7 +15,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.test import TestResponse
 
 from haven.envelope import Labels, PrivateKey, seal
-from haven.intake.settings import MAX_BODY_BYTES
+from intake.settings import MAX_BODY_BYTES
 from tests.intake.conftest import (
     ROUTING,
     TEST_BITS,

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from haven.schemas.categories import CATEGORY_SCHEMAS
-from haven.schemas.content import ContentError, load_content
-from haven.schemas.forms import form_definition
-from haven.schemas.routing import CATEGORIES
+from schemas.categories import CATEGORY_SCHEMAS
+from schemas.content import ContentError, load_content
+from schemas.forms import form_definition
+from schemas.routing import CATEGORIES
 from tests.schemas.conftest import CANARY, FULL, MINIMAL, document, with_field
 
 FIELDS = [(c, f) for c in CATEGORIES for f in form_definition(c)["fields"]]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from haven.schemas.content import (
+from schemas.content import (
     MAX_SERIALIZED_CONTENT,
     ContentError,
     RequestContent,
@@ -18,7 +18,7 @@ from haven.schemas.content import (
     dump_content,
     load_content,
 )
-from haven.schemas.routing import CATEGORIES
+from schemas.routing import CATEGORIES
 from tests.schemas.conftest import CANARY, FULL, MINIMAL, REPLY_KEY, document
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from haven.schemas.directory import (
+from schemas.directory import (
     Deadline,
     Delivery,
     Directory,

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from marshmallow import fields, validate
 
-from haven.schemas.categories import CATEGORY_SCHEMAS
-from haven.schemas.forms import all_form_definitions, form_definition
-from haven.schemas.messages import MESSAGES
-from haven.schemas.routing import CATEGORIES, LABELS
+from schemas.categories import CATEGORY_SCHEMAS
+from schemas.forms import all_form_definitions, form_definition
+from schemas.messages import MESSAGES
+from schemas.routing import CATEGORIES, LABELS
 
 TYPES = {
     "text",

@@ -10,7 +10,7 @@ import pytest
 from marshmallow import ValidationError
 
 from haven.envelope import MAX_ENVELOPE_BYTES
-from haven.schemas.http import (
+from schemas.http import (
     CHALLENGE_TOKEN_LENGTH,
     MAX_ENVELOPE_BASE64,
     AcceptedSchema,
@@ -20,8 +20,8 @@ from haven.schemas.http import (
     Submission,
     SubmissionSchema,
 )
-from haven.schemas.http import MAX_ENVELOPE_BYTES as MIRRORED_MAX
-from haven.schemas.routing import Routing
+from schemas.http import MAX_ENVELOPE_BYTES as MIRRORED_MAX
+from schemas.routing import Routing
 from tests.schemas.conftest import CANARY
 
 ENVELOPE = bytes(range(256)) * 30

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from haven.schemas.routing import (
+from schemas.routing import (
     CATEGORIES,
     LABELS,
     LANGUAGES,

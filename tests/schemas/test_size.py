@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from haven.schemas.content import MAX_SERIALIZED_CONTENT, content_to_json_bytes, load_content
-from haven.schemas.forms import form_definition
-from haven.schemas.routing import CATEGORIES
+from schemas.content import MAX_SERIALIZED_CONTENT, content_to_json_bytes, load_content
+from schemas.forms import form_definition
+from schemas.routing import CATEGORIES
 from tests.schemas.conftest import REPLY_KEY
 
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
-from tests.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
+from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     Network,
     channel,
     make_network,
     partner_private_keys,
 )
+from tests.repo import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 # A phone: the narrowest common width, as the issue asks.
 PHONE = {"width": 360, "height": 780}
 SCREENSHOTS = Path(os.environ.get("HAVEN_SCREENSHOTS_DIR") or REPO / "build" / "screenshots")

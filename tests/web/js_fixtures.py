@@ -28,10 +28,10 @@ from haven.directory import (
 )
 from haven.directory.verify import PURPOSE
 from haven.envelope import NetworkKey, PrivateKey, sign_document
-from haven.intake.pow import PowRejected, ProofOfWork
-from haven.schemas.content import ContentError, content_to_json_bytes, load_content
-from haven.schemas.directory import Directory, dump_directory_payload
-from haven.schemas.forms import all_form_definitions
+from intake.pow import PowRejected, ProofOfWork
+from schemas.content import ContentError, content_to_json_bytes, load_content
+from schemas.directory import Directory, dump_directory_payload
+from schemas.forms import all_form_definitions
 
 # The moment the directory tests treat as "now" (JS passes it to verifyDirectory).
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -21,8 +21,14 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from playwright.sync_api import BrowserContext, Page, Request
 
-from haven.schemas.forms import form_definition
-from tests.partner.conftest import Network, depth, fast_router, running_router, verified_loader
+from schemas.forms import form_definition
+from tests.haven.partner.conftest import (
+    Network,
+    depth,
+    fast_router,
+    running_router,
+    verified_loader,
+)
 from tests.web.conftest import screenshot_path
 
 pytestmark = pytest.mark.broker
@@ -119,7 +125,7 @@ def assert_no_traces(context: BrowserContext, page: Page) -> None:
 def pulled_request(network: Network, channel: BlockingChannel, request_id: str) -> dict[str, Any]:
     """Route the request with a real router and let the chosen partner pull and open it."""
     with running_router(fast_router(network), verified_loader(network)):
-        from tests.partner.conftest import wait_until  # noqa: PLC0415
+        from tests.haven.partner.conftest import wait_until  # noqa: PLC0415
 
         wait_until(
             lambda: sum(depth(channel, f"haven.partner.{p}") for p in ("alpha", "bravo")) == 1,

@@ -1,6 +1,6 @@
 """The committed browser bundles: reproducible from web/src, tested, and free of what must never ship.
 
-`src/haven/intake/static/haven-form.js` and `haven-pow-worker.js` are build
+`intake/static/haven-form.js` and `haven-pow-worker.js` are build
 outputs of web/build.mjs, committed so that the intake needs no Node. These
 tests make sure that what is served is exactly what the source builds, that
 the Node tests of the browser code pass (they check it against Python's own
@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.repo import REPO
+
 WEB = REPO / "web"
-STATIC = REPO / "src" / "haven" / "intake" / "static"
+STATIC = REPO / "intake" / "static"
 BUNDLES = ("haven-form.js", "haven-pow-worker.js")
 TIMEOUT_SECONDS = 300
 # The form page's whole weight budget is 150 KB compressed (docs/web-form.md);

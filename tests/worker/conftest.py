@@ -18,9 +18,9 @@ from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.directory import empty_directory, key_entry, recipient_keys, with_partner
 from haven.envelope import Labels, PrivateKey, digest, seal
-from haven.schemas.directory import Directory
-from haven.worker import RouterMetrics, RouterSettings, run_router
-from haven.worker.choice import Uniform, stable_uniform
+from schemas.directory import Directory
+from worker import RouterMetrics, RouterSettings, run_router
+from worker.choice import Uniform, stable_uniform
 
 NOW = datetime.now(UTC)
 CONTENT = b'{"demo": "a request that only a partner can read"}'

@@ -12,20 +12,20 @@ from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import Backoff, BackoffPolicy
 from haven.directory import with_partner, without_partner
 from haven.envelope import Labels, inspect, seal
-from haven.schemas.directory import Directory
-from haven.worker import choice
-from haven.worker.choice import (
+from schemas.directory import Directory
+from tests.worker.conftest import NOW, partner_entry, sealed
+from worker import choice
+from worker.choice import (
     CandidateCache,
     candidates,
     choose_partner,
     deadline_seconds,
     stable_uniform,
 )
-from haven.worker.headers import BadHeadersError, RoutingState, death_reason
-from haven.worker.metrics import RouterMetrics
-from haven.worker.seen import SeenIds
-from haven.worker.settings import RouterSettings
-from tests.worker.conftest import NOW, partner_entry, sealed
+from worker.headers import BadHeadersError, RoutingState, death_reason
+from worker.metrics import RouterMetrics
+from worker.seen import SeenIds
+from worker.settings import RouterSettings
 
 
 def test_choice_prefers_language_then_falls_back(directory: Directory) -> None:

@@ -17,9 +17,9 @@ from haven.broker import INTAKE_QUEUE
 from haven.broker.topology import partner_queue
 from haven.directory import sign_directory
 from haven.envelope import NetworkKey
-from haven.schemas.directory import Directory
-from haven.worker import declare_routing
+from schemas.directory import Directory
 from tests.worker.conftest import depth, router_settings, sealed, take_all, wait_until
+from worker import declare_routing
 
 pytestmark = pytest.mark.broker
 
@@ -50,7 +50,7 @@ def test_sigterm_stops_the_worker_cleanly_and_loses_nothing(
         "HAVEN_RETRY_DELAYS": "1,1",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "haven.worker.main"],
+        [sys.executable, "-m", "worker.main"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

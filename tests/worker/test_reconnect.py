@@ -10,8 +10,7 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker.topology import partner_queue
-from haven.schemas.directory import Directory
-from haven.worker import declare_routing
+from schemas.directory import Directory
 from tests.conftest import rabbitmqctl
 from tests.worker.conftest import (
     depth,
@@ -21,6 +20,7 @@ from tests.worker.conftest import (
     take_all,
     wait_until,
 )
+from worker import declare_routing
 
 pytestmark = pytest.mark.broker
 

@@ -15,8 +15,7 @@ from haven.broker import INTAKE_EXCHANGE, INTAKE_QUEUE, QUARANTINE_QUEUE
 from haven.broker.topology import RETURNED_QUEUE, UNASSIGNED_QUEUE, partner_queue, retry_queue
 from haven.directory import recipient_keys
 from haven.envelope import Labels, digest, seal
-from haven.schemas.directory import Directory
-from haven.worker import declare_routing
+from schemas.directory import Directory
 from tests.worker.conftest import (
     depth,
     router_settings,
@@ -25,6 +24,7 @@ from tests.worker.conftest import (
     take_all,
     wait_until,
 )
+from worker import declare_routing
 
 pytestmark = pytest.mark.broker
 

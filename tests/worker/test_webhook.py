@@ -37,22 +37,7 @@ from haven.broker.topology import partner_queue
 from haven.cli.main import main as haven_main
 from haven.directory import empty_directory, sign_directory, with_partner
 from haven.envelope import NetworkKey, PrivateKey
-from haven.schemas.directory import Directory
-from haven.worker.webhook import (
-    WebhookMetrics,
-    WebhookSettings,
-    classify,
-    run_deliverer,
-)
-from haven.worker.webhook_signing import (
-    SecretError,
-    VerificationError,
-    load_secret,
-    new_secret,
-    parse_secret,
-    sign,
-    verify,
-)
+from schemas.directory import Directory
 from tests.worker.conftest import (
     NOW,
     depth,
@@ -62,6 +47,21 @@ from tests.worker.conftest import (
     sealed,
     take_all,
     wait_until,
+)
+from worker.webhook import (
+    WebhookMetrics,
+    WebhookSettings,
+    classify,
+    run_deliverer,
+)
+from worker.webhook_signing import (
+    SecretError,
+    VerificationError,
+    load_secret,
+    new_secret,
+    parse_secret,
+    sign,
+    verify,
 )
 
 HOOK = "hook"

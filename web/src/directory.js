@@ -1,5 +1,5 @@
 // The signed partner directory, the browser side (docs/directory.md; the
-// Python side is src/haven/envelope/signing.py and src/haven/directory/).
+// Python side is haven/envelope/signing.py and haven/directory/).
 //
 // A requester's device seals only to keys taken from a directory that this
 // module has verified against the network key pinned in the page. A fake key
@@ -190,7 +190,7 @@ export function verifySignedDocument(document, verifyKey, purpose = PURPOSE) {
 }
 
 // The parts of the payload this client relies on, checked as the schema
-// (src/haven/schemas/directory.py) checks them. Fields this client does not
+// (schemas/directory.py) checks them. Fields this client does not
 // read (display names, delivery, deadlines) are the router's business.
 function checkPayload(data) {
   if (!isObject(data)) {

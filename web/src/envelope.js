@@ -1,4 +1,4 @@
-// Haven envelope v1, the browser side (the Python side is src/haven/envelope/).
+// Haven envelope v1, the browser side (the Python side is haven/envelope/).
 //
 // The normative definition is docs/envelope-v1.md; every size and string here
 // comes from it. This module runs unchanged in the browser and in Node >= 20:

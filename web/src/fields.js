@@ -1,6 +1,6 @@
 // The request's fields: read, checked and shaped from the form definition
-// (src/haven/schemas/forms.py), without touching the DOM, so Node tests can
-// run it. The checks mirror the schemas (src/haven/schemas/base.py,
+// (schemas/forms.py), without touching the DOM, so Node tests can
+// run it. The checks mirror the schemas (schemas/base.py,
 // validators.py, categories/): a request the browser lets through is one the
 // partner's side accepts, and every message names a reason, never a value.
 
@@ -17,7 +17,7 @@ const MAX_YEAR = 2099;
 // The four routing labels' alphabet (envelope v1): no free text in the clear.
 const LABEL_RE = /^[a-z0-9_-]{1,32}$/;
 export const ROUTING_FIELDS = Object.freeze(["routing.region", "routing.language", "routing.urgency"]);
-// haven.schemas.categories.common: channels that need a handle.
+// schemas.categories.common: channels that need a handle.
 const CHANNELS_WITH_HANDLE = new Set(["signal", "telegram", "threema", "email"]);
 
 /** One field's error: the message key and its placeholders (e.g. {max}). */

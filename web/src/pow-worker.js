@@ -1,5 +1,5 @@
 // The proof-of-work Web Worker (built to haven-pow-worker.js): keeps the page
-// responsive while the phone searches for a nonce (src/pow.js).
+// responsive while the phone searches for a nonce (web/src/pow.js).
 //
 // In:  {token, digestHex, difficulty}   (the challenge and SHA-256(envelope))
 // Out: {tried, expected} about every 50 ms, then {nonce, tried}; or {error}.

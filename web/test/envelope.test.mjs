@@ -1,5 +1,5 @@
 // Unit tests of web/src/envelope.js against docs/envelope-v1.md.
-// Run with `node --test web/test/` (tests/envelope/test_interop_js.py does, for CI).
+// Run with `node --test web/test/` (tests/haven/envelope/test_interop_js.py does, for CI).
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";

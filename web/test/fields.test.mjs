@@ -1,5 +1,5 @@
 // web/src/fields.js: what the form reads, refuses and seals, against Python's
-// form definitions and Python's content validation (haven.schemas.content).
+// form definitions and Python's content validation (schemas.content).
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";

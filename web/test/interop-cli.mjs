@@ -1,5 +1,5 @@
 // The Node side of the Python <-> JavaScript envelope interop test
-// (tests/envelope/test_interop_js.py). JSON in on stdin, JSON out on stdout.
+// (tests/haven/envelope/test_interop_js.py). JSON in on stdin, JSON out on stdout.
 //
 //   seal     {"recipients": [b64 pk], "labels": {...}, "content": b64, "server_sealed": bool}
 //            -> {"envelope": b64}
@@ -7,7 +7,7 @@
 //            -> {"labels": {...}, "server_sealed": bool, "content": b64}
 //            or {"error": "open"} with exit code 1
 //   pubkey   {"seed": hex} -> {"public_key": b64, "kid": hex}
-//   vectors <path>   runs every vector of tests/envelope/vectors/envelope-v1.json
+//   vectors <path>   runs every vector of tests/haven/envelope/vectors/envelope-v1.json
 //            (no stdin); prints a summary, exit code 1 on any mismatch
 //
 // Bad usage or input exits with code 2. Seeds here are test fixtures only.
@@ -25,7 +25,7 @@ import * as envelope from "../src/envelope.js";
 
 const COMMITTED_VECTORS = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  "../../tests/envelope/vectors/envelope-v1.json",
+  "../../tests/haven/envelope/vectors/envelope-v1.json",
 );
 
 class UsageError extends Error {}

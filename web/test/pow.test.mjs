@@ -1,5 +1,5 @@
 // The proof-of-work solver (web/src/pow.js) and the built worker bundle,
-// judged by Python's haven.intake.pow.
+// judged by Python's intake.pow.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -76,7 +76,7 @@ describe("solve", () => {
   });
 });
 
-describe("the built worker (src/haven/intake/static/haven-pow-worker.js)", () => {
+describe("the built worker (intake/static/haven-pow-worker.js)", () => {
   test("answers a challenge with progress messages and the nonce", async () => {
     const code = readFileSync(
       join(REPO, "src", "haven", "intake", "static", "haven-pow-worker.js"),

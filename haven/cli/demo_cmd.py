@@ -1,0 +1,297 @@
+"""`haven demo`: a demo network on this machine, driven through the real commands.
+
+It creates a network, three demo partners with real keys and a signed
+directory, seals an example request and opens it as each partner. With
+`--serve` it then runs the network itself: it finds a broker (the
+configured one, else one it starts: haven.cli.broker_find), provisions
+the topology and each partner's own broker user, starts the intake under
+gunicorn and a router, submits the example through the intake (proof of
+work included), and has the partner it was routed to pull and read it
+with the partner toolkit. Passphrases and broker passwords are generated
+and kept beside the keys: for a demo only, and the file names say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pika
+from pika.exceptions import AMQPError
+
+from haven.broker import BrokerSettings, SettingsError
+from haven.broker.provision import partner_amqp_url, password_file
+from haven.broker.topology import partner_queue
+from haven.cli.broker_find import ensure_management, find_broker
+from haven.cli.common import CliError, Commands, write_new
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "desertion.json"
+GUNICORN_CONF = REPO / "gunicorn.conf.py"
+
+PARTNERS = (
+    (
+        "demo-lawyers",
+        "Demo: legal aid and deserters' support",
+        "desertion,legal_aid,political_prisoner",
+    ),
+    ("demo-evacuation", "Demo: evacuation and documents", "desertion,evacuation,asylum"),
+    (
+        "demo-objectors",
+        "Demo: conscientious objectors' counselling",
+        "desertion,legal_aid",
+    ),
+)
+REGIONS = "ru-central,ru-northwest,ru-south,ru-volga,ru-urals,ru-siberia,ru-far-east,ua-occupied,by,undisclosed"
+STARTUP_SECONDS = 60
+
+
+def register(commands: Commands) -> None:
+    parser = commands.add_parser(
+        "demo",
+        help="run a demo network on this machine",
+        description="Create a demo network (network key, demo partners, signed directory) and send one "
+        "example request through it. With --serve, run the intake and a router against the local "
+        "RabbitMQ until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(".haven-demo"),
+        help="where the demo keys live (default .haven-demo)",
+    )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="run the intake and a router, and route the example through them",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="the intake's port on 127.0.0.1 (default 8080)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with --serve: stop once the example is routed (for tests)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: main registers this module, and the demo drives the very
+    # parser a person uses.
+    from haven.cli.main import main  # noqa: PLC0415
+
+    base: Path = args.dir
+    pw = ["--passphrase-file", str(base / "DEMO-ONLY-passphrase")]
+    if not (base / "directory.json").exists():
+        _create_network(main, base, pw)
+    _add_missing_partners(main, base, pw)
+    print("\nThe directory, verified against the pinned network key:")
+    _step(main, ["directory", "verify", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
+                 "--state", str(base / "seen-directory.json")])  # fmt: skip
+    envelope = base / "example-request.env"
+    print(f"\nA requester seals {EXAMPLE.name} to every partner serving its category:")
+    _step(main, ["seal", str(EXAMPLE), "--out", str(envelope), "--force", "--region", "ru-volga", "--language", "ru",
+                 "--urgency", "urgent", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub")])  # fmt: skip
+    for partner_id, _, _ in PARTNERS:
+        print(f"\n{partner_id} can open it on its own machine:")
+        _step(main, ["open", str(envelope), "--key", str(base / f"{partner_id}.key"), *pw])
+    if args.serve:
+        return _serve(base, envelope, args.port, check=args.check)
+    print(
+        "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it through them."
+    )
+    return 0
+
+
+def _create_network(main: Callable[[Sequence[str]], int], base: Path, pw: list[str]) -> None:
+    print(f"Creating a demo network in {base}/")
+    write_new(
+        base / "DEMO-ONLY-passphrase",
+        secrets.token_urlsafe(24).encode() + b"\n",
+        force=True,
+        private=True,
+    )
+    write_new(base / "DEMO-ONLY-pow.secret", secrets.token_bytes(32), force=True, private=True)
+    _step(main, ["network", "create", "--network-id", "haven-demo", "--key", str(base / "network.key"),
+                 "--verify-key", str(base / "network.pub"), "--directory", str(base / "directory.json"), *pw])  # fmt: skip
+
+
+def _add_missing_partners(main: Callable[[Sequence[str]], int], base: Path, pw: list[str]) -> None:
+    for partner_id, name, categories in PARTNERS:
+        if (base / f"{partner_id}.pub").exists():
+            continue
+        print(f"Adding demo partner {partner_id}")
+        _step(
+            main,
+            [
+                "keygen",
+                "--key",
+                str(base / f"{partner_id}.key"),
+                "--public",
+                str(base / f"{partner_id}.pub"),
+                *pw,
+            ],
+        )
+        _step(main, ["directory", "add-partner", "--directory", str(base / "directory.json"),
+                     "--key", str(base / "network.key"), *pw, "--id", partner_id, "--name", name,
+                     "--categories", categories, "--regions", REGIONS, "--languages", "ru,uk,en",
+                     "--capacity", "50", "--public-key", str(base / f"{partner_id}.pub")])  # fmt: skip
+
+
+def _step(main: Callable[[Sequence[str]], int], argv: list[str]) -> None:
+    code = main(argv)
+    if code != 0:
+        raise CliError(f"demo step failed: haven {argv[0]}")
+
+
+def _serve(base: Path, envelope: Path, port: int, *, check: bool) -> int:
+    from haven.cli.main import main  # noqa: PLC0415 - see run()
+
+    try:
+        configured = BrokerSettings.from_env(os.environ)
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    broker = find_broker(configured.url, REPO)
+    print(f"\n{broker.line}")
+    # In-process commands (provision) read the broker from the environment too.
+    os.environ["HAVEN_AMQP_URL"] = broker.url
+    environ = {
+        **os.environ,
+        "HAVEN_DIRECTORY_FILE": str(base / "directory.json"),
+        "HAVEN_NETWORK_VERIFY_KEY_FILE": str(base / "network.pub"),
+        "HAVEN_DIRECTORY_STATE": str(base / "seen-directory-router.json"),
+        "HAVEN_POW_SECRET_FILE": str(base / "DEMO-ONLY-pow.secret"),
+        "HAVEN_BIND": f"127.0.0.1:{port}",
+    }
+    ensure_management(_management_url(broker.url), broker.url, REPO)
+    users = base / "DEMO-ONLY-broker-users"
+    print("\nThe broker's queues and each partner's own broker user, from the directory:")
+    _step(main, ["provision", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
+                 "--credentials-dir", str(users), "--management-url", _management_url(broker.url)])  # fmt: skip
+    for partner_id, _, _ in PARTNERS:
+        password = password_file(users, partner_id).read_text().strip()
+        write_new(
+            base / f"DEMO-ONLY-{partner_id}.broker-url",
+            (partner_amqp_url(broker.url, partner_id, password) + "\n").encode(),
+            force=True,
+            private=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    print(f"\nStarting the intake on {url} and a router")
+    # Fixed argv (this interpreter, our own modules), no shell.
+    serve_intake = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+    intake = subprocess.Popen(serve_intake, env=environ)  # noqa: S603
+    router = subprocess.Popen([sys.executable, "-m", "worker.main"], env=environ)
+    try:
+        _wait_ready(url, intake, router)
+        before = _partner_depths(broker.url)
+        print(f"\nA requester submits the sealed example: haven submit {envelope} --url {url}")
+        _step(main, ["submit", str(envelope), "--url", url])
+        partner = _wait_routed(broker.url, before, router)
+        print(
+            f"The router gave it to {partner}: it waits in {partner_queue(partner)} for that partner alone."
+        )
+        _partner_reads(main, base, partner)
+        if check:
+            return 0
+        print(
+            f"\nHaven is running: intake {url}/v1/directory, {url}/readyz, {url}/metrics. Ctrl-C stops it."
+        )
+        while intake.poll() is None and router.poll() is None:
+            time.sleep(0.5)
+        raise CliError("a demo service stopped unexpectedly")
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in (intake, router):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (intake, router):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _partner_reads(main: Callable[[Sequence[str]], int], base: Path, partner: str) -> None:
+    """The partner pulls with its own broker user and key, and reads the request locally."""
+    inbox = base / f"inbox-{partner}"
+    pull = ["partner", "pull", "--partner", partner, "--inbox", str(inbox),
+            "--broker-url-file", str(base / f"DEMO-ONLY-{partner}.broker-url"),
+            "--key", str(base / f"{partner}.key"), "--passphrase-file", str(base / "DEMO-ONLY-passphrase")]  # fmt: skip
+    print(f"\n{partner} pulls its requests on its own machine: haven {' '.join(pull)}")
+    _step(main, pull)
+    print(f"\n{partner} lists and reads its inbox: haven partner list --inbox {inbox}")
+    _step(main, ["partner", "list", "--inbox", str(inbox)])
+    newest = max(inbox.glob("*.json"), key=lambda path: path.stat().st_mtime)
+    print(f"\nhaven partner show {newest.stem} --inbox {inbox}")
+    _step(main, ["partner", "show", newest.stem, "--inbox", str(inbox)])
+
+
+def _management_url(amqp_url: str) -> str:
+    explicit = os.environ.get("HAVEN_MANAGEMENT_URL")
+    if explicit:
+        return explicit
+    host = pika.URLParameters(amqp_url).host
+    return f"http://{host}:15672"
+
+
+def _wait_ready(url: str, *processes: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes):
+            raise CliError("a demo service stopped during start-up (its reason is printed above)")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:  # noqa: S310 - our own local intake  # nosec B310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            pass
+        time.sleep(0.5)
+    raise CliError(
+        f"the intake was not ready within {STARTUP_SECONDS} s; is RabbitMQ running (scripts/ensure-rabbitmq)?"
+    )
+
+
+def _partner_depths(broker_url: str) -> dict[str, int]:
+    depths: dict[str, int] = {}
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+    except AMQPError:
+        return {}
+    try:
+        for partner_id, _, _ in PARTNERS:
+            channel = connection.channel()
+            try:
+                depths[partner_id] = channel.queue_declare(
+                    partner_queue(partner_id), passive=True
+                ).method.message_count
+                channel.close()
+            except AMQPError:
+                depths[partner_id] = 0
+    finally:
+        if connection.is_open:
+            connection.close()
+    return depths
+
+
+def _wait_routed(broker_url: str, before: dict[str, int], router: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if router.poll() is not None:
+            raise CliError("the router stopped (its reason is printed above)")
+        for partner_id, depth in _partner_depths(broker_url).items():
+            if depth > before.get(partner_id, 0):
+                return partner_id
+        time.sleep(0.5)
+    raise CliError(f"the example request was not routed within {STARTUP_SECONDS} s")

@@ -1,0 +1,165 @@
+"""`haven seal` and `haven open`: envelopes from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from haven.cli.common import (
+    CliError,
+    Commands,
+    add_force_option,
+    add_passphrase_option,
+    read_bytes,
+    read_input,
+    write_new,
+)
+from haven.cli.keyfiles import load_private_key, load_public_key
+from haven.cli.network_cmd import load_verified
+from haven.directory import DirectoryError, recipient_keys
+from haven.envelope import (
+    MAX_ENVELOPE_BYTES,
+    EnvelopeFormatError,
+    Labels,
+    OpenError,
+    inspect,
+    open_envelope,
+    seal,
+)
+from schemas.content import (
+    MAX_SERIALIZED_CONTENT,
+    ContentError,
+    content_from_json_bytes,
+    content_to_json_bytes,
+)
+from schemas.routing import RoutingSchema
+
+
+def register(commands: Commands) -> None:
+    sealer = commands.add_parser(
+        "seal",
+        help="seal a request to the partners of its category",
+        description="Validate a request (JSON content document) and seal it to the keys of every partner "
+        "that serves its category in the region, from a directory verified against the pinned network key; "
+        "or, with --to, to the given public keys.",
+    )
+    sealer.add_argument(
+        "content", type=Path, nargs="?", help="content document (JSON); default: standard input"
+    )
+    sealer.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="envelope file to write"
+    )
+    sealer.add_argument("--region", required=True)
+    sealer.add_argument("--language", required=True)
+    sealer.add_argument("--urgency", required=True)
+    sealer.add_argument("--directory", type=Path, metavar="FILE", help="signed directory")
+    sealer.add_argument(
+        "--network-key", type=Path, metavar="FILE", help="pinned network verify key"
+    )
+    sealer.add_argument(
+        "--to",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="seal to this public key file instead (repeatable)",
+    )
+    add_force_option(sealer)
+    sealer.set_defaults(handler=run_seal)
+
+    opener = commands.add_parser(
+        "open",
+        help="open an envelope with a partner key",
+        description="Open an envelope locally with a partner's private key; print its routing labels and content.",
+    )
+    opener.add_argument("envelope", type=Path)
+    opener.add_argument(
+        "--key",
+        type=Path,
+        required=True,
+        action="append",
+        metavar="FILE",
+        help="partner key file (repeat for rotated keys with one passphrase)",
+    )
+    opener.add_argument("--json", action="store_true", help="print one JSON object")
+    add_passphrase_option(opener)
+    opener.set_defaults(handler=run_open)
+
+
+def run_seal(args: argparse.Namespace) -> int:
+    raw = read_input(args.content, "content document", limit=MAX_SERIALIZED_CONTENT)
+    try:
+        content = content_from_json_bytes(raw)
+    except ContentError as exc:
+        raise CliError(f"content document: {exc}") from None
+    routing = {
+        "category": content.category,
+        "region": args.region,
+        "language": args.language,
+        "urgency": args.urgency,
+    }
+    errors = RoutingSchema().validate(routing)
+    if errors:
+        field, reasons = next(iter(sorted(errors.items())))
+        raise CliError(f"--{field}: {reasons[0] if isinstance(reasons, list) else reasons}")
+    labels = Labels(**routing)
+    if args.to:
+        recipients = [load_public_key(path) for path in args.to]
+    elif args.directory and args.network_key:
+        directory = load_verified(args.directory, args.network_key)
+        try:
+            recipients = recipient_keys(directory, labels.category, labels.region)
+        except DirectoryError as exc:
+            raise CliError(str(exc)) from None
+    else:
+        raise CliError("give --directory and --network-key, or --to")
+    try:
+        envelope = seal(content_to_json_bytes(content), labels, recipients)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    write_new(args.out, envelope, force=args.force)
+    print(f"sealed to {len(recipients)} keys: {len(envelope)} bytes")
+    return 0
+
+
+def run_open(args: argparse.Namespace) -> int:
+    envelope = read_bytes(args.envelope, "envelope", limit=MAX_ENVELOPE_BYTES + 1)
+    keys = [load_private_key(path, args) for path in args.key]
+    try:
+        opened = open_envelope(envelope, keys)
+    except OpenError:
+        try:
+            inspect(envelope)
+        except EnvelopeFormatError as exc:
+            raise CliError(f"{args.envelope}: not a valid envelope: {exc}") from None
+        raise CliError(
+            f"{args.envelope}: cannot be opened with this key (not a recipient, or tampered with)"
+        ) from None
+    try:
+        content = content_from_json_bytes(opened.content)
+    except ContentError as exc:
+        raise CliError(
+            f"{args.envelope}: opened, but the content is not a valid request: {exc}"
+        ) from None
+    # The content carries its own category; a mismatch means the sender lied
+    # about the label that routed it.
+    if content.category != opened.labels.category:
+        raise CliError(f"{args.envelope}: content category does not match the routing label")
+    document = json.loads(content_to_json_bytes(content))
+    if args.json:
+        out = {
+            "routing": opened.labels.__dict__,
+            "server_sealed": opened.server_sealed,
+            "content": document,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    labels = opened.labels
+    print(
+        f"category: {labels.category}  region: {labels.region}  language: {labels.language}  urgency: {labels.urgency}"
+    )
+    if opened.server_sealed:
+        print("server-sealed: the intake saw this text in memory (sent without JavaScript)")
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    return 0

@@ -1,0 +1,3 @@
+from intake.serve import main
+
+main()

@@ -1,0 +1,306 @@
+"""The requester-facing API under /v1: directory, challenge, submission, OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from haven.broker import BrokerUnavailable
+from haven.directory import eligible_partners
+from haven.envelope import EnvelopeFormatError, Labels, digest, inspect
+from intake.body import read_json
+from intake.directory_file import DirectoryExpired, ServedDocument
+from intake.errors import ApiError
+from intake.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
+from intake.pow import ALGORITHM, PowRejected, difficulty_for
+from intake.state import IntakeState, intake_state
+from intake.submission import load_submission
+from schemas.directory import Directory
+from schemas.http import (
+    AcceptedSchema,
+    ChallengeSchema,
+    ErrorSchema,
+    SignedDocumentSchema,
+    SubmissionSchema,
+)
+
+api = Blueprint("api", __name__, url_prefix="/v1")
+
+# How long a requester's device should wait when the directory has expired:
+# the publisher has to sign a new one, which takes a person, not a retry.
+DIRECTORY_RETRY_AFTER = 300
+OPENAPI_KEY = "intake.openapi"
+
+_POW_MESSAGES = {
+    "invalid": "the challenge is not one this intake issued; fetch a new one",
+    "expired": "the challenge has expired; fetch a new one and solve it again",
+    "insufficient": "the proof-of-work does not solve the challenge for this envelope",
+}
+_POW_TOO_EASY = "the challenge is easier than the intake now requires; fetch a new one"
+_LABELS = ("category", "region", "language", "urgency")
+
+
+@api.get("/directory", provide_automatic_options=False)
+@operation(
+    {
+        "tags": ["directory"],
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-None-Match",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 1024},
+            }
+        ],
+        "responses": {
+            "200": json_body(
+                SignedDocumentSchema,
+                "The signed directory, byte for byte as the network's publisher signed it.",
+                headers={
+                    "ETag": header("Strong validator of this document."),
+                    "Cache-Control": header(
+                        "`no-store`: a cached copy on a phone shows it contacted the network."
+                    ),
+                },
+            ),
+            "304": {"description": "Unchanged since the ETag given in If-None-Match."},
+            "503": json_body(
+                ErrorSchema,
+                "The directory on the server has expired (`directory_expired`).",
+                headers=RETRY_AFTER,
+            ),
+        },
+    }
+)
+def directory() -> Response:
+    """The signed partner directory.
+
+    Verify it against the pinned network key before sealing to any key in it
+    (docs/directory.md). The intake verified it too, and never serves a
+    directory that fails, has expired, or is older than the one it served before.
+    """
+    state = intake_state()
+    served = _served(state)
+    state.metrics.directory_version.set(served.seen.version)
+    if request.if_none_match.contains(served.etag.strip('"')):
+        response = Response(status=304)
+    else:
+        response = Response(served.document, mimetype="application/json")
+    response.headers["ETag"] = served.etag
+    # Never stored, not even by the requester's own browser: a searched phone
+    # holding the directory shows its owner contacted the network (and a
+    # shared proxy's copy would outlive a retired key). The ETag still lets a
+    # client that kept a copy in memory for this session revalidate it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.get("/challenge", provide_automatic_options=False)
+@operation(
+    {
+        "tags": ["submission"],
+        "responses": {
+            "200": json_body(ChallengeSchema, "A fresh challenge.", headers=NO_STORE),
+        },
+    }
+)
+def challenge() -> Response:
+    """A proof-of-work challenge.
+
+    Stateless and authenticated by the intake (HMAC). Solve it for the
+    envelope you are about to submit (docs/intake-api.md, "Proof of work").
+    The difficulty rises with the number of requests waiting to be routed.
+    """
+    state = intake_state()
+    difficulty = _current_difficulty(state)
+    state.metrics.pow_difficulty.set(difficulty)
+    issued = state.pow.issue(difficulty)
+    return jsonify(
+        token=issued.token,
+        difficulty=issued.difficulty,
+        expires_at=issued.expires_at,
+        algorithm=ALGORITHM,
+    )
+
+
+@api.post("/requests", provide_automatic_options=False)
+@operation(
+    {
+        "tags": ["submission"],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SubmissionSchema}},
+        },
+        "responses": {
+            "202": json_body(
+                AcceptedSchema,
+                "Queued: the broker has confirmed the request on a durable queue.",
+                headers=NO_STORE,
+            ),
+            "400": json_body(
+                ErrorSchema,
+                "The body cannot be read (`bad_request`) or is not a JSON document "
+                "(`malformed_json`).",
+            ),
+            "403": json_body(
+                ErrorSchema,
+                "The proof-of-work does not admit the request "
+                "(`pow_invalid`, `pow_expired`, `pow_insufficient`).",
+            ),
+            "413": json_body(ErrorSchema, "The body is larger than the limit (`too_large`)."),
+            "415": json_body(
+                ErrorSchema,
+                "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
+            ),
+            "422": json_body(
+                ErrorSchema,
+                "The document breaks a rule (`invalid`, `envelope_invalid`, `routing_mismatch`); "
+                "`field` names where.",
+            ),
+            "503": json_body(
+                ErrorSchema,
+                "The request could not be queued now (`unavailable`); send it again after Retry-After.",
+                headers=RETRY_AFTER,
+            ),
+        },
+    }
+)
+def submit() -> tuple[Response, int]:
+    """Submit a sealed request.
+
+    Checked in this order, and the first failure answers: media type (415),
+    size (413), JSON (400), fields (422), the challenge token (403), the
+    proof-of-work over the envelope (403), envelope structure (422), routing
+    equal to the envelope's labels (422). Then the envelope is published; 202
+    only after the broker's confirm. Submitting the same envelope again
+    answers 202 with the same id; within a challenge lifetime of its
+    acceptance it is not published again.
+    """
+    state = intake_state()
+    submission = load_submission(read_json(state.settings.max_body_bytes))
+    try:
+        # The token first (HMAC, version, expiry, difficulty): a forged, stale
+        # or too-easy token is refused before the envelope is even hashed.
+        token = state.pow.admit(submission.pow.challenge, lambda: _current_difficulty(state))
+        request_id = digest(submission.envelope)
+        # Then the work itself: an unpaid flood is refused after one SHA-256
+        # of its envelope and nothing else.
+        state.pow.check_work(token, submission.pow.nonce, bytes.fromhex(request_id))
+    except PowRejected as rejected:
+        raise ApiError(
+            f"pow_{rejected.reason}", _pow_message(rejected), field=rejected.field
+        ) from None
+    try:
+        parsed = inspect(submission.envelope)
+    except EnvelopeFormatError as exc:
+        # Public structure only (docs/envelope-v1.md section 8): naming the
+        # rule broken is no oracle, no key is involved.
+        raise ApiError("envelope_invalid", f"envelope: {exc}", field="envelope") from None
+    if parsed.server_sealed:
+        # Only the intake's no-JavaScript fallback seals on the server; a
+        # device claiming it would tell the partner its request was seen in clear.
+        raise ApiError(
+            "envelope_invalid", "envelope: the server-sealed flag is the intake's", field="envelope"
+        )
+    labels = parsed.labels
+    for name in _LABELS:
+        # The envelope's labels are authenticated for the partner; the routing
+        # the worker reads must be the same, or a request could be misrouted.
+        if getattr(labels, name) != getattr(submission.routing, name):
+            raise ApiError(
+                "routing_mismatch",
+                f"routing.{name} differs from the envelope's {name} label",
+                field=f"routing.{name}",
+            )
+    _check_recipients(_served(state).directory, parsed.kids, labels)
+    g.category = submission.routing.category
+    # A replay of a submission accepted within the challenge's lifetime: its
+    # one payment of work must not buy a second persistent message (queue
+    # depth and so everyone's difficulty, the broker's disk). The answer is
+    # the first one's, so a repeat is indistinguishable from an acceptance.
+    if request_id in state.recent:
+        return jsonify(id=request_id, status="queued"), 202
+    try:
+        state.publisher.publish(submission.envelope, message_id=request_id)
+    except BrokerUnavailable as unavailable:
+        state.metrics.broker_unavailable.labels(unavailable.reason).inc()
+        raise ApiError(
+            "unavailable",
+            "the request could not be queued now; send the same envelope again later",
+            retry_after=unavailable.retry_after,
+        ) from None
+    # Only after the confirm: a request the broker refused must be publishable again.
+    state.recent.add(request_id)
+    return jsonify(id=request_id, status="queued"), 202
+
+
+def _served(state: IntakeState) -> ServedDocument:
+    try:
+        return state.directory.current()
+    except DirectoryExpired:
+        raise ApiError(
+            "directory_expired",
+            "the partner directory has expired; try again later",
+            retry_after=DIRECTORY_RETRY_AFTER,
+        ) from None
+
+
+def _check_recipients(directory: Directory, kids: tuple[bytes, ...], labels: Labels) -> None:
+    """Sealed only to keys of the current directory, and to at least one partner who can act.
+
+    A key outside the directory is a fake bot's or a retired one (perhaps
+    compromised): queuing such a request would hand it to nobody who may
+    read it. The device fetches the directory again and re-seals.
+    """
+    known = {key.kid for partner in directory.partners for key in partner.keys}
+    if any(kid.hex() not in known for kid in kids):
+        raise ApiError(
+            "envelope_invalid",
+            "envelope: sealed to a key that is not in the current partner directory; "
+            "fetch the directory again",
+            field="envelope",
+        )
+    eligible = {
+        key.kid
+        for partner in eligible_partners(directory, labels.category, labels.region)
+        for key in partner.keys
+    }
+    if not eligible & {kid.hex() for kid in kids}:
+        raise ApiError(
+            "envelope_invalid",
+            "envelope: sealed to no partner that serves this category",
+            field="envelope",
+        )
+
+
+def _current_difficulty(state: IntakeState) -> int:
+    """What a challenge issued now asks for (the queue depth is cached by the publisher)."""
+    settings = state.settings
+    return difficulty_for(
+        state.publisher.intake_depth(),
+        min_bits=settings.pow_min_bits,
+        max_bits=settings.pow_max_bits,
+        depth_per_bit=settings.pow_depth_per_bit,
+    )
+
+
+def _pow_message(rejected: PowRejected) -> str:
+    if rejected.reason == "insufficient" and rejected.field == "pow.challenge":
+        return _POW_TOO_EASY
+    return _POW_MESSAGES[rejected.reason]
+
+
+@api.get("/openapi.json", provide_automatic_options=False)
+@operation(
+    {
+        "tags": ["meta"],
+        "responses": {
+            "200": {
+                "description": "This document.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    }
+)
+def openapi() -> Response:
+    """The OpenAPI 3 document of this API."""
+    return Response(current_app.extensions[OPENAPI_KEY], mimetype="application/json")

@@ -1,0 +1,143 @@
+"""The intake application factory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from haven.broker import ConfirmedPublisher
+from intake import headers, pages
+from intake.api import OPENAPI_KEY, api
+from intake.body import werkzeug_limit
+from intake.directory_file import DirectoryFile
+from intake.errors import (
+    from_http,
+    from_unexpected,
+    log_internal,
+    outcome_of,
+    register_error_handlers,
+)
+from intake.metrics import NO_CATEGORY, UNMATCHED, IntakeMetrics
+from intake.openapi import build_openapi, openapi_bytes
+from intake.ops import ops
+from intake.pow import ProofOfWork
+from intake.replay import RecentRequests
+from intake.settings import IntakeSettings
+from intake.state import EXTENSION, IntakeState, Publisher
+
+API_TITLE = "Haven intake"
+API_VERSION = "v1"
+
+_SUCCESS_OUTCOMES = {202: "accepted", 304: "not_modified"}
+
+
+class IntakeFlask(Flask):
+    """Flask, with its last-resort exception log stripped of the request's path."""
+
+    def log_exception(
+        self,
+        exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+    ) -> None:
+        if exc_info[1] is not None:
+            log_internal(exc_info[1])
+
+
+def create_app(
+    settings: IntakeSettings,
+    *,
+    publisher: Publisher | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    """An intake app; raises DirectoryError if the directory file does not verify.
+
+    `publisher` defaults to a ConfirmedPublisher on `settings.broker`, which
+    connects lazily (per thread, on first use), so the app starts while the
+    broker is away and answers 503 until it is back. `clock` is the seam
+    for tests of expiry (challenges, the directory, the replay window).
+    """
+    directory = DirectoryFile(
+        settings.directory_file,
+        settings.network_verify_key,
+        clock=clock,
+        state=settings.directory_state,
+    )
+    app = IntakeFlask("intake", static_folder=None)
+    # Werkzeug refuses a larger body (413) from its declared length, before
+    # reading, and stops reading a chunked one there.
+    app.config["MAX_CONTENT_LENGTH"] = werkzeug_limit(settings.max_body_bytes)
+    app.json.compact = True  # type: ignore[attr-defined]
+    metrics = IntakeMetrics()
+    metrics.directory_version.set(directory.version)
+    app.extensions[EXTENSION] = IntakeState(
+        settings=settings,
+        publisher=publisher if publisher is not None else ConfirmedPublisher(settings.broker),
+        pow=ProofOfWork(
+            settings.pow_secret,
+            lifetime=settings.challenge_lifetime,
+            min_bits=settings.pow_min_bits,
+            clock=clock,
+        ),
+        directory=directory,
+        metrics=metrics,
+        # As long as a challenge lives: a replay after that carries an
+        # expired challenge and is refused (403) anyway.
+        recent=RecentRequests(window=settings.challenge_lifetime, clock=clock),
+    )
+    app.register_blueprint(api)
+    app.register_blueprint(ops)
+    pages.install(app, app.extensions[EXTENSION], clock)
+    register_error_handlers(app)
+    _install_page_errors(app)
+    _install_hooks(app, metrics, headers.security_headers(behind_tls=settings.behind_tls))
+    app.extensions[OPENAPI_KEY] = openapi_bytes(
+        build_openapi(app, title=API_TITLE, version=API_VERSION)
+    )
+    return app
+
+
+def _install_page_errors(app: Flask) -> None:
+    """Errors on the requester's pages are pages in their language; the API's stay JSON."""
+
+    def http_error(exc: HTTPException) -> Response:
+        if pages.is_page_request():
+            return pages.http_error_page(exc)
+        return from_http(exc)
+
+    def unexpected(exc: Exception) -> Response:
+        if not pages.is_page_request():
+            return from_unexpected(exc)
+        # An internal bug, never an input; logged without the request's data.
+        log_internal(exc)
+        return pages.error_page(500)
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected)
+
+
+def _install_hooks(app: Flask, metrics: IntakeMetrics, security: dict[str, str]) -> None:
+    @app.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        headers.apply(response, security, page=response.mimetype in headers.PAGE_MIMETYPES)
+        code: str | None = g.get("error_code")
+        if code is not None:
+            outcome = outcome_of(code)
+        else:
+            # A page that queued a request (no-JavaScript send) answers 200.
+            outcome = g.get("outcome") or _SUCCESS_OUTCOMES.get(response.status_code, "ok")
+        # Labels from closed sets only: the endpoint's own name (never the
+        # path asked for), the outcome table, the validated category.
+        metrics.observe(
+            request.endpoint or UNMATCHED,
+            outcome,
+            g.get("category", NO_CATEGORY),
+            time.perf_counter() - g.get("started", time.perf_counter()),
+        )
+        return response

@@ -1,0 +1,400 @@
+"""The requester's pages (docs/web-form.md): language, about, the forms, the no-JavaScript mode.
+
+HTML in Russian, Ukrainian and English, from Jinja templates and the
+gettext catalogs; the forms from schemas.forms. Nothing here sets a
+cookie, uses Flask's session, logs a value, or puts anything in a URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, cast
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from haven.broker import BrokerUnavailable
+from haven.directory import DirectoryError, recipient_keys
+from haven.envelope import Labels, digest, seal
+from intake.directory_file import DirectoryExpired
+from intake.i18n_catalog import N_, Catalog, read_catalog
+from intake.nojs import TicketRejected, Tickets, TokenBucket
+from intake.page_forms import (
+    check,
+    controls,
+    hidden_values,
+    posted_values,
+    review_rows,
+    routing_controls,
+    routing_rows,
+)
+from intake.pow import difficulty_for
+from intake.state import IntakeState, intake_state
+from schemas.content import RequestContent, content_to_json_bytes
+from schemas.forms import form_definition
+from schemas.i18n import LANGUAGE_CODES
+from schemas.routing import CATEGORIES, CATEGORY_LABELS, Routing
+
+PAGES_KEY = "intake.pages"
+_LANG = "<any(" + ", ".join(LANGUAGE_CODES) + "):lang>"
+_CATEGORY = "<any(" + ", ".join(CATEGORIES) + "):category>"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+# The largest honest form: every text field full of 4-byte characters,
+# percent-encoded (12 bytes each), is about 40 KB. A longer body is refused
+# (413) before it is read.
+MAX_FORM_BYTES = 64 * 1024
+# Static files the pages load: a closed list, with their types. Not cached:
+# a copy of the crypto bundle in a phone's browser cache would show that
+# its owner opened a Haven form.
+STATIC_FILES = {
+    "haven.css": "text/css",
+    "quick-exit.js": "text/javascript",
+    "haven-form.js": "text/javascript",
+    "haven-pow-worker.js": "text/javascript",
+}
+# Where the quick exit goes: an ordinary, neutral site.
+QUICK_EXIT_URL = "https://yandex.ru/pogoda/"
+
+pages = Blueprint("pages", __name__)
+
+_TICKET_TEXTS = {
+    "invalid": N_(
+        "This form could not be checked, so nothing was sent. "
+        "Look over your answers and press Send again."
+    ),
+    "too_young": N_(
+        "That was faster than a person fills in a form, so nothing was sent yet. "
+        "Wait a few seconds and press Send again."
+    ),
+    "too_old": N_(
+        "This page was open for more than an hour, so nothing was sent. "
+        "Your answers are still here: look them over and press Send again."
+    ),
+    "reused": N_(
+        "This form was already sent once. If you saw no request number, "
+        "press Send again; otherwise you do not need to do anything."
+    ),
+}
+BUSY = N_(
+    "Too many requests are arriving right now, so nothing was sent yet. "
+    "Your answers are still here. Wait {seconds} seconds and press Send again."
+)
+UNAVAILABLE = N_(
+    "The service cannot take requests right now, so nothing was sent. "
+    "Your answers are still here. Wait {seconds} seconds and press Send again."
+)
+FIX_ERRORS = N_("Some answers need a fix. They are marked below.")
+
+
+@dataclass(frozen=True)
+class PagesState:
+    catalog: Catalog
+    tickets: Tickets
+    bucket: TokenBucket
+
+
+def pages_state() -> PagesState:
+    return cast(PagesState, current_app.extensions[PAGES_KEY])
+
+
+def install(app: Flask, state: IntakeState, clock: Any) -> None:
+    """Read the catalogs, make the ticket issuer and bucket, register the blueprint."""
+    settings = state.settings
+    app.extensions[PAGES_KEY] = PagesState(
+        catalog=read_catalog(),
+        tickets=Tickets(
+            settings.pow_secret,
+            min_age=settings.nojs_ticket_min_age,
+            max_age=settings.nojs_ticket_max_age,
+            clock=clock,
+        ),
+        bucket=TokenBucket(
+            size=settings.nojs_bucket_size,
+            per_minute=settings.nojs_refill_per_minute,
+            clock=clock,
+        ),
+    )
+    app.register_blueprint(pages)
+
+
+def _translator(lang: str) -> Any:
+    return functools.partial(pages_state().catalog.gettext, lang)
+
+
+def _page(template: str, lang: str, status: int = 200, **context: Any) -> Response:
+    catalog = pages_state().catalog
+    html = render_template(
+        template,
+        lang=lang,
+        _=functools.partial(catalog.gettext, lang),
+        quick_exit_url=QUICK_EXIT_URL,
+        category_labels=CATEGORY_LABELS,
+        categories=CATEGORIES,
+        **context,
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@pages.get("/", provide_automatic_options=False)
+def language() -> Response:
+    """Choose a language (the page itself in Russian and Ukrainian)."""
+    catalog = pages_state().catalog
+    return _page(
+        "language.html",
+        "ru",
+        ru=functools.partial(catalog.gettext, "ru"),
+        uk=functools.partial(catalog.gettext, "uk"),
+        en=functools.partial(catalog.gettext, "en"),
+    )
+
+
+@pages.get(f"/{_LANG}/", provide_automatic_options=False)
+def home(lang: str) -> Response:
+    """What Haven is, what is and is not collected, what never to write; the categories."""
+    return _page("home.html", lang)
+
+
+@pages.get(f"/{_LANG}/{_CATEGORY}", provide_automatic_options=False)
+def form(lang: str, category: str) -> Response:
+    """The form of one category, empty, with a fresh ticket."""
+    return _form_page(lang, category, {}, {})
+
+
+def _form_page(
+    lang: str,
+    category: str,
+    values: Mapping[str, list[str]],
+    errors: Mapping[str, str],
+    *,
+    status: int = 200,
+) -> Response:
+    state = intake_state()
+    translate = _translator(lang)
+    definition = form_definition(category)
+    config = {
+        "lang": lang,
+        "category": category,
+        "network_key": base64.b64encode(state.settings.network_verify_key.raw).decode("ascii"),
+        "directory_url": "/v1/directory",
+        "challenge_url": "/v1/challenge",
+        "submit_url": "/v1/requests",
+        "pow_worker_url": "/static/haven-pow-worker.js",
+        "form": definition,
+        "messages": pages_state().catalog.bundle_messages(lang),
+    }
+    return _page(
+        "form.html",
+        lang,
+        status=status,
+        category=category,
+        definition=definition,
+        fields=controls(definition, lang, translate, values, errors),
+        routing=routing_controls(lang, translate, values, errors),
+        config_json=_script_json(config),
+        ticket=pages_state().tickets.issue(),
+        alert=translate(FIX_ERRORS) if errors else None,
+        with_bundle=True,
+    )
+
+
+def _script_json(value: object) -> Markup:
+    """JSON safe inside <script type="application/json">: no '<', '>' or '&' to end it early."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)  # noqa: S704 - escaped above for the script context  # nosec B704
+
+
+@pages.post(f"/{_LANG}/{_CATEGORY}", provide_automatic_options=False)
+def submit(lang: str, category: str) -> Response:
+    """Without JavaScript: step=review checks and shows; step=edit goes back; step=send seals and queues."""
+    if request.mimetype != FORM_MEDIA_TYPE:
+        abort(415)
+    # Bounded before a byte of the form is read (chunked bodies included).
+    request.max_content_length = MAX_FORM_BYTES
+    definition = form_definition(category)
+    values = posted_values(request.form.to_dict(flat=False), definition)
+    step = request.form.get("step", "review")
+    if step == "edit":
+        return _form_page(lang, category, values, {})
+    translate = _translator(lang)
+    checked = check(category, definition, values, lang, translate)
+    if checked.errors:
+        g.error_code = "invalid"
+        return _form_page(lang, category, values, checked.errors, status=422)
+    if step != "send":
+        return _review_page(lang, category, values)
+    assert checked.content is not None and checked.routing is not None  # noqa: S101 - by check()
+    return _send(lang, category, values, checked.content, checked.routing)
+
+
+def _send(
+    lang: str,
+    category: str,
+    values: Mapping[str, list[str]],
+    content: RequestContent,
+    routing: Routing,
+) -> Response:
+    """Ticket, bucket, recipients, seal in memory with the server-sealed flag, publish."""
+    state = intake_state()
+    translate = _translator(lang)
+    try:
+        pages_state().tickets.redeem(request.form.get("ticket", ""))
+    except TicketRejected as rejected:
+        g.error_code = "pow_expired" if rejected.problem == "too_old" else "pow_invalid"
+        return _review_page(
+            lang, category, values, alert=translate(_TICKET_TEXTS[rejected.problem]), status=403
+        )
+    admission = pages_state().bucket.take(_tightening(state))
+    if not admission.admitted:
+        return _unavailable(lang, category, values, BUSY, admission.retry_after)
+    try:
+        served = state.directory.current()
+        recipients = recipient_keys(served.directory, category, routing.region)
+    except (DirectoryExpired, DirectoryError):
+        return _unavailable(lang, category, values, UNAVAILABLE, state.settings.broker.retry_after)
+    # Sealed in memory, in this request only: the plaintext is never written,
+    # logged, or put in an error; the envelope's flag tells the partner the
+    # intake saw it.
+    plaintext = content_to_json_bytes(content)
+    envelope = seal(
+        plaintext,
+        Labels(category, routing.region, routing.language, routing.urgency),
+        recipients,
+        server_sealed=True,
+    )
+    # Our references go at once (Python cannot wipe the bytes; the request's
+    # form goes when the request ends).
+    del plaintext, content
+    request_id = digest(envelope)
+    try:
+        state.publisher.publish(envelope, message_id=request_id)
+    except BrokerUnavailable as unavailable:
+        state.metrics.broker_unavailable.labels(unavailable.reason).inc()
+        return _unavailable(lang, category, values, UNAVAILABLE, unavailable.retry_after)
+    del envelope
+    g.outcome = "accepted"
+    return _page("sent.html", lang, category=category, request_id=request_id)
+
+
+def _review_page(
+    lang: str,
+    category: str,
+    values: Mapping[str, list[str]],
+    *,
+    alert: str | None = None,
+    status: int = 200,
+) -> Response:
+    translate = _translator(lang)
+    definition = form_definition(category)
+    checked = check(category, definition, values, lang, translate)
+    assert checked.routing is not None  # noqa: S101 - only valid forms are reviewed
+    return _page(
+        "review.html",
+        lang,
+        status=status,
+        category=category,
+        definition=definition,
+        rows=review_rows(definition, lang, values) + routing_rows(checked.routing, lang, translate),
+        hidden=hidden_values(values),
+        ticket=pages_state().tickets.issue()
+        if alert or status != 200
+        else request.form.get("ticket", ""),
+        alert=alert,
+    )
+
+
+def _unavailable(
+    lang: str, category: str, values: Mapping[str, list[str]], text: str, retry_after: int
+) -> Response:
+    g.error_code = "unavailable"
+    response = _review_page(
+        lang,
+        category,
+        values,
+        alert=_translator(lang)(text, seconds=retry_after),
+        status=503,
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _tightening(state: IntakeState) -> int:
+    """Bits of proof-of-work difficulty above the floor now: the bucket halves per bit."""
+    settings = state.settings
+    current = difficulty_for(
+        state.publisher.intake_depth(),
+        min_bits=settings.pow_min_bits,
+        max_bits=settings.pow_max_bits,
+        depth_per_bit=settings.pow_depth_per_bit,
+    )
+    return current - settings.pow_min_bits
+
+
+@pages.get("/static/<name>", provide_automatic_options=False)
+def static(name: str) -> Response:
+    """The pages' own CSS and scripts: a closed list, never cached."""
+    mimetype = STATIC_FILES.get(name)
+    if mimetype is None:
+        abort(404)
+    path = resources.files("intake") / "static" / name
+    if not path.is_file():
+        abort(404)
+    response = Response(path.read_bytes(), mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# Answered as JSON, in the API's error shape: everything else is a page.
+_API_PREFIXES = ("/v1/",)
+_API_PATHS = frozenset({"/v1", "/healthz", "/readyz", "/metrics"})
+_ERROR_TEXTS = {
+    404: (N_("Page not found"), N_("There is no such page here.")),
+    405: (N_("Page not found"), N_("There is no such page here.")),
+    413: (
+        N_("Too much text"),
+        N_("The form was too long to send. Go back and shorten your answers."),
+    ),
+    415: (N_("Page not found"), N_("There is no such page here.")),
+    500: (
+        N_("Something went wrong"),
+        N_("Something went wrong on our side. Nothing was sent. Try again in a few minutes."),
+    ),
+}
+_ERROR_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def is_page_request() -> bool:
+    """Whether this request gets HTML answers (anything outside the API and the operators' paths)."""
+    path = request.path
+    return not (path in _API_PATHS or path.startswith(_API_PREFIXES))
+
+
+def error_page(status: int) -> Response:
+    """An error as a page, in the language of the path where it names one, else Russian."""
+    first = request.path.strip("/").split("/", 1)[0]
+    lang = first if first in LANGUAGE_CODES else "ru"
+    g.error_code = _ERROR_CODES.get(status, "internal" if status >= 500 else "bad_request")
+    title, text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500 if status >= 500 else 404])
+    return _page("error.html", lang, status=status, title_msgid=title, text_msgid=text)
+
+
+def http_error_page(exc: HTTPException) -> Response:
+    response = error_page(exc.code or 500)
+    if exc.code == 405:
+        allowed = exc.get_response().headers.get("Allow")
+        if allowed:
+            response.headers["Allow"] = allowed
+    return response

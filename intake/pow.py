@@ -1,0 +1,171 @@
+"""Stateless proof-of-work challenges bound to the envelope (docs/intake-api.md).
+
+Abuse is priced in work, never answered by identifying anyone: Tor users
+share exits, so there are no address-based limits. A challenge is a token
+the intake authenticates with an HMAC; it keeps no record of what it issued.
+The work is over the token *and the envelope's digest*, so one solution
+cannot carry a second envelope; resubmitting the same envelope is the same
+request (same id): the intake does not publish it again within a challenge
+lifetime (intake.replay), and the worker drops any later duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+TOKEN_VERSION = 1
+# version u8 || issued_at u64 || expires_at u64 || difficulty u8 || 16 random bytes
+_BODY = struct.Struct(">BQQB16s")
+_MAC_BYTES = 32
+TOKEN_BYTES = _BODY.size + _MAC_BYTES
+TOKEN_TEXT_LENGTH = 4 * TOKEN_BYTES // 3
+# 66 bytes are exactly 88 base64url characters: no padding, no spare bits,
+# so every token has one spelling.
+_TOKEN_TEXT = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_TEXT_LENGTH}}}\Z")
+
+# Domain separation: the HMAC key signs only challenge bodies, and a
+# proof-of-work hash cannot be reused for anything else Haven hashes.
+_MAC_CONTEXT = b"haven/v1 pow challenge\x00"
+POW_CONTEXT = b"haven/v1 pow\x00"
+ALGORITHM = (
+    'SHA-256("haven/v1 pow" || 0x00 || base64url-decode(token) || SHA-256(envelope) '
+    "|| ASCII(nonce)) has at least `difficulty` leading zero bits"
+)
+
+# How far below the current difficulty a token may be and still be accepted:
+# a challenge fetched just before the queue grew (and solved over a slow Tor
+# circuit) still counts, one issued long before a surge (4 times or more less
+# work) does not.
+DIFFICULTY_SLACK = 2
+
+Reason = Literal["invalid", "expired", "insufficient"]
+
+
+class PowRejected(Exception):  # noqa: N818 - reads as what the intake answers: 403
+    """The proof-of-work does not admit the submission."""
+
+    def __init__(self, reason: Reason, field: str) -> None:
+        super().__init__(f"proof-of-work {reason}")
+        self.reason = reason
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Token:
+    """A challenge token that passed every check but the work: authentic, current, hard enough."""
+
+    raw: bytes
+    difficulty: int
+
+
+@dataclass(frozen=True)
+class Challenge:
+    token: str
+    difficulty: int
+    issued_at: int
+    expires_at: int
+
+
+def leading_zero_bits(data: bytes) -> int:
+    return len(data) * 8 - int.from_bytes(data, "big").bit_length()
+
+
+def pow_hash(token: bytes, envelope_digest: bytes, nonce: str) -> bytes:
+    """The hash a solution is judged by; clients compute the same (docs/intake-api.md)."""
+    return hashlib.sha256(POW_CONTEXT + token + envelope_digest + nonce.encode("ascii")).digest()
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+class ProofOfWork:
+    """Issues and checks challenges; time and randomness come in through explicit seams."""
+
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        lifetime: int,
+        min_bits: int,
+        clock: Callable[[], float],
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self._secret = secret
+        self._lifetime = lifetime
+        self._min_bits = min_bits
+        self._clock = clock
+        self._random_bytes = random_bytes
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._secret, _MAC_CONTEXT + body, hashlib.sha256).digest()
+
+    def issue(self, difficulty: int) -> Challenge:
+        now = int(self._clock())
+        expires = now + self._lifetime
+        body = _BODY.pack(TOKEN_VERSION, now, expires, difficulty, self._random_bytes(16))
+        return Challenge(_b64url(body + self._mac(body)), difficulty, now, expires)
+
+    def admit(self, token_text: str, current_difficulty: Callable[[], int]) -> Token:
+        """The authentic, current token, or PowRejected; no work over the envelope is done here.
+
+        `current_difficulty` is what a challenge issued now would ask for; it
+        is called only once the token is known to be ours.
+        """
+        if not _TOKEN_TEXT.match(token_text):
+            raise PowRejected("invalid", "pow.challenge")
+        try:
+            token = base64.urlsafe_b64decode(token_text)
+        except (binascii.Error, ValueError):
+            raise PowRejected("invalid", "pow.challenge") from None
+        body, mac = token[: _BODY.size], token[_BODY.size :]
+        # Constant-time: a forger learns nothing from how fast a guess fails.
+        if not hmac.compare_digest(mac, self._mac(body)):
+            raise PowRejected("invalid", "pow.challenge")
+        version, _issued, expires, difficulty, _ = _BODY.unpack(body)
+        if version != TOKEN_VERSION:
+            raise PowRejected("invalid", "pow.challenge")
+        if self._clock() >= expires:
+            raise PowRejected("expired", "pow.challenge")
+        # A token issued under a lower floor (before the operator raised it),
+        # or while the queue was short, no longer buys a submission: otherwise
+        # a flood could stock up cheap tokens and spend them once load rises.
+        if difficulty < max(self._min_bits, current_difficulty() - DIFFICULTY_SLACK):
+            raise PowRejected("insufficient", "pow.challenge")
+        return Token(token, difficulty)
+
+    def check_work(self, token: Token, nonce: str, envelope_digest: bytes) -> None:
+        """Raise PowRejected unless `nonce` solves the admitted `token` for this envelope."""
+        if leading_zero_bits(pow_hash(token.raw, envelope_digest, nonce)) < token.difficulty:
+            raise PowRejected("insufficient", "pow.nonce")
+
+    def verify(
+        self,
+        token_text: str,
+        nonce: str,
+        envelope_digest: bytes,
+        current_difficulty: Callable[[], int] | None = None,
+    ) -> None:
+        """Raise PowRejected unless `nonce` solves the authentic, current `token` for this envelope."""
+        token = self.admit(token_text, current_difficulty or (lambda: self._min_bits))
+        self.check_work(token, nonce, envelope_digest)
+
+
+def difficulty_for(depth: int | None, *, min_bits: int, max_bits: int, depth_per_bit: int) -> int:
+    """One bit more per `depth_per_bit` requests waiting, within [min_bits, max_bits].
+
+    An unknown depth (the broker is away) gives the floor: submissions fail
+    with 503 then anyway, and requesters should not pay for our outage.
+    """
+    if depth is None:
+        return min_bits
+    return min(max_bits, min_bits + depth // depth_per_bit)

@@ -1,0 +1,45 @@
+"""Entry point for WSGI servers: `gunicorn 'intake.wsgi:app_from_env()'`.
+
+A factory rather than a module-level app: nothing is built at import, and
+a bad setting or directory stops the process with one line naming it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from flask import Flask
+from pika.exceptions import AMQPError
+
+from haven.broker import SettingsError, declare_topology
+from haven.directory import DirectoryError
+from intake.app import create_app
+from intake.settings import IntakeSettings
+
+log = logging.getLogger(__name__)
+
+
+def app_from_env() -> Flask:
+    """The intake configured from HAVEN_* variables, or exit 1 with a one-line reason."""
+    try:
+        settings = IntakeSettings.from_env(os.environ)
+        app = create_app(settings)
+    except SettingsError as exc:
+        _stop(f"bad setting: {exc}")
+    except DirectoryError as exc:
+        _stop(f"refusing to serve the partner directory: {exc}")
+    try:
+        # Idempotent; the intake is the first publisher, and `mandatory`
+        # publishing to a missing queue would refuse every request.
+        declare_topology(settings.broker)
+    except (AMQPError, OSError) as exc:
+        # Not fatal: the intake answers 503 (and /readyz) until the broker is back.
+        log.warning("broker topology not declared now: %s", type(exc).__name__)
+    return app
+
+
+def _stop(reason: str) -> None:
+    print(f"haven intake: {reason}", file=sys.stderr, flush=True)
+    raise SystemExit(1)

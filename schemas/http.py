@@ -1,0 +1,255 @@
+"""The intake's HTTP contract: a submission, a challenge, an acceptance, an error.
+
+These schemas validate what a requester's device sends and generate the
+OpenAPI document the browser and the CLI are written against
+(docs/intake-api.md). Error messages name the field and the rule, never the
+value: a rejected value is the requester's own text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow.types import ErrorMessages
+
+from schemas.base import StrictSchema, StrictString
+from schemas.routing import Routing, RoutingSchema
+
+# Mirrors haven.envelope.MAX_ENVELOPE_BYTES (docs/envelope-v1.md section 5);
+# schemas may not import the envelope package, so a test holds the two equal.
+MAX_ENVELOPE_BYTES = 104122
+MAX_ENVELOPE_BASE64 = 4 * -(-MAX_ENVELOPE_BYTES // 3)
+
+# A challenge token is 66 bytes (34 of body, 32 of HMAC) in unpadded
+# base64url; intake.pow defines the bytes, a test holds the two equal.
+CHALLENGE_TOKEN_LENGTH = 88
+# Anchored for readers of the OpenAPI document (JSON Schema patterns are
+# ECMA-262, where `$` is the end of the input); in Python they are applied
+# with FullMatch, never re.match, where `$` also matches before a final "\n".
+CHALLENGE_PATTERN = r"^[A-Za-z0-9_-]{88}$"
+# Decimal counters and hex strings are both spelled in this alphabet.
+NONCE_PATTERN = r"^[0-9a-f]{1,32}$"
+REQUEST_ID_PATTERN = r"^[0-9a-f]{64}$"
+
+_ERRORS: ErrorMessages = {
+    "required": "missing",
+    "null": "must not be null",
+    "invalid": "must be a string",
+}
+_STANDARD_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
+
+
+class FullMatch(validate.Regexp):
+    """Regexp that must match the whole value: "1234" and a newline is not a nonce.
+
+    marshmallow's Regexp uses re.match, so `^…$` would admit a trailing
+    newline: a second spelling of one value, and a byte the worker, a log
+    or a header could read differently. The pattern stays in the OpenAPI
+    document as written (apispec reads `regex.pattern`).
+    """
+
+    # Any, as marshmallow's own (overloaded) __call__: a str in, the same str out.
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            # The message never holds the value: it is the requester's text.
+            raise ValidationError(self.error)
+        return value
+
+
+@dataclass(frozen=True)
+class PowSolution:
+    challenge: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated submission: the envelope is still sealed and not yet inspected."""
+
+    routing: Routing
+    envelope: bytes
+    pow: PowSolution
+
+
+class EnvelopeField(StrictString):
+    """The sealed envelope in canonical standard base64; loads to bytes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            required=True,
+            error_messages={
+                **_ERRORS,
+                "too_long": f"longer than {MAX_ENVELOPE_BASE64} characters",
+                "not_base64": "not standard padded base64",
+            },
+            metadata={
+                "description": "The sealed envelope (docs/envelope-v1.md), standard base64 with padding.",
+                "format": "byte",
+                "maxLength": MAX_ENVELOPE_BASE64,
+            },
+            **kwargs,
+        )
+
+    # Any, as Base64Bytes in base.py: a String field that loads to bytes.
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        # Length before decoding: the work done on a refused value is bounded.
+        if len(text) > MAX_ENVELOPE_BASE64:
+            raise self.make_error("too_long")
+        if len(text) % 4 or not _STANDARD_BASE64.match(text):
+            raise self.make_error("not_base64")
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise self.make_error("not_base64") from None
+        # One envelope, one spelling: stray padding bits would let the same
+        # bytes arrive as different strings.
+        if base64.b64encode(raw).decode("ascii") != text:
+            raise self.make_error("not_base64")
+        return raw
+
+
+class PowSolutionSchema(StrictSchema):
+    """The solved proof-of-work: which challenge, and the nonce that solves it."""
+
+    challenge = StrictString(
+        required=True,
+        validate=FullMatch(CHALLENGE_PATTERN, error="not a challenge token"),
+        error_messages=_ERRORS,
+        metadata={"description": "The `token` of a challenge from GET /v1/challenge."},
+    )
+    nonce = StrictString(
+        required=True,
+        validate=FullMatch(NONCE_PATTERN, error="1 to 32 characters of 0-9 a-f"),
+        error_messages=_ERRORS,
+        metadata={"description": "The solving nonce: a decimal counter or lowercase hex."},
+    )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> PowSolution:
+        return PowSolution(**data)
+
+
+class SubmissionSchema(StrictSchema):
+    """POST /v1/requests: routing labels, the sealed envelope, the proof-of-work."""
+
+    routing = fields.Nested(
+        RoutingSchema,
+        required=True,
+        error_messages={"required": "missing", "null": "must not be null", "type": "not an object"},
+        metadata={"description": "Must equal the labels inside the envelope."},
+    )
+    envelope = EnvelopeField()
+    pow = fields.Nested(
+        PowSolutionSchema,
+        required=True,
+        error_messages={"required": "missing", "null": "must not be null", "type": "not an object"},
+    )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Submission:
+        return Submission(**data)
+
+
+class ChallengeSchema(Schema):
+    """GET /v1/challenge: a proof-of-work challenge, authenticated by the intake."""
+
+    token = fields.String(
+        required=True,
+        validate=FullMatch(CHALLENGE_PATTERN),
+        metadata={"description": "Opaque to clients except as input to the proof-of-work."},
+    )
+    difficulty = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0, max=32),
+        metadata={"description": "Leading zero bits the solution's hash must have."},
+    )
+    expires_at = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "Unix time (seconds) after which the challenge is refused."},
+    )
+    algorithm = fields.String(
+        required=True,
+        metadata={"description": "The proof-of-work, exactly (docs/intake-api.md)."},
+    )
+
+
+class AcceptedSchema(Schema):
+    """202: the broker has confirmed the request on a durable queue."""
+
+    id = fields.String(
+        required=True,
+        validate=FullMatch(REQUEST_ID_PATTERN),
+        metadata={"description": "The request id: SHA-256 of the envelope, lowercase hex."},
+    )
+    status = fields.String(required=True, validate=validate.OneOf(["queued"]))
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(
+        required=True, metadata={"description": "Stable machine-readable error code."}
+    )
+    message = fields.String(
+        required=True, metadata={"description": "English, for people; never echoes a value."}
+    )
+    field = fields.String(metadata={"description": "The field at fault, as a dotted path."})
+    details = fields.List(
+        fields.Nested(FieldErrorSchema),
+        metadata={"description": "Every field at fault, when there are several."},
+    )
+
+
+class ErrorSchema(Schema):
+    """Every 4xx and 5xx answer."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class StatusSchema(Schema):
+    """GET /healthz and GET /readyz when all is well."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["alive", "ready"]))
+
+
+class SignedDocumentSchema(Schema):
+    """GET /v1/directory: the signed partner directory (docs/directory.md), as published."""
+
+    format = fields.String(required=True, validate=validate.OneOf(["haven-signed-v1"]))
+    purpose = fields.String(required=True, validate=validate.OneOf(["directory"]))
+    payload = fields.String(
+        required=True,
+        metadata={"format": "byte", "description": "The directory payload, standard base64."},
+    )
+    signature = fields.String(
+        required=True,
+        metadata={"format": "byte", "description": "Ed25519 by the pinned network key."},
+    )
+
+
+__all__ = [
+    "CHALLENGE_TOKEN_LENGTH",
+    "MAX_ENVELOPE_BASE64",
+    "MAX_ENVELOPE_BYTES",
+    "AcceptedSchema",
+    "ChallengeSchema",
+    "EnvelopeField",
+    "ErrorSchema",
+    "FullMatch",
+    "PowSolution",
+    "PowSolutionSchema",
+    "SignedDocumentSchema",
+    "StatusSchema",
+    "Submission",
+    "SubmissionSchema",
+]

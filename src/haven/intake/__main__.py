@@ -1,3 +1,0 @@
-from haven.intake.serve import main
-
-main()

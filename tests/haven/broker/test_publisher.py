@@ -1,0 +1,151 @@
+"""Confirmed publishing against the real broker, in this run's own vhost."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pika
+import pytest
+from pika.adapters.blocking_connection import BlockingChannel
+
+from haven.broker import (
+    INTAKE_EXCHANGE,
+    INTAKE_QUEUE,
+    BrokerSettings,
+    BrokerUnavailable,
+    ConfirmedPublisher,
+    declare_topology,
+)
+from tests.haven.broker.conftest import drain
+
+pytestmark = pytest.mark.broker
+
+
+def test_published_envelope_is_in_the_queue_byte_identical(
+    publisher: ConfirmedPublisher, channel: BlockingChannel
+) -> None:
+    drain(channel, INTAKE_QUEUE)
+    envelope = os.urandom(6000)
+    publisher.publish(envelope, message_id="a" * 64)
+    ((properties, body),) = drain(channel, INTAKE_QUEUE)
+    assert body == envelope
+    assert properties.message_id == "a" * 64
+    assert properties.delivery_mode == 2
+    assert properties.type == "haven.envelope.v1"
+
+
+def test_topology_is_declared_idempotently_with_explicit_limits(
+    broker_url: str, channel: BlockingChannel
+) -> None:
+    declare_topology(BrokerSettings(url=broker_url))
+    declare_topology(BrokerSettings(url=broker_url))
+    # Redeclaring with another limit is refused by the broker: the limits we
+    # think we set are the ones it holds.
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+        channel.queue_declare(
+            INTAKE_QUEUE,
+            durable=True,
+            arguments={"x-queue-type": "quorum", "x-delivery-limit": 999},
+        )
+    assert refused.value.reply_code == 406
+
+
+def test_full_queue_refuses_the_newest_request(fresh_broker_url: str) -> None:
+    settings = BrokerSettings(url=fresh_broker_url, intake_max_length=2, publish_timeout=3.0)
+    declare_topology(settings)
+    publisher = ConfirmedPublisher(settings)
+    try:
+        publisher.publish(b"one", message_id="1")
+        publisher.publish(b"two", message_id="2")
+        # A quorum queue applies reject-publish once it is at its limit after
+        # an enqueue, so it may hold one message more than x-max-length.
+        outcomes = []
+        for index in range(3, 6):
+            try:
+                publisher.publish(b"more", message_id=str(index))
+                outcomes.append("accepted")
+            except BrokerUnavailable as refused:
+                assert refused.retry_after == settings.retry_after
+                outcomes.append(refused.reason)
+        assert outcomes.count("accepted") <= 1
+        assert outcomes[-2:] == ["full", "full"]
+        assert wait_for_depth(publisher, {2, 3}) in {2, 3}
+    finally:
+        publisher.close()
+
+
+def test_unroutable_is_an_error_not_silence(fresh_broker_url: str) -> None:
+    settings = BrokerSettings(url=fresh_broker_url, publish_timeout=3.0)
+    publisher = ConfirmedPublisher(settings)
+    try:
+        publisher.publish(b"routable", message_id="before")
+        # Someone removes the binding while the intake runs.
+        connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
+        connection.channel().queue_unbind(INTAKE_QUEUE, INTAKE_EXCHANGE, routing_key="request")
+        connection.close()
+        with pytest.raises(BrokerUnavailable) as refused:
+            publisher.publish(b"lost?", message_id="x")
+        assert refused.value.reason == "unroutable"
+    finally:
+        publisher.close()
+
+
+def test_no_broker_answers_down_quickly() -> None:
+    publisher = ConfirmedPublisher(
+        BrokerSettings(url="amqp://guest:guest@127.0.0.1:1/%2F", connect_timeout=1.0)
+    )
+    try:
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable) as refused:
+            publisher.publish(b"x", message_id="x")
+        assert refused.value.reason == "down"
+        assert time.monotonic() - started < 5
+        assert publisher.ready() is False
+        assert publisher.intake_depth() is None
+    finally:
+        # Otherwise its I/O thread keeps knocking at port 1 for the rest of the run.
+        publisher.close()
+
+
+def test_threads_publish_concurrently_each_on_its_own_connection(
+    publisher: ConfirmedPublisher, channel: BlockingChannel
+) -> None:
+    drain(channel, INTAKE_QUEUE)
+    errors: list[BaseException] = []
+
+    def send(worker: int) -> None:
+        try:
+            for index in range(40):
+                publisher.publish(f"{worker}:{index}".encode(), message_id=f"{worker}-{index}")
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(worker,)) for worker in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    bodies = {body for _, body in drain(channel, INTAKE_QUEUE)}
+    assert bodies == {f"{w}:{i}".encode() for w in range(6) for i in range(40)}
+
+
+def test_ready_and_depth(publisher: ConfirmedPublisher, channel: BlockingChannel) -> None:
+    drain(channel, INTAKE_QUEUE)
+    publisher.publish(b"x", message_id="depth")
+    assert publisher.ready() is True
+    assert wait_for_depth(publisher, {1}) == 1
+
+
+def wait_for_depth(
+    publisher: ConfirmedPublisher, wanted: set[int], seconds: float = 5.0
+) -> int | None:
+    """The depth is polled by the publisher's I/O thread about once a second."""
+    deadline = time.monotonic() + seconds
+    depth = publisher.intake_depth()
+    while depth not in wanted and time.monotonic() < deadline:
+        time.sleep(0.2)
+        depth = publisher.intake_depth()
+    return depth

@@ -1,0 +1,82 @@
+"""The routing topology: one description, declared idempotently, rendered to the definitions file."""
+
+from __future__ import annotations
+
+import json
+
+import pika
+import pytest
+
+from haven.broker import BrokerSettings
+from haven.broker.connection import connect, declare
+from haven.broker.definitions import DEMO_PARTNER_IDS, definitions_json
+from haven.broker.limits import RoutingLimits
+from haven.broker.topology import (
+    INTAKE_QUEUE,
+    RETURNED_QUEUE,
+    SettingsError,
+    partner_queue,
+    routing_topology,
+    topology,
+)
+from tests.repo import REPO
+
+DEFINITIONS = REPO / "deploy" / "rabbitmq" / "definitions.json"
+
+
+def test_committed_definitions_file_is_what_the_code_generates() -> None:
+    # Regenerate with: python -m haven.broker.definitions > deploy/rabbitmq/definitions.json
+    assert DEFINITIONS.read_text(encoding="utf-8") == definitions_json()
+
+
+def test_definitions_hold_no_users_or_secrets_and_every_queue_is_quorum() -> None:
+    document = json.loads(definitions_json())
+    assert set(document) == {"vhosts", "exchanges", "queues", "bindings"}
+    for queue in document["queues"]:
+        arguments = queue["arguments"]
+        assert arguments["x-queue-type"] == "quorum"
+        assert arguments["x-overflow"] == "reject-publish"
+        assert "x-max-length" in arguments
+        if "x-dead-letter-exchange" in arguments:
+            assert arguments["x-dead-letter-strategy"] == "at-least-once"
+    names = {queue["name"] for queue in document["queues"]}
+    assert {partner_queue(p) for p in DEMO_PARTNER_IDS} <= names
+
+
+def test_intake_part_is_unchanged() -> None:
+    settings = BrokerSettings()
+    full = routing_topology(settings, RoutingLimits(), ["p-one"])
+    base = topology(settings)
+    assert full.queues[: len(base.queues)] == base.queues
+    (intake,) = [q for q in full.queues if q.name == INTAKE_QUEUE]
+    assert intake.arguments == base.queues[0].arguments
+
+
+def test_partner_ids_cannot_inject_queue_names() -> None:
+    with pytest.raises(SettingsError):
+        routing_topology(BrokerSettings(), RoutingLimits(), ["ok-id", "evil.quarantine"])
+
+
+@pytest.mark.broker
+def test_routing_topology_declares_idempotently_with_explicit_limits(
+    fresh_broker_url: str,
+) -> None:
+    settings = BrokerSettings(url=fresh_broker_url)
+    wanted = routing_topology(settings, RoutingLimits(), DEMO_PARTNER_IDS)
+    connection = connect(settings)
+    try:
+        channel = connection.channel()
+        declare(channel, wanted)
+        declare(channel, wanted)
+        declare(channel, wanted, passive=True)
+        for queue in (RETURNED_QUEUE, partner_queue("demo-lawyers")):
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+                channel.queue_declare(
+                    queue,
+                    durable=True,
+                    arguments={"x-queue-type": "quorum", "x-delivery-limit": 999},
+                )
+            assert refused.value.reply_code == 406
+            channel = connection.channel()
+    finally:
+        connection.close()

@@ -1,0 +1,418 @@
+"""The router: one decision per delivery, each ending in exactly one confirmed publish and one ack.
+
+For every message from the intake queue or the returned path:
+
+    parse the header -> (poison?) quarantine with a reason
+    choose one partner -> publish to its queue (deadline as expiration)
+    none left -> haven.unassigned with a reason
+    publish refused -> delayed retry tier; after the last tier, quarantine
+
+The source delivery is acked only in the confirm callback of the publish
+that carries the request onward; if even quarantine refuses it, the
+delivery is rejected, and the source queue dead-letters it to quarantine
+(at-least-once). Nothing is acked that was not handed on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pika
+
+from haven.broker.consumer import ConfirmingConsumer, Delivery, Outcome, Outgoing
+from haven.broker.declines import DECLINE, QUARANTINE_REASONS, REASONS
+from haven.broker.publisher import MESSAGE_TYPE
+from haven.broker.topology import (
+    INTAKE_QUEUE,
+    PARTNER_EXCHANGE,
+    QUARANTINE_EXCHANGE,
+    QUARANTINE_ROUTING_KEY,
+    RETRY_EXCHANGE,
+    UNASSIGNED_EXCHANGE,
+    UNASSIGNED_ROUTING_KEY,
+    partner_username,
+    retry_routing_key,
+)
+from haven.envelope import EnvelopeFormatError, Header, digest, inspect
+from schemas.directory import Directory, Partner
+from schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
+from worker.choice import (
+    CandidateCache,
+    Uniform,
+    choose_partner,
+    deadline_seconds,
+    stable_uniform,
+)
+from worker.headers import REASON, BadHeadersError, RoutingState, death_reason
+from worker.metrics import NO_PARTNER, UNKNOWN_CATEGORY, RouterMetrics
+from worker.metrics import Counter as _Counter
+from worker.seen import SeenIds
+from worker.settings import RouterSettings
+
+# Logs carry message ids (digests of ciphertext), partner ids and reason
+# codes only: never envelope bytes, labels, or anything about a requester.
+log = logging.getLogger(__name__)
+
+_MESSAGE_ID = re.compile(r"[0-9a-f]{64}\Z")
+
+# Reason codes written into x-haven-reason (docs/routing.md).
+MALFORMED = "malformed-envelope"
+ID_MISMATCH = "id-mismatch"
+INVALID_LABELS = "invalid-labels"
+BAD_HEADERS = "bad-routing-headers"
+RETRIES_EXHAUSTED = "retries-exhausted"
+RETRY_UNAVAILABLE = "retry-unavailable"
+NO_ELIGIBLE = "no-eligible-partner"
+ALL_TRIED = "all-partners-tried"
+BAD_DECLINE = "bad-decline"
+UNTRUSTED_DECLINE = "untrusted-decline"
+
+# The state of a request fresh from the intake (immutable, so shared).
+_FRESH = RoutingState()
+
+
+@dataclass(frozen=True)
+class _Request:
+    delivery: Delivery
+    header: Header
+    message_id: str
+    state: RoutingState
+
+    @property
+    def category(self) -> str:
+        return self.header.labels.category
+
+    @property
+    def from_intake(self) -> bool:
+        return self.delivery.queue == INTAKE_QUEUE
+
+
+class Router:
+    """The routing decisions, as a `DeliveryHandler` for `ConfirmingConsumer`."""
+
+    def __init__(
+        self,
+        settings: RouterSettings,
+        directory: Directory,
+        metrics: RouterMetrics,
+        seen: SeenIds,
+        *,
+        declared_partners: frozenset[str],
+        reload: Callable[[], Directory] | None = None,
+        uniform: Uniform = stable_uniform,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.metrics = metrics
+        self.seen = seen
+        self.declared_partners = declared_partners
+        self._reload = reload
+        self._uniform = uniform
+        self._clock = clock
+        self._loaded_at = clock()
+        # Pools of first choices for the directory in use (keyed by its identity).
+        self._candidates = CandidateCache()
+
+    # -- entry ---------------------------------------------------------------
+
+    def on_delivery(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
+        self._maybe_refresh(consumer)
+        try:
+            header = inspect(delivery.body)
+        except EnvelopeFormatError:
+            self._quarantine(consumer, delivery, MALFORMED, UNKNOWN_CATEGORY)
+            return
+        message_id = digest(delivery.body)
+        if delivery.properties.message_id != message_id:
+            # Duplicate suppression rests on id == digest(envelope); a
+            # message that breaks it is not routed on trust.
+            self._quarantine(consumer, delivery, ID_MISMATCH, UNKNOWN_CATEGORY)
+            return
+        labels = header.labels
+        if (
+            labels.category not in CATEGORIES
+            or labels.region not in REGIONS
+            or labels.language not in LANGUAGES
+            or labels.urgency not in URGENCIES
+        ):
+            self._quarantine(consumer, delivery, INVALID_LABELS, UNKNOWN_CATEGORY)
+            return
+        if delivery.queue == INTAKE_QUEUE:
+            # Whatever headers came with it, a request from the intake starts afresh.
+            state = _FRESH
+        else:
+            try:
+                state = RoutingState.from_headers(delivery.properties.headers)
+            except BadHeadersError:
+                self._quarantine(consumer, delivery, BAD_HEADERS, labels.category)
+                return
+        request = _Request(delivery, header, message_id, state)
+        if request.from_intake and message_id in self.seen:
+            # Already routed by this router: the same envelope published twice.
+            log.info("request %s: duplicate from intake dropped", message_id)
+            self.metrics.duplicates.labels(request.category).inc()
+            consumer.ack(delivery)
+            return
+        self._dispatch(consumer, request)
+
+    def _dispatch(self, consumer: ConfirmingConsumer, request: _Request) -> None:
+        state = request.state
+        if not request.from_intake and DECLINE in (request.delivery.properties.headers or {}):
+            self._on_decline(consumer, request)
+        elif state.stage == "redeliver" and state.partner is not None:
+            self._redeliver(consumer, request, state.partner)
+        else:
+            if state.stage == "partner" and state.partner is not None:
+                self._count_return(request, state.partner)
+            self._route(consumer, request)
+
+    def _count_return(self, request: _Request, partner_id: str) -> None:
+        reason = death_reason(request.delivery.properties.headers)
+        if reason == "expired":
+            log.info("request %s: deadline passed at %s", request.message_id, partner_id)
+            self.metrics.expired.labels(request.category, partner_id).inc()
+        else:
+            # rejected (a decline without a reason) or delivery_limit (the
+            # partner's consumer kept failing on it): this partner did not take it.
+            code = "delivery-limit" if reason == "delivery_limit" else "rejected"
+            log.info("request %s: declined by %s (%s)", request.message_id, partner_id, code)
+            self.metrics.declined.labels(request.category, partner_id, code).inc()
+
+    def _on_decline(self, consumer: ConfirmingConsumer, request: _Request) -> None:
+        """A request published back to haven.declines with a reason code."""
+        state = request.state
+        reason = request.delivery.properties.headers.get(DECLINE)
+        if isinstance(reason, bytes):
+            reason = reason.decode("ascii", "replace")
+        partner_id = state.partner
+        if state.stage != "partner" or partner_id is None or reason not in REASONS:
+            self._quarantine(consumer, request.delivery, BAD_DECLINE, request.category, state)
+            return
+        sender = request.delivery.properties.user_id
+        # The broker checked user_id against the connection's user: only the
+        # partner the request was assigned to (or Haven's own services, for
+        # webhook deliveries) may hand it back. Anyone else's is quarantined.
+        if sender != partner_username(partner_id) and sender not in self.settings.trusted_users():
+            self._quarantine(consumer, request.delivery, UNTRUSTED_DECLINE, request.category, state)
+            return
+        log.info("request %s: declined by %s (%s)", request.message_id, partner_id, reason)
+        self.metrics.declined.labels(request.category, partner_id, str(reason)).inc()
+        if reason in QUARANTINE_REASONS:
+            # Broken for this partner (cannot be opened, or its content is
+            # invalid): operators look at it rather than the next partner.
+            self._quarantine(
+                consumer, request.delivery, f"partner-{reason}", request.category, state
+            )
+            return
+        self._route(consumer, request)
+
+    def _redeliver(self, consumer: ConfirmingConsumer, request: _Request, partner_id: str) -> None:
+        """A webhook delivery waited out a retry tier: back to the same partner if it still fits."""
+        state = request.state
+        kids = {kid.hex() for kid in request.header.kids}
+        partner = next((p for p in self.directory.partners if p.id == partner_id), None)
+        if partner is None or not any(key.kid in kids for key in partner.keys):
+            # The partner left the directory (or lost the key) meanwhile:
+            # route on to the next one, as after a decline.
+            self._route(consumer, request)
+            return
+        onward = RoutingState(
+            tried=state.tried,
+            retries=0,
+            stage="partner",
+            partner=partner.id,
+            attempts=state.attempts,
+        )
+        self._send_to_partner(consumer, request, partner, onward, self.metrics.redelivered)
+
+    # -- routing ---------------------------------------------------------------
+
+    def _route(self, consumer: ConfirmingConsumer, request: _Request) -> None:
+        state = request.state
+        partner = choose_partner(
+            self.directory,
+            request.header,
+            state.tried,
+            request.message_id,
+            self._uniform,
+            cache=self._candidates,
+        )
+        if partner is None:
+            self._unassign(consumer, request, ALL_TRIED if state.tried else NO_ELIGIBLE)
+            return
+        onward = RoutingState(
+            tried=(*state.tried, partner.id), retries=0, stage="partner", partner=partner.id
+        )
+        counter = self.metrics.rerouted if state.tried else self.metrics.routed
+        self._send_to_partner(consumer, request, partner, onward, counter)
+
+    def _send_to_partner(
+        self,
+        consumer: ConfirmingConsumer,
+        request: _Request,
+        partner: Partner,
+        onward: RoutingState,
+        counter: _Counter,
+    ) -> None:
+        seconds = deadline_seconds(
+            partner, request.header.labels.urgency, self.settings.max_deadline
+        )
+        outgoing = Outgoing(
+            PARTNER_EXCHANGE,
+            partner.id,
+            request.delivery.body,
+            _properties(
+                request.message_id,
+                onward.headers(),
+                request.delivery.properties,
+                expiration_ms=seconds * 1000,
+            ),
+        )
+
+        def done(outcome: Outcome) -> None:
+            if outcome == "confirmed":
+                consumer.ack(request.delivery)
+                self.metrics.child(counter, request.category, partner.id).inc()
+                self._remember(request)
+                log.info("request %s: routed to %s", request.message_id, partner.id)
+            else:
+                log.warning(
+                    "request %s: %s by queue of %s", request.message_id, outcome, partner.id
+                )
+                self._retry(consumer, request, partner.id)
+
+        consumer.publish(outgoing, done)
+
+    def _unassign(self, consumer: ConfirmingConsumer, request: _Request, reason: str) -> None:
+        headers = {**request.state.headers(), REASON: reason}
+        outgoing = Outgoing(
+            UNASSIGNED_EXCHANGE,
+            UNASSIGNED_ROUTING_KEY,
+            request.delivery.body,
+            _properties(request.message_id, headers, request.delivery.properties),
+        )
+
+        def done(outcome: Outcome) -> None:
+            if outcome == "confirmed":
+                consumer.ack(request.delivery)
+                self.metrics.unassigned.labels(request.category).inc()
+                self._remember(request)
+                log.info("request %s: unassigned (%s)", request.message_id, reason)
+            else:
+                self._retry(consumer, request, NO_PARTNER)
+
+        consumer.publish(outgoing, done)
+
+    def _retry(self, consumer: ConfirmingConsumer, request: _Request, partner_id: str) -> None:
+        tier = request.state.retries + 1
+        self.metrics.retries.labels(request.category, partner_id).inc()
+        if tier > len(self.settings.limits.retry_delays):
+            self._quarantine(
+                consumer, request.delivery, RETRIES_EXHAUSTED, request.category, request.state
+            )
+            return
+        # The tried list is kept as it was: the retry repeats the same step
+        # (and, by the stable choice, usually the same partner).
+        waiting = RoutingState(tried=request.state.tried, retries=tier, stage="retry")
+        outgoing = Outgoing(
+            RETRY_EXCHANGE,
+            retry_routing_key(tier),
+            request.delivery.body,
+            _properties(request.message_id, waiting.headers(), request.delivery.properties),
+        )
+
+        def done(outcome: Outcome) -> None:
+            if outcome == "confirmed":
+                consumer.ack(request.delivery)
+                log.info("request %s: retry tier %d", request.message_id, tier)
+            else:
+                self._quarantine(
+                    consumer, request.delivery, RETRY_UNAVAILABLE, request.category, request.state
+                )
+
+        consumer.publish(outgoing, done)
+
+    def _quarantine(
+        self,
+        consumer: ConfirmingConsumer,
+        delivery: Delivery,
+        reason: str,
+        category: str,
+        state: RoutingState | None = None,
+    ) -> None:
+        claimed = delivery.properties.message_id
+        message_id = claimed if isinstance(claimed, str) and _MESSAGE_ID.match(claimed) else None
+        headers = {**(state.headers() if state else {}), REASON: reason}
+        outgoing = Outgoing(
+            QUARANTINE_EXCHANGE,
+            QUARANTINE_ROUTING_KEY,
+            delivery.body,
+            _properties(message_id, headers, delivery.properties),
+        )
+
+        def done(outcome: Outcome) -> None:
+            if outcome == "confirmed":
+                consumer.ack(delivery)
+            else:
+                # Quarantine itself refused: the source queue dead-letters
+                # the rejected delivery to quarantine, and at-least-once
+                # dead-lettering holds it until quarantine has room.
+                consumer.reject(delivery)
+            self.metrics.quarantined.labels(category).inc()
+            log.warning("message %s: quarantined (%s)", message_id or "-", reason)
+
+        consumer.publish(outgoing, done)
+
+    def _remember(self, request: _Request) -> None:
+        if request.from_intake:
+            self.seen.add(request.message_id)
+
+    # -- directory -------------------------------------------------------------
+
+    def _maybe_refresh(self, consumer: ConfirmingConsumer) -> None:
+        if (
+            self._reload is None
+            or self._clock() - self._loaded_at < self.settings.directory_refresh
+        ):
+            return
+        self._loaded_at = self._clock()
+        try:
+            fresh = self._reload()
+        except Exception as exc:  # noqa: BLE001 - any loader failure keeps the last verified directory
+            log.warning(
+                "directory reload failed, keeping version %d: %s", self.directory.version, exc
+            )
+            return
+        if {partner.id for partner in fresh.partners} <= self.declared_partners:
+            self.directory = fresh
+        else:
+            # New partners need their queues declared first: finish what is
+            # in flight with the old directory, then reconnect and declare.
+            log.info("directory version %d adds partners: restarting to declare", fresh.version)
+            consumer.stop("restart")
+
+
+def _properties(
+    message_id: str | None,
+    headers: dict[str, object],
+    source: pika.BasicProperties,
+    *,
+    expiration_ms: int | None = None,
+) -> pika.BasicProperties:
+    # The intake's acceptance time (to the minute) travels unchanged on
+    # every hop, so operators see how long a held request has waited.
+    timestamp = source.timestamp if isinstance(source.timestamp, int) else None
+    return pika.BasicProperties(
+        timestamp=timestamp,
+        delivery_mode=pika.DeliveryMode.Persistent,
+        message_id=message_id,
+        content_type="application/octet-stream",
+        type=MESSAGE_TYPE,
+        headers=headers,
+        expiration=str(expiration_ms) if expiration_ms is not None else None,
+    )

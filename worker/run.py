@@ -1,0 +1,110 @@
+"""Running a router: declare, consume, and reconnect with backoff until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from pika.exceptions import AMQPError
+
+from haven.broker.connection import connect, declare
+from haven.broker.consumer import ConfirmingConsumer
+from haven.broker.reconnect import Backoff
+from haven.broker.topology import INTAKE_QUEUE, RETURNED_QUEUE, routing_topology
+from schemas.directory import Directory
+from worker.choice import Uniform, stable_uniform
+from worker.metrics import RouterMetrics
+from worker.router import Router
+from worker.seen import SeenIds
+from worker.settings import RouterSettings
+
+log = logging.getLogger(__name__)
+
+DirectoryLoader = Callable[[], Directory]
+
+
+def declare_routing(settings: RouterSettings, partner_ids: frozenset[str]) -> None:
+    """Declare the whole routing topology for these partners; idempotent."""
+    connection = connect(settings.broker)
+    try:
+        declare(
+            connection.channel(), routing_topology(settings.broker, settings.limits, partner_ids)
+        )
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def run_router(
+    settings: RouterSettings,
+    directory_loader: DirectoryLoader,
+    stop_event: threading.Event,
+    *,
+    metrics: RouterMetrics | None = None,
+    uniform: Uniform = stable_uniform,
+    on_consuming: Callable[[], None] | None = None,
+) -> RouterMetrics:
+    """Route until `stop_event` is set; return the metrics.
+
+    `directory_loader` returns the verified directory (e.g. through
+    `haven.directory.accept_directory`); it is called before each
+    connection and every `directory_refresh` seconds. If the very first
+    load fails its error propagates: a router never routes unverified.
+    """
+    metrics = metrics if metrics is not None else RouterMetrics()
+    # Survives reconnects: duplicates are recognised across a broker restart.
+    seen = SeenIds(settings.seen_capacity)
+    backoff = Backoff(settings.backoff)
+    directory = directory_loader()
+
+    def consuming() -> None:
+        backoff.reset()
+        if on_consuming is not None:
+            on_consuming()
+
+    first = True
+    while not stop_event.is_set():
+        if not first:
+            try:
+                directory = directory_loader()
+            except Exception as exc:  # noqa: BLE001 - keep routing with the last verified directory
+                log.warning(
+                    "directory reload failed, keeping version %d: %s", directory.version, exc
+                )
+        first = False
+        partner_ids = frozenset(partner.id for partner in directory.partners)
+        try:
+            declare_routing(settings, partner_ids)
+        except (AMQPError, OSError) as exc:
+            delay = backoff.next_delay()
+            # The broker's reply text (e.g. PRECONDITION_FAILED for a queue
+            # declared with other limits) names queues and arguments only.
+            log.warning("cannot declare the topology (%r); retrying in %.1fs", exc, delay)
+            stop_event.wait(delay)
+            continue
+        router = Router(
+            settings,
+            directory,
+            metrics,
+            seen,
+            declared_partners=partner_ids,
+            reload=directory_loader,
+            uniform=uniform,
+        )
+        consumer = ConfirmingConsumer(
+            settings.consumer_settings(),
+            (INTAKE_QUEUE, RETURNED_QUEUE),
+            router,
+            stop_event,
+            on_consuming=consuming,
+        )
+        ending = consumer.run()
+        if ending == "stopped":
+            break
+        if ending == "lost":
+            delay = backoff.next_delay()
+            log.warning("router connection lost; reconnecting in %.1fs", delay)
+            stop_event.wait(delay)
+    log.info("router stopped")
+    return metrics
