@@ -14,13 +14,88 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
+
+from haven.broker.settings import SettingsError
 
 # Far above any real answer (a user or connection list); a broker (or
 # something posing as it) cannot make the provisioner read without bound.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+# A password file is one line; anything larger is not one.
+MAX_PASSWORD_FILE = 4096
+# The management plugin's port beside a broker that names no other.
+DEFAULT_MANAGEMENT_PORT = 15672
+
+
+@dataclass(frozen=True)
+class ManagementAccess:
+    """Where the management API is and whom to log in as; parsed once, passed in explicitly.
+
+    The operators' admin is not the broker URL's user in the compose stack
+    (HAVEN_MANAGEMENT_USER and a password file); elsewhere the broker URL's
+    own user and password serve both.
+    """
+
+    url: str
+    user: str
+    # Never in a repr: settings objects end up in tracebacks and debug output.
+    password: str = field(repr=False)
+    vhost: str = "/"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str], amqp_url: str, *, url: str | None = None
+    ) -> ManagementAccess:
+        """`url` (a command-line flag) over HAVEN_MANAGEMENT_URL over the broker's host on 15672."""
+        parts = urlsplit(amqp_url)
+        chosen = (
+            url
+            or environ.get("HAVEN_MANAGEMENT_URL")
+            or f"http://{parts.hostname or '127.0.0.1'}:{DEFAULT_MANAGEMENT_PORT}"
+        )
+        user = environ.get("HAVEN_MANAGEMENT_USER") or unquote(parts.username or "guest")
+        password_path = environ.get("HAVEN_MANAGEMENT_PASSWORD_FILE")
+        password = (
+            _read_password(Path(password_path))
+            if password_path
+            else unquote(parts.password or "guest")
+        )
+        path = parts.path.lstrip("/")
+        return cls(chosen, user, password, unquote(path) if path else "/")
+
+    def client(self) -> ManagementClient:
+        """A client for this API; SettingsError names what is wrong with the URL."""
+        try:
+            return ManagementClient(self.url, self.user, self.password)
+        except ValueError as exc:
+            raise SettingsError(f"HAVEN_MANAGEMENT_URL or --management-url: {exc}") from None
+
+
+def _read_password(path: Path) -> str:
+    """One line of UTF-8 from HAVEN_MANAGEMENT_PASSWORD_FILE, read with a bound."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PASSWORD_FILE + 1)
+    except OSError as exc:
+        raise SettingsError(
+            f"HAVEN_MANAGEMENT_PASSWORD_FILE {path}: cannot read it ({exc.strerror})"
+        ) from None
+    if len(raw) > MAX_PASSWORD_FILE:
+        raise SettingsError(
+            f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is larger than {MAX_PASSWORD_FILE} bytes"
+        )
+    try:
+        password = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is not UTF-8") from None
+    if not password:
+        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is empty")
+    return password
 
 
 class ManagementError(Exception):

@@ -83,12 +83,19 @@ def _docker_engine() -> bool:
     return done.returncode == 0
 
 
-def find_broker(url: str, repo: Path) -> Broker:
+def find_broker(url: str, repo: Path | None) -> Broker:
+    """The configured broker if it answers; else, from a source checkout (`repo`), one started here."""
     if answers(url):
         return Broker(url, f"Broker: the configured one at {shown(url)}, which answers")
     if urlsplit(url).hostname not in LOCAL_HOSTS:
         # Starting a local broker would not make a remote URL answer.
         raise CliError(f"no broker answers at {shown(url)} (HAVEN_AMQP_URL)")
+    if repo is None:
+        # An installed Haven has no compose file nor start-up script beside it.
+        raise CliError(
+            f"no broker answers at {shown(url)}: start RabbitMQ (with its management plugin) "
+            "and set HAVEN_AMQP_URL, or run `make run` from a source checkout, which starts one"
+        )
     compose = repo / "docker-compose.yml"
     admin_file = repo / "secrets" / "rabbitmq-admin.password"
     # The compose stack's broker has no guest user: it is used only once its
@@ -130,11 +137,11 @@ def _management_answers(management_url: str) -> bool:
         return False
 
 
-def ensure_management(management_url: str, amqp_url: str, repo: Path) -> None:
+def ensure_management(management_url: str, amqp_url: str, repo: Path | None) -> None:
     """Partner users are provisioned through the management API: enable it on a local broker."""
     if _management_answers(management_url):
         return
-    if urlsplit(amqp_url).hostname in LOCAL_HOSTS:
+    if repo is not None and urlsplit(amqp_url).hostname in LOCAL_HOSTS:
         script = [str(repo / "scripts" / "ensure-rabbitmq")]
         subprocess.run(script, check=False, timeout=START_SECONDS)  # noqa: S603 - our own script
         deadline = time.monotonic() + 60

@@ -14,7 +14,6 @@ and kept beside the keys: for a demo only, and the file names say so.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import signal
 import subprocess
@@ -22,21 +21,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 
 import pika
 from pika.exceptions import AMQPError
 
 from haven.broker import BrokerSettings, SettingsError
+from haven.broker.management import ManagementAccess
 from haven.broker.provision import partner_amqp_url, password_file
 from haven.broker.topology import partner_queue
 from haven.cli.broker_find import ensure_management, find_broker
 from haven.cli.common import CliError, Commands, write_new
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "desertion.json"
-GUNICORN_CONF = REPO / "gunicorn.conf.py"
+# The example request ships inside the package, so an installed Haven runs the demo too.
+EXAMPLE = resources.files("haven") / "examples" / "desertion.json"
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 PARTNERS = (
     (
@@ -91,29 +92,32 @@ def run(args: argparse.Namespace) -> int:
     from haven.cli.main import main  # noqa: PLC0415
 
     base: Path = args.dir
+    environ: Mapping[str, str] = args.environ
+    step = _steps(main, environ)
     pw = ["--passphrase-file", str(base / "DEMO-ONLY-passphrase")]
     if not (base / "directory.json").exists():
-        _create_network(main, base, pw)
-    _add_missing_partners(main, base, pw)
+        _create_network(step, base, pw)
+    _add_missing_partners(step, base, pw)
     print("\nThe directory, verified against the pinned network key:")
-    _step(main, ["directory", "verify", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
+    step(["directory", "verify", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
                  "--state", str(base / "seen-directory.json")])  # fmt: skip
     envelope = base / "example-request.env"
     print(f"\nA requester seals {EXAMPLE.name} to every partner serving its category:")
-    _step(main, ["seal", str(EXAMPLE), "--out", str(envelope), "--force", "--region", "ru-volga", "--language", "ru",
+    with resources.as_file(EXAMPLE) as example:
+        step(["seal", str(example), "--out", str(envelope), "--force", "--region", "ru-volga", "--language", "ru",
                  "--urgency", "urgent", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub")])  # fmt: skip
     for partner_id, _, _ in PARTNERS:
         print(f"\n{partner_id} can open it on its own machine:")
-        _step(main, ["open", str(envelope), "--key", str(base / f"{partner_id}.key"), *pw])
+        step(["open", str(envelope), "--key", str(base / f"{partner_id}.key"), *pw])
     if args.serve:
-        return _serve(base, envelope, args.port, check=args.check)
+        return _serve(main, environ, base, envelope, args.port, check=args.check)
     print(
         "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it through them."
     )
     return 0
 
 
-def _create_network(main: Callable[[Sequence[str]], int], base: Path, pw: list[str]) -> None:
+def _create_network(step: Step, base: Path, pw: list[str]) -> None:
     print(f"Creating a demo network in {base}/")
     write_new(
         base / "DEMO-ONLY-passphrase",
@@ -122,17 +126,16 @@ def _create_network(main: Callable[[Sequence[str]], int], base: Path, pw: list[s
         private=True,
     )
     write_new(base / "DEMO-ONLY-pow.secret", secrets.token_bytes(32), force=True, private=True)
-    _step(main, ["network", "create", "--network-id", "haven-demo", "--key", str(base / "network.key"),
+    step(["network", "create", "--network-id", "haven-demo", "--key", str(base / "network.key"),
                  "--verify-key", str(base / "network.pub"), "--directory", str(base / "directory.json"), *pw])  # fmt: skip
 
 
-def _add_missing_partners(main: Callable[[Sequence[str]], int], base: Path, pw: list[str]) -> None:
+def _add_missing_partners(step: Step, base: Path, pw: list[str]) -> None:
     for partner_id, name, categories in PARTNERS:
         if (base / f"{partner_id}.pub").exists():
             continue
         print(f"Adding demo partner {partner_id}")
-        _step(
-            main,
+        step(
             [
                 "keygen",
                 "--key",
@@ -142,42 +145,68 @@ def _add_missing_partners(main: Callable[[Sequence[str]], int], base: Path, pw: 
                 *pw,
             ],
         )
-        _step(main, ["directory", "add-partner", "--directory", str(base / "directory.json"),
+        step(["directory", "add-partner", "--directory", str(base / "directory.json"),
                      "--key", str(base / "network.key"), *pw, "--id", partner_id, "--name", name,
                      "--categories", categories, "--regions", REGIONS, "--languages", "ru,uk,en",
                      "--capacity", "50", "--public-key", str(base / f"{partner_id}.pub")])  # fmt: skip
 
 
-def _step(main: Callable[[Sequence[str]], int], argv: list[str]) -> None:
-    code = main(argv)
-    if code != 0:
-        raise CliError(f"demo step failed: haven {argv[0]}")
+Step = Callable[[list[str]], None]
 
 
-def _serve(base: Path, envelope: Path, port: int, *, check: bool) -> int:
-    from haven.cli.main import main  # noqa: PLC0415 - see run()
+def _steps(
+    main: Callable[[Sequence[str], Mapping[str, str]], int], environ: Mapping[str, str]
+) -> Step:
+    """Run `haven ARGV` in this process with these settings; a failed step ends the demo."""
 
+    def step(argv: list[str]) -> None:
+        if main(argv, environ) != 0:
+            raise CliError(f"demo step failed: haven {argv[0]}")
+
+    return step
+
+
+def _checkout() -> Path | None:
+    """The source checkout this package runs from, if any: its scripts can start a local broker."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "scripts" / "ensure-rabbitmq").is_file() else None
+
+
+def _serve(
+    main: Callable[[Sequence[str], Mapping[str, str]], int],
+    environ: Mapping[str, str],
+    base: Path,
+    envelope: Path,
+    port: int,
+    *,
+    check: bool,
+) -> int:
+    checkout = _checkout()
     try:
-        configured = BrokerSettings.from_env(os.environ)
+        configured = BrokerSettings.from_env(environ)
+        broker = find_broker(configured.url, checkout)
+        # The broker found (perhaps one started here) is the one every
+        # step and service below uses: in-process commands get it through
+        # their settings, never through a rewritten os.environ.
+        environ = {
+            **environ,
+            "HAVEN_AMQP_URL": broker.url,
+            "HAVEN_DIRECTORY_FILE": str(base / "directory.json"),
+            "HAVEN_NETWORK_VERIFY_KEY_FILE": str(base / "network.pub"),
+            "HAVEN_DIRECTORY_STATE": str(base / "seen-directory-router.json"),
+            "HAVEN_POW_SECRET_FILE": str(base / "DEMO-ONLY-pow.secret"),
+            "HAVEN_BIND": f"127.0.0.1:{port}",
+        }
+        management = ManagementAccess.from_env(environ, broker.url).url
     except SettingsError as exc:
         raise CliError(str(exc)) from None
-    broker = find_broker(configured.url, REPO)
     print(f"\n{broker.line}")
-    # In-process commands (provision) read the broker from the environment too.
-    os.environ["HAVEN_AMQP_URL"] = broker.url
-    environ = {
-        **os.environ,
-        "HAVEN_DIRECTORY_FILE": str(base / "directory.json"),
-        "HAVEN_NETWORK_VERIFY_KEY_FILE": str(base / "network.pub"),
-        "HAVEN_DIRECTORY_STATE": str(base / "seen-directory-router.json"),
-        "HAVEN_POW_SECRET_FILE": str(base / "DEMO-ONLY-pow.secret"),
-        "HAVEN_BIND": f"127.0.0.1:{port}",
-    }
-    ensure_management(_management_url(broker.url), broker.url, REPO)
+    step = _steps(main, environ)
+    ensure_management(management, broker.url, checkout)
     users = base / "DEMO-ONLY-broker-users"
     print("\nThe broker's queues and each partner's own broker user, from the directory:")
-    _step(main, ["provision", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
-                 "--credentials-dir", str(users), "--management-url", _management_url(broker.url)])  # fmt: skip
+    step(["provision", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
+          "--credentials-dir", str(users), "--management-url", management])  # fmt: skip
     for partner_id, _, _ in PARTNERS:
         password = password_file(users, partner_id).read_text().strip()
         write_new(
@@ -196,12 +225,12 @@ def _serve(base: Path, envelope: Path, port: int, *, check: bool) -> int:
         _wait_ready(url, intake, router)
         before = _partner_depths(broker.url)
         print(f"\nA requester submits the sealed example: haven submit {envelope} --url {url}")
-        _step(main, ["submit", str(envelope), "--url", url])
+        step(["submit", str(envelope), "--url", url])
         partner = _wait_routed(broker.url, before, router)
         print(
             f"The router gave it to {partner}: it waits in {partner_queue(partner)} for that partner alone."
         )
-        _partner_reads(main, base, partner)
+        _partner_reads(step, base, partner)
         if check:
             return 0
         print(
@@ -223,27 +252,19 @@ def _serve(base: Path, envelope: Path, port: int, *, check: bool) -> int:
                 process.kill()
 
 
-def _partner_reads(main: Callable[[Sequence[str]], int], base: Path, partner: str) -> None:
+def _partner_reads(step: Step, base: Path, partner: str) -> None:
     """The partner pulls with its own broker user and key, and reads the request locally."""
     inbox = base / f"inbox-{partner}"
     pull = ["partner", "pull", "--partner", partner, "--inbox", str(inbox),
             "--broker-url-file", str(base / f"DEMO-ONLY-{partner}.broker-url"),
             "--key", str(base / f"{partner}.key"), "--passphrase-file", str(base / "DEMO-ONLY-passphrase")]  # fmt: skip
     print(f"\n{partner} pulls its requests on its own machine: haven {' '.join(pull)}")
-    _step(main, pull)
+    step(pull)
     print(f"\n{partner} lists and reads its inbox: haven partner list --inbox {inbox}")
-    _step(main, ["partner", "list", "--inbox", str(inbox)])
+    step(["partner", "list", "--inbox", str(inbox)])
     newest = max(inbox.glob("*.json"), key=lambda path: path.stat().st_mtime)
     print(f"\nhaven partner show {newest.stem} --inbox {inbox}")
-    _step(main, ["partner", "show", newest.stem, "--inbox", str(inbox)])
-
-
-def _management_url(amqp_url: str) -> str:
-    explicit = os.environ.get("HAVEN_MANAGEMENT_URL")
-    if explicit:
-        return explicit
-    host = pika.URLParameters(amqp_url).host
-    return f"http://{host}:15672"
+    step(["partner", "show", newest.stem, "--inbox", str(inbox)])
 
 
 def _wait_ready(url: str, *processes: subprocess.Popen[bytes]) -> None:

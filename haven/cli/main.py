@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 from haven.cli import (
@@ -54,8 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run one command. `environ` holds its HAVEN_* settings (default: this process's).
+
+    The environment is read here, at the edge, and handed to the command as
+    `args.environ`: no command reads or rewrites os.environ itself, so the
+    demo can run commands in-process against settings of its own.
+    """
     args = build_parser().parse_args(argv)
+    args.environ = os.environ if environ is None else environ
     try:
         return int(args.handler(args))
     except CliError as exc:

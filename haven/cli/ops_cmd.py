@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from haven.broker.holding import (
     Held,
@@ -33,12 +31,11 @@ from haven.broker.holding import (
     purge,
     replay,
 )
-from haven.broker.management import ManagementClient, ManagementError
+from haven.broker.management import ManagementAccess, ManagementClient, ManagementError
 from haven.broker.settings import BrokerSettings, SettingsError
 from haven.broker.topology import PARTNER_QUEUE_PREFIX, QUARANTINE_QUEUE, UNASSIGNED_QUEUE
 from haven.cli.common import CliError, Commands, write_new
 from haven.cli.network_cmd import load_verified
-from haven.cli.provision_cmd import _admin
 
 QUEUES = {"quarantine": QUARANTINE_QUEUE, "unassigned": UNASSIGNED_QUEUE}
 MAX_METRICS_BYTES = 4 * 1024 * 1024
@@ -98,25 +95,20 @@ def register(commands: Commands) -> None:
         acting.set_defaults(handler=run_replay if verb == "replay" else run_purge)
 
 
-def _broker() -> BrokerSettings:
+def _broker(environ: Mapping[str, str]) -> BrokerSettings:
     try:
-        return BrokerSettings.from_env(os.environ)
+        return BrokerSettings.from_env(environ)
     except SettingsError as exc:
         raise CliError(str(exc)) from None
 
 
-def _management(broker: BrokerSettings, explicit: str | None) -> tuple[ManagementClient, str]:
-    url = (
-        explicit
-        or os.environ.get("HAVEN_MANAGEMENT_URL")
-        or f"http://{urlsplit(broker.url).hostname}:15672"
-    )
-    user, password = _admin(broker.url)
-    path = urlsplit(broker.url).path.lstrip("/")
-    vhost = unquote(path) if path else "/"
+def _management(
+    environ: Mapping[str, str], broker: BrokerSettings, explicit: str | None
+) -> tuple[ManagementClient, str]:
     try:
-        return ManagementClient(url, user, password), vhost
-    except ValueError as exc:
+        access = ManagementAccess.from_env(environ, broker.url, url=explicit)
+        return access.client(), access.vhost
+    except SettingsError as exc:
         raise CliError(str(exc)) from None
 
 
@@ -154,8 +146,8 @@ def _expired_by_partner(urls: Sequence[str]) -> dict[str, float]:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    broker = _broker()
-    client, vhost = _management(broker, args.management_url)
+    broker = _broker(args.environ)
+    client, vhost = _management(args.environ, broker, args.management_url)
     try:
         found = client.queues(vhost)
     except ManagementError as exc:
@@ -241,7 +233,7 @@ def _print_held(held: list[Held], *, as_json: bool, verb: str = "") -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     try:
-        held = list_held(_broker(), QUEUES[args.queue])
+        held = list_held(_broker(args.environ), QUEUES[args.queue])
     except HoldingError as exc:
         raise CliError(str(exc)) from None
     _print_held(held, as_json=args.json)
@@ -250,7 +242,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     try:
-        done = replay(_broker(), QUEUES[args.queue], None if args.all else set(args.id))
+        done = replay(_broker(args.environ), QUEUES[args.queue], None if args.all else set(args.id))
     except HoldingError as exc:
         raise CliError(str(exc)) from None
     _print_held(done, as_json=args.json, verb="handed back to the router")
@@ -296,7 +288,7 @@ def run_purge(args: argparse.Namespace) -> int:
             print("not confirmed; nothing deleted")
             return 1
     try:
-        done = purge(_broker(), queue, None if args.all else set(args.id))
+        done = purge(_broker(args.environ), queue, None if args.all else set(args.id))
     except HoldingError as exc:
         raise CliError(str(exc)) from None
     _print_held(done, as_json=args.json, verb="deleted")

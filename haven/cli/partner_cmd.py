@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -95,7 +94,7 @@ def _settings(args: argparse.Namespace) -> PartnerSettings:
         )
         url = url.strip()
     else:
-        url = os.environ.get("HAVEN_AMQP_URL", "")
+        url = args.environ.get("HAVEN_AMQP_URL", "")
     if not url:
         raise CliError("no broker URL: give --broker-url-file or set HAVEN_AMQP_URL")
     try:

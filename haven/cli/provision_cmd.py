@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import pika
 
 from haven.broker.limits import RoutingLimits
-from haven.broker.management import ManagementClient, ManagementError
+from haven.broker.management import ManagementAccess, ManagementError
 from haven.broker.provision import ProvisionError, password_file, provision
 from haven.broker.settings import BrokerSettings, SettingsError
-from haven.cli.common import CliError, Commands, read_bytes
+from haven.cli.common import CliError, Commands
 from haven.cli.network_cmd import load_verified
-
-MAX_PASSWORD_FILE = 4096
 
 
 def register(commands: Commands) -> None:
@@ -51,9 +47,8 @@ def register(commands: Commands) -> None:
     )
     parser.add_argument(
         "--management-url",
-        default="http://127.0.0.1:15672",
         metavar="URL",
-        help="RabbitMQ management API (default %(default)s)",
+        help="RabbitMQ management API (default: HAVEN_MANAGEMENT_URL, else the broker's host on port 15672)",
     )
     parser.add_argument(
         "--vhost", help="the network's vhost (default: the vhost of HAVEN_AMQP_URL, usually /)"
@@ -61,38 +56,17 @@ def register(commands: Commands) -> None:
     parser.set_defaults(handler=run_provision)
 
 
-def _admin(amqp_url: str) -> tuple[str, str]:
-    """The management API's user and password: from the environment, else the broker URL's."""
-    parts = urlsplit(amqp_url)
-    user = os.environ.get("HAVEN_MANAGEMENT_USER") or unquote(parts.username or "guest")
-    password_path = os.environ.get("HAVEN_MANAGEMENT_PASSWORD_FILE")
-    if password_path:
-        raw = read_bytes(Path(password_path), "management password file", limit=MAX_PASSWORD_FILE)
-        try:
-            password = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            raise CliError(f"management password file {password_path} is not UTF-8") from None
-        if not password:
-            raise CliError(f"management password file {password_path} is empty")
-    else:
-        password = unquote(parts.password or "guest")
-    return user, password
-
-
 def run_provision(args: argparse.Namespace) -> int:
     directory = load_verified(args.directory, args.network_key, args.state)
     try:
-        settings = BrokerSettings.from_env(os.environ)
-        limits = RoutingLimits.from_env(os.environ)
+        settings = BrokerSettings.from_env(args.environ)
+        limits = RoutingLimits.from_env(args.environ)
+        access = ManagementAccess.from_env(args.environ, settings.url, url=args.management_url)
+        client = access.client()
     except SettingsError as exc:
         raise CliError(str(exc)) from None
     url_vhost = pika.URLParameters(settings.url).virtual_host
     vhost = url_vhost if args.vhost is None else args.vhost
-    user, password = _admin(settings.url)
-    try:
-        client = ManagementClient(args.management_url, user, password)
-    except ValueError as exc:
-        raise CliError(f"--management-url: {exc}") from None
     # A webhook partner never reads a queue: it gets no broker user at all
     # (its webhook is served by Haven's own delivery).
     by_queue = [p.id for p in directory.partners if p.delivery.kind == "queue"]

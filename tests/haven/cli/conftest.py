@@ -12,7 +12,7 @@ import pytest
 
 from tests.repo import REPO
 
-EXAMPLES = REPO / "examples"
+EXAMPLES = REPO / "haven" / "examples"
 
 
 @dataclass(frozen=True)

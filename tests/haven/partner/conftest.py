@@ -46,7 +46,7 @@ from tests.worker.conftest import (  # noqa: F401 - fixtures and helpers shared 
 from worker import RouterSettings
 from worker.run import declare_routing
 
-EXAMPLE = (REPO / "examples" / "desertion.json").read_bytes()
+EXAMPLE = (REPO / "haven" / "examples" / "desertion.json").read_bytes()
 PASSPHRASE = "test-only passphrase for partner keys"
 # Cheap scrypt for test keys only: the cost of real keys is in the CLI's keygen.
 TEST_SCRYPT = ScryptParams(log2_n=10, r=8, p=1)
