@@ -279,7 +279,9 @@ class _PartnerSchema(_Strict):
         return Partner(**data)
 
 
-class _DirectorySchema(_Strict):
+class DirectoryPayloadSchema(_Strict):
+    """The payload the network signs: who the partners are and which keys requests are sealed to."""
+
     network_id = _pattern(r"^[a-z0-9-]{3,64}$", "3 to 64 characters of a-z 0-9 -")
     version = _integer(1, MAX_VERSION)
     issued_at = _time()
@@ -325,7 +327,7 @@ def load_directory_payload(data: Mapping[str, Any]) -> Directory:
     if not isinstance(data, Mapping):
         raise DirectoryFormatError("payload: must be a JSON object")
     try:
-        directory: Directory = _DirectorySchema().load(data)
+        directory: Directory = DirectoryPayloadSchema().load(data)
     except ValidationError as exc:
         raise DirectoryFormatError(one_line(exc.messages)) from None
     return directory
@@ -333,5 +335,5 @@ def load_directory_payload(data: Mapping[str, Any]) -> Directory:
 
 def dump_directory_payload(d: Directory) -> dict[str, Any]:
     """The JSON-able payload of `d`; `load_directory_payload` of it gives `d` back."""
-    payload: dict[str, Any] = _DirectorySchema().dump(d)
+    payload: dict[str, Any] = DirectoryPayloadSchema().dump(d)
     return payload

@@ -15,6 +15,7 @@ from haven.cli import (
     ops_cmd,
     partner_cmd,
     provision_cmd,
+    schemas_cmd,
     seal_cmd,
     services_cmd,
     submit_cmd,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         partner_cmd,
         provision_cmd,
         ops_cmd,
+        schemas_cmd,
         demo_cmd,
     ):
         module.register(commands)
