@@ -116,7 +116,8 @@ _VALIDATOR_KEYWORDS: dict[Callable[..., Any], dict[str, Any]] = {
 _VALIDATOR_NOTES: dict[Callable[..., Any], str] = {
     single_line: "Text may not hold lone surrogates (U+D800 to U+DFFF).",
     multi_line: "Text may not hold lone surrogates (U+D800 to U+DFFF).",
-    iso_date: "A date must be a day that exists (no 2025-02-30).",
+    iso_date: "A date must be a day that exists (no 2025-02-30): only a validator that "
+    "asserts format (date) checks it.",
     https_url: "A webhook URL has a host, and no user name, password or fragment.",
 }
 
@@ -171,7 +172,10 @@ _INTEGER_NOTE = (
     "Integers are JSON integers written without a fraction: JSON Schema also counts 5.0 "
     "as an integer, Haven refuses it."
 )
-_TIME_NOTE = "A time must exist (no 2026-02-30T10:00:00Z, no 24:00:00)."
+_TIME_NOTE = (
+    "A time must exist (no 2026-02-30T10:00:00Z): only a validator that asserts format "
+    "(date-time) checks it."
+)
 _BASE64_NOTE = "Base64 is canonical: decoded and encoded again, it gives the same text."
 
 
@@ -179,7 +183,7 @@ class ExportError(Exception):
     """A schema holds something this export cannot put into JSON Schema."""
 
 
-class _Converter:
+class Converter:
     """apispec's converter with Haven's keywords; collects what JSON Schema cannot say."""
 
     def __init__(self) -> None:
@@ -267,7 +271,7 @@ def _merge(target: dict[str, Any], keywords: Mapping[str, Any], *, where: str = 
 
 
 def _document(
-    name: str, title: str, description: str, body: dict[str, Any], converter: _Converter
+    name: str, title: str, description: str, body: dict[str, Any], converter: Converter
 ) -> dict[str, Any]:
     notes = "\n".join(f"- {note}" for note in converter.notes)
     document = {
@@ -308,7 +312,7 @@ def _docstring(obj: object) -> str:
     return inspect.getdoc(obj) or ""
 
 
-def _content_body(converter: _Converter, category: str | None) -> dict[str, Any]:
+def _content_body(converter: Converter, category: str | None) -> dict[str, Any]:
     """The content document; one category's, or any category's chosen by `category`."""
     body = converter.schema(RequestContentSchema)
     categories = [category] if category is not None else list(CATEGORY_SCHEMAS)
@@ -344,7 +348,7 @@ def _content_body(converter: _Converter, category: str | None) -> dict[str, Any]
 
 
 def _content(category: str | None) -> tuple[str, dict[str, Any]]:
-    converter = _Converter()
+    converter = Converter()
     body = _content_body(converter, category)
     content_doc = _docstring(sys.modules[RequestContentSchema.__module__])
     if category is None:
@@ -371,7 +375,7 @@ def _content(category: str | None) -> tuple[str, dict[str, Any]]:
 def _single(
     name: str, title: str, schema: type[Schema], description: str
 ) -> tuple[str, dict[str, Any]]:
-    converter = _Converter()
+    converter = Converter()
     body = converter.schema(schema)
     return name, _document(name, title, description, body, converter)
 
@@ -383,7 +387,7 @@ def _common() -> tuple[str, dict[str, Any]]:
         "document carries the ones it uses in its own $defs, so that it stands alone; this "
         "one holds them all, for a client that checks one field at a time (the web form)."
     )
-    converter = _Converter()
+    converter = Converter()
     converter.notes.extend(_VALIDATOR_NOTES[check] for check in (single_line, iso_date))
     document = _document(name, "Haven shared definitions", description, {}, converter)
     document["$defs"] = DEFINITIONS
