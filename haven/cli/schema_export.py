@@ -373,10 +373,11 @@ def _content(category: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def _single(
-    name: str, title: str, schema: type[Schema], description: str
+    name: str, title: str, schema: type[Schema], description: str, *notes: str
 ) -> tuple[str, dict[str, Any]]:
     converter = Converter()
     body = converter.schema(schema)
+    converter.notes.extend(notes)
     return name, _document(name, title, description, body, converter)
 
 
@@ -418,6 +419,8 @@ def documents() -> dict[str, dict[str, Any]]:
                 "Haven submission (POST /v1/requests)",
                 SubmissionSchema,
                 _docstring(SubmissionSchema) + "\n\n" + "See docs/intake-api.md.",
+                "routing equals the labels inside the envelope, whose structure the intake "
+                "checks too (docs/envelope-v1.md).",
             ),
         ]
     )
