@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit bench bench-router clean broker browser
+.PHONY: run test lint typecheck imports unit bench bench-router clean broker browser schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ unit: $(STAMP) $(NODE_STAMP) broker browser
 	$(BIN)/pytest -W error
 
 test: lint typecheck imports unit
+
+# schemas/json/: the marshmallow schemas as JSON Schema (docs/json-schema.md).
+# Commit the result; tests/schemas/test_json_schema.py fails while it differs.
+schemas: $(STAMP)
+	$(BIN)/haven schemas export
 
 bench: $(STAMP)
 	$(BIN)/python bench/envelope_bench.py

@@ -29,7 +29,7 @@ from marshmallow.types import ErrorMessages
 from schemas.base import Base64Bytes, StrictString
 from schemas.errors import one_line
 from schemas.routing import CATEGORIES, LANGUAGES, REGIONS
-from schemas.validators import single_line
+from schemas.validators import FullMatch, single_line
 
 PUBLIC_KEY_BYTES = 1216
 MAX_PARTNERS = 200
@@ -37,7 +37,9 @@ MAX_KEYS = 4
 # Integers stay below 2**53 so that a browser reads exactly the same number.
 MAX_VERSION = 2**53 - 1
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
+# Anchored as JSON Schema reads it (schemas/validators.py); applied with fullmatch.
+TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_TIME_RE = re.compile(TIME_PATTERN)
 
 
 class DirectoryFormatError(ValueError):
@@ -104,7 +106,7 @@ def _messages(invalid: str) -> ErrorMessages:
 def _pattern(regex: str, what: str) -> StrictString:
     return StrictString(
         required=True,
-        validate=validate.Regexp(regex, error=f"must be {what}"),
+        validate=FullMatch(regex, error=f"must be {what}"),
         error_messages=_messages("must be a string"),
     )
 
@@ -118,7 +120,7 @@ def _integer(low: int, high: int) -> fields.Integer:
     )
 
 
-def _distinct(values: Sequence[object]) -> None:
+def distinct(values: Sequence[object]) -> None:
     if len(set(values)) != len(values):
         raise ValidationError("must not list an item twice")
 
@@ -132,13 +134,13 @@ def _token_set(choices: tuple[str, ...]) -> fields.List[str]:
         required=True,
         validate=[
             validate.Length(min=1, max=len(choices), error="must list 1 to {max}"),
-            _distinct,
+            distinct,
         ],
         error_messages=_messages("must be a list"),
     )
 
 
-def _https_url(value: str) -> None:
+def https_url(value: str) -> None:
     # A webhook receives sealed requests; plain http would expose which
     # partner gets what and when. Credentials or a fragment in the URL are
     # refused rather than guessed at.
@@ -163,14 +165,14 @@ def _https_url(value: str) -> None:
         raise error
 
 
-class _UtcTime(StrictString):
+class UtcTime(StrictString):
     """RFC 3339 UTC with whole seconds, "Z" suffix; loads to an aware datetime."""
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not _TIME_RE.match(text):
+        if not _TIME_RE.fullmatch(text):
             raise self.make_error("invalid")
         try:
             return dt.datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=dt.UTC)
@@ -183,14 +185,14 @@ class _UtcTime(StrictString):
         return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
-def _time() -> _UtcTime:
-    return _UtcTime(
+def _time() -> UtcTime:
+    return UtcTime(
         required=True, error_messages=_messages('must be a UTC time like "2026-11-27T10:00:00Z"')
     )
 
 
 class _KeySchema(_Strict):
-    kid = _pattern(r"[0-9a-f]{64}\Z", "64 lowercase hex characters")
+    kid = _pattern(r"^[0-9a-f]{64}$", "64 lowercase hex characters")
     public_key = Base64Bytes(
         size=PUBLIC_KEY_BYTES,
         required=True,
@@ -209,7 +211,7 @@ class _DeliverySchema(_Strict):
         error_messages=_messages("must be a string"),
     )
     url = StrictString(
-        validate=[validate.Length(max=512, error="longer than {max} characters"), _https_url],
+        validate=[validate.Length(max=512, error="longer than {max} characters"), https_url],
         error_messages=_messages("must be a string"),
     )
 
@@ -246,7 +248,7 @@ class _DeadlineSchema(_Strict):
 
 
 class _PartnerSchema(_Strict):
-    id = _pattern(r"[a-z0-9-]{3,32}\Z", "3 to 32 characters of a-z 0-9 -")
+    id = _pattern(r"^[a-z0-9-]{3,32}$", "3 to 32 characters of a-z 0-9 -")
     display_name = StrictString(
         required=True,
         # Shown to requesters: no control or bidi characters to disguise it.
@@ -277,8 +279,10 @@ class _PartnerSchema(_Strict):
         return Partner(**data)
 
 
-class _DirectorySchema(_Strict):
-    network_id = _pattern(r"[a-z0-9-]{3,64}\Z", "3 to 64 characters of a-z 0-9 -")
+class DirectoryPayloadSchema(_Strict):
+    """The payload the network signs: who the partners are and which keys requests are sealed to."""
+
+    network_id = _pattern(r"^[a-z0-9-]{3,64}$", "3 to 64 characters of a-z 0-9 -")
     version = _integer(1, MAX_VERSION)
     issued_at = _time()
     expires_at = _time()
@@ -323,7 +327,7 @@ def load_directory_payload(data: Mapping[str, Any]) -> Directory:
     if not isinstance(data, Mapping):
         raise DirectoryFormatError("payload: must be a JSON object")
     try:
-        directory: Directory = _DirectorySchema().load(data)
+        directory: Directory = DirectoryPayloadSchema().load(data)
     except ValidationError as exc:
         raise DirectoryFormatError(one_line(exc.messages)) from None
     return directory
@@ -331,5 +335,5 @@ def load_directory_payload(data: Mapping[str, Any]) -> Directory:
 
 def dump_directory_payload(d: Directory) -> dict[str, Any]:
     """The JSON-able payload of `d`; `load_directory_payload` of it gives `d` back."""
-    payload: dict[str, Any] = _DirectorySchema().dump(d)
+    payload: dict[str, Any] = DirectoryPayloadSchema().dump(d)
     return payload

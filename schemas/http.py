@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate
 from marshmallow.types import ErrorMessages
 
 from schemas.base import StrictSchema, StrictString
 from schemas.routing import Routing, RoutingSchema
+from schemas.validators import BASE64_PATTERN, FullMatch
 
 # Mirrors haven.envelope.MAX_ENVELOPE_BYTES (docs/envelope-v1.md section 5);
 # schemas may not import the envelope package, so a test holds the two equal.
@@ -41,24 +42,7 @@ _ERRORS: ErrorMessages = {
     "null": "must not be null",
     "invalid": "must be a string",
 }
-_STANDARD_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
-
-
-class FullMatch(validate.Regexp):
-    """Regexp that must match the whole value: "1234" and a newline is not a nonce.
-
-    marshmallow's Regexp uses re.match, so `^…$` would admit a trailing
-    newline: a second spelling of one value, and a byte the worker, a log
-    or a header could read differently. The pattern stays in the OpenAPI
-    document as written (apispec reads `regex.pattern`).
-    """
-
-    # Any, as marshmallow's own (overloaded) __call__: a str in, the same str out.
-    def __call__(self, value: Any) -> Any:
-        if self.regex.fullmatch(value) is None:
-            # The message never holds the value: it is the requester's text.
-            raise ValidationError(self.error)
-        return value
+_STANDARD_BASE64 = re.compile(BASE64_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -91,6 +75,7 @@ class EnvelopeField(StrictString):
                 "description": "The sealed envelope (docs/envelope-v1.md), standard base64 with padding.",
                 "format": "byte",
                 "maxLength": MAX_ENVELOPE_BASE64,
+                "pattern": BASE64_PATTERN,
             },
             **kwargs,
         )
@@ -101,7 +86,7 @@ class EnvelopeField(StrictString):
         # Length before decoding: the work done on a refused value is bounded.
         if len(text) > MAX_ENVELOPE_BASE64:
             raise self.make_error("too_long")
-        if len(text) % 4 or not _STANDARD_BASE64.match(text):
+        if len(text) % 4 or not _STANDARD_BASE64.fullmatch(text):
             raise self.make_error("not_base64")
         try:
             raw = base64.b64decode(text, validate=True)

@@ -120,6 +120,11 @@ URGENCY_LABELS: dict[str, dict[str, str]] = {
     "urgent": tr(ru="Срочно", uk="Терміново", en="Urgent"),
 }
 
+# The envelope's label alphabet (docs/envelope-v1.md): every token above
+# matches it (tests/schemas/test_routing.py), so a client that checks only
+# the alphabet still sends nothing free-form in the clear.
+LABEL_PATTERN = r"^[a-z0-9_-]{1,32}$"
+
 CATEGORIES = tuple(CATEGORY_LABELS)
 REGIONS = tuple(REGION_LABELS)
 LANGUAGES = tuple(LANGUAGE_LABELS)
@@ -143,11 +148,13 @@ class Routing:
     urgency: str
 
 
-def _token(choices: tuple[str, ...]) -> StrictString:
+def _token(choices: tuple[str, ...], description: str) -> StrictString:
     return StrictString(
         required=True,
         validate=validate.OneOf(choices, error="not one of: {choices}"),
         error_messages={"required": "missing", "invalid": "must be a string"},
+        # For the OpenAPI and JSON Schema documents; OneOf is the stricter check.
+        metadata={"description": description, "pattern": LABEL_PATTERN},
     )
 
 
@@ -157,10 +164,13 @@ class RoutingSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    category = _token(CATEGORIES)
-    region = _token(REGIONS)
-    language = _token(LANGUAGES)
-    urgency = _token(URGENCIES)
+    category = _token(CATEGORIES, "The kind of help asked for.")
+    region = _token(
+        REGIONS,
+        "Where the requester is, never finer than a Russian federal district or a group of countries.",
+    )
+    language = _token(LANGUAGES, "The language the requester writes and wants an answer in.")
+    urgency = _token(URGENCIES, "Whether a partner should act first on this request.")
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Routing:

@@ -8,8 +8,9 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
 
 from schemas.messages import en
 
@@ -30,6 +31,54 @@ _MONTH_RE = re.compile(r"[0-9]{4}-[0-9]{2}\Z")
 # Far outside any real date in a request: catches typos such as 0202 or 2205.
 _MIN_YEAR = 1990
 _MAX_YEAR = 2099
+
+# The same rules as JSON Schema patterns (schemas/json/, docs/json-schema.md).
+# Each is ECMA-262 and Python alike: ASCII and \uXXXX escapes only, anchored
+# with ^ and $ (in ECMA-262 `$` is the end of the input; in Python they are
+# applied with FullMatch or fullmatch). tests/schemas/test_validators_json.py
+# holds each pattern equal to the check above it, code point by code point.
+#
+# A character a text refuses, found anywhere in it (the schema says `not`):
+# Cc except the line feed, Zl, Zp and the bidi controls. Lone surrogates (Cs)
+# are left out: an ECMA-262 engine without the `u` flag would also refuse
+# every emoji; JSON Schema documents say so in their description.
+_REFUSED_CLASS = (
+    r"\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f"
+    r"\u2028\u2029\u202a-\u202e\u2066-\u2069"
+)
+REFUSED_IN_TEXT_PATTERN = f"[{_REFUSED_CLASS}]"
+REFUSED_IN_LINE_PATTERN = rf"[\n{_REFUSED_CLASS}]"
+# A character that str.strip() keeps: text without one is blank.
+NOT_BLANK_PATTERN = (
+    r"[^\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000]"
+)
+# The year range and the month are exact; whether the day exists in that
+# month (no 2025-02-30) is not, and each document's description says so.
+_YEAR = "(199[0-9]|20[0-9]{2})"
+_MONTH = "(0[1-9]|1[0-2])"
+DATE_PATTERN = f"^{_YEAR}-{_MONTH}-(0[1-9]|[12][0-9]|3[01])$"
+MONTH_PATTERN = f"^{_YEAR}-{_MONTH}$"
+# Standard base64 with padding; canonical spelling (no stray bits) is checked
+# by decoding, which no pattern can do.
+BASE64_PATTERN = "^[A-Za-z0-9+/]*={0,2}$"
+
+
+class FullMatch(validate.Regexp):
+    """Regexp that must match the whole value: "1234" and a newline is not a nonce.
+
+    marshmallow's Regexp uses re.match, so `^…$` would admit a trailing
+    newline: a second spelling of one value, and a byte the worker, a log
+    or a header could read differently. The pattern stays in the OpenAPI
+    document and the JSON Schema as written (apispec reads `regex.pattern`).
+    """
+
+    # Any, as marshmallow's own (overloaded) __call__: a str in, the same str out.
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            # The message never holds the value: it is the requester's text.
+            raise ValidationError(self.error)
+        return value
 
 
 def _check_characters(value: str, *, multiline: bool) -> None:

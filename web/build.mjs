@@ -42,6 +42,43 @@ function parseArgs(argv) {
   return options;
 }
 
+// The page reads its rules from the JSON Schema documents in schemas/json/
+// (generated from the Python schemas; docs/json-schema.md). Their
+// annotations are for people and other tools: a bundle keeps only the
+// assertions, so it carries no URL ($schema, $id) and no prose to download.
+const SCHEMA_JSON = /[\\/]schemas[\\/]json[\\/][^\\/]+\.schema\.json$/;
+const ANNOTATIONS = new Set(["$schema", "$id", "title", "description"]);
+// Keywords whose object keys are names (a property called "title"), not keywords.
+const NAMED = new Set(["properties", "$defs"]);
+
+function assertionsOnly(node) {
+  if (Array.isArray(node)) {
+    return node.map(assertionsOnly);
+  }
+  if (node === null || typeof node !== "object") {
+    return node;
+  }
+  const kept = Object.entries(node).filter(([key]) => !ANNOTATIONS.has(key));
+  return Object.fromEntries(
+    kept.map(([key, value]) => [
+      key,
+      NAMED.has(key)
+        ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, assertionsOnly(sub)]))
+        : assertionsOnly(value),
+    ]),
+  );
+}
+
+const schemaAssertions = {
+  name: "schema-assertions",
+  setup(build) {
+    build.onLoad({ filter: SCHEMA_JSON }, async (args) => ({
+      contents: JSON.stringify(assertionsOnly(JSON.parse(await readFile(args.path, "utf8")))),
+      loader: "json",
+    }));
+  },
+};
+
 /** Build one bundle in memory; returns its bytes. */
 async function buildOne({ entry }) {
   const result = await esbuild.build({
@@ -61,6 +98,7 @@ async function buildOne({ entry }) {
     charset: "ascii",
     write: false,
     logLevel: "silent",
+    plugins: [schemaAssertions],
   });
   if (result.outputFiles.length !== 1) {
     throw new Error(`${entry}: expected one output file`);

@@ -16,6 +16,7 @@ from haven.cli import (
     ops_cmd,
     partner_cmd,
     provision_cmd,
+    schemas_cmd,
     seal_cmd,
     services_cmd,
     submit_cmd,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         partner_cmd,
         provision_cmd,
         ops_cmd,
+        schemas_cmd,
         demo_cmd,
     ):
         module.register(commands)

@@ -6,6 +6,7 @@ import pytest
 
 from schemas.routing import (
     CATEGORIES,
+    LABEL_PATTERN,
     LABELS,
     LANGUAGES,
     REGIONS,
@@ -43,7 +44,7 @@ def test_every_token_fits_the_envelope_label_alphabet(name: str) -> None:
     tokens = ENUMERATIONS[name]
     assert len(set(tokens)) == len(tokens)
     for token in tokens:
-        assert re.fullmatch(r"[a-z0-9_-]{1,32}", token), token
+        assert re.fullmatch(LABEL_PATTERN, token), token
 
 
 @pytest.mark.parametrize("name", ENUMERATIONS)

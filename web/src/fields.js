@@ -1,24 +1,34 @@
 // The request's fields: read, checked and shaped from the form definition
 // (schemas/forms.py), without touching the DOM, so Node tests can
-// run it. The checks mirror the schemas (schemas/base.py,
-// validators.py, categories/): a request the browser lets through is one the
-// partner's side accepts, and every message names a reason, never a value.
+// run it. The rules come from the JSON Schema documents generated from the
+// Python schemas (schemas/json/, docs/json-schema.md): a request the browser
+// lets through is one the partner's side accepts, and every message names a
+// reason, never a value.
 
-// Text the schemas refuse: control characters (Cc) other than a textarea's
-// line feed, lone surrogates (Cs), line and paragraph separators (Zl, Zp),
-// and bidirectional controls, which can make a handle or a name display
-// differently from what it says.
-const REFUSED_CHARS = /[\p{Cc}\p{Cs}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+import common from "../../schemas/json/common.schema.json" with { type: "json" };
+import routingSchema from "../../schemas/json/routing.schema.json" with { type: "json" };
+
+const DEFS = common.$defs;
+// Text the schemas refuse: control characters other than a textarea's line
+// feed, line and paragraph separators, and bidirectional controls, which can
+// make a handle or a name display differently from what it says.
+const REFUSED_CHARS = new RegExp(DEFS.multi_line_text.not.pattern, "u");
+// Lone surrogates too: the JSON pattern leaves them to each engine's Unicode
+// mode, this one has it.
+const LONE_SURROGATE = /\p{Cs}/u;
+// At least one character that Python's str.strip() keeps: else blank.
+const NOT_BLANK = new RegExp(DEFS.multi_line_text.pattern, "u");
 const INTEGER_RE = /^-?[0-9]+$/;
-const DATE_RE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
-const MONTH_RE = /^([0-9]{4})-([0-9]{2})$/;
-const MIN_YEAR = 1990;
-const MAX_YEAR = 2099;
-// The four routing labels' alphabet (envelope v1): no free text in the clear.
-const LABEL_RE = /^[a-z0-9_-]{1,32}$/;
+// Year (1990-2099), month and day ranges are in the patterns; whether the day
+// exists is checked below.
+const DATE_RE = new RegExp(DEFS.date.pattern, "u");
+const MONTH_RE = new RegExp(DEFS.month.pattern, "u");
 export const ROUTING_FIELDS = Object.freeze(["routing.region", "routing.language", "routing.urgency"]);
-// schemas.categories.common: channels that need a handle.
-const CHANNELS_WITH_HANDLE = new Set(["signal", "telegram", "threema", "email"]);
+// Only the enumerated tokens travel in the clear: no free text outside the envelope.
+const ROUTING_TOKENS = new Map(
+  ROUTING_FIELDS.map((name) => [name, new Set(routingSchema.properties[name.slice("routing.".length)].enum)]),
+);
+const CHANNELS_WITH_HANDLE = new Set(DEFS.channels_with_handle.enum);
 
 /** One field's error: the message key and its placeholders (e.g. {max}). */
 function fail(key, params = {}) {
@@ -32,7 +42,7 @@ function codePoints(text) {
 function checkText(raw, field, multiline) {
   // Browsers give a textarea's value with LF; a pasted CR is normalised too.
   const text = raw.replace(/\r\n?/g, "\n").trim();
-  if (text === "") {
+  if (!NOT_BLANK.test(text)) {
     return { empty: true };
   }
   // Python counts code points, not UTF-16 units.
@@ -42,7 +52,7 @@ function checkText(raw, field, multiline) {
   if (!multiline && text.includes("\n")) {
     return { error: fail("single_line") };
   }
-  if (REFUSED_CHARS.test(multiline ? text.replace(/\n/g, "") : text)) {
+  if (REFUSED_CHARS.test(text) || LONE_SURROGATE.test(text)) {
     return { error: fail("control_chars") };
   }
   return { value: text };
@@ -102,7 +112,7 @@ function checkDate(raw, monthOnly) {
     return { error: fail(key) };
   }
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3] ?? 1)];
-  if (year < MIN_YEAR || year > MAX_YEAR || month < 1 || month > 12 || !realDay(year, month, day)) {
+  if (!realDay(year, month, day)) {
     return { error: fail(key) };
   }
   return { value: text };
@@ -196,7 +206,7 @@ export function collect(form, getAll) {
     const value = getAll(name).find((raw) => typeof raw === "string" && raw !== "") ?? "";
     if (value === "") {
       errors.set(name, fail("required"));
-    } else if (!LABEL_RE.test(value)) {
+    } else if (!ROUTING_TOKENS.get(name).has(value)) {
       errors.set(name, fail("not_a_choice"));
     } else {
       routing[name.slice("routing.".length)] = value;

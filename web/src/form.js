@@ -17,6 +17,7 @@
 import { DirectoryError, recipientKeys, verifyDirectory } from "./directory.js";
 import { digest, seal } from "./envelope.js";
 import { collect, contentDocument, message, reviewRows, ROUTING_FIELDS } from "./fields.js";
+import submission from "../../schemas/json/submission.schema.json" with { type: "json" };
 
 // How often a busy intake (503) is waited for, and how often new work is
 // fetched after a 403, before the page gives up and says so.
@@ -24,7 +25,8 @@ const MAX_BUSY_RETRIES = 3;
 const MAX_POW_RETRIES = 2;
 const MAX_RETRY_AFTER_SECONDS = 120;
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
-const NONCE_RE = /^[0-9a-f]{1,32}$/;
+// What the intake accepts as a nonce (schemas/json/submission.schema.json).
+const NONCE_RE = new RegExp(submission.properties.pow.properties.nonce.pattern, "u");
 const SERVER_CODE_RE = /^[a-z_]{1,40}$/;
 const SERVER_FIELD_RE = /^[A-Za-z0-9_.<> -]{1,80}$/;
 

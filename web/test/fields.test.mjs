@@ -96,6 +96,9 @@ describe("collect", () => {
       [{ contact_handle: [""] }, { contact_handle: "handle_required" }],
       [{ contact_channel: ["haven_reply"] }, { contact_channel: "reply_unavailable", contact_handle: "handle_not_needed" }],
       [{ "routing.region": ["Москва"] }, { "routing.region": "not_a_choice" }],
+      // In the label alphabet but not a region (schemas/json/routing.schema.json).
+      [{ "routing.region": ["moscow"] }, { "routing.region": "not_a_choice" }],
+      [{ message: ["\u0085"] }, {}],
     ];
     for (const [change, expected] of cases) {
       assert.deepEqual(errorsOf("desertion", { ...DESERTION, ...change }), expected, JSON.stringify(change));
