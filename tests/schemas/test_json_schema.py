@@ -84,11 +84,11 @@ def test_check_jsonschema_agrees() -> None:
     files = sorted(str(path) for path in DEFAULT_DIR.glob("*.schema.json"))
     for args in (
         ["--check-metaschema", *files],
-        ["--schemafile", str(DEFAULT_DIR / "content.schema.json"), "examples/desertion.json"],
+        ["--schemafile", str(DEFAULT_DIR / "content.schema.json"), "haven/examples/desertion.json"],
         [
             "--schemafile",
             str(DEFAULT_DIR / "content-desertion.schema.json"),
-            "examples/desertion.json",
+            "haven/examples/desertion.json",
         ],
     ):
         done = subprocess.run(
@@ -103,7 +103,7 @@ def test_check_jsonschema_agrees() -> None:
 
 
 def test_the_example_request_is_accepted() -> None:
-    example = json.loads((REPO / "examples" / "desertion.json").read_text(encoding="utf-8"))
+    example = json.loads((REPO / "haven" / "examples" / "desertion.json").read_text(encoding="utf-8"))
     load_content(example)
     assert accepts("content.schema.json", example)
     assert accepts("content-desertion.schema.json", example)
