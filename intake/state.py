@@ -8,9 +8,9 @@ from typing import Protocol, cast
 from flask import current_app
 
 from intake.directory_file import DirectoryFile
+from intake.guards.pow import ProofOfWork
+from intake.guards.replay import RecentRequests
 from intake.metrics import IntakeMetrics
-from intake.pow import ProofOfWork
-from intake.replay import RecentRequests
 from intake.settings import IntakeSettings
 
 EXTENSION = "haven.intake"

@@ -6,7 +6,7 @@ the intake authenticates with an HMAC; it keeps no record of what it issued.
 The work is over the token *and the envelope's digest*, so one solution
 cannot carry a second envelope; resubmitting the same envelope is the same
 request (same id): the intake does not publish it again within a challenge
-lifetime (intake.replay), and the worker drops any later duplicate.
+lifetime (intake.guards.replay), and the worker drops any later duplicate.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from intake.wsgi import app_from_env
+from intake.serving.wsgi import app_from_env
 
 
 class QuietRequestHandler(WSGIRequestHandler):

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from intake.replay import RecentRequests
+from intake.guards.replay import RecentRequests
 
 TICKET_VERSION = 1
 # version u8 || issued_at u64 || 16 random bytes

@@ -7,13 +7,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from haven.broker import BrokerUnavailable
 from haven.directory import eligible_partners
 from haven.envelope import EnvelopeFormatError, Labels, digest, inspect
-from intake.body import read_json
+from intake.api.body import read_json
+from intake.api.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
+from intake.api.submission import load_submission
 from intake.directory_file import DirectoryExpired, ServedDocument
 from intake.errors import ApiError
-from intake.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
-from intake.pow import ALGORITHM, PowRejected, difficulty_for
+from intake.guards.pow import ALGORITHM, PowRejected, difficulty_for
 from intake.state import IntakeState, intake_state
-from intake.submission import load_submission
 from schemas.directory import Directory
 from schemas.http import (
     AcceptedSchema,

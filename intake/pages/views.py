@@ -23,9 +23,10 @@ from haven.broker import BrokerUnavailable
 from haven.directory import DirectoryError, recipient_keys
 from haven.envelope import Labels, digest, seal
 from intake.directory_file import DirectoryExpired
-from intake.i18n_catalog import N_, Catalog, read_catalog
-from intake.nojs import TicketRejected, Tickets, TokenBucket
-from intake.page_forms import (
+from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
+from intake.guards.pow import difficulty_for
+from intake.pages.catalog import N_, Catalog, read_catalog
+from intake.pages.forms import (
     check,
     controls,
     hidden_values,
@@ -34,7 +35,6 @@ from intake.page_forms import (
     routing_controls,
     routing_rows,
 )
-from intake.pow import difficulty_for
 from intake.state import IntakeState, intake_state
 from schemas.content import RequestContent, content_to_json_bytes
 from schemas.forms import form_definition
