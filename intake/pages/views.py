@@ -24,7 +24,6 @@ from haven.directory import DirectoryError, recipient_keys
 from haven.envelope import Labels, digest, seal
 from intake.directory_file import DirectoryExpired
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
-from intake.guards.pow import difficulty_for
 from intake.pages.catalog import N_, Catalog, read_catalog
 from intake.pages.forms import (
     check,
@@ -328,14 +327,7 @@ def _unavailable(
 
 def _tightening(state: IntakeState) -> int:
     """Bits of proof-of-work difficulty above the floor now: the bucket halves per bit."""
-    settings = state.settings
-    current = difficulty_for(
-        state.publisher.intake_depth(),
-        min_bits=settings.pow_min_bits,
-        max_bits=settings.pow_max_bits,
-        depth_per_bit=settings.pow_depth_per_bit,
-    )
-    return current - settings.pow_min_bits
+    return state.current_difficulty() - state.settings.pow_min_bits
 
 
 @pages.get("/static/<name>", provide_automatic_options=False)
