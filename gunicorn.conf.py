@@ -14,9 +14,12 @@ wsgi_app = "intake.serving.wsgi:app_from_env()"
 bind = [os.environ.get("HAVEN_BIND", "127.0.0.1:8080")]
 
 # One process, many threads: the work per request is a SHA-256 and a wait
-# on the broker's confirm (pika releases the GIL), and one process keeps the
-# app's metrics registry whole (run more containers to scale; each is
-# scraped on its own). ConfirmedPublisher holds one connection per thread.
+# on the broker's confirm (a wait on a future, which releases the GIL), and
+# one process keeps the app's metrics registry whole (run more containers to
+# scale; each is scraped on its own). ConfirmedPublisher holds one broker
+# connection per process, owned by its one I/O thread: request threads hand
+# it each publish through add_callback_threadsafe and never touch pika, so
+# more threads add waits on confirms, not connections.
 workers = 1
 # gthread, with reads that give up on a silent client (no slowloris).
 worker_class = "intake.serving.gunicorn_worker.BoundedReadThreadWorker"

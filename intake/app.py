@@ -55,9 +55,10 @@ def create_app(
 ) -> Flask:
     """An intake app; raises DirectoryError if the directory file does not verify.
 
-    `publisher` defaults to a ConfirmedPublisher on `settings.broker`, which
-    connects lazily (per thread, on first use), so the app starts while the
-    broker is away and answers 503 until it is back. `clock` is the seam
+    `publisher` defaults to a ConfirmedPublisher on `settings.broker`: one
+    connection per process, owned by an I/O thread started on first use (and
+    again after gunicorn forks), so the app starts while the broker is away
+    and answers 503 until it is back. `clock` is the seam
     for tests of expiry (challenges, the directory, the replay window).
     """
     directory = DirectoryFile(
