@@ -10,16 +10,19 @@ line naming it.
 
 import os
 
-wsgi_app = "intake.wsgi:app_from_env()"
+wsgi_app = "intake.serving.wsgi:app_from_env()"
 bind = [os.environ.get("HAVEN_BIND", "127.0.0.1:8080")]
 
 # One process, many threads: the work per request is a SHA-256 and a wait
-# on the broker's confirm (pika releases the GIL), and one process keeps the
-# app's metrics registry whole (run more containers to scale; each is
-# scraped on its own). ConfirmedPublisher holds one connection per thread.
+# on the broker's confirm (a wait on a future, which releases the GIL), and
+# one process keeps the app's metrics registry whole (run more containers to
+# scale; each is scraped on its own). ConfirmedPublisher holds one broker
+# connection per process, owned by its one I/O thread: request threads hand
+# it each publish through add_callback_threadsafe and never touch pika, so
+# more threads add waits on confirms, not connections.
 workers = 1
 # gthread, with reads that give up on a silent client (no slowloris).
-worker_class = "intake.gunicorn_worker.BoundedReadThreadWorker"
+worker_class = "intake.serving.gunicorn_worker.BoundedReadThreadWorker"
 threads = int(os.environ.get("HAVEN_THREADS", "16"))
 # A publish answers within HAVEN_PUBLISH_TIMEOUT (5 s by default); a worker
 # silent for much longer than that is stuck and is replaced.
@@ -44,7 +47,7 @@ errorlog = "-"
 # debug or GUNICORN_CMD_ARGS) to info, since gunicorn's debug lines quote requests.
 loglevel = "info"
 capture_output = False
-logger_class = "intake.gunicorn_logging.RequestBlindLogger"
+logger_class = "intake.serving.gunicorn_logging.RequestBlindLogger"
 
 # No proxy is trusted to name a client: the intake never uses an address,
 # and X-Forwarded-* from the internet must not become one.

@@ -1,3 +1,3 @@
-from intake.serve import main
+from intake.serving.serve import main
 
 main()

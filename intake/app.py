@@ -10,9 +10,11 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from haven.broker import ConfirmedPublisher
-from intake import headers, pages
-from intake.api import OPENAPI_KEY, api
-from intake.body import werkzeug_limit
+from intake import headers
+from intake.api.body import werkzeug_limit
+from intake.api.openapi import build_openapi, openapi_bytes
+from intake.api.ops import ops
+from intake.api.views import OPENAPI_KEY, api
 from intake.directory_file import DirectoryFile
 from intake.errors import (
     from_http,
@@ -21,11 +23,10 @@ from intake.errors import (
     outcome_of,
     register_error_handlers,
 )
+from intake.guards.pow import ProofOfWork
+from intake.guards.replay import RecentRequests
 from intake.metrics import NO_CATEGORY, UNMATCHED, IntakeMetrics
-from intake.openapi import build_openapi, openapi_bytes
-from intake.ops import ops
-from intake.pow import ProofOfWork
-from intake.replay import RecentRequests
+from intake.pages import views as pages
 from intake.settings import IntakeSettings
 from intake.state import EXTENSION, IntakeState, Publisher
 
@@ -54,9 +55,10 @@ def create_app(
 ) -> Flask:
     """An intake app; raises DirectoryError if the directory file does not verify.
 
-    `publisher` defaults to a ConfirmedPublisher on `settings.broker`, which
-    connects lazily (per thread, on first use), so the app starts while the
-    broker is away and answers 503 until it is back. `clock` is the seam
+    `publisher` defaults to a ConfirmedPublisher on `settings.broker`: one
+    connection per process, owned by an I/O thread started on first use (and
+    again after gunicorn forks), so the app starts while the broker is away
+    and answers 503 until it is back. `clock` is the seam
     for tests of expiry (challenges, the directory, the replay window).
     """
     directory = DirectoryFile(

@@ -8,9 +8,9 @@ from typing import Protocol, cast
 from flask import current_app
 
 from intake.directory_file import DirectoryFile
+from intake.guards.pow import ProofOfWork, difficulty_for
+from intake.guards.replay import RecentRequests
 from intake.metrics import IntakeMetrics
-from intake.pow import ProofOfWork
-from intake.replay import RecentRequests
 from intake.settings import IntakeSettings
 
 EXTENSION = "haven.intake"
@@ -34,6 +34,19 @@ class IntakeState:
     metrics: IntakeMetrics
     # Ids accepted within a challenge lifetime: a replay is answered, not published.
     recent: RecentRequests
+
+    def current_difficulty(self) -> int:
+        """What a challenge issued now asks for (the queue depth is cached by the publisher).
+
+        The API's challenges and submissions and the no-JavaScript bucket all
+        read this one figure, so load tightens both paths together.
+        """
+        return difficulty_for(
+            self.publisher.intake_depth(),
+            min_bits=self.settings.pow_min_bits,
+            max_bits=self.settings.pow_max_bits,
+            depth_per_bit=self.settings.pow_depth_per_bit,
+        )
 
 
 def intake_state() -> IntakeState:

@@ -27,7 +27,7 @@ MAX_ENVELOPE_BYTES = 104122
 MAX_ENVELOPE_BASE64 = 4 * -(-MAX_ENVELOPE_BYTES // 3)
 
 # A challenge token is 66 bytes (34 of body, 32 of HMAC) in unpadded
-# base64url; intake.pow defines the bytes, a test holds the two equal.
+# base64url; intake.guards.pow defines the bytes, a test holds the two equal.
 CHALLENGE_TOKEN_LENGTH = 88
 # Anchored for readers of the OpenAPI document (JSON Schema patterns are
 # ECMA-262, where `$` is the end of the input); in Python they are applied

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from haven.cli.common import Commands
-from intake.serve import main as intake_main
+from intake.serving.serve import main as intake_main
 from worker.main import main as router_main
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from haven.cli.common import CliError, Commands, read_bytes
 from haven.envelope import MAX_ENVELOPE_BYTES, EnvelopeFormatError, digest, inspect
-from intake.pow import leading_zero_bits, pow_hash
+from intake.guards.pow import leading_zero_bits, pow_hash
 
 TIMEOUT_SECONDS = 60
 MAX_NONCES = 1 << 32

@@ -27,7 +27,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.serving import make_server
 
 from haven.envelope import PrivateKey
-from intake.serve import QuietRequestHandler
+from intake.serving.serve import QuietRequestHandler
 from tests.intake.conftest import (
     ROUTING,
     NetworkFiles,

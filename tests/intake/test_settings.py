@@ -98,7 +98,7 @@ def test_entry_point_stops_with_one_line(files: NetworkFiles) -> None:
     files.directory_file.write_bytes(b"{}")
     environ = {**files.environ(URL), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-c", "from intake.wsgi import app_from_env; app_from_env()"],
+        [sys.executable, "-c", "from intake.serving.wsgi import app_from_env; app_from_env()"],
         env=environ,
         capture_output=True,
         text=True,
@@ -110,7 +110,7 @@ def test_entry_point_stops_with_one_line(files: NetworkFiles) -> None:
     assert done.stderr.count("\n") == 1
     environ["HAVEN_POW_MIN_BITS"] = "x"
     done = subprocess.run(
-        [sys.executable, "-c", "from intake.wsgi import app_from_env; app_from_env()"],
+        [sys.executable, "-c", "from intake.serving.wsgi import app_from_env; app_from_env()"],
         env=environ,
         capture_output=True,
         text=True,

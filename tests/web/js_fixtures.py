@@ -28,7 +28,7 @@ from haven.directory import (
 )
 from haven.directory.verify import PURPOSE
 from haven.envelope import NetworkKey, PrivateKey, sign_document
-from intake.pow import PowRejected, ProofOfWork
+from intake.guards.pow import PowRejected, ProofOfWork
 from schemas.content import ContentError, content_to_json_bytes, load_content
 from schemas.directory import Directory, dump_directory_payload
 from schemas.forms import all_form_definitions

@@ -1,5 +1,5 @@
 // The proof-of-work solver (docs/intake-api.md, "Proof of work"; the Python
-// side is intake/pow.py). Pure and synchronous: the Web Worker
+// side is intake/guards/pow.py). Pure and synchronous: the Web Worker
 // (pow-worker.js) runs it off the page's thread, and the tests run it in Node.
 //
 //   h = SHA-256("haven/v1 pow" || 0x00 || token || SHA-256(envelope) || ASCII(nonce))

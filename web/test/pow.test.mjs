@@ -1,5 +1,5 @@
 // The proof-of-work solver (web/src/pow.js) and the built worker bundle,
-// judged by Python's intake.pow.
+// judged by Python's intake.guards.pow.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import vm from "node:vm";
 import { decodeToken, hexToBytes, leadingZeroBits, powHash, solve } from "../src/pow.js";
 import { python, REPO } from "./python.mjs";
 
-// docs/intake-api.md, "Example" (tests/intake/test_pow.py::test_documented_vector).
+// docs/intake-api.md, "Example" (tests/intake/guards/test_pow.py::test_documented_vector).
 const VECTOR = {
   token:
     "AQAAAABrSdIAAAAAAGtJ0ywMoKGio6SlpqeoqaqrrK2ur8Fjh0Ow8q2FnpdKQv6iwAf6Ptfr61hPV2CcGaiJ_f_O",

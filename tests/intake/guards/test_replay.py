@@ -22,9 +22,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import BrokerUnavailable, ConfirmedPublisher
 from haven.envelope import PrivateKey
 from intake import IntakeSettings, create_app
-from intake import api as intake_api
-from intake.pow import DIFFICULTY_SLACK
-from intake.replay import RecentRequests
+from intake.api import views as intake_api
+from intake.guards.pow import DIFFICULTY_SLACK
+from intake.guards.replay import RecentRequests
 from tests.intake.conftest import FakeClock, drain, sealed, submission
 
 pytestmark = pytest.mark.broker

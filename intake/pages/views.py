@@ -23,9 +23,9 @@ from haven.broker import BrokerUnavailable
 from haven.directory import DirectoryError, recipient_keys
 from haven.envelope import Labels, digest, seal
 from intake.directory_file import DirectoryExpired
-from intake.i18n_catalog import N_, Catalog, read_catalog
-from intake.nojs import TicketRejected, Tickets, TokenBucket
-from intake.page_forms import (
+from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
+from intake.pages.catalog import N_, Catalog, read_catalog
+from intake.pages.forms import (
     check,
     controls,
     hidden_values,
@@ -34,7 +34,6 @@ from intake.page_forms import (
     routing_controls,
     routing_rows,
 )
-from intake.pow import difficulty_for
 from intake.state import IntakeState, intake_state
 from schemas.content import RequestContent, content_to_json_bytes
 from schemas.forms import form_definition
@@ -328,14 +327,7 @@ def _unavailable(
 
 def _tightening(state: IntakeState) -> int:
     """Bits of proof-of-work difficulty above the floor now: the bucket halves per bit."""
-    settings = state.settings
-    current = difficulty_for(
-        state.publisher.intake_depth(),
-        min_bits=settings.pow_min_bits,
-        max_bits=settings.pow_max_bits,
-        depth_per_bit=settings.pow_depth_per_bit,
-    )
-    return current - settings.pow_min_bits
+    return state.current_difficulty() - state.settings.pow_min_bits
 
 
 @pages.get("/static/<name>", provide_automatic_options=False)

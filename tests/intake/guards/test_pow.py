@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from intake.pow import (
+from intake.guards.pow import (
     DIFFICULTY_SLACK,
     TOKEN_BYTES,
     TOKEN_TEXT_LENGTH,

@@ -11,7 +11,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from intake.wsgi import app_from_env
+from intake.serving.wsgi import app_from_env
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> None:
         args.host,
         args.port,
         app_from_env(),
-        # One thread: the publisher keeps one broker connection per thread,
-        # and this server would start a new thread (so a new connection) per request.
+        # One request at a time: enough to try the pages and the CLI on one
+        # machine. The publisher needs no such limit: whatever the request
+        # threads, its one I/O thread owns the only broker connection.
         threaded=False,
         request_handler=QuietRequestHandler,
         use_debugger=False,

@@ -7,13 +7,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from haven.broker import BrokerUnavailable
 from haven.directory import eligible_partners
 from haven.envelope import EnvelopeFormatError, Labels, digest, inspect
-from intake.body import read_json
+from intake.api.body import read_json
+from intake.api.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
+from intake.api.submission import load_submission
 from intake.directory_file import DirectoryExpired, ServedDocument
 from intake.errors import ApiError
-from intake.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
-from intake.pow import ALGORITHM, PowRejected, difficulty_for
+from intake.guards.pow import ALGORITHM, PowRejected
 from intake.state import IntakeState, intake_state
-from intake.submission import load_submission
 from schemas.directory import Directory
 from schemas.http import (
     AcceptedSchema,
@@ -111,7 +111,7 @@ def challenge() -> Response:
     The difficulty rises with the number of requests waiting to be routed.
     """
     state = intake_state()
-    difficulty = _current_difficulty(state)
+    difficulty = state.current_difficulty()
     state.metrics.pow_difficulty.set(difficulty)
     issued = state.pow.issue(difficulty)
     return jsonify(
@@ -180,7 +180,7 @@ def submit() -> tuple[Response, int]:
     try:
         # The token first (HMAC, version, expiry, difficulty): a forged, stale
         # or too-easy token is refused before the envelope is even hashed.
-        token = state.pow.admit(submission.pow.challenge, lambda: _current_difficulty(state))
+        token = state.pow.admit(submission.pow.challenge, state.current_difficulty)
         request_id = digest(submission.envelope)
         # Then the work itself: an unpaid flood is refused after one SHA-256
         # of its envelope and nothing else.
@@ -270,17 +270,6 @@ def _check_recipients(directory: Directory, kids: tuple[bytes, ...], labels: Lab
             "envelope: sealed to no partner that serves this category",
             field="envelope",
         )
-
-
-def _current_difficulty(state: IntakeState) -> int:
-    """What a challenge issued now asks for (the queue depth is cached by the publisher)."""
-    settings = state.settings
-    return difficulty_for(
-        state.publisher.intake_depth(),
-        min_bits=settings.pow_min_bits,
-        max_bits=settings.pow_max_bits,
-        depth_per_bit=settings.pow_depth_per_bit,
-    )
 
 
 def _pow_message(rejected: PowRejected) -> str:

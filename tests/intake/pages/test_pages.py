@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from intake import IntakeSettings
 from intake.headers import CONTENT_SECURITY_POLICY, PAGE_CONTENT_SECURITY_POLICY
-from intake.i18n_catalog import read_catalog
+from intake.pages.catalog import read_catalog
 from schemas.forms import form_definition
 from schemas.i18n import LANGUAGE_CODES
 from schemas.routing import CATEGORIES, CATEGORY_LABELS

@@ -12,7 +12,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import ConfirmedPublisher
 from haven.broker.publisher import DEPTH_POLL_SECONDS
 from intake import IntakeSettings, create_app
-from intake.pow import ALGORITHM
+from intake.guards.pow import ALGORITHM
 from tests.intake.conftest import TEST_BITS, FakeClock
 
 pytestmark = pytest.mark.broker

@@ -20,33 +20,27 @@ Neither keeps anything about who asked: a ticket id is 16 random bytes.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import math
 import os
-import re
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from intake.replay import RecentRequests
+from intake.guards.replay import RecentRequests
+from intake.guards.signed import Purpose, SignedTokens, TokenInvalid
 
-TICKET_VERSION = 1
-# version u8 || issued_at u64 || 16 random bytes
-_BODY = struct.Struct(">BQ16s")
-_MAC_BYTES = 32
-TICKET_BYTES = _BODY.size + _MAC_BYTES
-# 57 bytes are exactly 76 base64url characters: one spelling per ticket.
-TICKET_TEXT_LENGTH = 4 * TICKET_BYTES // 3
-_TICKET_TEXT = re.compile(rf"[A-Za-z0-9_-]{{{TICKET_TEXT_LENGTH}}}\Z")
-# The ticket key is derived, never the proof-of-work secret itself: a
-# ticket's MAC can then never pass as a challenge's, nor the reverse.
-_KEY_CONTEXT = b"haven/v1 nojs ticket key"
-_MAC_CONTEXT = b"haven/v1 nojs ticket\x00"
+# version u8 || issued_at u64 || 16 random bytes (the ticket's id) || HMAC:
+# 57 bytes, exactly 76 base64url characters, one spelling per ticket.
+TICKET = Purpose(
+    version=1,
+    fields="",
+    mac_context=b"haven/v1 nojs ticket\x00",
+    # The ticket key is derived, never the proof-of-work secret itself: a
+    # ticket's MAC can then never pass as a challenge's, nor the reverse.
+    key_context=b"haven/v1 nojs ticket key",
+)
+
 # A bucket can never ask a requester to wait longer than this.
 MAX_RETRY_AFTER = 3600
 
@@ -73,44 +67,30 @@ class Tickets:
         clock: Callable[[], float],
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
-        self._key = hmac.new(pow_secret, _KEY_CONTEXT, hashlib.sha256).digest()
+        self._tokens = SignedTokens(pow_secret, TICKET, random_bytes=random_bytes)
         self._min_age = min_age
         self._max_age = max_age
         self._clock = clock
-        self._random_bytes = random_bytes
         # A used ticket is remembered as long as it could still be valid;
         # after that it is too old anyway.
         self._used = RecentRequests(window=max_age, clock=clock)
         self._lock = threading.Lock()
 
-    def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._key, _MAC_CONTEXT + body, hashlib.sha256).digest()
-
     def issue(self) -> str:
-        body = _BODY.pack(TICKET_VERSION, int(self._clock()), self._random_bytes(16))
-        return base64.urlsafe_b64encode(body + self._mac(body)).decode("ascii")
+        return self._tokens.issue(int(self._clock()))
 
     def redeem(self, text: str) -> None:
         """Accept `text` once, or raise TicketRejected saying why."""
-        if not _TICKET_TEXT.match(text):
-            raise TicketRejected("invalid")
         try:
-            raw = base64.urlsafe_b64decode(text)
-        except (binascii.Error, ValueError):
+            opened = self._tokens.open(text)
+        except TokenInvalid:
             raise TicketRejected("invalid") from None
-        body, mac = raw[: _BODY.size], raw[_BODY.size :]
-        # Constant time: a forger learns nothing from how fast a guess fails.
-        if not hmac.compare_digest(mac, self._mac(body)):
-            raise TicketRejected("invalid")
-        version, issued_at, ticket_id = _BODY.unpack(body)
-        if version != TICKET_VERSION:
-            raise TicketRejected("invalid")
-        age = self._clock() - issued_at
+        age = self._clock() - opened.issued_at
         if age < self._min_age:
             raise TicketRejected("too_young")
         if age > self._max_age:
             raise TicketRejected("too_old")
-        key = ticket_id.hex()
+        key = opened.nonce.hex()
         # Check and remember in one step: two sends of one ticket at the same
         # moment (a double click, a script) cannot both pass.
         with self._lock:

@@ -6,35 +6,36 @@ the intake authenticates with an HMAC; it keeps no record of what it issued.
 The work is over the token *and the envelope's digest*, so one solution
 cannot carry a second envelope; resubmitting the same envelope is the same
 request (same id): the intake does not publish it again within a challenge
-lifetime (intake.replay), and the worker drops any later duplicate.
+lifetime (intake.guards.replay), and the worker drops any later duplicate.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import os
-import re
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from intake.guards.signed import Purpose, SignedTokens, TokenInvalid
+
 TOKEN_VERSION = 1
-# version u8 || issued_at u64 || expires_at u64 || difficulty u8 || 16 random bytes
-_BODY = struct.Struct(">BQQB16s")
-_MAC_BYTES = 32
-TOKEN_BYTES = _BODY.size + _MAC_BYTES
-TOKEN_TEXT_LENGTH = 4 * TOKEN_BYTES // 3
+# version u8 || issued_at u64 || expires_at u64 || difficulty u8 || 16 random
+# bytes || HMAC: the layout docs/intake-api.md gives and web/src/pow.js reads.
+CHALLENGE = Purpose(
+    version=TOKEN_VERSION,
+    fields="QB",
+    # Domain separation: under the proof-of-work secret itself, this MAC
+    # signs only challenge bodies.
+    mac_context=b"haven/v1 pow challenge\x00",
+    key_context=None,
+)
 # 66 bytes are exactly 88 base64url characters: no padding, no spare bits,
 # so every token has one spelling.
-_TOKEN_TEXT = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_TEXT_LENGTH}}}\Z")
+TOKEN_BYTES = CHALLENGE.size
+TOKEN_TEXT_LENGTH = CHALLENGE.text_length
 
-# Domain separation: the HMAC key signs only challenge bodies, and a
-# proof-of-work hash cannot be reused for anything else Haven hashes.
-_MAC_CONTEXT = b"haven/v1 pow challenge\x00"
+# A proof-of-work hash cannot be reused for anything else Haven hashes.
 POW_CONTEXT = b"haven/v1 pow\x00"
 ALGORITHM = (
     'SHA-256("haven/v1 pow" || 0x00 || base64url-decode(token) || SHA-256(envelope) '
@@ -84,10 +85,6 @@ def pow_hash(token: bytes, envelope_digest: bytes, nonce: str) -> bytes:
     return hashlib.sha256(POW_CONTEXT + token + envelope_digest + nonce.encode("ascii")).digest()
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
 class ProofOfWork:
     """Issues and checks challenges; time and randomness come in through explicit seams."""
 
@@ -100,20 +97,15 @@ class ProofOfWork:
         clock: Callable[[], float],
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
-        self._secret = secret
+        self._tokens = SignedTokens(secret, CHALLENGE, random_bytes=random_bytes)
         self._lifetime = lifetime
         self._min_bits = min_bits
         self._clock = clock
-        self._random_bytes = random_bytes
-
-    def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._secret, _MAC_CONTEXT + body, hashlib.sha256).digest()
 
     def issue(self, difficulty: int) -> Challenge:
         now = int(self._clock())
         expires = now + self._lifetime
-        body = _BODY.pack(TOKEN_VERSION, now, expires, difficulty, self._random_bytes(16))
-        return Challenge(_b64url(body + self._mac(body)), difficulty, now, expires)
+        return Challenge(self._tokens.issue(now, expires, difficulty), difficulty, now, expires)
 
     def admit(self, token_text: str, current_difficulty: Callable[[], int]) -> Token:
         """The authentic, current token, or PowRejected; no work over the envelope is done here.
@@ -121,19 +113,11 @@ class ProofOfWork:
         `current_difficulty` is what a challenge issued now would ask for; it
         is called only once the token is known to be ours.
         """
-        if not _TOKEN_TEXT.match(token_text):
-            raise PowRejected("invalid", "pow.challenge")
         try:
-            token = base64.urlsafe_b64decode(token_text)
-        except (binascii.Error, ValueError):
+            opened = self._tokens.open(token_text)
+        except TokenInvalid:
             raise PowRejected("invalid", "pow.challenge") from None
-        body, mac = token[: _BODY.size], token[_BODY.size :]
-        # Constant-time: a forger learns nothing from how fast a guess fails.
-        if not hmac.compare_digest(mac, self._mac(body)):
-            raise PowRejected("invalid", "pow.challenge")
-        version, _issued, expires, difficulty, _ = _BODY.unpack(body)
-        if version != TOKEN_VERSION:
-            raise PowRejected("invalid", "pow.challenge")
+        expires, difficulty = opened.fields
         if self._clock() >= expires:
             raise PowRejected("expired", "pow.challenge")
         # A token issued under a lower floor (before the operator raised it),
@@ -141,7 +125,7 @@ class ProofOfWork:
         # a flood could stock up cheap tokens and spend them once load rises.
         if difficulty < max(self._min_bits, current_difficulty() - DIFFICULTY_SLACK):
             raise PowRejected("insufficient", "pow.challenge")
-        return Token(token, difficulty)
+        return Token(opened.raw, difficulty)
 
     def check_work(self, token: Token, nonce: str, envelope_digest: bytes) -> None:
         """Raise PowRejected unless `nonce` solves the admitted `token` for this envelope."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from intake.api.openapi import json_body, operation
 from intake.directory_file import DirectoryExpired
 from intake.errors import ApiError
 from intake.metrics import CONTENT_TYPE
-from intake.openapi import json_body, operation
 from intake.state import intake_state
 from schemas.http import ErrorSchema, StatusSchema
 

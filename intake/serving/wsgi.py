@@ -1,4 +1,4 @@
-"""Entry point for WSGI servers: `gunicorn 'intake.wsgi:app_from_env()'`.
+"""Entry point for WSGI servers: `gunicorn 'intake.serving.wsgi:app_from_env()'`.
 
 A factory rather than a module-level app: nothing is built at import, and
 a bad setting or directory stops the process with one line naming it.

@@ -16,8 +16,8 @@ from werkzeug.test import TestResponse
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
 from haven.envelope import PrivateKey, digest, open_envelope
 from intake import IntakeSettings, create_app
-from intake.i18n_catalog import read_catalog
-from intake.nojs import TicketRejected, Tickets, TokenBucket
+from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
+from intake.pages.catalog import read_catalog
 from tests.intake.conftest import FakeClock, drain
 
 pytestmark = pytest.mark.broker

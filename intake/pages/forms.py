@@ -16,7 +16,7 @@ from typing import Any
 from babel import Locale
 from marshmallow import ValidationError
 
-from intake.i18n_catalog import N_
+from intake.pages.catalog import N_
 from schemas.content import ContentError, RequestContent, load_content
 from schemas.errors import field_errors
 from schemas.messages import MESSAGES

@@ -1,0 +1,52 @@
+"""IntakeState: the one current difficulty that the API and the no-JavaScript bucket both read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import pytest
+
+from intake import IntakeSettings, create_app
+from intake.state import EXTENSION, IntakeState
+
+
+class DepthOnly:
+    """A publisher that only reports a queue depth (None: the broker is away)."""
+
+    def __init__(self, depth: int | None) -> None:
+        self.depth = depth
+
+    def publish(self, envelope: bytes, *, message_id: str) -> None:
+        raise AssertionError("nothing is published here")
+
+    def ready(self) -> bool:
+        return self.depth is not None
+
+    def intake_depth(self) -> int | None:
+        return self.depth
+
+    def close(self) -> None:
+        return
+
+
+@pytest.mark.parametrize(
+    ("depth", "expected"),
+    [(None, 8), (0, 8), (2, 8), (3, 9), (7, 10), (10**6, 10)],
+)
+def test_current_difficulty_follows_the_queue_within_the_settings(
+    make_settings: Callable[..., IntakeSettings], depth: int | None, expected: int
+) -> None:
+    settings = make_settings(pow_min_bits=8, pow_max_bits=10, pow_depth_per_bit=3)
+    app = create_app(settings, publisher=DepthOnly(depth))
+    state = cast(IntakeState, app.extensions[EXTENSION])
+    assert state.current_difficulty() == expected
+
+
+def test_the_difficulty_is_read_at_each_call(make_settings: Callable[..., Any]) -> None:
+    publisher = DepthOnly(0)
+    settings = make_settings(pow_min_bits=8, pow_max_bits=10, pow_depth_per_bit=3)
+    state = cast(IntakeState, create_app(settings, publisher=publisher).extensions[EXTENSION])
+    assert state.current_difficulty() == 8
+    publisher.depth = 6
+    assert state.current_difficulty() == 10
