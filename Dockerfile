@@ -44,7 +44,6 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     && pip uninstall --yes pip setuptools wheel \
     && install -d -o 10001 -g 10001 -m 0700 /var/lib/haven /var/lib/haven/state /var/lib/haven/partners
 WORKDIR /app
-COPY gunicorn.conf.py /app/gunicorn.conf.py
 COPY --chmod=0755 deploy/docker-entrypoint.sh /usr/local/bin/haven-entrypoint
 USER 10001:10001
 # No HEALTHCHECK here: docker-compose.yml declares one per service.

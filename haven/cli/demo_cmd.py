@@ -37,7 +37,7 @@ from haven.cli.common import CliError, Commands, write_new
 
 # The example request ships inside the package, so an installed Haven runs the demo too.
 EXAMPLE = resources.files("haven") / "examples" / "desertion.json"
-GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+GUNICORN_CONF = "python:intake.serving.gunicorn_conf"
 
 PARTNERS = (
     (
@@ -218,7 +218,7 @@ def _serve(
     url = f"http://127.0.0.1:{port}"
     print(f"\nStarting the intake on {url} and a router")
     # Fixed argv (this interpreter, our own modules), no shell.
-    serve_intake = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+    serve_intake = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONF]
     intake = subprocess.Popen(serve_intake, env=environ)  # noqa: S603
     router = subprocess.Popen([sys.executable, "-m", "worker.main"], env=environ)
     try:

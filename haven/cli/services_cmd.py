@@ -12,7 +12,7 @@ from worker.main import main as router_main
 def register(commands: Commands) -> None:
     intake = commands.add_parser(
         "intake",
-        help="serve the intake locally (production: gunicorn -c gunicorn.conf.py)",
+        help="serve the intake locally (production: gunicorn -c python:intake.serving.gunicorn_conf)",
         description="Serve the intake on this machine for development and the demo. Settings come from "
         "HAVEN_* variables (docs/intake-api.md).",
     )

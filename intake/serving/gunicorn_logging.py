@@ -1,4 +1,4 @@
-"""A gunicorn logger that has no way to write request data (gunicorn.conf.py uses it).
+"""A gunicorn logger that has no way to write request data (intake.serving.gunicorn_conf uses it).
 
 With the access log off, gunicorn still writes two lines about requests on
 its own: "Invalid request from ip=<address>: <the offending bytes>" for a

@@ -1,4 +1,4 @@
-"""A gunicorn thread worker whose reads give up on a silent client (gunicorn.conf.py uses it).
+"""A gunicorn thread worker whose reads give up on a silent client (intake.serving.gunicorn_conf uses it).
 
 gunicorn's gthread worker waits for a first byte before it gives a client
 a thread, but after that it reads with a blocking socket and no timeout:

@@ -1,4 +1,4 @@
-"""Serving the intake locally (`python -m intake`); production uses gunicorn.conf.py.
+"""Serving the intake locally (`python -m intake`); production uses intake.serving.gunicorn_conf.
 
 Werkzeug's development server logs every request with the client's address;
 its handler here logs nothing at all, whatever the logging configuration.

@@ -251,7 +251,7 @@ def free_port() -> int:
 def running_gunicorn(
     files: NetworkFiles, broker_url: str, **extra: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real gunicorn, with the repository's gunicorn.conf.py, serving the intake.
+    """A real gunicorn, with the package's gunicorn settings (intake.serving.gunicorn_conf), serving the intake.
 
     `extra` adds environment variables (GUNICORN_CMD_ARGS, HAVEN_*). The
     caller reads the process's output after stopping it; this stops it too.
@@ -268,7 +268,7 @@ def running_gunicorn(
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "-c",
-            str(REPO / "gunicorn.conf.py"),
+            "python:intake.serving.gunicorn_conf",
             "--bind",
             f"127.0.0.1:{port}",
         ],

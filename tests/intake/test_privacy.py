@@ -119,7 +119,7 @@ def test_an_internal_fault_is_logged_without_request_data(
 
 @pytest.fixture
 def gunicorn(files: NetworkFiles, intake_broker_url: str) -> Iterator[tuple[str, Any]]:
-    """A real gunicorn, with the repository's gunicorn.conf.py, serving the intake."""
+    """A real gunicorn, with the package's gunicorn settings (intake.serving.gunicorn_conf), serving the intake."""
     with running_gunicorn(files, intake_broker_url) as running:
         yield running
 

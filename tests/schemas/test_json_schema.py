@@ -103,7 +103,9 @@ def test_check_jsonschema_agrees() -> None:
 
 
 def test_the_example_request_is_accepted() -> None:
-    example = json.loads((REPO / "haven" / "examples" / "desertion.json").read_text(encoding="utf-8"))
+    example = json.loads(
+        (REPO / "haven" / "examples" / "desertion.json").read_text(encoding="utf-8")
+    )
     load_content(example)
     assert accepts("content.schema.json", example)
     assert accepts("content-desertion.schema.json", example)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pika
 import pytest
 
+from tests.repo import REPO
+
 pytestmark = pytest.mark.broker
 
 
@@ -38,11 +40,9 @@ def demo_users() -> Iterator[None]:
         assert done.returncode in (0, 69, 70), done.stderr  # 69/70: no such user
 
 
-def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
-    fresh_broker_url: str, tmp_path: Path, demo_users: None
-) -> None:
-    demo = tmp_path / "demo"
-    done = subprocess.run(
+def run_demo(demo: Path, broker_url: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """`haven demo --serve --check`, as `make run` starts it, until the example is read."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -55,12 +55,20 @@ def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
             "--port",
             str(free_port()),
         ],
-        env={**os.environ, "HAVEN_AMQP_URL": fresh_broker_url, "HAVEN_MANAGEMENT_URL": ""},
+        cwd=demo.parent,
+        env={**os.environ, "HAVEN_AMQP_URL": broker_url, "HAVEN_MANAGEMENT_URL": "", **environ},
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
     )
+
+
+def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
+    fresh_broker_url: str, tmp_path: Path, demo_users: None
+) -> None:
+    demo = tmp_path / "demo"
+    done = run_demo(demo, fresh_broker_url)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Broker: the configured one at amqp://guest@" in done.stdout
     assert "The router gave it to demo-" in done.stdout
@@ -87,3 +95,49 @@ def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
     # The demo's own secrets are private files.
     assert (demo / "DEMO-ONLY-passphrase").stat().st_mode & 0o077 == 0
     assert (demo / "DEMO-ONLY-pow.secret").stat().st_mode & 0o077 == 0
+
+
+def test_the_demo_runs_from_an_installed_package_away_from_any_checkout(
+    fresh_broker_url: str, tmp_path: Path, demo_users: None
+) -> None:
+    """An installed Haven carries what the demo reads: the example request and gunicorn's settings."""
+    site = tmp_path / "site"
+    installed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    # PYTHONPATH comes before the checkout's editable install: every process
+    # the demo starts (gunicorn, the router) imports the installed copy.
+    done = run_demo(away / "demo", fresh_broker_url, PYTHONPATH=str(site))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "1 new, 0 duplicate, 0 declined" in done.stdout
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import haven, intake, worker, schemas; print(haven.__file__, intake.__file__, worker.__file__, schemas.__file__)",
+        ],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        cwd=away,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert all(path.startswith(str(site)) for path in where.stdout.split()), where.stdout

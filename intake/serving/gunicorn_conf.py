@@ -1,7 +1,9 @@
 """gunicorn settings for the Haven intake (production and the compose stack).
 
-    gunicorn -c gunicorn.conf.py
+    gunicorn -c python:intake.serving.gunicorn_conf
 
+It ships inside the package, so an installed Haven (the image, the demo)
+serves with the same settings as a source checkout.
 The intake must never learn or log who talks to it: no access log, no
 address in any line, no proxy trusted to tell us one. Settings come from
 HAVEN_* variables (docs/intake-api.md); a bad one stops the worker with one
@@ -63,6 +65,6 @@ proc_name = "haven-intake"
 preload_app = True
 
 
-def pre_request(worker, req):
+def pre_request(worker: object, req: object) -> None:
     # gunicorn's default hook logs every method and path at debug level.
     return
