@@ -16,7 +16,6 @@ delivery is rejected, and the source queue dead-letters it to quarantine
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from haven.broker.topology import (
     partner_username,
     retry_routing_key,
 )
-from haven.envelope import EnvelopeFormatError, Header, digest, inspect
+from haven.envelope import EnvelopeFormatError, Header, digest, inspect, is_message_id
 from schemas.directory import Directory, Partner
 from schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
 from worker.choice import (
@@ -56,8 +55,6 @@ from worker.settings import RouterSettings
 # Logs carry message ids (digests of ciphertext), partner ids and reason
 # codes only: never envelope bytes, labels, or anything about a requester.
 log = logging.getLogger(__name__)
-
-_MESSAGE_ID = re.compile(r"[0-9a-f]{64}\Z")
 
 # Reason codes written into x-haven-reason (docs/routing.md).
 MALFORMED = "malformed-envelope"
@@ -346,7 +343,7 @@ class Router:
         state: RoutingState | None = None,
     ) -> None:
         claimed = delivery.properties.message_id
-        message_id = claimed if isinstance(claimed, str) and _MESSAGE_ID.match(claimed) else None
+        message_id = claimed if is_message_id(claimed) else None
         headers = {**(state.headers() if state else {}), REASON: reason}
         outgoing = Outgoing(
             QUARANTINE_EXCHANGE,

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
-import re
 import socket
 import ssl
 import threading
@@ -60,6 +59,7 @@ from haven.broker.topology import (
     partner_queue,
     retry_routing_key,
 )
+from haven.envelope import is_message_id
 from schemas.directory import Directory
 from worker.headers import REASON, BadHeadersError, RoutingState
 from worker.webhook_signing import (
@@ -79,7 +79,6 @@ Outcome = Literal["accepted", "declined", "retried", "quarantined"]
 
 REFUSED = "webhook-refused"  # decline reason (haven.broker.declines)
 FAILED = "webhook-failed"  # quarantine reason
-_MESSAGE_ID = re.compile(r"[0-9a-f]{64}\Z")
 # The partner's answer body is read only this far, then dropped with the
 # connection: a partner (or whoever sits at its URL) cannot make Haven
 # buffer megabytes, and nothing of it is kept or logged.
@@ -409,15 +408,12 @@ class PartnerDeliverer:
             state is None
             or state.stage != "partner"
             or state.partner != self.partner_id
-            or not isinstance(message_id, str)
-            or not _MESSAGE_ID.match(message_id)
+            or not is_message_id(message_id)
         ):
             # Only a router writes this queue; what it did not write is not
             # POSTed. Rejected, it dead-letters to the router, which
             # quarantines it (bad headers / id mismatch) or routes it on.
-            shown = (
-                message_id if isinstance(message_id, str) and _MESSAGE_ID.match(message_id) else "-"
-            )
+            shown = message_id if is_message_id(message_id) else "-"
             log.warning(
                 "message %s in %s's queue: no valid routing state; rejected", shown, self.partner_id
             )
