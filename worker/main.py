@@ -22,22 +22,17 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
 
 from prometheus_client import start_http_server
 
 from haven.broker import SettingsError
-from haven.directory import DirectoryError, SeenVersionFile, accept_directory
-from haven.envelope import KeyFormatError, NetworkVerifyKey
-from schemas.directory import Directory
+from haven.directory import DirectoryError
+from worker.directory import DirectoryFiles
 from worker.metrics import RouterMetrics
 from worker.run import run_router
 from worker.settings import RouterSettings
 
-MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
 # Metrics carry partner ids and counts by category: loopback unless the
 # operator says otherwise (a container on a network only Prometheus shares).
 DEFAULT_METRICS_BIND = "127.0.0.1"
@@ -52,41 +47,6 @@ def metrics_bind(environ: Mapping[str, str]) -> str:
         raise SettingsError(
             "HAVEN_METRICS_BIND must be an IP address such as 127.0.0.1 or 0.0.0.0"
         ) from None
-
-
-@dataclass(frozen=True)
-class DirectoryFiles:
-    """Where the router finds its verified directory."""
-
-    document: Path
-    network_key: Path
-    state: Path | None = None
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> DirectoryFiles:
-        document, key = (
-            environ.get("HAVEN_DIRECTORY_FILE"),
-            environ.get("HAVEN_NETWORK_VERIFY_KEY_FILE"),
-        )
-        if not document or not key:
-            raise SettingsError(
-                "HAVEN_DIRECTORY_FILE and HAVEN_NETWORK_VERIFY_KEY_FILE must name files"
-            )
-        state = environ.get("HAVEN_DIRECTORY_STATE")
-        return cls(Path(document), Path(key), Path(state) if state else None)
-
-    def load(self) -> Directory:
-        """The directory, verified against the pinned key, never older than one seen before."""
-        try:
-            pinned = NetworkVerifyKey.from_text(self.network_key.read_text(encoding="ascii"))
-            with self.document.open("rb") as handle:
-                document = handle.read(MAX_DIRECTORY_BYTES + 1)
-        except (OSError, UnicodeDecodeError, KeyFormatError) as exc:
-            raise DirectoryError(f"cannot read the directory or network key: {exc}") from None
-        if len(document) > MAX_DIRECTORY_BYTES:
-            raise DirectoryError("directory document is too large")
-        state = SeenVersionFile(self.state) if self.state is not None else None
-        return accept_directory(document, pinned, now=datetime.now(UTC), state=state)
 
 
 def service_logging() -> None:

@@ -27,7 +27,8 @@ from prometheus_client import start_http_server
 from haven.broker import SettingsError
 from haven.cli.common import Commands, add_force_option, write_new
 from haven.directory import DirectoryError
-from worker.main import DirectoryFiles, metrics_bind, service_logging, stop_on_signals
+from worker.directory import DirectoryFiles
+from worker.main import metrics_bind, service_logging, stop_on_signals
 from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
 from worker.webhook_signing import new_secret
 
