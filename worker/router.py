@@ -46,6 +46,7 @@ from worker.choice import (
     deadline_seconds,
     stable_uniform,
 )
+from worker.directory import DirectoryLoader, reload_or_keep
 from worker.headers import REASON, BadHeadersError, RoutingState, death_reason
 from worker.metrics import NO_PARTNER, UNKNOWN_CATEGORY, RouterMetrics
 from worker.metrics import Counter as _Counter
@@ -99,7 +100,7 @@ class Router:
         seen: SeenIds,
         *,
         declared_partners: frozenset[str],
-        reload: Callable[[], Directory] | None = None,
+        reload: DirectoryLoader | None = None,
         uniform: Uniform = stable_uniform,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -378,13 +379,7 @@ class Router:
         ):
             return
         self._loaded_at = self._clock()
-        try:
-            fresh = self._reload()
-        except Exception as exc:  # noqa: BLE001 - any loader failure keeps the last verified directory
-            log.warning(
-                "directory reload failed, keeping version %d: %s", self.directory.version, exc
-            )
-            return
+        fresh = reload_or_keep(self._reload, self.directory)
         if {partner.id for partner in fresh.partners} <= self.declared_partners:
             self.directory = fresh
         else:

@@ -61,6 +61,7 @@ from haven.broker.topology import (
 )
 from haven.envelope import is_message_id
 from schemas.directory import Directory
+from worker.directory import DirectoryLoader, reload_or_keep
 from worker.headers import REASON, BadHeadersError, RoutingState
 from worker.webhook_signing import (
     ID_HEADER,
@@ -73,7 +74,6 @@ from worker.webhook_signing import (
 
 log = logging.getLogger(__name__)
 
-DirectoryLoader = Callable[[], Directory]
 Verdict = Literal["accepted", "declined", "transient"]
 Outcome = Literal["accepted", "declined", "retried", "quarantined"]
 
@@ -643,12 +643,7 @@ def run_deliverer(
             readiness.expect(frozenset(running))
             if stop_event.wait(settings.directory_refresh):
                 break
-            try:
-                directory = directory_loader()
-            except Exception as exc:  # noqa: BLE001 - any loader failure keeps the last verified directory
-                log.warning(
-                    "directory reload failed, keeping version %d: %s", directory.version, exc
-                )
+            directory = reload_or_keep(directory_loader, directory)
     finally:
         # Each thread finishes its in-flight delivery, acks nothing unfinished, closes.
         for run in running.values():
