@@ -13,7 +13,7 @@ from pathlib import Path
 
 from haven.cli.common import Commands, add_force_option, write_new
 from worker.main import deliver_main
-from worker.webhook_signing import new_secret
+from worker.webhook.signing import new_secret
 
 
 def register(commands: Commands) -> None:
