@@ -1,10 +1,15 @@
-"""Replacing a file whole or not at all: the one way Haven writes keys, state and inbox files.
+"""Haven's two file primitives: writing a file whole or not at all, and reading one boundedly.
 
-The bytes go to a fresh temporary file beside the target (O_EXCL, never
+Writing (`replace_atomically`), the one way Haven writes keys, state and
+inbox files: the bytes go to a fresh temporary file beside the target (O_EXCL, never
 through a planted symlink), get their mode before any byte is written,
 are fsynced, and replace the target with one rename; the directory is then
 fsynced so the rename itself survives a crash. A replaced file never keeps
 the old one's looser mode, and a crash never leaves half a file.
+
+Reading (`read_at_most`): never more than the caller's limit and one byte,
+whatever the path is (a named pipe, a device, a file still growing);
+its size from stat() is not trusted.
 """
 
 from __future__ import annotations
@@ -33,3 +38,20 @@ def replace_atomically(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+class FileTooLargeError(Exception):
+    """The file holds more than the caller's limit; nothing past limit + 1 bytes was read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than {limit} bytes")
+        self.limit = limit
+
+
+def read_at_most(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, if there are at most `limit`. Raises OSError or FileTooLargeError."""
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLargeError(limit)
+    return data

@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from haven.directory import DirectoryError, SeenVersion, SeenVersionFile, verify_directory
+from haven.directory import (
+    DirectoryError,
+    SeenVersion,
+    SeenVersionFile,
+    read_directory_document,
+    verify_directory,
+)
 from haven.envelope import NetworkVerifyKey
 from schemas.directory import Directory
 
 log = logging.getLogger(__name__)
-
-# The signed-document limit of haven.envelope.signing; a larger file is not a directory.
-MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
-
 
 Stamp = tuple[int, int, int] | None
 
@@ -99,13 +101,7 @@ class DirectoryFile:
 
     def _load(self, seen: SeenVersion | None) -> tuple[ServedDocument, bytes]:
         """The verified document and its signed payload, or DirectoryError."""
-        try:
-            with self._path.open("rb") as handle:
-                document = handle.read(MAX_DIRECTORY_BYTES + 1)
-        except OSError as exc:
-            raise DirectoryError(f"cannot read {self._path}: {exc.strerror}") from None
-        if len(document) > MAX_DIRECTORY_BYTES:
-            raise DirectoryError(f"{self._path} is larger than {MAX_DIRECTORY_BYTES} bytes")
+        document = read_directory_document(self._path)
         directory, payload = verify_directory(document, self._pinned, now=self._now(), seen=seen)
         recorded = self._recorded()
         if recorded is not None:

@@ -1,8 +1,10 @@
 """The router that gives each request to exactly one eligible partner.
 
 Public API: `run_router(settings, directory_loader, stop_event)`,
-`RouterSettings`, `RouterMetrics`; `worker.main.main` is the process
-entry point. docs/routing.md describes the topology and the algorithm.
+`RouterSettings`, `RouterMetrics`. `worker.main` holds the two process
+entry points (the router's `main`, the webhook delivery's `deliver_main`),
+both run by `worker.service.run_service`; `worker.webhook` is the webhook
+delivery. docs/routing.md describes the topology and the algorithm.
 """
 
 from worker.choice import choose_partner, stable_uniform

@@ -1,7 +1,8 @@
-"""`haven-worker`: run one router until SIGTERM.
+"""The worker's two processes: the router (`python -m worker.main`, `haven router`) and the
+webhook delivery (`haven deliver`), each run until SIGTERM by worker.service.
 
 Configuration comes from the environment only (12-factor, and nothing
-secret on the command line):
+secret on the command line), passed in by the caller. Both read:
 
     HAVEN_AMQP_URL           broker (see haven.broker.settings)
     HAVEN_DIRECTORY_FILE     the signed partner directory (JSON document)
@@ -10,128 +11,54 @@ secret on the command line):
     HAVEN_METRICS_PORT       optional: serve Prometheus metrics on HAVEN_METRICS_BIND:PORT
     HAVEN_METRICS_BIND       optional: the metrics address, an IP literal (default 127.0.0.1;
                              the compose stack sets 0.0.0.0 on its internal network only)
-    HAVEN_ROUTER_*, HAVEN_RETRY_DELAYS, HAVEN_PARTNER_*  (worker.settings, haven.broker.limits)
+    HAVEN_RETRY_DELAYS       the retry tiers (haven.broker.limits); must match between the two
+
+The router also reads HAVEN_ROUTER_*, HAVEN_PARTNER_* (worker.settings,
+haven.broker.limits). The webhook delivery also reads:
+
+    HAVEN_AMQP_URL's user      the one the router must trust for declines
+                               (the router's HAVEN_SERVICE_USERS)
+    HAVEN_WEBHOOK_SECRETS_DIR  `<partner id>.secret` files, mode 0600
+    HAVEN_WEBHOOK_TIMEOUT      seconds for one whole POST (default 10)
+    HAVEN_WEBHOOK_CA_FILE      optional: extra CA certificates (PEM) for private CAs
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
 import os
-import signal
-import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from types import FrameType
 
-from prometheus_client import start_http_server
-
-from haven.broker import SettingsError
-from haven.directory import DirectoryError, SeenVersionFile, accept_directory
-from haven.envelope import KeyFormatError, NetworkVerifyKey
-from schemas.directory import Directory
+from worker.directory import DirectoryLoader
 from worker.metrics import RouterMetrics
 from worker.run import run_router
+from worker.service import run_service
 from worker.settings import RouterSettings
-
-MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
-# Metrics carry partner ids and counts by category: loopback unless the
-# operator says otherwise (a container on a network only Prometheus shares).
-DEFAULT_METRICS_BIND = "127.0.0.1"
+from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
 
 
-def metrics_bind(environ: Mapping[str, str]) -> str:
-    """HAVEN_METRICS_BIND: an IPv4 or IPv6 literal, never a host name to resolve."""
-    raw = environ.get("HAVEN_METRICS_BIND") or DEFAULT_METRICS_BIND
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        raise SettingsError(
-            "HAVEN_METRICS_BIND must be an IP address such as 127.0.0.1 or 0.0.0.0"
-        ) from None
-
-
-@dataclass(frozen=True)
-class DirectoryFiles:
-    """Where the router finds its verified directory."""
-
-    document: Path
-    network_key: Path
-    state: Path | None = None
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> DirectoryFiles:
-        document, key = (
-            environ.get("HAVEN_DIRECTORY_FILE"),
-            environ.get("HAVEN_NETWORK_VERIFY_KEY_FILE"),
-        )
-        if not document or not key:
-            raise SettingsError(
-                "HAVEN_DIRECTORY_FILE and HAVEN_NETWORK_VERIFY_KEY_FILE must name files"
-            )
-        state = environ.get("HAVEN_DIRECTORY_STATE")
-        return cls(Path(document), Path(key), Path(state) if state else None)
-
-    def load(self) -> Directory:
-        """The directory, verified against the pinned key, never older than one seen before."""
-        try:
-            pinned = NetworkVerifyKey.from_text(self.network_key.read_text(encoding="ascii"))
-            with self.document.open("rb") as handle:
-                document = handle.read(MAX_DIRECTORY_BYTES + 1)
-        except (OSError, UnicodeDecodeError, KeyFormatError) as exc:
-            raise DirectoryError(f"cannot read the directory or network key: {exc}") from None
-        if len(document) > MAX_DIRECTORY_BYTES:
-            raise DirectoryError("directory document is too large")
-        state = SeenVersionFile(self.state) if self.state is not None else None
-        return accept_directory(document, pinned, now=datetime.now(UTC), state=state)
-
-
-def service_logging() -> None:
-    """Logging for a long-running Haven service (router, webhook delivery)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # pika narrates every connection step at INFO; operators need its warnings only.
-    logging.getLogger("pika").setLevel(logging.WARNING)
-
-
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        # Only set a flag: the service finishes what is in flight, acks
-        # nothing unfinished, and closes its connections on its own threads.
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return stop
-
-
-def main(environ: Mapping[str, str] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    service_logging()
-    try:
-        settings = RouterSettings.from_env(environ)
-        files = DirectoryFiles.from_env(environ)
-        port = int(environ.get("HAVEN_METRICS_PORT") or 0)
-        bind = metrics_bind(environ)
-    except (SettingsError, ValueError) as exc:
-        print(f"haven-worker: {exc}", file=sys.stderr)
-        return 2
-    stop = stop_on_signals()
+def main(environ: Mapping[str, str]) -> int:
+    """Run one router until SIGTERM; the exit code."""
     metrics = RouterMetrics()
-    if port:
-        start_http_server(port, addr=bind, registry=metrics.registry)
-    try:
-        run_router(settings, files.load, stop, metrics=metrics)
-    except DirectoryError as exc:
-        print(f"haven-worker: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+    def serve(settings: RouterSettings, load: DirectoryLoader, stop: threading.Event) -> None:
+        run_router(settings, load, stop, metrics=metrics)
+
+    return run_service("haven-worker", environ, RouterSettings.from_env, serve, metrics.registry)
+
+
+def deliver_main(environ: Mapping[str, str]) -> int:
+    """Run the webhook delivery until SIGTERM; the exit code."""
+    metrics = WebhookMetrics()
+
+    def serve(settings: WebhookSettings, load: DirectoryLoader, stop: threading.Event) -> None:
+        # Each partner's thread finishes its in-flight delivery, acks nothing
+        # unfinished, and closes its own connection.
+        run_deliverer(settings, load, stop, metrics=metrics)
+
+    return run_service("haven deliver", environ, WebhookSettings.from_env, serve, metrics.registry)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # The process boundary: the only place the router reads os.environ.
+    raise SystemExit(main(os.environ))

@@ -16,7 +16,6 @@ delivery is rejected, and the source queue dead-letters it to quarantine
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from haven.broker.topology import (
     partner_username,
     retry_routing_key,
 )
-from haven.envelope import EnvelopeFormatError, Header, digest, inspect
+from haven.envelope import EnvelopeFormatError, Header, digest, inspect, is_message_id
 from schemas.directory import Directory, Partner
 from schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
 from worker.choice import (
@@ -47,6 +46,7 @@ from worker.choice import (
     deadline_seconds,
     stable_uniform,
 )
+from worker.directory import DirectoryLoader, reload_or_keep
 from worker.headers import REASON, BadHeadersError, RoutingState, death_reason
 from worker.metrics import NO_PARTNER, UNKNOWN_CATEGORY, RouterMetrics
 from worker.metrics import Counter as _Counter
@@ -56,8 +56,6 @@ from worker.settings import RouterSettings
 # Logs carry message ids (digests of ciphertext), partner ids and reason
 # codes only: never envelope bytes, labels, or anything about a requester.
 log = logging.getLogger(__name__)
-
-_MESSAGE_ID = re.compile(r"[0-9a-f]{64}\Z")
 
 # Reason codes written into x-haven-reason (docs/routing.md).
 MALFORMED = "malformed-envelope"
@@ -102,7 +100,7 @@ class Router:
         seen: SeenIds,
         *,
         declared_partners: frozenset[str],
-        reload: Callable[[], Directory] | None = None,
+        reload: DirectoryLoader | None = None,
         uniform: Uniform = stable_uniform,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -346,7 +344,7 @@ class Router:
         state: RoutingState | None = None,
     ) -> None:
         claimed = delivery.properties.message_id
-        message_id = claimed if isinstance(claimed, str) and _MESSAGE_ID.match(claimed) else None
+        message_id = claimed if is_message_id(claimed) else None
         headers = {**(state.headers() if state else {}), REASON: reason}
         outgoing = Outgoing(
             QUARANTINE_EXCHANGE,
@@ -381,13 +379,7 @@ class Router:
         ):
             return
         self._loaded_at = self._clock()
-        try:
-            fresh = self._reload()
-        except Exception as exc:  # noqa: BLE001 - any loader failure keeps the last verified directory
-            log.warning(
-                "directory reload failed, keeping version %d: %s", self.directory.version, exc
-            )
-            return
+        fresh = reload_or_keep(self._reload, self.directory)
         if {partner.id for partner in fresh.partners} <= self.declared_partners:
             self.directory = fresh
         else:

@@ -12,16 +12,14 @@ from haven.broker.connection import connect, declare
 from haven.broker.consumer import ConfirmingConsumer
 from haven.broker.reconnect import Backoff
 from haven.broker.topology import INTAKE_QUEUE, RETURNED_QUEUE, routing_topology
-from schemas.directory import Directory
 from worker.choice import Uniform, stable_uniform
+from worker.directory import DirectoryLoader, reload_or_keep
 from worker.metrics import RouterMetrics
 from worker.router import Router
 from worker.seen import SeenIds
 from worker.settings import RouterSettings
 
 log = logging.getLogger(__name__)
-
-DirectoryLoader = Callable[[], Directory]
 
 
 def declare_routing(settings: RouterSettings, partner_ids: frozenset[str]) -> None:
@@ -66,12 +64,7 @@ def run_router(
     first = True
     while not stop_event.is_set():
         if not first:
-            try:
-                directory = directory_loader()
-            except Exception as exc:  # noqa: BLE001 - keep routing with the last verified directory
-                log.warning(
-                    "directory reload failed, keeping version %d: %s", directory.version, exc
-                )
+            directory = reload_or_keep(directory_loader, directory)
         first = False
         partner_ids = frozenset(partner.id for partner in directory.partners)
         try:

@@ -147,10 +147,6 @@ class ConfirmingConsumer:
             self.state = "closed"
         return self._ending
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._pending)
-
     # -- what a handler may do -----------------------------------------------
 
     def publish(self, outgoing: Outgoing, done: Callable[[Outcome], None]) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias
 
-from haven.files import replace_atomically
+from haven.files import FileTooLargeError, read_at_most, replace_atomically
 
 Handler = Callable[[argparse.Namespace], int]
 # A string: argparse's private action type is not subscriptable at run time.
@@ -49,11 +49,11 @@ def read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
     return passphrase
 
 
-def read_bytes(path: Path, what: str, *, limit: int | None = None) -> bytes:
+def read_bytes(path: Path, what: str, *, limit: int) -> bytes:
     try:
-        if limit is not None and path.stat().st_size > limit:
-            raise CliError(f"{what} {path} is larger than {limit} bytes")
-        return path.read_bytes()
+        return read_at_most(path, limit)
+    except FileTooLargeError:
+        raise CliError(f"{what} {path} is larger than {limit} bytes") from None
     except OSError as exc:
         raise CliError(f"cannot read {what} {path}: {exc.strerror}") from None
 

@@ -1,35 +1,19 @@
 """`haven deliver` (webhook delivery until SIGTERM) and `haven webhook-secret` (a partner's secret).
 
-Configuration comes from the environment only, as for the router (nothing
-secret on the command line):
-
-    HAVEN_AMQP_URL             broker; its user is the one the router must trust
-                               for declines (the router's HAVEN_SERVICE_USERS)
-    HAVEN_DIRECTORY_FILE, HAVEN_NETWORK_VERIFY_KEY_FILE, HAVEN_DIRECTORY_STATE
-                               the signed directory, as for the router
-    HAVEN_WEBHOOK_SECRETS_DIR  `<partner id>.secret` files, mode 0600
-    HAVEN_WEBHOOK_TIMEOUT      seconds for one whole POST (default 10)
-    HAVEN_WEBHOOK_CA_FILE      optional: extra CA certificates (PEM) for private CAs
-    HAVEN_RETRY_DELAYS         the router's retry tiers (must match)
-    HAVEN_METRICS_PORT         optional: serve Prometheus metrics on HAVEN_METRICS_BIND:PORT
-    HAVEN_METRICS_BIND         optional: the metrics address, an IP literal (default 127.0.0.1)
+The delivery itself is worker.main.deliver_main; its settings (HAVEN_*
+variables, nothing secret on the command line) are listed there and in
+docs/routing.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from prometheus_client import start_http_server
-
-from haven.broker import SettingsError
 from haven.cli.common import Commands, add_force_option, write_new
-from haven.directory import DirectoryError
-from worker.main import DirectoryFiles, metrics_bind, service_logging, stop_on_signals
-from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
-from worker.webhook_signing import new_secret
+from worker.main import deliver_main
+from worker.webhook.signing import new_secret
 
 
 def register(commands: Commands) -> None:
@@ -61,28 +45,4 @@ def run_webhook_secret(args: argparse.Namespace) -> int:
 
 
 def run_deliver(_: argparse.Namespace) -> int:
-    environ = os.environ
-    service_logging()
-    try:
-        settings = WebhookSettings.from_env(environ)
-        files = DirectoryFiles.from_env(environ)
-        port = int(environ.get("HAVEN_METRICS_PORT") or 0)
-        bind = metrics_bind(environ)
-    except (SettingsError, ValueError) as exc:
-        print(f"haven deliver: {exc}", file=sys.stderr)
-        return 2
-    # Each partner's thread finishes its in-flight delivery, acks nothing
-    # unfinished, and closes its own connection.
-    stop = stop_on_signals()
-    metrics = WebhookMetrics()
-    if port:
-        start_http_server(port, addr=bind, registry=metrics.registry)
-    try:
-        run_deliverer(settings, files.load, stop, metrics=metrics)
-    except SettingsError as exc:
-        print(f"haven deliver: {exc}", file=sys.stderr)
-        return 2
-    except DirectoryError as exc:
-        print(f"haven deliver: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return deliver_main(os.environ)

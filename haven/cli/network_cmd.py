@@ -15,7 +15,6 @@ from haven.cli.common import (
     add_passphrase_option,
     comma_list,
     now,
-    read_bytes,
     read_passphrase,
     write_new,
 )
@@ -27,6 +26,7 @@ from haven.directory import (
     accept_directory,
     empty_directory,
     key_entry,
+    read_directory_document,
     sign_directory,
     verify_directory,
     with_partner,
@@ -35,8 +35,6 @@ from haven.directory import (
 from haven.directory.verify import MAX_VALIDITY
 from haven.envelope import NetworkKey, wrap_private_key
 from schemas.directory import Directory, dump_directory_payload
-
-MAX_DIRECTORY_FILE = 4 * 1024 * 1024
 
 
 def register(commands: Commands) -> None:
@@ -202,8 +200,8 @@ def run_create(args: argparse.Namespace) -> int:
 
 def _current(path: Path, key: NetworkKey) -> Directory:
     """The directory being edited, checked against the signing key's own verify key."""
-    document = read_bytes(path, "directory", limit=MAX_DIRECTORY_FILE)
     try:
+        document = read_directory_document(path)
         # An expired directory may still be renewed by its own publisher.
         directory, _ = verify_directory(document, key.verify_key, now=now(), allow_expired=True)
     except DirectoryError as exc:
@@ -250,7 +248,10 @@ def run_remove_partner(args: argparse.Namespace) -> int:
 
 
 def load_verified(path: Path, network_key: Path, state: Path | None = None) -> Directory:
-    document = read_bytes(path, "directory", limit=MAX_DIRECTORY_FILE)
+    try:
+        document = read_directory_document(path)
+    except DirectoryError as exc:
+        raise CliError(str(exc)) from None
     pinned = load_verify_key(network_key)
     try:
         return accept_directory(

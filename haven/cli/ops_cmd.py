@@ -33,7 +33,7 @@ from haven.broker.holding import (
 )
 from haven.broker.management import ManagementAccess, ManagementClient, ManagementError
 from haven.broker.settings import BrokerSettings, SettingsError
-from haven.broker.topology import PARTNER_QUEUE_PREFIX, QUARANTINE_QUEUE, UNASSIGNED_QUEUE
+from haven.broker.topology import QUARANTINE_QUEUE, UNASSIGNED_QUEUE, partner_of_queue
 from haven.cli.common import CliError, Commands, write_new
 from haven.cli.network_cmd import load_verified
 
@@ -171,13 +171,13 @@ def run_status(args: argparse.Namespace) -> int:
         )
     partners: list[dict[str, Any]] = [
         {
-            "partner": q.queue[len(PARTNER_QUEUE_PREFIX) :],
+            "partner": partner_id,
             "backlog": q.ready + q.unacked,
             "taking": q.consumers > 0,
-            "deadline_misses": int(misses.get(q.queue[len(PARTNER_QUEUE_PREFIX) :], 0)),
+            "deadline_misses": int(misses.get(partner_id, 0)),
         }
         for q in queues
-        if q.queue.startswith(PARTNER_QUEUE_PREFIX)
+        if (partner_id := partner_of_queue(q.queue)) is not None
     ]
     if args.json:
         document = {"vhost": vhost, "queues": [asdict(q) for q in queues], "partners": partners}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from haven.cli.common import Commands
 from intake.serving.serve import main as intake_main
@@ -34,4 +35,4 @@ def run_intake(args: argparse.Namespace) -> int:
 
 
 def run_router(_: argparse.Namespace) -> int:
-    return router_main()
+    return router_main(os.environ)

@@ -5,6 +5,7 @@ checks, building new versions, and the recipients of each request
 category. Clients seal requests only to keys that came through here.
 """
 
+from haven.directory.document import MAX_DIRECTORY_BYTES, read_directory_document
 from haven.directory.errors import DirectoryError
 from haven.directory.publish import (
     DEFAULT_VALIDITY,
@@ -22,6 +23,7 @@ from haven.directory.verify import accept_directory, parse_payload, verify_direc
 
 __all__ = [
     "DEFAULT_VALIDITY",
+    "MAX_DIRECTORY_BYTES",
     "DirectoryError",
     "SeenVersion",
     "SeenVersionFile",
@@ -32,6 +34,7 @@ __all__ = [
     "key_entry",
     "parse_payload",
     "payload_bytes",
+    "read_directory_document",
     "recipient_keys",
     "sign_directory",
     "verify_directory",

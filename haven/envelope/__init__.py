@@ -28,8 +28,16 @@ from haven.envelope.layout import (
     envelope_size,
     inspect,
 )
-from haven.envelope.sealing import Opened, digest, open_envelope, seal
+from haven.envelope.sealing import (
+    MESSAGE_ID_PATTERN,
+    Opened,
+    digest,
+    is_message_id,
+    open_envelope,
+    seal,
+)
 from haven.envelope.signing import (
+    MAX_DOCUMENT_BYTES,
     NetworkKey,
     NetworkVerifyKey,
     sign_document,
@@ -39,8 +47,10 @@ from haven.envelope.signing import (
 __all__ = [
     "BUCKETS",
     "MAX_CONTENT_BYTES",
+    "MAX_DOCUMENT_BYTES",
     "MAX_ENVELOPE_BYTES",
     "MAX_RECIPIENTS",
+    "MESSAGE_ID_PATTERN",
     "EnvelopeFormatError",
     "Header",
     "KeyFileError",
@@ -57,6 +67,7 @@ __all__ = [
     "digest",
     "envelope_size",
     "inspect",
+    "is_message_id",
     "open_envelope",
     "seal",
     "sign_document",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -38,6 +40,19 @@ class Opened:
 def digest(envelope: bytes) -> str:
     """The request id and broker message id: SHA-256 of the envelope, lowercase hex."""
     return hashlib.sha256(envelope).hexdigest()
+
+
+# The shape of every id `digest` makes. It lives here, beside `digest`, in
+# the bottom layer, so the router, the webhook deliverer and the partner
+# inbox all check one rule: an id is only ever 64 lowercase hex digits, so a
+# claimed id can be logged, and an inbox file named after it, without
+# letting a sender put text in a log line or a path outside the inbox.
+MESSAGE_ID_PATTERN = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def is_message_id(value: object) -> TypeGuard[str]:
+    """True if `value` has the shape of a `digest` (it may still be another envelope's)."""
+    return isinstance(value, str) and MESSAGE_ID_PATTERN.match(value) is not None
 
 
 def _derive(file_key: bytes, info: bytes) -> bytes:

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from haven.envelope import is_message_id
 from haven.files import replace_atomically
 
-_ID = re.compile(r"[0-9a-f]{64}\Z")
 _MAX_FILE = 1 << 20
 
 
@@ -38,7 +37,7 @@ class InboxError(Exception):
 def valid_id(request_id: str) -> bool:
     # Ids become file names: only the 64 hex digits of a digest, so nothing
     # a sender controls can name a path outside the inbox.
-    return bool(_ID.match(request_id))
+    return is_message_id(request_id)
 
 
 @dataclass(frozen=True)

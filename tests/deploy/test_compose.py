@@ -30,8 +30,8 @@ from haven.broker.definitions import definitions_json
 from haven.cli.main import build_parser
 from intake.metrics import IntakeMetrics
 from tests.repo import REPO as ROOT
-from worker.main import metrics_bind
 from worker.metrics import RouterMetrics
+from worker.service import metrics_bind
 from worker.webhook import WebhookMetrics
 
 COMPOSE = ROOT / "docker-compose.yml"

@@ -54,7 +54,7 @@ from worker.webhook import (
     classify,
     run_deliverer,
 )
-from worker.webhook_signing import (
+from worker.webhook.signing import (
     SecretError,
     VerificationError,
     load_secret,
@@ -475,6 +475,7 @@ def test_logs_hold_no_envelope_bytes_no_url_path_and_no_secret(
     scene: Scene, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="haven")
+    caplog.set_level(logging.DEBUG, logger="worker")
     # Every path: a failure, a timeout, a decline, and a delivery of a second request.
     scene.webhook.script.extend([500, HANG, 404, 200])
     directory = scene.directory(backup=True)
@@ -488,7 +489,7 @@ def test_logs_hold_no_envelope_bytes_no_url_path_and_no_secret(
         wait_until(lambda: depth(scene.channel, partner_queue(BACKUP)) == 1, what="first declined")
         scene.publish(envelopes[1])
         wait_until(lambda: metrics.value(HOOK, "accepted") == 1, what="second delivered")
-    records = [r for r in caplog.records if r.name.startswith("haven")]
+    records = [r for r in caplog.records if r.name.startswith(("haven", "worker"))]
     assert any("webhook" in r.getMessage() for r in records), "the scenario logged nothing"
     text = "\n".join(r.getMessage() + str(r.exc_text or "") for r in records)
     key = parse_secret(scene.secret)

@@ -15,6 +15,7 @@ from haven.broker.topology import (
     INTAKE_QUEUE,
     RETURNED_QUEUE,
     SettingsError,
+    partner_of_queue,
     partner_queue,
     routing_topology,
     topology,
@@ -55,6 +56,14 @@ def test_intake_part_is_unchanged() -> None:
 def test_partner_ids_cannot_inject_queue_names() -> None:
     with pytest.raises(SettingsError):
         routing_topology(BrokerSettings(), RoutingLimits(), ["ok-id", "evil.quarantine"])
+
+
+def test_partner_of_queue_reads_back_only_partner_queues() -> None:
+    assert partner_of_queue(partner_queue("deserters-help")) == "deserters-help"
+    # Operators' status must not list the intake, quarantine or retry queues,
+    # nor a queue someone created by hand, as a partner.
+    for name in (INTAKE_QUEUE, RETURNED_QUEUE, "haven.partner.", "haven.partner.Evil.x", "other"):
+        assert partner_of_queue(name) is None, name
 
 
 @pytest.mark.broker

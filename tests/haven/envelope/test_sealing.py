@@ -13,6 +13,7 @@ from haven.envelope import (
     PrivateKey,
     digest,
     inspect,
+    is_message_id,
     open_envelope,
     seal,
 )
@@ -107,6 +108,26 @@ def test_digest_is_the_sha256_of_the_bytes(partner_keys: list[PrivateKey], label
     assert len(digest(envelope)) == 64
     assert digest(envelope) == digest(bytes(envelope))
     assert digest(envelope) != digest(seal(b"z", labels, [partner_keys[0].public_key]))
+
+
+def test_message_ids_are_exactly_the_shape_of_a_digest(
+    partner_keys: list[PrivateKey], labels: Labels
+) -> None:
+    assert is_message_id(digest(seal(b"z", labels, [partner_keys[0].public_key])))
+    good = "0123456789abcdef" * 4
+    assert is_message_id(good)
+    # Each of these would put sender-chosen text into a log line or an inbox path.
+    for bad in (
+        good.upper(),
+        good[:-1],
+        good + "0",
+        good + "\n",
+        "../" + good[3:],
+        good.encode(),
+        None,
+        64,
+    ):
+        assert not is_message_id(bad), bad
 
 
 def test_labels_refuse_free_text() -> None:
