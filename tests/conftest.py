@@ -3,6 +3,11 @@
 Every run creates `haven-test-<random>` with rabbitmqctl, gives the guest user
 rights on it alone, and deletes it at the end, so that two runs on one
 machine (a developer's and CI's) never see each other's queues.
+
+HAVEN_TEST_BROKER_HOST, HAVEN_TEST_BROKER_PORT, HAVEN_TEST_MANAGEMENT_PORT and
+HAVEN_TEST_BROKER_NODE point a run at another RabbitMQ node (a private one, for
+the disruptive tests): every rabbitmqctl call goes through `rabbitmqctl()`
+below, so a test that stops or alarms the broker only ever touches that node.
 """
 
 from __future__ import annotations
@@ -18,17 +23,25 @@ import pytest
 
 BROKER_HOST = os.environ.get("HAVEN_TEST_BROKER_HOST", "127.0.0.1")
 BROKER_PORT = int(os.environ.get("HAVEN_TEST_BROKER_PORT", "5672"))
+# Empty: rabbitmqctl's own default node (the machine's broker).
+BROKER_NODE = os.environ.get("HAVEN_TEST_BROKER_NODE", "")
 
 
-def rabbitmqctl(*args: str) -> str:
-    """Run rabbitmqctl; fail the test run with its own words if it fails."""
+def rabbitmqctl_argv(*args: str) -> list[str]:
+    """The rabbitmqctl command line for this run's node, for tests that read its exit code."""
     executable = shutil.which("rabbitmqctl")
     if executable is None:
         pytest.fail(
             "rabbitmqctl is not installed: run the tests through .ci/run or install rabbitmq-server"
         )
+    node = ["-n", BROKER_NODE] if BROKER_NODE else []
+    return [executable, *node, *args]
+
+
+def rabbitmqctl(*args: str) -> str:
+    """Run rabbitmqctl on this run's node; fail the test run with its own words if it fails."""
     done = subprocess.run(
-        [executable, *args], capture_output=True, text=True, timeout=120, check=False
+        rabbitmqctl_argv(*args), capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
         pytest.fail(

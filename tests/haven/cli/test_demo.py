@@ -12,6 +12,8 @@ from pathlib import Path
 import pika
 import pytest
 
+from tests.conftest import rabbitmqctl_argv
+
 pytestmark = pytest.mark.broker
 
 
@@ -30,7 +32,7 @@ def demo_users() -> Iterator[None]:
     yield
     for name in DEMO_PARTNERS:
         done = subprocess.run(
-            ["rabbitmqctl", "delete_user", f"haven-partner-{name}"],
+            rabbitmqctl_argv("delete_user", f"haven-partner-{name}"),
             capture_output=True,
             check=False,
             timeout=60,
