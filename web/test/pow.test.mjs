@@ -79,7 +79,7 @@ describe("solve", () => {
 describe("the built worker (intake/static/haven-pow-worker.js)", () => {
   test("answers a challenge with progress messages and the nonce", async () => {
     const code = readFileSync(
-      join(REPO, "src", "haven", "intake", "static", "haven-pow-worker.js"),
+      join(REPO, "intake", "static", "haven-pow-worker.js"),
       "utf-8",
     );
     const posted = [];
@@ -119,7 +119,7 @@ describe("the built worker (intake/static/haven-pow-worker.js)", () => {
 
   test("answers a malformed challenge with an error message", () => {
     const code = readFileSync(
-      join(REPO, "src", "haven", "intake", "static", "haven-pow-worker.js"),
+      join(REPO, "intake", "static", "haven-pow-worker.js"),
       "utf-8",
     );
     const posted = [];
