@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit bench bench-router clean broker browser schemas
+.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router clean broker browser schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,10 +46,22 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
+# The tests in two steps: everything else first, then the tests marked
+# `disruptive` (they stop the broker application or raise a memory alarm).
+# Each pytest run locks the broker (tests/conftest.py): shared for ordinary
+# runs, exclusive for disruptive ones, so two runs on one machine never
+# stop the broker under each other; a run that must wait says so and waits.
+# pytest's exit 5 (nothing collected, e.g. no disruptive test) is no failure.
 unit: $(STAMP) $(NODE_STAMP) broker browser
-	$(BIN)/pytest -W error
+	$(BIN)/pytest -W error -m "not disruptive" || [ $$? -eq 5 ]
 
-test: lint typecheck imports unit
+disruptive: $(STAMP) broker
+	$(BIN)/pytest -W error -m disruptive || [ $$? -eq 5 ]
+
+# Sequential even under make -j: the disruptive step comes last.
+test: lint typecheck imports
+	$(MAKE) unit
+	$(MAKE) disruptive
 
 # schemas/json/: the marshmallow schemas as JSON Schema (docs/json-schema.md).
 # Commit the result; tests/schemas/test_json_schema.py fails while it differs.

@@ -3,14 +3,32 @@
 Every run creates `haven-test-<random>` with rabbitmqctl, gives the guest user
 rights on it alone, and deletes it at the end, so that two runs on one
 machine (a developer's and CI's) never see each other's queues.
+
+HAVEN_TEST_BROKER_HOST, HAVEN_TEST_BROKER_PORT, HAVEN_TEST_MANAGEMENT_PORT and
+HAVEN_TEST_BROKER_NODE point a run at another RabbitMQ node (a private one, for
+the disruptive tests): every rabbitmqctl call goes through `rabbitmqctl()`
+below, so a test that stops or alarms the broker only ever touches that node.
+
+One broker, many runs: tests marked `disruptive` stop the broker application
+or raise a memory alarm, which would fail any other run using that broker at
+the time. So every run that uses the broker takes a lock on one file per
+broker (flock(2), the lock of flock(1)): shared for ordinary broker tests, so
+any number of them run side by side; exclusive when the run selects a
+disruptive test, so it starts only once no other run uses the broker, and no
+other starts until it is done. A run that cannot take the lock at once says
+so in one line and waits.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import re
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -18,17 +36,89 @@ import pytest
 
 BROKER_HOST = os.environ.get("HAVEN_TEST_BROKER_HOST", "127.0.0.1")
 BROKER_PORT = int(os.environ.get("HAVEN_TEST_BROKER_PORT", "5672"))
+# Empty: rabbitmqctl's own default node (the machine's broker).
+BROKER_NODE = os.environ.get("HAVEN_TEST_BROKER_NODE", "")
 
 
-def rabbitmqctl(*args: str) -> str:
-    """Run rabbitmqctl; fail the test run with its own words if it fails."""
+# The lock for the machine's broker, or one per private node.
+LOCK_FILE = os.environ.get(
+    "HAVEN_TEST_LOCK_FILE",
+    "/tmp/haven-disruptive-tests"  # noqa: S108 - a fixed path every run on the machine agrees on
+    + (f"-{re.sub(r'[^A-Za-z0-9_.@-]', '_', BROKER_NODE)}" if BROKER_NODE else "")
+    + ".lock",
+)
+_held: list[int] = []
+_said: list[str] = []
+
+
+def _flock(config: pytest.Config, path: str, operation: int, waiting: str) -> int:
+    # Opened read-only, and created only if missing (protected_regular
+    # refuses O_CREAT on another user's file in sticky /tmp): flock needs no
+    # write access, so a developer's run and CI's lock the same file.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not _said:  # one line, even if both the gate and the lock make it wait
+            _said.append(waiting)
+            capture = config.pluginmanager.getplugin("capturemanager")
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                sys.stderr.write(f"{waiting} ({LOCK_FILE})\n")
+                sys.stderr.flush()
+        fcntl.flock(fd, operation)
+    return fd
+
+
+def _uses_broker(item: pytest.Item) -> bool:
+    return item.get_closest_marker("broker") is not None or "broker_vhost" in getattr(
+        item, "fixturenames", ()
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Lock the broker for this run: exclusive if it will disrupt it, else shared."""
+    config = session.config
+    if config.option.collectonly or not any(map(_uses_broker, session.items)):
+        return
+    if any(item.get_closest_marker("disruptive") for item in session.items):
+        operation = fcntl.LOCK_EX
+        waiting = "haven tests: the disruptive tests wait for other runs on this broker to finish"
+    else:
+        operation = fcntl.LOCK_SH
+        waiting = "haven tests: waiting for another run's disruptive tests to finish"
+    # A gate taken briefly before the lock itself: a disruptive run waiting
+    # for ordinary runs to finish holds it, so new ordinary runs queue behind
+    # it instead of starving it (flock alone favours neither).
+    gate = _flock(config, LOCK_FILE + ".gate", fcntl.LOCK_EX, waiting)
+    try:
+        _held.append(_flock(config, LOCK_FILE, operation, waiting))
+    finally:
+        os.close(gate)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _held:
+        os.close(_held.pop())
+
+
+def rabbitmqctl_argv(*args: str) -> list[str]:
+    """The rabbitmqctl command line for this run's node, for tests that read its exit code."""
     executable = shutil.which("rabbitmqctl")
     if executable is None:
         pytest.fail(
             "rabbitmqctl is not installed: run the tests through .ci/run or install rabbitmq-server"
         )
+    node = ["-n", BROKER_NODE] if BROKER_NODE else []
+    return [executable, *node, *args]
+
+
+def rabbitmqctl(*args: str) -> str:
+    """Run rabbitmqctl on this run's node; fail the test run with its own words if it fails."""
     done = subprocess.run(
-        [executable, *args], capture_output=True, text=True, timeout=120, check=False
+        rabbitmqctl_argv(*args), capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
         pytest.fail(

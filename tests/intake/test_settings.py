@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from haven.broker import SettingsError
+from haven.broker import BrokerSettings, SettingsError
 from haven.directory import DirectoryError
 from haven.envelope import NetworkKey
 from intake import IntakeSettings, create_app
@@ -16,20 +17,66 @@ from intake.settings import MAX_BODY_BYTES
 from tests.intake.conftest import NetworkFiles, signed_directory
 
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# Not the default URL: read from HAVEN_AMQP_URL, or the test could not tell.
+INTAKE_URL = "amqp://haven-intake:pass@broker.invalid:5671/haven"
 
 
-def test_from_env(files: NetworkFiles) -> None:
+def test_from_env_reads_every_variable_the_intake_documents(
+    files: NetworkFiles, tmp_path: Path
+) -> None:
+    # Operators set the intake up through these variables alone: each one
+    # set to a value no default has must arrive, or a bound they chose (a
+    # proof-of-work floor, a publish timeout) silently is not the one in force.
+    state = tmp_path / "seen-directory-intake.json"
     settings = IntakeSettings.from_env(
-        files.environ(URL, HAVEN_BEHIND_TLS="yes", HAVEN_CHALLENGE_LIFETIME="120")
+        files.environ(
+            INTAKE_URL,
+            HAVEN_BEHIND_TLS="yes",
+            HAVEN_CHALLENGE_LIFETIME="120",
+            HAVEN_POW_DEPTH_PER_BIT="250",
+            HAVEN_DIRECTORY_STATE=str(state),
+            HAVEN_NOJS_TICKET_MIN_AGE="2",
+            HAVEN_NOJS_TICKET_MAX_AGE="900",
+            HAVEN_NOJS_BUCKET_SIZE="4",
+            HAVEN_NOJS_REFILL_PER_MINUTE="30",
+            HAVEN_PUBLISH_TIMEOUT="7.5",
+            HAVEN_CONNECT_TIMEOUT="4.5",
+            HAVEN_RETRY_AFTER="11",
+            HAVEN_DELIVERY_LIMIT="9",
+            HAVEN_INTAKE_MAX_LENGTH="1234",
+            HAVEN_QUARANTINE_MAX_LENGTH="2345",
+        )
     )
+    assert settings.directory_file == files.directory_file
     assert settings.network_verify_key == files.network_key.verify_key
     assert settings.pow_secret == files.pow_secret_file.read_bytes()
-    assert (settings.pow_min_bits, settings.pow_max_bits) == (8, 12)
-    assert settings.pow_depth_per_bit == 1000
-    assert settings.challenge_lifetime == 120
-    assert settings.behind_tls is True
-    assert settings.directory_state is None
-    assert settings.broker.url == URL
+    expected = {
+        "pow_min_bits": 8,
+        "pow_max_bits": 12,
+        "pow_depth_per_bit": 250,
+        "challenge_lifetime": 120,
+        "behind_tls": True,
+        "directory_state": state,
+        "nojs_ticket_min_age": 2,
+        "nojs_ticket_max_age": 900,
+        "nojs_bucket_size": 4,
+        "nojs_refill_per_minute": 30,
+    }
+    assert {name: getattr(settings, name) for name in expected} == expected
+    assert settings.broker == BrokerSettings(
+        url=INTAKE_URL,
+        publish_timeout=7.5,
+        connect_timeout=4.5,
+        retry_after=11,
+        delivery_limit=9,
+        intake_max_length=1234,
+        quarantine_max_length=2345,
+    )
+    # Every value above differs from its default, so none passes by luck.
+    for name, value in expected.items():
+        assert value != getattr(IntakeSettings, name), name
+    for field in dataclasses.fields(BrokerSettings):
+        assert getattr(settings.broker, field.name) != field.default, field.name
     # base64 of the largest envelope, plus room for the rest of the JSON
     assert MAX_BODY_BYTES == 138832 + 4096 == settings.max_body_bytes
     # the secret never appears in a repr (and so in no traceback or log)

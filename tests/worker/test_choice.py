@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
 import pytest
 
-from haven.broker import SettingsError
+from haven.broker import BrokerSettings, SettingsError
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import Backoff, BackoffPolicy
 from haven.directory import with_partner, without_partner
@@ -201,17 +202,69 @@ def test_backoff_grows_to_its_maximum_and_resets() -> None:
     assert jittered.next_delay() == 2
 
 
-def test_settings_from_env() -> None:
+def test_settings_from_env_read_every_variable_the_router_documents() -> None:
+    # Operators tune the router through these variables alone: each one set
+    # to a value no default has must arrive, or a limit they set is ignored.
     settings = RouterSettings.from_env(
         {
             "HAVEN_AMQP_URL": "amqp://u:p@broker:5672/haven",
-            "HAVEN_ROUTER_PREFETCH": "7",
-            "HAVEN_ROUTER_MAX_DEADLINE": "900",
+            "HAVEN_PUBLISH_TIMEOUT": "7.5",
+            "HAVEN_CONNECT_TIMEOUT": "4.5",
+            "HAVEN_RETRY_AFTER": "11",
+            "HAVEN_DELIVERY_LIMIT": "9",
+            "HAVEN_INTAKE_MAX_LENGTH": "1234",
+            "HAVEN_QUARANTINE_MAX_LENGTH": "2345",
+            "HAVEN_PARTNER_MAX_LENGTH": "345",
+            "HAVEN_PARTNER_DELIVERY_LIMIT": "3",
+            "HAVEN_RETURNED_MAX_LENGTH": "456",
+            "HAVEN_UNASSIGNED_MAX_LENGTH": "567",
+            "HAVEN_RETRY_MAX_LENGTH": "678",
             "HAVEN_RETRY_DELAYS": "2,20",
+            "HAVEN_ROUTER_PREFETCH": "7",
+            "HAVEN_ROUTER_SEEN_CAPACITY": "4321",
+            "HAVEN_ROUTER_MAX_DEADLINE": "900",
+            "HAVEN_ROUTER_SHUTDOWN_TIMEOUT": "12.5",
+            "HAVEN_DIRECTORY_REFRESH": "42",
+            "HAVEN_SERVICE_USERS": "haven-deliver,haven-other",
         }
     )
-    assert settings.prefetch == 7 and settings.max_deadline == 900
-    assert settings.limits.retry_delays == (2, 20)
+    expected = RouterSettings(
+        broker=BrokerSettings(
+            url="amqp://u:p@broker:5672/haven",
+            publish_timeout=7.5,
+            connect_timeout=4.5,
+            retry_after=11,
+            delivery_limit=9,
+            intake_max_length=1234,
+            quarantine_max_length=2345,
+        ),
+        limits=RoutingLimits(
+            partner_max_length=345,
+            partner_delivery_limit=3,
+            returned_max_length=456,
+            unassigned_max_length=567,
+            retry_max_length=678,
+            retry_delays=(2, 20),
+        ),
+        prefetch=7,
+        seen_capacity=4321,
+        max_deadline=900,
+        shutdown_timeout=12.5,
+        directory_refresh=42,
+        service_users=frozenset({"haven-deliver", "haven-other"}),
+    )
+    assert settings == expected
+    # Every value above differs from its default: a variable that is not
+    # read cannot pass unnoticed behind a default that happens to match.
+    defaults = RouterSettings()
+    for group, default_group in (
+        (expected.broker, defaults.broker),
+        (expected.limits, defaults.limits),
+        (expected, defaults),
+    ):
+        for name in (f.name for f in dataclasses.fields(group)):
+            if name not in {"broker", "limits", "backoff"}:
+                assert getattr(group, name) != getattr(default_group, name), name
     assert RouterSettings.from_env({}).max_deadline is None
     with pytest.raises(SettingsError):
         RouterSettings.from_env({"HAVEN_ROUTER_PREFETCH": "0"})

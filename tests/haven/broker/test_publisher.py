@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
+from urllib.parse import unquote, urlsplit
 
 import pika
 import pytest
@@ -18,6 +20,7 @@ from haven.broker import (
     ConfirmedPublisher,
     declare_topology,
 )
+from tests.conftest import rabbitmqctl
 from tests.haven.broker.conftest import drain
 
 pytestmark = pytest.mark.broker
@@ -109,27 +112,65 @@ def test_no_broker_answers_down_quickly() -> None:
         publisher.close()
 
 
-def test_threads_publish_concurrently_each_on_its_own_connection(
-    publisher: ConfirmedPublisher, channel: BlockingChannel
+def connections_in(vhost: str) -> int:
+    """Open AMQP connections in one vhost, as the broker itself lists them (no stats delay)."""
+    listing = rabbitmqctl("list_connections", "-q", "--no-table-headers", "vhost")
+    return sum(1 for line in listing.splitlines() if line.strip() == vhost)
+
+
+def test_many_threads_publish_at_once_over_one_connection_and_each_hears_its_own_confirm(
+    fresh_broker_url: str,
 ) -> None:
-    drain(channel, INTAKE_QUEUE)
+    # pika connections are not thread-safe: every request thread hands its
+    # publish to the one I/O thread. What each caller is told must be the
+    # broker's answer for its own message: a confirm handed to the wrong
+    # caller would tell a requester 202 for a request the broker refused.
+    # A short queue makes the broker accept some and refuse the rest.
+    settings = BrokerSettings(url=fresh_broker_url, intake_max_length=100, publish_timeout=10.0)
+    declare_topology(settings)
+    vhost = unquote(urlsplit(fresh_broker_url).path[1:])
+    publisher = ConfirmedPublisher(settings)
+    told: dict[bytes, str] = {}
     errors: list[BaseException] = []
+    start = threading.Barrier(6)
 
     def send(worker: int) -> None:
         try:
+            start.wait(timeout=30)
             for index in range(40):
-                publisher.publish(f"{worker}:{index}".encode(), message_id=f"{worker}-{index}")
+                body = f"{worker}:{index}".encode()
+                try:
+                    publisher.publish(body, message_id=f"{worker}-{index}")
+                    told[body] = "ok"
+                except BrokerUnavailable as refused:
+                    told[body] = refused.reason
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=send, args=(worker,)) for worker in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
-    bodies = {body for _, body in drain(channel, INTAKE_QUEUE)}
-    assert bodies == {f"{w}:{i}".encode() for w in range(6) for i in range(40)}
+    try:
+        publisher.publish(b"first", message_id="first")  # the connection is up
+        threads = [threading.Thread(target=send, args=(worker,)) for worker in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        assert not any(thread.is_alive() for thread in threads)
+        # Six threads, one connection: the publisher's, still open.
+        assert connections_in(vhost) == 1
+    finally:
+        publisher.close()
+    assert set(told) == {f"{w}:{i}".encode() for w in range(6) for i in range(40)}
+    assert set(told.values()) == {"ok", "full"}, Counter(told.values())
+    connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
+    try:
+        queued = [body for _, body in drain(connection.channel(), INTAKE_QUEUE)]
+    finally:
+        connection.close()
+    # Exactly the messages whose callers were told "ok" are on the queue, once each.
+    assert sorted(queued) == sorted(
+        [b"first", *(body for body, said in told.items() if said == "ok")]
+    )
 
 
 def test_ready_and_depth(publisher: ConfirmedPublisher, channel: BlockingChannel) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pika
 import pytest
 
+from tests.conftest import rabbitmqctl_argv
 from tests.repo import REPO
 
 pytestmark = pytest.mark.broker
@@ -32,7 +33,7 @@ def demo_users() -> Iterator[None]:
     yield
     for name in DEMO_PARTNERS:
         done = subprocess.run(
-            ["rabbitmqctl", "delete_user", f"haven-partner-{name}"],
+            rabbitmqctl_argv("delete_user", f"haven-partner-{name}"),
             capture_output=True,
             check=False,
             timeout=60,

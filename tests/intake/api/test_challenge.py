@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +13,7 @@ from haven.broker.publisher import DEPTH_POLL_SECONDS
 from intake import IntakeSettings, create_app
 from intake.guards.pow import ALGORITHM
 from tests.intake.conftest import TEST_BITS, FakeClock
+from tests.worker.conftest import wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -42,8 +42,13 @@ def test_difficulty_rises_with_queue_depth(
     assert client.get("/v1/challenge").get_json()["difficulty"] == 8
     for n in range(7):
         publisher.publish(b"waiting %d" % n, message_id=f"{n:064x}")
-    # The publisher's I/O thread polls the depth about once a second.
-    time.sleep(DEPTH_POLL_SECONDS * 2 + 0.2)
+    # The publisher's I/O thread polls the depth about once a second: wait
+    # (bounded) until it has seen all seven, then the difficulty is exact.
+    wait_until(
+        lambda: publisher.intake_depth() == 7,
+        timeout=DEPTH_POLL_SECONDS * 10,
+        what="the publisher to see 7 requests waiting",
+    )
     assert client.get("/v1/challenge").get_json()["difficulty"] == 10  # 8 + 7 // 3, capped at 10
     metrics = client.get("/metrics").get_data(as_text=True)
     assert "haven_intake_pow_difficulty_bits 10.0" in metrics

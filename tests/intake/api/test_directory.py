@@ -133,12 +133,21 @@ def test_without_a_state_file_only_the_running_process_remembers(
     publisher: ConfirmedPublisher,
     files: NetworkFiles,
 ) -> None:
-    # The documented limit of running without HAVEN_DIRECTORY_STATE.
+    # The documented limit of running without HAVEN_DIRECTORY_STATE: the
+    # rollback guard lives in the running process alone. While it runs, an
+    # older signed file (one that may still list a retired, seized key) is
+    # refused; a restart forgets what was served and takes the older file.
     settings = make_settings()
-    replace(files, signed_directory(files.network_key, files.partners, versions=2))
-    create_app(settings, publisher=publisher)
-    replace(files, signed_directory(files.network_key, files.partners, versions=1))
-    create_app(settings, publisher=publisher)
+    assert settings.directory_state is None
+    newer = signed_directory(files.network_key, files.partners, versions=2)
+    older = signed_directory(files.network_key, files.partners, versions=1)
+    replace(files, newer)
+    running = create_app(settings, publisher=publisher).test_client()
+    assert running.get("/v1/directory").data == newer
+    replace(files, older)
+    assert running.get("/v1/directory").data == newer
+    restarted = create_app(settings, publisher=publisher).test_client()
+    assert restarted.get("/v1/directory").data == older
 
 
 @pytest.mark.parametrize("kind", ["damaged", "unusable"])
