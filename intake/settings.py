@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from haven.broker import BrokerSettings, SettingsError
-from haven.envelope import MAX_ENVELOPE_BYTES, KeyFormatError, NetworkVerifyKey
+from haven.directory import DirectoryError, read_network_verify_key
+from haven.envelope import MAX_ENVELOPE_BYTES, NetworkVerifyKey
+from haven.files import FileTooLargeError, read_at_most
 
 # The largest body a valid submission can have: the largest envelope in
 # base64 plus the routing labels, the challenge, the nonce and some
@@ -17,7 +19,6 @@ MAX_BODY_BYTES = 4 * -(-MAX_ENVELOPE_BYTES // 3) + JSON_OVERHEAD_BYTES
 
 MIN_POW_SECRET_BYTES = 32
 _MAX_SECRET_FILE_BYTES = 4096
-_MAX_KEY_FILE_BYTES = 4096
 # A phone over Tor must still solve the hardest challenge in reasonable
 # time; 2^32 hashes is far past that, so no setting may ask for more.
 MAX_POW_BITS = 32
@@ -135,23 +136,18 @@ def _optional_path(environ: Mapping[str, str], name: str) -> Path | None:
 def _read(environ: Mapping[str, str], name: str, limit: int) -> bytes:
     path = _path(environ, name)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        return read_at_most(path, limit)
     except OSError as exc:
         raise SettingsError(f"{name}: cannot read {path}: {exc.strerror}") from None
-    if len(data) > limit:
-        raise SettingsError(f"{name}: {path} is larger than {limit} bytes")
-    return data
+    except FileTooLargeError as exc:
+        raise SettingsError(f"{name}: {path} is {exc}") from None
 
 
 def _verify_key(environ: Mapping[str, str], name: str) -> NetworkVerifyKey:
-    data = _read(environ, name, _MAX_KEY_FILE_BYTES)
     try:
-        return NetworkVerifyKey.from_text(data.decode("ascii"))
-    except (KeyFormatError, UnicodeDecodeError):
-        raise SettingsError(
-            f"{name}: not a network verify key (32 bytes in base64, as `haven network create` writes it)"
-        ) from None
+        return read_network_verify_key(_path(environ, name))
+    except DirectoryError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
 
 
 def _integer(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 from haven.broker import SettingsError
 from haven.directory import (
-    DirectoryError,
     SeenVersionFile,
     accept_directory,
     read_directory_document,
+    read_network_verify_key,
 )
-from haven.envelope import KeyFormatError, NetworkVerifyKey
 from schemas.directory import Directory
 
 log = logging.getLogger(__name__)
@@ -53,10 +52,7 @@ class DirectoryFiles:
 
     def load(self) -> Directory:
         """The directory, verified against the pinned key, never older than one seen before."""
-        try:
-            pinned = NetworkVerifyKey.from_text(self.network_key.read_text(encoding="ascii"))
-        except (OSError, UnicodeDecodeError, KeyFormatError) as exc:
-            raise DirectoryError(f"cannot read the network key: {exc}") from None
+        pinned = read_network_verify_key(self.network_key)
         document = read_directory_document(self.document)
         state = SeenVersionFile(self.state) if self.state is not None else None
         return accept_directory(document, pinned, now=datetime.now(UTC), state=state)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from haven.broker.settings import SettingsError
+from haven.files import FileTooLargeError, read_at_most
 
 # Far above any real answer (a user or connection list); a broker (or
 # something posing as it) cannot make the provisioner read without bound.
@@ -79,16 +80,13 @@ class ManagementAccess:
 def _read_password(path: Path) -> str:
     """One line of UTF-8 from HAVEN_MANAGEMENT_PASSWORD_FILE, read with a bound."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_PASSWORD_FILE + 1)
+        raw = read_at_most(path, MAX_PASSWORD_FILE)
     except OSError as exc:
         raise SettingsError(
             f"HAVEN_MANAGEMENT_PASSWORD_FILE {path}: cannot read it ({exc.strerror})"
         ) from None
-    if len(raw) > MAX_PASSWORD_FILE:
-        raise SettingsError(
-            f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is larger than {MAX_PASSWORD_FILE} bytes"
-        )
+    except FileTooLargeError as exc:
+        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is {exc}") from None
     try:
         password = raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from haven.cli.common import CliError, read_bytes, read_passphrase
-from haven.directory import key_entry
+from haven.directory import DirectoryError, key_entry, read_network_verify_key
 from haven.envelope import (
     KeyFileError,
     KeyFormatError,
@@ -64,8 +64,7 @@ def load_network_key(path: Path, args: argparse.Namespace) -> NetworkKey:
 
 
 def load_verify_key(path: Path) -> NetworkVerifyKey:
-    text = read_bytes(path, "network verify key", limit=MAX_KEY_FILE).decode("ascii", "replace")
     try:
-        return NetworkVerifyKey.from_text(text)
-    except KeyFormatError:
-        raise CliError(f"{path} is not a network verify key (32 bytes in base64)") from None
+        return read_network_verify_key(path)
+    except DirectoryError as exc:
+        raise CliError(str(exc)) from None

@@ -5,7 +5,11 @@ checks, building new versions, and the recipients of each request
 category. Clients seal requests only to keys that came through here.
 """
 
-from haven.directory.document import MAX_DIRECTORY_BYTES, read_directory_document
+from haven.directory.document import (
+    MAX_DIRECTORY_BYTES,
+    read_directory_document,
+    read_network_verify_key,
+)
 from haven.directory.errors import DirectoryError
 from haven.directory.publish import (
     DEFAULT_VALIDITY,
@@ -35,6 +39,7 @@ __all__ = [
     "parse_payload",
     "payload_bytes",
     "read_directory_document",
+    "read_network_verify_key",
     "recipient_keys",
     "sign_directory",
     "verify_directory",

@@ -56,4 +56,4 @@ def test_an_unreadable_directory_stops_the_service_before_it_connects(
     service: Main, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert service(_environ(tmp_path)) == DIRECTORY_REFUSED == 1
-    assert "network key" in capsys.readouterr().err
+    assert "network verify key" in capsys.readouterr().err

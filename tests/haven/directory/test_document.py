@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from haven.directory import MAX_DIRECTORY_BYTES, DirectoryError, read_directory_document
-from haven.envelope import MAX_DOCUMENT_BYTES
+from haven.directory import (
+    MAX_DIRECTORY_BYTES,
+    DirectoryError,
+    read_directory_document,
+    read_network_verify_key,
+)
+from haven.directory.document import MAX_VERIFY_KEY_BYTES
+from haven.envelope import MAX_DOCUMENT_BYTES, NetworkKey
 
 
 def test_the_limit_is_the_signed_document_limit() -> None:
@@ -59,3 +65,27 @@ def test_an_endless_pipe_is_read_only_to_the_limit(tmp_path: Path) -> None:
     writer.join(timeout=10)
     assert not writer.is_alive()
     assert written < 2 * MAX_DIRECTORY_BYTES
+
+
+def test_the_network_verify_key_file_is_read_back_as_written(tmp_path: Path) -> None:
+    key = NetworkKey.generate().verify_key
+    path = tmp_path / "network.pub"
+    path.write_text(key.to_text() + "\n", encoding="ascii")
+    assert read_network_verify_key(path).raw == key.raw
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"not base64 at all", "is not a network verify key"),
+        (b"\xff\xfe", "is not a network verify key"),
+        (b"A" * (MAX_VERIFY_KEY_BYTES + 1), f"larger than {MAX_VERIFY_KEY_BYTES} bytes"),
+    ],
+)
+def test_anything_else_in_the_verify_key_file_is_one_clear_refusal(
+    tmp_path: Path, content: bytes, says: str
+) -> None:
+    path = tmp_path / "network.pub"
+    path.write_bytes(content)
+    with pytest.raises(DirectoryError, match=says):
+        read_network_verify_key(path)
