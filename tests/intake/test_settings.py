@@ -128,7 +128,9 @@ def test_short_secret_and_bad_key_file(files: NetworkFiles, tmp_path: Path) -> N
     short.write_bytes(b"x" * 31)
     with pytest.raises(SettingsError, match="HAVEN_POW_SECRET_FILE must hold at least 32 bytes"):
         IntakeSettings.from_env({**files.environ(URL), "HAVEN_POW_SECRET_FILE": str(short)})
-    with pytest.raises(SettingsError, match=r"HAVEN_NETWORK_VERIFY_KEY_FILE: .* is not a network verify key"):
+    with pytest.raises(
+        SettingsError, match=r"HAVEN_NETWORK_VERIFY_KEY_FILE: .* is not a network verify key"
+    ):
         IntakeSettings.from_env({**files.environ(URL), "HAVEN_NETWORK_VERIFY_KEY_FILE": str(short)})
 
 
