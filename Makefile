@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# web/src reads the generated JSON Schema with import attributes, which
+# Node.js has from 20.10 (and 18.20): say so in one line on an older one.
 $(NODE_STAMP): web/package.json web/package-lock.json
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)' \
+		|| { echo "Haven's web side needs Node.js 20.10 or newer; this is $$(node --version)"; exit 1; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

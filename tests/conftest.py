@@ -58,7 +58,13 @@ def _flock(config: pytest.Config, path: str, operation: int, waiting: str) -> in
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            # Readable by every user whatever this run's umask: another
+            # user's run must be able to open it to wait on it.
+            os.fchmod(fd, 0o644)
+        except FileExistsError:  # another run created it meanwhile
+            fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, operation | fcntl.LOCK_NB)
     except BlockingIOError:

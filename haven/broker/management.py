@@ -31,6 +31,7 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_PASSWORD_FILE = 4096
 # The management plugin's port beside a broker that names no other.
 DEFAULT_MANAGEMENT_PORT = 15672
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,14 @@ class ManagementAccess:
     def from_env(
         cls, environ: Mapping[str, str], amqp_url: str, *, url: str | None = None
     ) -> ManagementAccess:
-        """`url` (a command-line flag) over HAVEN_MANAGEMENT_URL over the broker's host on 15672."""
+        """`url` (a command-line flag), else HAVEN_MANAGEMENT_URL, else port 15672 of a local broker.
+
+        For a broker on another host no URL is guessed: the admin password
+        would go to it over plain HTTP. The operator names the API (https://
+        where it crosses a network).
+        """
         parts = urlsplit(amqp_url)
-        chosen = (
-            url
-            or environ.get("HAVEN_MANAGEMENT_URL")
-            or f"http://{parts.hostname or '127.0.0.1'}:{DEFAULT_MANAGEMENT_PORT}"
-        )
+        chosen = url or environ.get("HAVEN_MANAGEMENT_URL") or _local_default(parts.hostname)
         user = environ.get("HAVEN_MANAGEMENT_USER") or unquote(parts.username or "guest")
         password_path = environ.get("HAVEN_MANAGEMENT_PASSWORD_FILE")
         password = (
@@ -75,6 +77,17 @@ class ManagementAccess:
             return ManagementClient(self.url, self.user, self.password)
         except ValueError as exc:
             raise SettingsError(f"HAVEN_MANAGEMENT_URL or --management-url: {exc}") from None
+
+
+def _local_default(host: str | None) -> str:
+    """The management API beside a broker on this machine; SettingsError for any other host."""
+    if host is None or host in _LOOPBACK:
+        shown = "[::1]" if host == "::1" else (host or "127.0.0.1")
+        return f"http://{shown}:{DEFAULT_MANAGEMENT_PORT}"
+    raise SettingsError(
+        f"the broker is on {host}: say where its management API is "
+        "(HAVEN_MANAGEMENT_URL or --management-url, https:// across a network)"
+    )
 
 
 def _read_password(path: Path) -> str:

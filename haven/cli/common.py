@@ -12,6 +12,9 @@ from typing import TypeAlias
 
 from haven.files import FileTooLargeError, read_at_most, replace_atomically
 
+# A passphrase is a line of text; nothing larger is one.
+MAX_PASSPHRASE_FILE = 4096
+
 Handler = Callable[[argparse.Namespace], int]
 # A string: argparse's private action type is not subscriptable at run time.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -33,10 +36,15 @@ def read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
     """
     path: Path | None = getattr(args, "passphrase_file", None)
     if path is not None:
+        # Bounded: a named pipe or /dev/zero given by mistake must not fill memory.
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_at_most(path, MAX_PASSPHRASE_FILE).decode("utf-8")
         except OSError as exc:
             raise CliError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+        except FileTooLargeError as exc:
+            raise CliError(f"passphrase file {path} is {exc}") from None
+        except UnicodeDecodeError:
+            raise CliError(f"passphrase file {path} is not UTF-8") from None
         passphrase = text.rstrip("\r\n")
     elif sys.stdin.isatty():
         passphrase = getpass.getpass("Passphrase: ")

@@ -8,7 +8,6 @@ docs/routing.md.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from haven.cli.common import Commands, add_force_option, write_new
@@ -44,5 +43,5 @@ def run_webhook_secret(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_deliver(_: argparse.Namespace) -> int:
-    return deliver_main(os.environ)
+def run_deliver(args: argparse.Namespace) -> int:
+    return deliver_main(args.environ)

@@ -248,17 +248,25 @@ def run_remove_partner(args: argparse.Namespace) -> int:
 
 
 def load_verified(path: Path, network_key: Path, state: Path | None = None) -> Directory:
+    return read_verified(path, network_key, state)[0]
+
+
+def read_verified(
+    path: Path, network_key: Path, state: Path | None = None
+) -> tuple[Directory, bytes]:
+    """The directory in `path`, verified, with the very bytes that were verified."""
     try:
         document = read_directory_document(path)
     except DirectoryError as exc:
         raise CliError(str(exc)) from None
     pinned = load_verify_key(network_key)
     try:
-        return accept_directory(
+        directory = accept_directory(
             document, pinned, now=now(), state=SeenVersionFile(state) if state else None
         )
     except DirectoryError as exc:
         raise CliError(str(exc)) from None
+    return directory, document
 
 
 def run_verify(args: argparse.Namespace) -> int:

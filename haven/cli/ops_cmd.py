@@ -35,7 +35,7 @@ from haven.broker.management import ManagementAccess, ManagementClient, Manageme
 from haven.broker.settings import BrokerSettings, SettingsError
 from haven.broker.topology import QUARANTINE_QUEUE, UNASSIGNED_QUEUE, partner_of_queue
 from haven.cli.common import CliError, Commands, write_new
-from haven.cli.network_cmd import load_verified
+from haven.cli.network_cmd import load_verified, read_verified
 
 QUEUES = {"quarantine": QUARANTINE_QUEUE, "unassigned": UNASSIGNED_QUEUE}
 MAX_METRICS_BYTES = 4 * 1024 * 1024
@@ -250,7 +250,9 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    fresh = load_verified(args.directory, args.network_key)
+    # Published are the bytes that were verified, read once: a file swapped
+    # between a check and a second read would otherwise be served unverified.
+    fresh, document = read_verified(args.directory, args.network_key)
     if args.to.exists():
         # The served one must still verify too: never publish over a file
         # that was tampered with without noticing.
@@ -267,7 +269,7 @@ def run_publish(args: argparse.Namespace) -> int:
                 f"{args.directory} is version {fresh.version}; the served one is already "
                 f"version {served.version}"
             )
-    write_new(args.to, args.directory.read_bytes(), force=True)
+    write_new(args.to, document, force=True)
     print(
         f"published directory {fresh.network_id} version {fresh.version} to {args.to}: "
         f"{len(fresh.partners)} partners, valid until {fresh.expires_at:%Y-%m-%d %H:%M}Z"

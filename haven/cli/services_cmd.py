@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from haven.cli.common import Commands
 from intake.serving.serve import main as intake_main
@@ -30,9 +29,9 @@ def register(commands: Commands) -> None:
 
 
 def run_intake(args: argparse.Namespace) -> int:
-    intake_main(["--host", args.host, "--port", str(args.port)])
+    intake_main(["--host", args.host, "--port", str(args.port)], args.environ)
     return 0
 
 
-def run_router(_: argparse.Namespace) -> int:
-    return router_main(os.environ)
+def run_router(args: argparse.Namespace) -> int:
+    return router_main(args.environ)

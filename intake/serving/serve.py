@@ -7,6 +7,7 @@ its handler here logs nothing at all, whatever the logging configuration.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, run_simple
@@ -30,7 +31,7 @@ class QuietRequestHandler(WSGIRequestHandler):
         return
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m intake",
         description="Serve the Haven intake locally (settings from HAVEN_* variables).",
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     run_simple(
         args.host,
         args.port,
-        app_from_env(),
+        app_from_env(environ),
         # One request at a time: enough to try the pages and the CLI on one
         # machine. The publisher needs no such limit: whatever the request
         # threads, its one I/O thread owns the only broker connection.

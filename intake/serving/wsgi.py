@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 
 from flask import Flask
 from pika.exceptions import AMQPError
@@ -21,10 +22,10 @@ from intake.settings import IntakeSettings
 log = logging.getLogger(__name__)
 
 
-def app_from_env() -> Flask:
-    """The intake configured from HAVEN_* variables, or exit 1 with a one-line reason."""
+def app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
+    """The intake configured from HAVEN_* variables (default: this process's), or exit 1 with a one-line reason."""
     try:
-        settings = IntakeSettings.from_env(os.environ)
+        settings = IntakeSettings.from_env(os.environ if environ is None else environ)
         app = create_app(settings)
     except SettingsError as exc:
         _stop(f"bad setting: {exc}")

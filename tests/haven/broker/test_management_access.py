@@ -12,10 +12,20 @@ from haven.broker.settings import SettingsError
 BROKER = "amqp://router%2Duser:s%40cret@broker.internal:5672/net%2Fone"
 
 
-def test_without_settings_the_broker_urls_own_user_host_and_vhost_serve() -> None:
-    access = ManagementAccess.from_env({}, BROKER)
-    assert access.url == "http://broker.internal:15672"
+LOCAL = "amqp://router%2Duser:s%40cret@127.0.0.1:5672/net%2Fone"
+
+
+def test_without_settings_a_local_brokers_own_user_and_vhost_serve() -> None:
+    access = ManagementAccess.from_env({}, LOCAL)
+    assert access.url == "http://127.0.0.1:15672"
     assert (access.user, access.password, access.vhost) == ("router-user", "s@cret", "net/one")
+    assert ManagementAccess.from_env({}, "amqp://[::1]:5672/").url == "http://[::1]:15672"
+
+
+def test_for_a_remote_broker_no_url_is_guessed() -> None:
+    # A guess would send the admin password to that host over plain HTTP.
+    with pytest.raises(SettingsError, match=r"broker\.internal: say where its management API is"):
+        ManagementAccess.from_env({}, BROKER)
 
 
 def test_the_environment_names_url_user_and_password_file(tmp_path: Path) -> None:
@@ -38,7 +48,7 @@ def test_the_environment_names_url_user_and_password_file(tmp_path: Path) -> Non
 
 
 def test_the_password_never_shows_in_a_repr(tmp_path: Path) -> None:
-    assert "s@cret" not in repr(ManagementAccess.from_env({}, BROKER))
+    assert "s@cret" not in repr(ManagementAccess.from_env({}, LOCAL))
 
 
 @pytest.mark.parametrize(
@@ -53,13 +63,13 @@ def test_a_bad_password_file_is_one_clear_error(tmp_path: Path, content: bytes, 
     secret = tmp_path / "admin.password"
     secret.write_bytes(content)
     with pytest.raises(SettingsError, match=says):
-        ManagementAccess.from_env({"HAVEN_MANAGEMENT_PASSWORD_FILE": str(secret)}, BROKER)
+        ManagementAccess.from_env({"HAVEN_MANAGEMENT_PASSWORD_FILE": str(secret)}, LOCAL)
 
 
 def test_a_missing_password_file_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"HAVEN_MANAGEMENT_PASSWORD_FILE .*cannot read"):
         ManagementAccess.from_env(
-            {"HAVEN_MANAGEMENT_PASSWORD_FILE": str(tmp_path / "absent")}, BROKER
+            {"HAVEN_MANAGEMENT_PASSWORD_FILE": str(tmp_path / "absent")}, LOCAL
         )
 
 

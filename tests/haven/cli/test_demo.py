@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +103,15 @@ def test_the_demo_runs_from_an_installed_package_away_from_any_checkout(
     fresh_broker_url: str, tmp_path: Path, demo_users: None
 ) -> None:
     """An installed Haven carries what the demo reads: the example request and gunicorn's settings."""
+    # Built from a copy of the tracked sources, offline: no stale build/
+    # folder of the checkout, no package index needed at test time.
+    source = tmp_path / "source"
+    for package in ("haven", "intake", "worker", "schemas"):
+        shutil.copytree(
+            REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
     site = tmp_path / "site"
     installed = subprocess.run(
         [
@@ -111,9 +121,11 @@ def test_the_demo_runs_from_an_installed_package_away_from_any_checkout(
             "install",
             "--quiet",
             "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
             "--target",
             str(site),
-            str(REPO),
+            str(source),
         ],
         capture_output=True,
         text=True,
