@@ -316,3 +316,14 @@ def test_private_key_files_are_private_and_never_overwritten(
 
 def test_no_passphrase_without_a_terminal(haven: Haven, tmp_path: Path) -> None:
     assert_one_line_error(haven("keygen", "--key", "a.key", "--public", "a.pub"), "passphrase")
+
+
+def test_a_passphrase_file_that_never_ends_is_refused_at_the_bound(
+    haven: Haven, tmp_path: Path
+) -> None:
+    # /dev/zero has no size to check first: only a bounded read stops it.
+    result = haven(
+        "keygen", "--key", "k.key", "--public", "k.pub", "--passphrase-file", "/dev/zero"
+    )
+    assert_one_line_error(result, "passphrase file /dev/zero is larger than 4096 bytes")
+    assert not (tmp_path / "k.key").exists()
