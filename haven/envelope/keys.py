@@ -18,12 +18,23 @@ MLKEM_PUBLIC_BYTES = 1184
 X25519_PUBLIC_BYTES = 32
 PUBLIC_KEY_BYTES = MLKEM_PUBLIC_BYTES + X25519_PUBLIC_BYTES
 KID_BYTES = 32
-_TRIAL_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+# Any scalar will do: a clamped scalar is a multiple of the cofactor 8, so
+# its product with a point of order dividing 8 is the identity (RFC 7748
+# section 6.1's all-zero check), and with any other point it is not.
+_PROBE_SCALAR = x25519.X25519PrivateKey.from_private_bytes(bytes([9]) * 32)
 
 
 def kid_of(public_key_bytes: bytes) -> bytes:
     """Key id: SHA-256 of the 1216-byte public key."""
     return hashlib.sha256(public_key_bytes).digest()
+
+
+def _is_low_order(point: x25519.X25519PublicKey) -> bool:
+    try:
+        _PROBE_SCALAR.exchange(point)
+    except ValueError:  # cryptography refuses the all-zero shared secret
+        return True
+    return False
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,18 +49,21 @@ class PublicKey:
         if len(data) != PUBLIC_KEY_BYTES:
             raise KeyFormatError(f"public key must be {PUBLIC_KEY_BYTES} bytes, got {len(data)}")
         try:
-            # from_public_bytes runs FIPS 203's encapsulation-key check, so a
-            # malformed ML-KEM key is refused here, not at sealing time.
+            # FIPS 203 section 7.2's encapsulation-key check (length and every
+            # coefficient reduced modulo q): a malformed ML-KEM key is refused
+            # here, not at sealing time.
             mlkem_key = mlkem.MLKEM768PublicKey.from_public_bytes(data[:MLKEM_PUBLIC_BYTES])
-            x_key = x25519.X25519PublicKey.from_public_bytes(data[MLKEM_PUBLIC_BYTES:])
-            hpke_key = hpke.MLKEM768X25519PublicKey(mlkem_key, x_key)
-            # A trial encapsulation refuses keys no sealer could use (an
-            # all-zero or low-order X25519 point): such a key in a directory
-            # would make every request of its category unsendable.
-            _TRIAL_SUITE.encrypt(b"", hpke_key)
         except (ValueError, UnsupportedAlgorithm) as exc:
-            raise KeyFormatError("public key is not a valid ML-KEM-768 + X25519 key") from exc
-        return cls(raw=bytes(data), _hpke=hpke_key)
+            raise KeyFormatError("public key: the ML-KEM-768 half is not a valid key") from exc
+        x_key = x25519.X25519PublicKey.from_public_bytes(data[MLKEM_PUBLIC_BYTES:])
+        if _is_low_order(x_key):
+            # Every 32 bytes are an X25519 u-coordinate (RFC 7748), but a
+            # low-order point gives the all-zero shared secret whatever the
+            # sealer's scalar: the X25519 half would add nothing, and no
+            # sealer could use the key. In a directory it would make every
+            # request of its category unsendable.
+            raise KeyFormatError("public key: the X25519 half is a low-order point")
+        return cls(raw=bytes(data), _hpke=hpke.MLKEM768X25519PublicKey(mlkem_key, x_key))
 
     def to_bytes(self) -> bytes:
         return self.raw

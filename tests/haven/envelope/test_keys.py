@@ -78,3 +78,42 @@ def test_key_file_cost_is_bounded(offset: int, value: int) -> None:
     wrapped[offset] = value
     with pytest.raises(KeyFileError, match="scrypt"):
         unwrap_private_key(bytes(wrapped), "pw")
+
+
+_P = 2**255 - 19
+# The X25519 points of order dividing 8 (RFC 7748 section 6.1), canonical and
+# not: 0, 1, the two points of order 8, p - 1, and p, p + 1 (0 and 1 again).
+_LOW_ORDER_U = (
+    0,
+    1,
+    325606250916557431795983626356110631294008115727848805560023387167927233504,
+    39382357235489614581723060781553021112529911719440698176882885853963445705823,
+    _P - 1,
+    _P,
+    _P + 1,
+)
+
+
+@pytest.mark.parametrize("high_bit", [0, 2**255])
+@pytest.mark.parametrize("u", _LOW_ORDER_U)
+def test_every_low_order_x25519_half_is_refused_by_name(u: int, high_bit: int) -> None:
+    raw = PrivateKey.from_seed(bytes(32)).public_key.to_bytes()
+    # The high bit is masked on reading (RFC 7748), so it hides nothing.
+    x_half = (u + high_bit).to_bytes(32, "little")
+    with pytest.raises(KeyFormatError, match="the X25519 half is a low-order point"):
+        PublicKey.from_bytes(raw[:1184] + x_half)
+
+
+def test_any_other_x25519_half_is_accepted_as_rfc_7748_says() -> None:
+    raw = PrivateKey.from_seed(bytes(32)).public_key.to_bytes()
+    masked = bytearray(raw)
+    masked[-1] |= 0x80
+    assert PublicKey.from_bytes(bytes(masked)).to_bytes() == bytes(masked)
+    # p + 2 is not canonical, but it is the point u = 2, of large order.
+    PublicKey.from_bytes(raw[:1184] + (_P + 2).to_bytes(32, "little"))
+
+
+def test_a_bad_ml_kem_half_is_refused_by_name() -> None:
+    raw = PrivateKey.from_seed(bytes(32)).public_key.to_bytes()
+    with pytest.raises(KeyFormatError, match="the ML-KEM-768 half is not a valid key"):
+        PublicKey.from_bytes(b"\xff" * 1184 + raw[1184:])
