@@ -1,14 +1,13 @@
 """Key files as the CLI reads and writes them.
 
 Partner public keys travel as a small JSON file, the same shape as a key
-entry of the directory: {"kid": hex, "public_key": base64}.
+entry of the directory: {"kid": hex, "public_key": base64}, specified in
+docs/envelope-v1.md section 3 ("Public key file").
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import json
 from pathlib import Path
 
@@ -23,6 +22,9 @@ from haven.envelope import (
     PublicKey,
     unwrap_private_key,
 )
+from haven.envelope.strictjson import StrictJSONError, b64decode, loads
+
+PUBLIC_KEY_FILE_MEMBERS = frozenset({"kid", "public_key"})
 
 MAX_KEY_FILE = 64 * 1024
 
@@ -32,15 +34,27 @@ def public_key_json(key: PublicKey) -> bytes:
 
 
 def load_public_key(path: Path) -> PublicKey:
+    """Read a public key file strictly: the key a request is sealed to must be exactly the one meant."""
     data = read_bytes(path, "public key file", limit=MAX_KEY_FILE)
     try:
-        record = json.loads(data)
-        key = PublicKey.from_bytes(base64.b64decode(record["public_key"], validate=True))
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise CliError(f"{path} is not a Haven public key file") from None
+        # Strict JSON: a duplicate "public_key" member could otherwise mean
+        # one key to this reader and another to a different tool.
+        record = loads(data)
+    except StrictJSONError as exc:
+        raise CliError(f"{path} is not a Haven public key file: {exc}") from None
+    if not isinstance(record, dict) or set(record) != PUBLIC_KEY_FILE_MEMBERS:
+        raise CliError(
+            f'{path} is not a Haven public key file: expected exactly "kid" and "public_key"'
+        )
+    try:
+        key = PublicKey.from_bytes(b64decode(record["public_key"]))
+    except StrictJSONError as exc:
+        raise CliError(f"{path}: public_key: {exc}") from None
     except KeyFormatError as exc:
         raise CliError(f"{path}: {exc}") from None
-    if record.get("kid") != key.kid_hex:
+    # The kid is redundant on purpose: it is what a person compares by eye
+    # with the directory, so a file whose kid is not its key's is refused.
+    if record["kid"] != key.kid_hex:
         raise CliError(f"{path}: kid does not match the public key")
     return key
 
