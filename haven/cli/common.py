@@ -66,13 +66,21 @@ def read_bytes(path: Path, what: str, *, limit: int) -> bytes:
         raise CliError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
+def is_stdin(path: Path | None) -> bool:
+    return path is None or str(path) == "-"
+
+
 def read_input(path: Path | None, what: str, *, limit: int) -> bytes:
-    if path is None or str(path) == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-        if len(data) > limit:
-            raise CliError(f"{what} on standard input is larger than {limit} bytes")
-        return data
-    return read_bytes(path, what, limit=limit)
+    """A file's bytes, or standard input's for no path or `-`; never more than limit + 1 read."""
+    if path is not None and not is_stdin(path):
+        return read_bytes(path, what, limit=limit)
+    if sys.stdin is None:
+        raise CliError(f"no standard input to read the {what} from")
+    # Bounded like read_at_most: an endless pipe is refused at limit + 1 bytes.
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        raise CliError(f"{what} on standard input is larger than {limit} bytes")
+    return data
 
 
 def write_new(path: Path, data: bytes, *, force: bool, private: bool = False) -> None:

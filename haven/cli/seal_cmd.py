@@ -12,7 +12,7 @@ from haven.cli.common import (
     Commands,
     add_force_option,
     add_passphrase_option,
-    read_bytes,
+    is_stdin,
     read_input,
     write_new,
 )
@@ -35,6 +35,9 @@ from schemas.content import (
     content_to_json_bytes,
 )
 from schemas.routing import RoutingSchema
+
+# The single opening error of docs/envelope-v1.md section 8, as the CLI words it.
+OPEN_FAILURE = "envelope cannot be opened with this key (not a recipient, or tampered with)"
 
 
 def register(commands: Commands) -> None:
@@ -73,7 +76,9 @@ def register(commands: Commands) -> None:
         help="open an envelope with a partner key",
         description="Open an envelope locally with a partner's private key; print its routing labels and content.",
     )
-    opener.add_argument("envelope", type=Path)
+    opener.add_argument(
+        "envelope", type=Path, help="envelope file, or - for standard input (read boundedly)"
+    )
     opener.add_argument(
         "--key",
         type=Path,
@@ -124,18 +129,24 @@ def run_seal(args: argparse.Namespace) -> int:
 
 
 def run_open(args: argparse.Namespace) -> int:
-    envelope = read_bytes(args.envelope, "envelope", limit=MAX_ENVELOPE_BYTES + 1)
+    # At most MAX_ENVELOPE_BYTES + 1 bytes are ever read, from a file, a pipe,
+    # a device or standard input: /dev/zero given by mistake must not fill memory.
+    envelope = read_input(args.envelope, "envelope", limit=MAX_ENVELOPE_BYTES)
+    source = "standard input" if is_stdin(args.envelope) else str(args.envelope)
+    # Inspection first, before any key is unwrapped: a broken structure is
+    # public (anyone can check it without a key), so naming the rule broken
+    # tells nobody anything (docs/envelope-v1.md section 8).
+    try:
+        inspect(envelope)
+    except EnvelopeFormatError as exc:
+        raise CliError(f"{source}: not a valid envelope: {exc}") from None
     keys = [load_private_key(path, args) for path in args.key]
     try:
         opened = open_envelope(envelope, keys)
     except OpenError:
-        try:
-            inspect(envelope)
-        except EnvelopeFormatError as exc:
-            raise CliError(f"{args.envelope}: not a valid envelope: {exc}") from None
-        raise CliError(
-            f"{args.envelope}: cannot be opened with this key (not a recipient, or tampered with)"
-        ) from None
+        # Past inspection, every failure is the one opening error: which step
+        # failed is an oracle for whoever crafted the envelope.
+        raise CliError(f"{source}: {OPEN_FAILURE}") from None
     try:
         content = content_from_json_bytes(opened.content)
     except ContentError as exc:
