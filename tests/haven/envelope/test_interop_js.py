@@ -154,11 +154,21 @@ def test_js_vectors_run_catches_a_wrong_vector(tmp_path: Path) -> None:
     vectors = json.loads(VECTORS.read_text(encoding="utf-8"))
     vectors["positive"][0]["content"] = "00" + vectors["positive"][0]["content"]
     vectors["negative"][0]["parse_fails"] = not vectors["negative"][0]["parse_fails"]
+    # The documented extra fields are checked too (docs/envelope-v1.md section 12).
+    vectors["positive"][1]["intermediate"]["body_key"] = "00" * 32
+    vectors["positive"][2]["kids"][0] = "00" * 32
+    vectors["positive"][3]["intermediate"]["file_key"] = "00" * 32
     wrong = tmp_path / "wrong-vectors.json"
     wrong.write_text(json.dumps(vectors), encoding="utf-8")
     result = _run(str(CLI), "vectors", str(wrong))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert result.stdout.rstrip().endswith(" 2 failed")
+    assert result.stdout.rstrip().endswith(" 5 failed")
+    for problem in (
+        "intermediate.body_key is not HKDF of the file key",
+        "kids[0] is not SHA-256 of the public key",
+        "its stanza does not open to intermediate.file_key",
+    ):
+        assert problem in result.stdout
 
 
 @pytest.mark.interop
