@@ -359,3 +359,43 @@ describe("inspect names the structural rule broken", () => {
     assert.throws(() => inspect(twice), /strictly increasing/);
   });
 });
+
+describe("public key checks (spec section 3)", () => {
+  const P = 2n ** 255n - 19n;
+  const LOW_ORDER_U = [
+    0n,
+    1n,
+    325606250916557431795983626356110631294008115727848805560023387167927233504n,
+    39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+    P - 1n,
+    P,
+    P + 1n,
+  ];
+  const littleEndian = (value) => {
+    const out = new Uint8Array(32);
+    for (let i = 0; i < 32; i += 1) {
+      out[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+    }
+    return out;
+  };
+
+  test("a sealer refuses every low-order X25519 half, with or without bit 255", async () => {
+    for (const u of LOW_ORDER_U) {
+      for (const highBit of [0n, 2n ** 255n]) {
+        const key = new Uint8Array(publicKeys[0]);
+        key.set(littleEndian(u + highBit), 1184);
+        await assert.rejects(
+          seal({ content, labels: LABELS, recipients: [key] }),
+          RangeError,
+          `u = ${u}, bit 255 ${highBit ? "set" : "clear"}`,
+        );
+      }
+    }
+  });
+
+  test("a sealer refuses an ML-KEM half that fails FIPS 203's check", async () => {
+    const key = new Uint8Array(publicKeys[0]);
+    key.fill(0xff, 0, 1184);
+    await assert.rejects(seal({ content, labels: LABELS, recipients: [key] }), RangeError);
+  });
+});
