@@ -33,7 +33,8 @@ $(STAMP): $(TOOLS) pyproject.toml $(REQ)/dev.txt
 # `make lock`: regenerate every lock from pyproject.toml and requirements/tools.in
 # (uv, pinned in tools.in); run it after changing a dependency. Versions already
 # locked are kept unless `make lock LOCK_ARGS=--upgrade`. The dev lock is
-# constrained by the runtime lock: the tests run the versions the image ships.
+# constrained by the other locks: the tests run the versions the image ships,
+# and the pip that installs them is the pip tools.txt pins.
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-config --quiet \
 	--custom-compile-command 'make lock' $(LOCK_ARGS)
 lock: $(TOOLS)
@@ -41,14 +42,14 @@ lock: $(TOOLS)
 	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
 		| $(BIN)/uv pip compile $(LOCK_FLAGS) - -o $(REQ)/build.txt
 	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml -o $(REQ)/runtime.txt
-	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml --extra dev -c $(REQ)/runtime.txt -o $(REQ)/dev.txt
+	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml --extra dev -c $(REQ)/runtime.txt -c $(REQ)/tools.txt -c $(REQ)/build.txt -o $(REQ)/dev.txt
 
 # `make audit`: the locked Python packages (pip-audit) and web/'s npm packages
 # (npm audit) against known vulnerabilities. Exit 0: none known; 1: some found;
 # 2: the vulnerability data could not be reached, said in one line: never a
 # silent pass (.github/workflows/audit.yml runs it where the data is reachable).
 audit: $(STAMP)
-	$(BIN)/python scripts/audit
+	@$(BIN)/python scripts/audit
 
 # web/src reads the generated JSON Schema with import attributes, which
 # Node.js has from 20.10 (and 18.20): say so in one line on an older one.
