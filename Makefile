@@ -15,19 +15,24 @@ NODE_STAMP := web/node_modules/.installed
 # against its hashes, so a tampered or re-uploaded release on the index fails
 # the install instead of running in the intake or on a partner's laptop.
 # pip and uv first (tools.txt), then the dev lock, then Haven itself with
-# --no-deps and no build isolation (the locked setuptools builds it).
+# --no-deps and no build isolation (the locked setuptools builds it). The
+# venv is made anew whenever a lock or pyproject.toml changes, so it holds
+# what the locks hold and nothing a lock has since dropped.
 REQ        := requirements
 TOOLS      := $(VENV)/.tools
 PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes
 
+$(STAMP): pyproject.toml $(REQ)/tools.txt $(REQ)/dev.txt
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PIP_LOCKED) -r $(REQ)/tools.txt
+	$(PIP_LOCKED) -r $(REQ)/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(TOOLS) $@
+
+# Only uv, for `make lock` on a machine without .venv yet.
 $(TOOLS): $(REQ)/tools.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_LOCKED) -r $(REQ)/tools.txt
-	touch $@
-
-$(STAMP): $(TOOLS) pyproject.toml $(REQ)/dev.txt
-	$(PIP_LOCKED) -r $(REQ)/dev.txt
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 # `make lock`: regenerate every lock from pyproject.toml and requirements/tools.in
@@ -37,7 +42,10 @@ $(STAMP): $(TOOLS) pyproject.toml $(REQ)/dev.txt
 # and the pip that installs them is the pip tools.txt pins.
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-config --quiet \
 	--custom-compile-command 'make lock' $(LOCK_ARGS)
+# A lock a merge left with conflict markers is dropped and made anew (uv reads
+# the old lock to keep its versions, and cannot read one with markers).
 lock: $(TOOLS)
+	@for f in $(REQ)/*.txt; do grep -q '^<<<<<<< ' $$f && echo "make lock: $$f had merge conflicts; made anew" && rm -- $$f; done; true
 	$(BIN)/uv pip compile $(LOCK_FLAGS) $(REQ)/tools.in -o $(REQ)/tools.txt
 	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
 		| $(BIN)/uv pip compile $(LOCK_FLAGS) - -o $(REQ)/build.txt
