@@ -291,6 +291,31 @@ def test_image_runs_as_a_fixed_non_root_user_without_build_tools() -> None:
     assert not re.search(r"(?i)(password|secret|token)\s*=", dockerfile)
 
 
+def test_image_installs_only_locked_hash_checked_packages() -> None:
+    # docs/operators.md, "Dependencies": the image runs the packages of
+    # requirements/runtime.txt, each file checked against its hash.
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [
+        command.strip()
+        for line in dockerfile.splitlines()
+        if line.startswith("RUN")
+        for command in line.split("&&")
+        if re.search(r"\bpip (install|download|wheel)\b", command)
+    ]
+    assert commands
+    for command in commands:
+        if "--require-hashes" in command:
+            assert re.search(r"-r \S*requirements/(runtime|build)\.txt$", command), command
+        else:
+            # Haven itself, built from the copied sources: never its dependencies.
+            assert "--no-deps" in command, command
+            assert "--no-build-isolation" in command or "--no-index" in command, command
+    runtime_stage = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[-1]
+    for command in commands:
+        if command in runtime_stage:
+            assert "--no-index" in command, command  # nothing fetched in the final stage
+
+
 # (c) The definitions the broker loads are the generated ones
 
 
