@@ -29,6 +29,7 @@ from haven.broker import SettingsError
 from haven.broker.definitions import definitions_json
 from haven.cli.main import build_parser
 from intake.metrics import IntakeMetrics
+from tests.deploy import builtin_schema
 from tests.repo import REPO as ROOT
 from worker.metrics import RouterMetrics
 from worker.service import metrics_bind
@@ -110,19 +111,7 @@ def is_gitignored(path: str) -> bool:
 
 @pytest.mark.parametrize("path", [COMPOSE, CLUSTER], ids=lambda p: p.name)
 def test_compose_file_follows_the_compose_specification(path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.compose-spec",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = builtin_schema.check("vendor.compose-spec", path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -131,19 +120,7 @@ def test_the_schema_check_would_catch_a_mistake(tmp_path: Path) -> None:
     broken.write_text(
         "services:\n  intake:\n    image: haven:0.1.0\n    restart: sometimes-maybe\n    portz: []\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.compose-spec",
-            str(broken),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = builtin_schema.check("vendor.compose-spec", broken)
     assert result.returncode == 1
 
 

@@ -31,6 +31,7 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.deploy import builtin_schema
 from tests.repo import REPO as ROOT
 
 REQUIREMENTS = ROOT / "requirements"
@@ -129,14 +130,16 @@ def closure_problems(roots: list[Requirement], pins: dict[str, Pin], lock: str) 
             if applies(dependency, extras):
                 queue.append((dependency, frozenset(dependency.extras)))
     needed_names = {key.split("[", 1)[0] for key in needed}
-    for name, pin in sorted(pins.items()):
-        if name in needed_names:
+    for locked, pin in sorted(pins.items()):
+        if locked in needed_names:
             continue
         # Locked for another platform (its marker is false here): fine if
         # something locked asks for it there.
         elsewhere = pin.marker is not None and not pin.marker.evaluate()
-        if not (elsewhere and name in named):
-            problems.append(f"{name} is in requirements/{lock} but nothing needs it: run make lock")
+        if not (elsewhere and locked in named):
+            problems.append(
+                f"{locked} is in requirements/{lock} but nothing needs it: run make lock"
+            )
     return problems
 
 
@@ -243,19 +246,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "audit.yml"
 
 
 def test_the_audit_workflow_is_valid_runs_make_audit_on_every_push_and_pins_actions() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(WORKFLOW),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = builtin_schema.check("vendor.github-workflows", WORKFLOW)
     assert result.returncode == 0, result.stdout + result.stderr
     workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     assert "push" in workflow[True]  # YAML 1.1 reads the key `on` as True
@@ -276,22 +267,21 @@ def audit() -> dict[str, Any]:
     return runpy.run_path(str(ROOT / "scripts" / "audit"), run_name="audit")
 
 
+def summarise(audit: dict[str, Any], pika: dict[str, Any]) -> Any:
+    """What scripts/audit makes of a pip-audit report on flask (clean) and pika."""
+    outcome = audit["Outcome"]()
+    flask = {"name": "flask", "version": "3.1.3", "vulns": []}
+    audit["summarise_python"]([flask, {"name": "pika", **pika}], outcome)
+    return outcome
+
+
 def test_a_package_the_vulnerability_service_skipped_is_not_audited(
     audit: dict[str, Any],
 ) -> None:
     # As pip-audit reports a package its service did not answer for (and
     # still exits 0): this must not read as clean.
-    outcome = audit["Outcome"]()
-    audit["summarise_python"](
-        [
-            {"name": "flask", "version": "3.1.3", "vulns": []},
-            {
-                "name": "pika",
-                "skip_reason": "Dependency not found on PyPI and could not be audited: pika (1.4.4)",
-            },
-        ],
-        outcome,
-    )
+    skipped = "Dependency not found on PyPI and could not be audited: pika (1.4.4)"
+    outcome = summarise(audit, {"skip_reason": skipped})
     assert outcome.unchecked == ["Python: none for 1 of 2 packages"]
     assert outcome.checked == []
 
@@ -299,18 +289,8 @@ def test_a_package_the_vulnerability_service_skipped_is_not_audited(
 def test_a_vulnerability_is_a_finding_and_a_clean_report_is_checked(
     audit: dict[str, Any],
 ) -> None:
-    outcome = audit["Outcome"]()
-    audit["summarise_python"](
-        [
-            {"name": "flask", "version": "3.1.3", "vulns": []},
-            {
-                "name": "pika",
-                "version": "1.4.4",
-                "vulns": [{"id": "PYSEC-0000-0", "fix_versions": ["1.4.5"]}],
-            },
-        ],
-        outcome,
-    )
+    vulnerability = {"id": "PYSEC-0000-0", "fix_versions": ["1.4.5"]}
+    outcome = summarise(audit, {"version": "1.4.4", "vulns": [vulnerability]})
     assert outcome.findings == ["python pika 1.4.4: PYSEC-0000-0 (fixed in 1.4.5)"]
     assert outcome.unchecked == []
     assert outcome.checked == ["2 Python packages"]
