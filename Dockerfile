@@ -9,21 +9,29 @@
 # cannot change what is built.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
-# ---- builder: every dependency as a wheel, Haven itself as a wheel ----------
+# ---- builder: every dependency as a hash-checked wheel, Haven as a wheel ----
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+# The locks (docs/operators.md, "Dependencies"): every package the image runs,
+# transitive ones included, pinned with the hashes of its files.
+COPY requirements/build.txt requirements/runtime.txt ./requirements/
+# Binary wheels only, each checked against runtime.txt's hashes: a file on the
+# index that differs from the one locked fails the build, and no package's own
+# build script runs here.
+RUN pip download --require-hashes --only-binary=:all: --dest /wheels -r requirements/runtime.txt
 # Only what the package needs (see .dockerignore: no tests, no keys, no .git).
 COPY pyproject.toml README.md ./
 COPY haven ./haven
 COPY intake ./intake
 COPY worker ./worker
 COPY schemas ./schemas
-# Runtime dependencies are pinned exactly in pyproject.toml; the build
-# backend (setuptools) is pinned in [build-system].
-RUN pip wheel --wheel-dir /wheels .
+# Haven itself: built by the locked setuptools (build.txt), without build
+# isolation (which would fetch the backend unchecked) and without dependencies.
+RUN pip install --require-hashes -r requirements/build.txt \
+    && pip wheel --no-deps --no-build-isolation --wheel-dir /wheels .
 
 # ---- runtime: no compiler, no pip, no build tree ----------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -36,11 +44,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 haven \
     && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent \
         --no-create-home --shell /usr/sbin/nologin haven
-# The wheels are mounted for this one step, never copied into a layer; pip
-# (and setuptools, wheel) are removed afterwards: nothing in the running
-# container installs anything.
+# The wheels and the lock are mounted for this one step, never copied into a
+# layer; pip (and setuptools, wheel) are removed afterwards: nothing in the
+# running container installs anything.
+# The dependencies from the wheels only (--no-index), checked against the lock
+# once more; Haven without dependencies, so nothing unlocked comes in.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels haven \
+    --mount=type=bind,from=builder,source=/src/requirements,target=/requirements \
+    pip install --no-index --find-links=/wheels --require-hashes -r /requirements/runtime.txt \
+    && pip install --no-index --no-deps /wheels/haven-*.whl \
     && pip uninstall --yes pip setuptools wheel \
     && install -d -o 10001 -g 10001 -m 0700 /var/lib/haven /var/lib/haven/state /var/lib/haven/partners
 WORKDIR /app

@@ -8,13 +8,56 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router clean broker browser schemas
+.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router clean broker browser schemas lock audit
 
-$(STAMP): pyproject.toml
+# Supply chain (docs/operators.md, "Dependencies"): every Python package,
+# transitive ones included, comes from a lock in requirements/ and is checked
+# against its hashes, so a tampered or re-uploaded release on the index fails
+# the install instead of running in the intake or on a partner's laptop.
+# pip and uv first (tools.txt), then the dev lock, then Haven itself with
+# --no-deps and no build isolation (the locked setuptools builds it). The
+# venv is made anew whenever a lock or pyproject.toml changes, so it holds
+# what the locks hold and nothing a lock has since dropped.
+REQ        := requirements
+TOOLS      := $(VENV)/.tools
+PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes
+
+$(STAMP): pyproject.toml $(REQ)/tools.txt $(REQ)/dev.txt
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PIP_LOCKED) -r $(REQ)/tools.txt
+	$(PIP_LOCKED) -r $(REQ)/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(TOOLS) $@
+
+# Only uv, for `make lock` on a machine without .venv yet.
+$(TOOLS): $(REQ)/tools.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PIP_LOCKED) -r $(REQ)/tools.txt
 	touch $@
+
+# `make lock`: regenerate every lock from pyproject.toml and requirements/tools.in
+# (uv, pinned in tools.in); run it after changing a dependency. Versions already
+# locked are kept unless `make lock LOCK_ARGS=--upgrade`. The dev lock is
+# constrained by the other locks: the tests run the versions the image ships,
+# and the pip that installs them is the pip tools.txt pins.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-config --quiet \
+	--custom-compile-command 'make lock' $(LOCK_ARGS)
+# A lock a merge left with conflict markers is dropped and made anew (uv reads
+# the old lock to keep its versions, and cannot read one with markers).
+lock: $(TOOLS)
+	@for f in $(REQ)/*.txt; do grep -q '^<<<<<<< ' $$f && echo "make lock: $$f had merge conflicts; made anew" && rm -- $$f; done; true
+	$(BIN)/uv pip compile $(LOCK_FLAGS) $(REQ)/tools.in -o $(REQ)/tools.txt
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+		| $(BIN)/uv pip compile $(LOCK_FLAGS) - -o $(REQ)/build.txt
+	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml -o $(REQ)/runtime.txt
+	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml --extra dev -c $(REQ)/runtime.txt -c $(REQ)/tools.txt -c $(REQ)/build.txt -o $(REQ)/dev.txt
+
+# `make audit`: the locked Python packages (pip-audit) and web/'s npm packages
+# (npm audit) against known vulnerabilities. Exit 0: none known; 1: some found;
+# 2: the vulnerability data could not be reached, said in one line: never a
+# silent pass (.github/workflows/audit.yml runs it where the data is reachable).
+audit: $(STAMP)
+	@$(BIN)/python scripts/audit
 
 # web/src reads the generated JSON Schema with import attributes, which
 # Node.js has from 20.10 (and 18.20): say so in one line on an older one.

@@ -29,6 +29,7 @@ from haven.broker import SettingsError
 from haven.broker.definitions import definitions_json
 from haven.cli.main import build_parser
 from intake.metrics import IntakeMetrics
+from tests.deploy import builtin_schema
 from tests.repo import REPO as ROOT
 from worker.metrics import RouterMetrics
 from worker.service import metrics_bind
@@ -110,19 +111,7 @@ def is_gitignored(path: str) -> bool:
 
 @pytest.mark.parametrize("path", [COMPOSE, CLUSTER], ids=lambda p: p.name)
 def test_compose_file_follows_the_compose_specification(path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.compose-spec",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = builtin_schema.check("vendor.compose-spec", path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -131,19 +120,7 @@ def test_the_schema_check_would_catch_a_mistake(tmp_path: Path) -> None:
     broken.write_text(
         "services:\n  intake:\n    image: haven:0.1.0\n    restart: sometimes-maybe\n    portz: []\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.compose-spec",
-            str(broken),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = builtin_schema.check("vendor.compose-spec", broken)
     assert result.returncode == 1
 
 
@@ -289,6 +266,31 @@ def test_image_runs_as_a_fixed_non_root_user_without_build_tools() -> None:
     assert base is not None
     assert PINNED_IMAGE.match(base.group(1)), base.group(1)
     assert not re.search(r"(?i)(password|secret|token)\s*=", dockerfile)
+
+
+def test_image_installs_only_locked_hash_checked_packages() -> None:
+    # docs/operators.md, "Dependencies": the image runs the packages of
+    # requirements/runtime.txt, each file checked against its hash.
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [
+        command.strip()
+        for line in dockerfile.splitlines()
+        if line.startswith("RUN")
+        for command in line.split("&&")
+        if re.search(r"\bpip (install|download|wheel)\b", command)
+    ]
+    assert commands
+    for command in commands:
+        if "--require-hashes" in command:
+            assert re.search(r"-r \S*requirements/(runtime|build)\.txt$", command), command
+        else:
+            # Haven itself, built from the copied sources: never its dependencies.
+            assert "--no-deps" in command, command
+            assert "--no-build-isolation" in command or "--no-index" in command, command
+    runtime_stage = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[-1]
+    for command in commands:
+        if command in runtime_stage:
+            assert "--no-index" in command, command  # nothing fetched in the final stage
 
 
 # (c) The definitions the broker loads are the generated ones
