@@ -16,6 +16,7 @@ from werkzeug.test import TestResponse
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
 from haven.envelope import PrivateKey, digest, open_envelope
 from intake import IntakeSettings, create_app
+from haven.store import Store, UsedTickets
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
 from tests.intake.conftest import FakeClock, NetworkFiles, drain
@@ -296,22 +297,31 @@ def test_the_ticket_is_refused_with_a_clear_message_and_values_kept(
     assert drain(channel) == []
 
 
-def test_tickets_unit() -> None:
+def test_tickets_unit(store: Store) -> None:
     clock = FakeClock()
-    tickets = Tickets(b"s" * 32, min_age=5, max_age=3600, clock=clock)
-    other = Tickets(b"t" * 32, min_age=5, max_age=3600, clock=clock)
+    used = UsedTickets(store, clock=clock)
+    tickets = Tickets(b"s" * 32, used=used, min_age=5, max_age=3600, patient_age=60, clock=clock)
+    other = Tickets(b"t" * 32, used=used, min_age=5, max_age=3600, patient_age=60, clock=clock)
     ticket = tickets.issue()
     clock.advance(5)
     with pytest.raises(TicketRejected) as refused:
-        other.redeem(ticket)
+        other.check(ticket)
     assert refused.value.problem == "invalid"
-    tickets.redeem(ticket)
+    checked = tickets.check(ticket)
+    assert checked.patient_in == 55
+    tickets.use(checked)
     with pytest.raises(TicketRejected) as refused:
-        tickets.redeem(ticket)
+        tickets.check(ticket)
+    assert refused.value.problem == "reused"
+    with pytest.raises(TicketRejected) as refused:
+        tickets.use(checked)  # two sends that both passed the check: the store decides
     assert refused.value.problem == "reused"
     for bad in ("", "x" * 76, ticket + "A", "=" * 76):
         with pytest.raises(TicketRejected):
-            tickets.redeem(bad)
+            tickets.check(bad)
+    young = tickets.issue()
+    clock.advance(60)
+    assert tickets.check(young).patient_in == 0
 
 
 def test_bucket_tightens_with_the_queue_and_says_how_long_to_wait() -> None:
@@ -331,12 +341,14 @@ def test_bucket_tightens_with_the_queue_and_says_how_long_to_wait() -> None:
 def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
     make_settings: Callable[..., IntakeSettings],
     publisher: ConfirmedPublisher,
+    store: Store,
     channel: BlockingChannel,
 ) -> None:
     clock = FakeClock()
     app = create_app(
-        make_settings(nojs_bucket_size=1, nojs_refill_per_minute=1),
+        make_settings(nojs_bucket_size=1, nojs_refill_per_minute=1, nojs_reserved_percent=0),
         publisher=publisher,
+        store=store,
         clock=clock,
     )
     client = app.test_client()
@@ -367,10 +379,10 @@ class DownPublisher:
 
 
 def test_a_broker_outage_answers_503_with_retry_after_and_keeps_the_values(
-    settings: IntakeSettings,
+    settings: IntakeSettings, store: Store
 ) -> None:
     clock = FakeClock()
-    client = create_app(settings, publisher=DownPublisher(), clock=clock).test_client()
+    client = create_app(settings, publisher=DownPublisher(), store=store, clock=clock).test_client()
     response = send(client, clock, lang="uk")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "7"
