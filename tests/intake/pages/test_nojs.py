@@ -15,11 +15,11 @@ from werkzeug.test import TestResponse
 
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
 from haven.envelope import PrivateKey, digest, open_envelope
+from haven.store import Store, StoreSettings, UsedTickets
 from intake import IntakeSettings, create_app
-from haven.store import Store, UsedTickets
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
-from tests.intake.conftest import FakeClock, NetworkFiles, drain
+from tests.intake.conftest import FakeClock, NetworkFiles, drain, sealed, submission
 
 pytestmark = pytest.mark.broker
 
@@ -467,3 +467,142 @@ def test_the_plaintext_reaches_no_log_record_and_no_metric(
         assert secret not in logged
         assert secret not in metrics
     assert len(drain(channel)) == 1
+
+
+def test_a_used_ticket_is_refused_by_every_intake_instance(
+    settings: IntakeSettings,
+    publisher: ConfirmedPublisher,
+    store: Store,
+    channel: BlockingChannel,
+) -> None:
+    # Two instances of one deployment: the same secret, the same store, each
+    # its own process state (and its own connections to the store).
+    clock = FakeClock()
+    second_store = Store(settings.store)
+    try:
+        first = create_app(settings, publisher=publisher, store=store, clock=clock).test_client()
+        second = create_app(
+            settings, publisher=publisher, store=second_store, clock=clock
+        ).test_client()
+        ticket = ticket_of(first.get("/ru/desertion"))
+        clock.advance(30)
+        assert first.post("/ru/desertion", data=form("send", ticket)).status_code == 200
+        replayed = second.post("/ru/desertion", data=form("send", ticket))
+        assert replayed.status_code == 403
+        assert "уже была отправлена" in text_of(replayed)
+        assert len(drain(channel)) == 1
+    finally:
+        second_store.close()
+
+
+def test_a_store_outage_answers_503_and_the_ticket_stays_usable(
+    settings: IntakeSettings, publisher: ConfirmedPublisher, channel: BlockingChannel
+) -> None:
+    away = Store(StoreSettings(url="postgresql://postgres@127.0.0.1:1/haven", timeout=1))
+    try:
+        clock = FakeClock()
+        client = create_app(settings, publisher=publisher, store=away, clock=clock).test_client()
+        response = send(client, clock, lang="en")
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == str(settings.broker.retry_after)
+        assert "cannot take requests right now" in text_of(response)
+        assert carried(response, "send")["message"] == [MESSAGE]
+        assert "haven_intake_store_unavailable_total 1.0" in (
+            client.get("/metrics").get_data(as_text=True)
+        )
+        assert drain(channel) == []
+    finally:
+        away.close()
+
+
+class Flood:
+    """One client posting a fresh ticket once a second, each just old enough (min_age)."""
+
+    def __init__(self, client: FlaskClient, clock: FakeClock) -> None:
+        self.client = client
+        self.clock = clock
+        self.pending: list[tuple[float, str]] = []
+        self.admitted = 0
+
+    def second(self) -> None:
+        self.pending.append((self.clock(), ticket_of(self.client.get("/ru/desertion"))))
+        issued, ticket = self.pending[0]
+        if self.clock() - issued >= 5:
+            self.pending.pop(0)
+            if self.client.post("/ru/desertion", data=form("send", ticket)).status_code == 200:
+                self.admitted += 1
+
+
+def run_flood(
+    client: FlaskClient, clock: FakeClock, minutes: int, honest: Callable[[int], None]
+) -> Flood:
+    flood = Flood(client, clock)
+    for second in range(minutes * 60):
+        flood.second()
+        honest(second)
+        clock.advance(1)
+    return flood
+
+
+def test_an_honest_requester_gets_through_a_no_js_flood(
+    make_settings: Callable[..., IntakeSettings],
+    publisher: ConfirmedPublisher,
+    store: Store,
+    channel: BlockingChannel,
+) -> None:
+    # The flood of the measurement (bench/nojs_flood.py), shortened: one
+    # client posting once a second. An honest requester fills the form in
+    # 30 seconds, sends, and on a 503 tries again once a minute with the
+    # page the intake gave back. Each minute a new honest requester starts.
+    clock = FakeClock()
+    client = create_app(
+        make_settings(), publisher=publisher, store=store, clock=clock
+    ).test_client()
+    honest_client = client  # one intake; requesters share nothing but it
+    attempts: dict[int, list[int]] = {}
+    waiting: dict[int, tuple[float, dict[str, list[str]]]] = {}
+
+    def honest(second: int) -> None:
+        if second % 60 == 0:
+            person = second // 60
+            ticket = ticket_of(honest_client.get("/ru/desertion"))
+            waiting[person] = (clock() + 30, form("send", ticket))
+            attempts[person] = []
+        for person, (due, data) in list(waiting.items()):
+            if clock() < due:
+                continue
+            response = honest_client.post("/ru/desertion", data=data)
+            attempts[person].append(response.status_code)
+            if response.status_code == 200:
+                del waiting[person]
+            else:
+                assert response.status_code == 503
+                waiting[person] = (clock() + 60, carried(response, "send"))
+
+    flood = run_flood(client, clock, 4, honest)
+    drain(channel)
+    # Every requester who started before the last minute got through, on
+    # the first or the second try (once the form's ticket was a minute old).
+    finished = [attempts[person] for person in range(3)]
+    assert all(codes[-1] == 200 and len(codes) <= 2 for codes in finished), attempts
+    # The flood still gets the open share, and no more than the whole bucket.
+    assert 0 < flood.admitted <= 10 + 6 * 4
+
+
+def test_the_javascript_path_is_untouched_by_a_no_js_flood(
+    client: FlaskClient,
+    clock: FakeClock,
+    channel: BlockingChannel,
+    partners: dict[str, PrivateKey],
+) -> None:
+    run_flood(client, clock, 1, lambda _second: None)
+    refused = client.post(
+        "/ru/desertion", data=form("send", ticket_of(client.get("/ru/desertion")))
+    )
+    assert refused.status_code in (403, 503)  # the flood holds the open share
+    drain(channel)
+    for _ in range(5):
+        envelope = sealed(partners)
+        response = client.post("/v1/requests", json=submission(client, envelope))
+        assert response.status_code == 202, response.get_json()
+    assert len(drain(channel)) == 5
