@@ -544,6 +544,34 @@ def run_flood(
     return flood
 
 
+class Honest:
+    """Each minute a new person opens the form, fills it in for 30 seconds and sends;
+    on a 503 they try again once a minute with the page the intake gave back."""
+
+    def __init__(self, client: FlaskClient, clock: FakeClock) -> None:
+        self.client = client
+        self.clock = clock
+        self.attempts: dict[int, list[int]] = {}
+        self.waiting: dict[int, tuple[float, dict[str, list[str]]]] = {}
+
+    def __call__(self, second: int) -> None:
+        if second % 60 == 0:
+            person = second // 60
+            ticket = ticket_of(self.client.get("/ru/desertion"))
+            self.waiting[person] = (self.clock() + 30, form("send", ticket))
+            self.attempts[person] = []
+        for person, (due, data) in list(self.waiting.items()):
+            if self.clock() < due:
+                continue
+            response = self.client.post("/ru/desertion", data=data)
+            self.attempts[person].append(response.status_code)
+            if response.status_code == 200:
+                del self.waiting[person]
+            else:
+                assert response.status_code == 503
+                self.waiting[person] = (self.clock() + 60, carried(response, "send"))
+
+
 def test_an_honest_requester_gets_through_a_no_js_flood(
     make_settings: Callable[..., IntakeSettings],
     publisher: ConfirmedPublisher,
@@ -551,40 +579,16 @@ def test_an_honest_requester_gets_through_a_no_js_flood(
     channel: BlockingChannel,
 ) -> None:
     # The flood of the measurement (bench/nojs_flood.py), shortened: one
-    # client posting once a second. An honest requester fills the form in
-    # 30 seconds, sends, and on a 503 tries again once a minute with the
-    # page the intake gave back. Each minute a new honest requester starts.
+    # client posting once a second, and a new honest requester each minute.
     clock = FakeClock()
-    client = create_app(
-        make_settings(), publisher=publisher, store=store, clock=clock
-    ).test_client()
-    honest_client = client  # one intake; requesters share nothing but it
-    attempts: dict[int, list[int]] = {}
-    waiting: dict[int, tuple[float, dict[str, list[str]]]] = {}
-
-    def honest(second: int) -> None:
-        if second % 60 == 0:
-            person = second // 60
-            ticket = ticket_of(honest_client.get("/ru/desertion"))
-            waiting[person] = (clock() + 30, form("send", ticket))
-            attempts[person] = []
-        for person, (due, data) in list(waiting.items()):
-            if clock() < due:
-                continue
-            response = honest_client.post("/ru/desertion", data=data)
-            attempts[person].append(response.status_code)
-            if response.status_code == 200:
-                del waiting[person]
-            else:
-                assert response.status_code == 503
-                waiting[person] = (clock() + 60, carried(response, "send"))
-
+    client = create_app(make_settings(), publisher=publisher, store=store, clock=clock).test_client()
+    honest = Honest(client, clock)
     flood = run_flood(client, clock, 4, honest)
     drain(channel)
     # Every requester who started before the last minute got through, on
     # the first or the second try (once the form's ticket was a minute old).
-    finished = [attempts[person] for person in range(3)]
-    assert all(codes[-1] == 200 and len(codes) <= 2 for codes in finished), attempts
+    finished = [honest.attempts[person] for person in range(3)]
+    assert all(codes[-1] == 200 and len(codes) <= 2 for codes in finished), honest.attempts
     # The flood still gets the open share, and no more than the whole bucket.
     assert 0 < flood.admitted <= 10 + 6 * 4
 
