@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from haven.envelope import NetworkKey, PrivateKey  # noqa: E402
-from haven.store import Store, StoreSettings, migrate  # noqa: E402
-from intake import IntakeSettings, create_app  # noqa: E402
-from tests.intake.conftest import FakeClock, signed_directory  # noqa: E402
-from tests.intake.pages.test_nojs import Honest, run_flood  # noqa: E402
+from haven.envelope import NetworkKey, PrivateKey
+from haven.store import Store, StoreSettings, migrate
+from intake import IntakeSettings, create_app
+from tests.intake.conftest import FakeClock, signed_directory
+from tests.intake.pages.test_nojs import Honest, run_flood
 
 
 class CountingPublisher:

@@ -581,7 +581,9 @@ def test_an_honest_requester_gets_through_a_no_js_flood(
     # The flood of the measurement (bench/nojs_flood.py), shortened: one
     # client posting once a second, and a new honest requester each minute.
     clock = FakeClock()
-    client = create_app(make_settings(), publisher=publisher, store=store, clock=clock).test_client()
+    client = create_app(
+        make_settings(), publisher=publisher, store=store, clock=clock
+    ).test_client()
     honest = Honest(client, clock)
     flood = run_flood(client, clock, 4, honest)
     drain(channel)
