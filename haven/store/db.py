@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
 
 from haven.store.schema import used_tickets
 from haven.store.settings import StoreSettings
@@ -78,10 +79,10 @@ def _create_engine(settings: StoreSettings) -> Engine:
         return engine
     return create_engine(
         url,
-        pool_pre_ping=True,
-        pool_size=4,
-        max_overflow=4,
-        pool_timeout=settings.timeout,
+        # No pool: the store is touched a few times a minute (no-JavaScript
+        # sends, readiness probes), so a connection per use costs little, and
+        # no connection outlives its use to be shared across a fork or left open.
+        poolclass=NullPool,
         connect_args={
             "connect_timeout": max(1, int(settings.timeout)),
             # A query stuck behind a lock ends instead of holding a worker thread.

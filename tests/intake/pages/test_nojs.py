@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 from html import unescape
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -56,6 +57,20 @@ EXPECTED = {
     "message": MESSAGE,
 }
 _TICKET = re.compile(r'name="ticket" value="([A-Za-z0-9_-]*)"')
+
+
+@pytest.fixture
+def own_intake(
+    make_settings: Callable[..., IntakeSettings], publisher: ConfirmedPublisher, store: Store
+) -> Callable[..., tuple[FlaskClient, FakeClock]]:
+    """An intake with these setting overrides, and its clock."""
+
+    def make(**overrides: Any) -> tuple[FlaskClient, FakeClock]:
+        clock = FakeClock()
+        app = create_app(make_settings(**overrides), publisher=publisher, store=store, clock=clock)
+        return app.test_client(), clock
+
+    return make
 
 
 def ticket_of(response: TestResponse) -> str:
@@ -339,19 +354,11 @@ def test_bucket_tightens_with_the_queue_and_says_how_long_to_wait() -> None:
 
 
 def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
-    make_settings: Callable[..., IntakeSettings],
-    publisher: ConfirmedPublisher,
-    store: Store,
-    channel: BlockingChannel,
+    own_intake: Callable[..., tuple[FlaskClient, FakeClock]], channel: BlockingChannel
 ) -> None:
-    clock = FakeClock()
-    app = create_app(
-        make_settings(nojs_bucket_size=1, nojs_refill_per_minute=1, nojs_reserved_percent=0),
-        publisher=publisher,
-        store=store,
-        clock=clock,
+    client, clock = own_intake(
+        nojs_bucket_size=1, nojs_refill_per_minute=1, nojs_reserved_percent=0
     )
-    client = app.test_client()
     assert send(client, clock).status_code == 200
     response = send(client, clock, lang="en")
     assert response.status_code == 503
@@ -573,17 +580,11 @@ class Honest:
 
 
 def test_an_honest_requester_gets_through_a_no_js_flood(
-    make_settings: Callable[..., IntakeSettings],
-    publisher: ConfirmedPublisher,
-    store: Store,
-    channel: BlockingChannel,
+    own_intake: Callable[..., tuple[FlaskClient, FakeClock]], channel: BlockingChannel
 ) -> None:
     # The flood of the measurement (bench/nojs_flood.py), shortened: one
     # client posting once a second, and a new honest requester each minute.
-    clock = FakeClock()
-    client = create_app(
-        make_settings(), publisher=publisher, store=store, clock=clock
-    ).test_client()
+    client, clock = own_intake()
     honest = Honest(client, clock)
     flood = run_flood(client, clock, 4, honest)
     drain(channel)
