@@ -10,6 +10,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from haven.broker import ConfirmedPublisher
+from haven.store import Store
 from intake import headers
 from intake.api.body import werkzeug_limit
 from intake.api.openapi import build_openapi, openapi_bytes
@@ -51,6 +52,7 @@ def create_app(
     settings: IntakeSettings,
     *,
     publisher: Publisher | None = None,
+    store: Store | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Flask:
     """An intake app; raises DirectoryError if the directory file does not verify.
@@ -58,7 +60,9 @@ def create_app(
     `publisher` defaults to a ConfirmedPublisher on `settings.broker`: one
     connection per process, owned by an I/O thread started on first use (and
     again after gunicorn forks), so the app starts while the broker is away
-    and answers 503 until it is back. `clock` is the seam
+    and answers 503 until it is back. `store` defaults to a Store on
+    `settings.store`, connected on first use (migrations: intake.serving.wsgi
+    at start, or `haven store migrate`). `clock` is the seam
     for tests of expiry (challenges, the directory, the replay window).
     """
     directory = DirectoryFile(
@@ -88,6 +92,7 @@ def create_app(
         # As long as a challenge lives: a replay after that carries an
         # expired challenge and is refused (403) anyway.
         recent=RecentRequests(window=settings.challenge_lifetime, clock=clock),
+        store=store if store is not None else Store(settings.store),
     )
     app.register_blueprint(api)
     app.register_blueprint(ops)

@@ -42,6 +42,12 @@ class IntakeMetrics:
             ["reason"],
             registry=self.registry,
         )
+        # No label: the driver's reasons are no closed set.
+        self.store_unavailable = Counter(
+            "haven_intake_store_unavailable",
+            "No-JavaScript sends answered 503 because the store could not be reached.",
+            registry=self.registry,
+        )
         self.pow_difficulty = Gauge(
             "haven_intake_pow_difficulty_bits",
             "Difficulty of the last challenge issued.",

@@ -10,6 +10,7 @@ from haven.broker import BrokerSettings, SettingsError
 from haven.directory import DirectoryError, read_network_verify_key
 from haven.envelope import MAX_ENVELOPE_BYTES, NetworkVerifyKey
 from haven.files import FileTooLargeError, read_at_most
+from haven.store import StoreSettings, StoreSettingsError
 
 # The largest body a valid submission can have: the largest envelope in
 # base64 plus the routing labels, the challenge, the nonce and some
@@ -32,6 +33,8 @@ class IntakeSettings:
     """What the intake needs to run. Secrets are kept out of repr()."""
 
     broker: BrokerSettings
+    # The deployment's database: single use of no-JavaScript tickets across instances.
+    store: StoreSettings
     # The signed partner directory the intake serves; re-read when it changes.
     directory_file: Path
     # Pinned: the intake refuses to serve a directory this key did not sign.
@@ -60,6 +63,11 @@ class IntakeSettings:
     # bit of proof-of-work difficulty, so it tightens as the queue grows).
     nojs_bucket_size: int = 10
     nojs_refill_per_minute: int = 6
+    # This share of the bucket (percent) is kept for tickets at least
+    # nojs_patient_age seconds old: a script posting young tickets as fast as
+    # it may cannot take the tokens of a person who took a minute to write.
+    nojs_reserved_percent: int = 50
+    nojs_patient_age: int = 60
 
     def __post_init__(self) -> None:
         if len(self.pow_secret) < MIN_POW_SECRET_BYTES:
@@ -87,6 +95,13 @@ class IntakeSettings:
             raise SettingsError("HAVEN_NOJS_BUCKET_SIZE must be between 1 and 100000")
         if not 1 <= self.nojs_refill_per_minute <= 100_000:
             raise SettingsError("HAVEN_NOJS_REFILL_PER_MINUTE must be between 1 and 100000")
+        if not 0 <= self.nojs_reserved_percent <= 100:
+            raise SettingsError("HAVEN_NOJS_RESERVED_PERCENT must be between 0 and 100")
+        if not self.nojs_ticket_min_age <= self.nojs_patient_age < self.nojs_ticket_max_age:
+            raise SettingsError(
+                "HAVEN_NOJS_PATIENT_AGE must be at least HAVEN_NOJS_TICKET_MIN_AGE "
+                "and less than HAVEN_NOJS_TICKET_MAX_AGE"
+            )
         if self.max_body_bytes < MAX_BODY_BYTES:
             raise SettingsError(
                 f"the body limit must admit the largest envelope ({MAX_BODY_BYTES} bytes)"
@@ -97,6 +112,7 @@ class IntakeSettings:
         """Parse every HAVEN_* variable the intake reads; errors name the variable."""
         return cls(
             broker=BrokerSettings.from_env(environ),
+            store=_store(environ),
             directory_file=_path(environ, "HAVEN_DIRECTORY_FILE"),
             network_verify_key=_verify_key(environ, "HAVEN_NETWORK_VERIFY_KEY_FILE"),
             pow_secret=_read(environ, "HAVEN_POW_SECRET_FILE", _MAX_SECRET_FILE_BYTES),
@@ -118,7 +134,18 @@ class IntakeSettings:
             nojs_refill_per_minute=_integer(
                 environ, "HAVEN_NOJS_REFILL_PER_MINUTE", cls.nojs_refill_per_minute
             ),
+            nojs_reserved_percent=_integer(
+                environ, "HAVEN_NOJS_RESERVED_PERCENT", cls.nojs_reserved_percent
+            ),
+            nojs_patient_age=_integer(environ, "HAVEN_NOJS_PATIENT_AGE", cls.nojs_patient_age),
         )
+
+
+def _store(environ: Mapping[str, str]) -> StoreSettings:
+    try:
+        return StoreSettings.from_env(environ)
+    except StoreSettingsError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _path(environ: Mapping[str, str], name: str) -> Path:

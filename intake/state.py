@@ -7,6 +7,7 @@ from typing import Protocol, cast
 
 from flask import current_app
 
+from haven.store import Store
 from intake.directory_file import DirectoryFile
 from intake.guards.pow import ProofOfWork, difficulty_for
 from intake.guards.replay import RecentRequests
@@ -34,6 +35,8 @@ class IntakeState:
     metrics: IntakeMetrics
     # Ids accepted within a challenge lifetime: a replay is answered, not published.
     recent: RecentRequests
+    # The deployment's database, shared by every instance (haven.store).
+    store: Store
 
     def current_difficulty(self) -> int:
         """What a challenge issued now asks for (the queue depth is cached by the publisher).

@@ -167,3 +167,52 @@ def management_url() -> str:
     """The local broker's management API (scripts/ensure-rabbitmq enables the plugin)."""
     port = os.environ.get("HAVEN_TEST_MANAGEMENT_PORT", "15672")
     return f"http://{BROKER_HOST}:{port}"
+
+
+# The real PostgreSQL (trust auth for the user postgres on this machine; .ci/run
+# starts it through scripts/ensure-postgresql). HAVEN_TEST_POSTGRES_HOST and
+# HAVEN_TEST_POSTGRES_PORT point a run at another server.
+POSTGRES_HOST = os.environ.get("HAVEN_TEST_POSTGRES_HOST", "127.0.0.1")
+POSTGRES_PORT = int(os.environ.get("HAVEN_TEST_POSTGRES_PORT", "5432"))
+
+
+def _postgres_admin(statement: str) -> None:
+    import psycopg  # noqa: PLC0415 - only runs that use the store need the driver loaded
+
+    with psycopg.connect(
+        host=POSTGRES_HOST, port=POSTGRES_PORT, user="postgres", dbname="postgres", autocommit=True
+    ) as connection:
+        connection.execute(statement)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new database on the real PostgreSQL, dropped on leaving; its URL."""
+    name = f"haven_test_{secrets.token_hex(6)}"
+    try:
+        _postgres_admin(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure means the same: no server to test against
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} refused a test database "
+            f"({type(exc).__name__}: {exc}): run the tests through .ci/run or scripts/ensure-postgresql"
+        )
+    try:
+        yield f"postgresql://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+    finally:
+        # FORCE: a pooled connection a test left open must not keep the database alive.
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own, dropped at the end (like the broker's vhost)."""
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Each store test twice: on this run's PostgreSQL database and on a fresh SQLite file."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite3'}"

@@ -195,6 +195,9 @@ def _serve(
             "HAVEN_NETWORK_VERIFY_KEY_FILE": str(base / "network.pub"),
             "HAVEN_DIRECTORY_STATE": str(base / "seen-directory-router.json"),
             "HAVEN_POW_SECRET_FILE": str(base / "DEMO-ONLY-pow.secret"),
+            # The demo's store: an embedded SQLite file in its own folder, so
+            # `make run` needs no database server (the compose stack: PostgreSQL).
+            "HAVEN_STORE_URL": f"sqlite:///{(base / 'store.sqlite3').resolve()}",
             "HAVEN_BIND": f"127.0.0.1:{port}",
         }
         management = ManagementAccess.from_env(environ, broker.url).url

@@ -19,6 +19,7 @@ from haven.cli import (
     schemas_cmd,
     seal_cmd,
     services_cmd,
+    store_cmd,
     submit_cmd,
 )
 from haven.cli.common import CliError
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         provision_cmd,
         ops_cmd,
         schemas_cmd,
+        store_cmd,
         demo_cmd,
     ):
         module.register(commands)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from haven.store import Store, StoreUnavailable, migrate
 from intake.api.openapi import json_body, operation
 from intake.directory_file import DirectoryExpired
 from intake.errors import ApiError
@@ -34,7 +35,7 @@ def healthz() -> Response:
     }
 )
 def readyz() -> Response:
-    """Readiness: the broker answers, its topology is in place, the directory is current."""
+    """Readiness: the broker answers, its topology is in place, the directory is current, the store answers."""
     state = intake_state()
     try:
         state.directory.current()
@@ -42,7 +43,18 @@ def readyz() -> Response:
         raise ApiError("not_ready", "the partner directory has expired") from None
     if not state.publisher.ready():
         raise ApiError("not_ready", "the broker is not reachable or its queues are missing")
+    if not state.store.ready() and not _migrated_now(state.store):
+        raise ApiError("not_ready", "the store is not reachable or not migrated")
     return jsonify(status="ready")
+
+
+def _migrated_now(store: Store) -> bool:
+    """A store that was away when the intake started is migrated once it answers."""
+    try:
+        migrate(store)
+    except StoreUnavailable:
+        return False
+    return store.ready()
 
 
 @ops.get("/metrics", provide_automatic_options=False)

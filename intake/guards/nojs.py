@@ -8,11 +8,16 @@ Without JavaScript no proof-of-work can be asked of the browser, so
   intake instance holding that secret accepts it). A send is accepted only
   with a ticket at least `min_age` old (a person filling a form takes
   longer; a script posting at once does not), at most `max_age` old, and
-  never twice (its id is remembered, in memory, for `max_age`);
-* every server-sealed submission takes a token from one bucket shared by
-  the whole intake, whose refill rate halves with each bit the
-  proof-of-work difficulty rises over its floor. A flood through this path
-  can delay other no-JavaScript requesters, never the JavaScript ones, and
+  never twice: the hash of its id goes into the deployment's store
+  (haven.store), which every intake instance shares, until it expires;
+* every server-sealed submission takes a token from a bucket, whose
+  refill rate halves with each bit the proof-of-work difficulty rises
+  over its floor. A share of it is reserved for patient tickets (issued
+  at least `patient_age` ago, as a person's form is), and a ticket the
+  bucket turns away is not used up: a script posting fresh tickets once a
+  second drains the open share only, and a person who comes back with the
+  same form draws on the reserved share. A flood through this path can
+  delay other no-JavaScript requesters, never the JavaScript ones, and
   never grow the queue faster than the bucket.
 
 Neither keeps anything about who asked: a ticket id is 16 random bytes.
@@ -27,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from intake.guards.replay import RecentRequests
+from haven.store import UsedTickets
 from intake.guards.signed import Purpose, SignedTokens, TokenInvalid
 
 # version u8 || issued_at u64 || 16 random bytes (the ticket's id) || HMAC:
@@ -55,32 +60,47 @@ class TicketRejected(Exception):  # noqa: N818 - reads as what the page answers
         self.problem = problem
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket whose MAC and age passed; not yet used."""
+
+    ticket_id: bytes
+    issued_at: int
+    # Seconds until it is old enough to draw on the bucket's reserved share (0: it is).
+    patient_in: int
+
+
 class Tickets:
-    """Issues and redeems form tickets; time and randomness come in through explicit seams."""
+    """Issues, checks and uses form tickets; time and randomness come in through explicit seams."""
 
     def __init__(
         self,
         pow_secret: bytes,
         *,
+        used: UsedTickets,
         min_age: int,
         max_age: int,
+        patient_age: int,
         clock: Callable[[], float],
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._tokens = SignedTokens(pow_secret, TICKET, random_bytes=random_bytes)
+        self._used = used
         self._min_age = min_age
         self._max_age = max_age
+        self._patient_age = patient_age
         self._clock = clock
-        # A used ticket is remembered as long as it could still be valid;
-        # after that it is too old anyway.
-        self._used = RecentRequests(window=max_age, clock=clock)
-        self._lock = threading.Lock()
 
     def issue(self) -> str:
         return self._tokens.issue(int(self._clock()))
 
-    def redeem(self, text: str) -> None:
-        """Accept `text` once, or raise TicketRejected saying why."""
+    def check(self, text: str) -> Ticket:
+        """The ticket in `text` if it could be used now, or TicketRejected saying why.
+
+        Reads the store (StoreUnavailable): a ticket already used is refused
+        here, before it can take a token from the bucket, so replaying one
+        old ticket cannot drain the reserved share.
+        """
         try:
             opened = self._tokens.open(text)
         except TokenInvalid:
@@ -90,13 +110,23 @@ class Tickets:
             raise TicketRejected("too_young")
         if age > self._max_age:
             raise TicketRejected("too_old")
-        key = opened.nonce.hex()
-        # Check and remember in one step: two sends of one ticket at the same
-        # moment (a double click, a script) cannot both pass.
-        with self._lock:
-            if key in self._used:
-                raise TicketRejected("reused")
-            self._used.add(key)
+        if self._used.seen(opened.nonce):
+            raise TicketRejected("reused")
+        return Ticket(
+            opened.nonce, opened.issued_at, patient_in=max(0, math.ceil(self._patient_age - age))
+        )
+
+    def use(self, ticket: Ticket) -> None:
+        """Use `ticket` up for every instance of the deployment, or raise TicketRejected('reused').
+
+        The store's primary key decides between two sends of one ticket at
+        the same moment (a double click, a script, two intake instances):
+        exactly one passes.
+        """
+        # Kept until the ticket is too old anyway, and a second for rounding.
+        expires_at = ticket.issued_at + self._max_age + 1
+        if self._used.claim(ticket.ticket_id, expires_at=expires_at) == "reused":
+            raise TicketRejected("reused")
 
 
 @dataclass(frozen=True)
@@ -108,14 +138,15 @@ class Admission:
 
 
 class TokenBucket:
-    """One bucket for the whole intake; its size and refill shrink by half per `tightening` step."""
+    """One bucket; its size and refill shrink by half per `tightening` step."""
 
-    def __init__(self, *, size: int, per_minute: int, clock: Callable[[], float]) -> None:
+    def __init__(self, *, size: float, per_minute: float, clock: Callable[[], float]) -> None:
         self._size = size
         self._rate = per_minute / 60.0
         self._clock = clock
         self._lock = threading.Lock()
-        self._tokens = float(size)
+        # Full at start: never less than the one token the smallest share holds.
+        self._tokens = max(1.0, float(size))
         self._last = clock()
 
     def take(self, tightening: int = 0) -> Admission:
@@ -133,3 +164,45 @@ class TokenBucket:
                 return Admission(True)
             wait = math.ceil((1.0 - self._tokens) / rate)
         return Admission(False, min(MAX_RETRY_AFTER, max(1, wait)))
+
+
+class SharedBucket:
+    """The open share any valid ticket draws on, and the share reserved for patient tickets.
+
+    `reserved_percent` of the size and of the refill rate is kept for
+    tickets at least `patient_age` old: a script posting young tickets as
+    fast as it may can exhaust the open share only, so a person whose form
+    took a minute to fill in still finds tokens.
+    """
+
+    def __init__(
+        self, *, size: int, per_minute: int, reserved_percent: int, clock: Callable[[], float]
+    ) -> None:
+        share = reserved_percent / 100
+        self._open = (
+            TokenBucket(size=size * (1 - share), per_minute=per_minute * (1 - share), clock=clock)
+            if reserved_percent < 100
+            else None
+        )
+        self._reserved = (
+            TokenBucket(size=size * share, per_minute=per_minute * share, clock=clock)
+            if reserved_percent > 0
+            else None
+        )
+
+    def take(self, ticket: Ticket, tightening: int = 0) -> Admission:
+        """A token for `ticket`: a patient one tries the reserved share first, then the open one."""
+        patient = ticket.patient_in == 0
+        shares = [self._reserved, self._open] if patient else [self._open]
+        refusals = []
+        for bucket in shares:
+            if bucket is None:
+                continue
+            admission = bucket.take(tightening)
+            if admission.admitted:
+                return admission
+            refusals.append(admission.retry_after)
+        if not patient and self._reserved is not None:
+            # A young ticket is told when it will be patient, if that is sooner.
+            refusals.append(max(1, ticket.patient_in))
+        return Admission(False, min(refusals) if refusals else MAX_RETRY_AFTER)

@@ -22,8 +22,9 @@ from werkzeug.exceptions import HTTPException
 from haven.broker import BrokerUnavailable
 from haven.directory import DirectoryError, recipient_keys
 from haven.envelope import Labels, digest, seal
+from haven.store import StoreUnavailable, UsedTickets
 from intake.directory_file import DirectoryExpired
-from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
+from intake.guards.nojs import SharedBucket, TicketRejected, Tickets
 from intake.pages.catalog import N_, Catalog, read_catalog
 from intake.pages.forms import (
     check,
@@ -95,7 +96,7 @@ FIX_ERRORS = N_("Some answers need a fix. They are marked below.")
 class PagesState:
     catalog: Catalog
     tickets: Tickets
-    bucket: TokenBucket
+    bucket: SharedBucket
 
 
 def pages_state() -> PagesState:
@@ -109,13 +110,16 @@ def install(app: Flask, state: IntakeState, clock: Any) -> None:
         catalog=read_catalog(),
         tickets=Tickets(
             settings.pow_secret,
+            used=UsedTickets(state.store, clock=clock),
             min_age=settings.nojs_ticket_min_age,
             max_age=settings.nojs_ticket_max_age,
+            patient_age=settings.nojs_patient_age,
             clock=clock,
         ),
-        bucket=TokenBucket(
+        bucket=SharedBucket(
             size=settings.nojs_bucket_size,
             per_minute=settings.nojs_refill_per_minute,
+            reserved_percent=settings.nojs_reserved_percent,
             clock=clock,
         ),
     )
@@ -244,16 +248,23 @@ def _send(
     """Ticket, bucket, recipients, seal in memory with the server-sealed flag, publish."""
     state = intake_state()
     translate = _translator(lang)
+    tickets = pages_state().tickets
     try:
-        pages_state().tickets.redeem(request.form.get("ticket", ""))
+        ticket = tickets.check(request.form.get("ticket", ""))
+        admission = pages_state().bucket.take(ticket, _tightening(state))
+        if not admission.admitted:
+            # The ticket is not used up: the same form, sent again later, has
+            # aged, and a patient ticket draws on the bucket's reserved share.
+            return _unavailable(lang, category, values, BUSY, admission.retry_after, keep=True)
+        tickets.use(ticket)
     except TicketRejected as rejected:
         g.error_code = "pow_expired" if rejected.problem == "too_old" else "pow_invalid"
         return _review_page(
             lang, category, values, alert=translate(_TICKET_TEXTS[rejected.problem]), status=403
         )
-    admission = pages_state().bucket.take(_tightening(state))
-    if not admission.admitted:
-        return _unavailable(lang, category, values, BUSY, admission.retry_after)
+    except StoreUnavailable:
+        state.metrics.store_unavailable.inc()
+        return _unavailable(lang, category, values, UNAVAILABLE, state.settings.broker.retry_after)
     try:
         served = state.directory.current()
         recipients = recipient_keys(served.directory, category, routing.region)
@@ -290,7 +301,9 @@ def _review_page(
     *,
     alert: str | None = None,
     status: int = 200,
+    keep: bool = False,
 ) -> Response:
+    """The review page; it carries the posted ticket on, or a fresh one after a refusal unless `keep`."""
     translate = _translator(lang)
     definition = form_definition(category)
     checked = check(category, definition, values, lang, translate)
@@ -304,14 +317,20 @@ def _review_page(
         rows=review_rows(definition, lang, values) + routing_rows(checked.routing, lang, translate),
         hidden=hidden_values(values),
         ticket=pages_state().tickets.issue()
-        if alert or status != 200
+        if (alert or status != 200) and not keep
         else request.form.get("ticket", ""),
         alert=alert,
     )
 
 
 def _unavailable(
-    lang: str, category: str, values: Mapping[str, list[str]], text: str, retry_after: int
+    lang: str,
+    category: str,
+    values: Mapping[str, list[str]],
+    text: str,
+    retry_after: int,
+    *,
+    keep: bool = False,
 ) -> Response:
     g.error_code = "unavailable"
     response = _review_page(
@@ -320,6 +339,7 @@ def _unavailable(
         values,
         alert=_translator(lang)(text, seconds=retry_after),
         status=503,
+        keep=keep,
     )
     response.headers["Retry-After"] = str(retry_after)
     return response

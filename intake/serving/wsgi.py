@@ -16,6 +16,7 @@ from pika.exceptions import AMQPError
 
 from haven.broker import SettingsError, declare_topology
 from haven.directory import DirectoryError
+from haven.store import Store, StoreUnavailable, migrate
 from intake.app import create_app
 from intake.settings import IntakeSettings
 
@@ -26,7 +27,8 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
     """The intake configured from HAVEN_* variables (default: this process's), or exit 1 with a one-line reason."""
     try:
         settings = IntakeSettings.from_env(os.environ if environ is None else environ)
-        app = create_app(settings)
+        store = Store(settings.store)
+        app = create_app(settings, store=store)
     except SettingsError as exc:
         _stop(f"bad setting: {exc}")
     except DirectoryError as exc:
@@ -38,6 +40,16 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
     except (AMQPError, OSError) as exc:
         # Not fatal: the intake answers 503 (and /readyz) until the broker is back.
         log.warning("broker topology not declared now: %s", type(exc).__name__)
+    try:
+        # Before gunicorn forks (preload_app): one migration per instance,
+        # and a PostgreSQL lock makes instances starting together take turns.
+        migrate(store)
+    except StoreUnavailable as exc:
+        # Not fatal either: the JavaScript path needs no store; the
+        # no-JavaScript send answers 503 and /readyz says why until it is back.
+        log.warning("store not migrated now: %s", exc)
+    finally:
+        store.close()  # the workers open their own connections after the fork
     return app
 
 

@@ -35,6 +35,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import INTAKE_QUEUE, BrokerSettings, ConfirmedPublisher, declare_topology
 from haven.directory import empty_directory, key_entry, sign_directory, with_partner
 from haven.envelope import Labels, NetworkKey, PrivateKey, seal
+from haven.store import Store, StoreSettings, migrate
 from intake import IntakeSettings, create_app
 from tests.repo import REPO
 
@@ -62,10 +63,13 @@ class NetworkFiles:
     directory_file: Path
     verify_key_file: Path
     pow_secret_file: Path
+    # This run's PostgreSQL database, migrated (tests/conftest.py).
+    store_url: str
 
     def environ(self, broker_url: str, **extra: str) -> dict[str, str]:
         return {
             "HAVEN_AMQP_URL": broker_url,
+            "HAVEN_STORE_URL": self.store_url,
             "HAVEN_DIRECTORY_FILE": str(self.directory_file),
             "HAVEN_NETWORK_VERIFY_KEY_FILE": str(self.verify_key_file),
             "HAVEN_POW_SECRET_FILE": str(self.pow_secret_file),
@@ -125,15 +129,31 @@ def partners() -> dict[str, PrivateKey]:
     return {"lawyers": PrivateKey.generate(), "evacuators": PrivateKey.generate()}
 
 
+@pytest.fixture(scope="session")
+def intake_store_url(postgres_url: str) -> str:
+    """This run's PostgreSQL database with the store's migrations applied once."""
+    store = Store(StoreSettings(url=postgres_url))
+    migrate(store)
+    store.close()
+    return postgres_url
+
+
 @pytest.fixture
-def files(tmp_path: Path, network_key: NetworkKey, partners: dict[str, PrivateKey]) -> NetworkFiles:
+def files(
+    tmp_path: Path,
+    network_key: NetworkKey,
+    partners: dict[str, PrivateKey],
+    intake_store_url: str,
+) -> NetworkFiles:
     directory_file = tmp_path / "directory.json"
     directory_file.write_bytes(signed_directory(network_key, partners))
     verify_key_file = tmp_path / "network.pub"
     verify_key_file.write_text(network_key.verify_key.to_text() + "\n")
     pow_secret_file = tmp_path / "pow.secret"
     pow_secret_file.write_bytes(os.urandom(32))
-    return NetworkFiles(network_key, partners, directory_file, verify_key_file, pow_secret_file)
+    return NetworkFiles(
+        network_key, partners, directory_file, verify_key_file, pow_secret_file, intake_store_url
+    )
 
 
 @pytest.fixture(scope="session")
@@ -174,8 +194,18 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app(settings: IntakeSettings, publisher: ConfirmedPublisher, clock: FakeClock) -> Flask:
-    return create_app(settings, publisher=publisher, clock=clock)
+def store(settings: IntakeSettings) -> Iterator[Store]:
+    """The intake's handle on this run's store, closed after the test (no pooled connection left)."""
+    store = Store(settings.store)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def app(
+    settings: IntakeSettings, publisher: ConfirmedPublisher, store: Store, clock: FakeClock
+) -> Flask:
+    return create_app(settings, publisher=publisher, store=store, clock=clock)
 
 
 @pytest.fixture

@@ -200,6 +200,7 @@ def make_network(
             "HAVEN_DIRECTORY_FILE": str(directory_file),
             "HAVEN_NETWORK_VERIFY_KEY_FILE": str(verify_key_file),
             "HAVEN_POW_SECRET_FILE": str(pow_secret),
+            "HAVEN_STORE_URL": f"sqlite:///{root / 'store.sqlite3'}",
             "HAVEN_POW_MIN_BITS": "8",
             "HAVEN_POW_MAX_BITS": "12",
             **(intake_env or {}),

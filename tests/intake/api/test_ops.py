@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -11,6 +12,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import BrokerSettings, ConfirmedPublisher
 from haven.envelope import PrivateKey
+from haven.store import Store, StoreSettings
 from intake import IntakeSettings, create_app
 from tests.intake.conftest import sealed, submission
 
@@ -38,14 +40,45 @@ def test_readyz_without_a_broker(settings: IntakeSettings) -> None:
 
 
 def test_readyz_declares_a_missing_topology(
-    settings: IntakeSettings, fresh_broker_url: str
+    settings: IntakeSettings, fresh_broker_url: str, store: Store
 ) -> None:
     publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url))
     try:
-        client = create_app(replace(settings, broker=publisher.settings), publisher=publisher)
+        client = create_app(
+            replace(settings, broker=publisher.settings), publisher=publisher, store=store
+        )
         assert client.test_client().get("/readyz").status_code == 200
     finally:
         publisher.close()
+
+
+def test_readyz_reports_the_store(
+    settings: IntakeSettings, publisher: ConfirmedPublisher, tmp_path: Path
+) -> None:
+    # No-JavaScript sends need the store: an instance that cannot reach it
+    # says so, naming the store and nothing about the server.
+    away = StoreSettings(url="postgresql://postgres@127.0.0.1:1/haven", timeout=1)
+    store = Store(away)
+    try:
+        app = create_app(replace(settings, store=away), publisher=publisher, store=store)
+        response = app.test_client().get("/readyz")
+        assert response.status_code == 503
+        assert response.get_json()["error"] == {
+            "code": "not_ready",
+            "message": "the store is not reachable or not migrated",
+        }
+    finally:
+        store.close()
+    # A store that was away when the intake started is migrated once it answers.
+    fresh = StoreSettings(url=f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store = Store(fresh)
+    try:
+        assert not store.ready()
+        app = create_app(replace(settings, store=fresh), publisher=publisher, store=store)
+        assert app.test_client().get("/readyz").get_json() == {"status": "ready"}
+        assert store.ready()
+    finally:
+        store.close()
 
 
 def test_unknown_path_and_method_are_json(client: FlaskClient) -> None:

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from haven.store import Store, StoreSettings, UsedTickets
 from intake.guards.nojs import TICKET, Tickets
 from intake.guards.pow import CHALLENGE
 from intake.guards.signed import MAC_BYTES, Purpose, SignedTokens, TokenInvalid
@@ -53,9 +55,19 @@ def test_the_challenge_keeps_its_mac_under_the_secret_itself() -> None:
     assert (CHALLENGE.size, CHALLENGE.text_length) == (66, 88)
 
 
-def test_the_ticket_layout_and_key_are_unchanged() -> None:
+def test_the_ticket_layout_and_key_are_unchanged(tmp_path: Path) -> None:
     clock = FakeClock()
-    text = Tickets(SECRET, min_age=0, max_age=60, clock=clock, random_bytes=lambda n: NONCE).issue()
+    # Issuing never touches the store: this one is never opened.
+    unused = UsedTickets(Store(StoreSettings(url=f"sqlite:///{tmp_path / 's'}")), clock=clock)
+    text = Tickets(
+        SECRET,
+        used=unused,
+        min_age=0,
+        max_age=60,
+        patient_age=30,
+        clock=clock,
+        random_bytes=lambda n: NONCE,
+    ).issue()
     raw = base64.urlsafe_b64decode(text)
     assert (TICKET.size, len(text)) == (57, 76)
     assert raw[:25] == b"\x01" + int(clock.now).to_bytes(8, "big") + NONCE

@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 from html import unescape
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,10 +16,11 @@ from werkzeug.test import TestResponse
 
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
 from haven.envelope import PrivateKey, digest, open_envelope
+from haven.store import Store, StoreSettings, UsedTickets
 from intake import IntakeSettings, create_app
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
-from tests.intake.conftest import FakeClock, NetworkFiles, drain
+from tests.intake.conftest import FakeClock, NetworkFiles, drain, sealed, submission
 
 pytestmark = pytest.mark.broker
 
@@ -55,6 +57,20 @@ EXPECTED = {
     "message": MESSAGE,
 }
 _TICKET = re.compile(r'name="ticket" value="([A-Za-z0-9_-]*)"')
+
+
+@pytest.fixture
+def own_intake(
+    make_settings: Callable[..., IntakeSettings], publisher: ConfirmedPublisher, store: Store
+) -> Callable[..., tuple[FlaskClient, FakeClock]]:
+    """An intake with these setting overrides, and its clock."""
+
+    def make(**overrides: Any) -> tuple[FlaskClient, FakeClock]:
+        clock = FakeClock()
+        app = create_app(make_settings(**overrides), publisher=publisher, store=store, clock=clock)
+        return app.test_client(), clock
+
+    return make
 
 
 def ticket_of(response: TestResponse) -> str:
@@ -296,22 +312,31 @@ def test_the_ticket_is_refused_with_a_clear_message_and_values_kept(
     assert drain(channel) == []
 
 
-def test_tickets_unit() -> None:
+def test_tickets_unit(store: Store) -> None:
     clock = FakeClock()
-    tickets = Tickets(b"s" * 32, min_age=5, max_age=3600, clock=clock)
-    other = Tickets(b"t" * 32, min_age=5, max_age=3600, clock=clock)
+    used = UsedTickets(store, clock=clock)
+    tickets = Tickets(b"s" * 32, used=used, min_age=5, max_age=3600, patient_age=60, clock=clock)
+    other = Tickets(b"t" * 32, used=used, min_age=5, max_age=3600, patient_age=60, clock=clock)
     ticket = tickets.issue()
     clock.advance(5)
     with pytest.raises(TicketRejected) as refused:
-        other.redeem(ticket)
+        other.check(ticket)
     assert refused.value.problem == "invalid"
-    tickets.redeem(ticket)
+    checked = tickets.check(ticket)
+    assert checked.patient_in == 55
+    tickets.use(checked)
     with pytest.raises(TicketRejected) as refused:
-        tickets.redeem(ticket)
+        tickets.check(ticket)
+    assert refused.value.problem == "reused"
+    with pytest.raises(TicketRejected) as refused:
+        tickets.use(checked)  # two sends that both passed the check: the store decides
     assert refused.value.problem == "reused"
     for bad in ("", "x" * 76, ticket + "A", "=" * 76):
         with pytest.raises(TicketRejected):
-            tickets.redeem(bad)
+            tickets.check(bad)
+    young = tickets.issue()
+    clock.advance(60)
+    assert tickets.check(young).patient_in == 0
 
 
 def test_bucket_tightens_with_the_queue_and_says_how_long_to_wait() -> None:
@@ -329,17 +354,11 @@ def test_bucket_tightens_with_the_queue_and_says_how_long_to_wait() -> None:
 
 
 def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
-    make_settings: Callable[..., IntakeSettings],
-    publisher: ConfirmedPublisher,
-    channel: BlockingChannel,
+    own_intake: Callable[..., tuple[FlaskClient, FakeClock]], channel: BlockingChannel
 ) -> None:
-    clock = FakeClock()
-    app = create_app(
-        make_settings(nojs_bucket_size=1, nojs_refill_per_minute=1),
-        publisher=publisher,
-        clock=clock,
+    client, clock = own_intake(
+        nojs_bucket_size=1, nojs_refill_per_minute=1, nojs_reserved_percent=0
     )
-    client = app.test_client()
     assert send(client, clock).status_code == 200
     response = send(client, clock, lang="en")
     assert response.status_code == 503
@@ -367,10 +386,10 @@ class DownPublisher:
 
 
 def test_a_broker_outage_answers_503_with_retry_after_and_keeps_the_values(
-    settings: IntakeSettings,
+    settings: IntakeSettings, store: Store
 ) -> None:
     clock = FakeClock()
-    client = create_app(settings, publisher=DownPublisher(), clock=clock).test_client()
+    client = create_app(settings, publisher=DownPublisher(), store=store, clock=clock).test_client()
     response = send(client, clock, lang="uk")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "7"
@@ -455,3 +474,142 @@ def test_the_plaintext_reaches_no_log_record_and_no_metric(
         assert secret not in logged
         assert secret not in metrics
     assert len(drain(channel)) == 1
+
+
+def test_a_used_ticket_is_refused_by_every_intake_instance(
+    settings: IntakeSettings,
+    publisher: ConfirmedPublisher,
+    store: Store,
+    channel: BlockingChannel,
+) -> None:
+    # Two instances of one deployment: the same secret, the same store, each
+    # its own process state (and its own connections to the store).
+    clock = FakeClock()
+    second_store = Store(settings.store)
+    try:
+        first = create_app(settings, publisher=publisher, store=store, clock=clock).test_client()
+        second = create_app(
+            settings, publisher=publisher, store=second_store, clock=clock
+        ).test_client()
+        ticket = ticket_of(first.get("/ru/desertion"))
+        clock.advance(30)
+        assert first.post("/ru/desertion", data=form("send", ticket)).status_code == 200
+        replayed = second.post("/ru/desertion", data=form("send", ticket))
+        assert replayed.status_code == 403
+        assert "уже была отправлена" in text_of(replayed)
+        assert len(drain(channel)) == 1
+    finally:
+        second_store.close()
+
+
+def test_a_store_outage_answers_503_and_the_ticket_stays_usable(
+    settings: IntakeSettings, publisher: ConfirmedPublisher, channel: BlockingChannel
+) -> None:
+    away = Store(StoreSettings(url="postgresql://postgres@127.0.0.1:1/haven", timeout=1))
+    try:
+        clock = FakeClock()
+        client = create_app(settings, publisher=publisher, store=away, clock=clock).test_client()
+        response = send(client, clock, lang="en")
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == str(settings.broker.retry_after)
+        assert "cannot take requests right now" in text_of(response)
+        assert carried(response, "send")["message"] == [MESSAGE]
+        assert "haven_intake_store_unavailable_total 1.0" in (
+            client.get("/metrics").get_data(as_text=True)
+        )
+        assert drain(channel) == []
+    finally:
+        away.close()
+
+
+class Flood:
+    """One client posting a fresh ticket once a second, each just old enough (min_age)."""
+
+    def __init__(self, client: FlaskClient, clock: FakeClock) -> None:
+        self.client = client
+        self.clock = clock
+        self.pending: list[tuple[float, str]] = []
+        self.admitted = 0
+
+    def second(self) -> None:
+        self.pending.append((self.clock(), ticket_of(self.client.get("/ru/desertion"))))
+        issued, ticket = self.pending[0]
+        if self.clock() - issued >= 5:
+            self.pending.pop(0)
+            if self.client.post("/ru/desertion", data=form("send", ticket)).status_code == 200:
+                self.admitted += 1
+
+
+def run_flood(
+    client: FlaskClient, clock: FakeClock, minutes: int, honest: Callable[[int], None]
+) -> Flood:
+    flood = Flood(client, clock)
+    for second in range(minutes * 60):
+        flood.second()
+        honest(second)
+        clock.advance(1)
+    return flood
+
+
+class Honest:
+    """Each minute a new person opens the form, fills it in for 30 seconds and sends;
+    on a 503 they try again once a minute with the page the intake gave back."""
+
+    def __init__(self, client: FlaskClient, clock: FakeClock) -> None:
+        self.client = client
+        self.clock = clock
+        self.attempts: dict[int, list[int]] = {}
+        self.waiting: dict[int, tuple[float, dict[str, list[str]]]] = {}
+
+    def __call__(self, second: int) -> None:
+        if second % 60 == 0:
+            person = second // 60
+            ticket = ticket_of(self.client.get("/ru/desertion"))
+            self.waiting[person] = (self.clock() + 30, form("send", ticket))
+            self.attempts[person] = []
+        for person, (due, data) in list(self.waiting.items()):
+            if self.clock() < due:
+                continue
+            response = self.client.post("/ru/desertion", data=data)
+            self.attempts[person].append(response.status_code)
+            if response.status_code == 200:
+                del self.waiting[person]
+            else:
+                assert response.status_code == 503
+                self.waiting[person] = (self.clock() + 60, carried(response, "send"))
+
+
+def test_an_honest_requester_gets_through_a_no_js_flood(
+    own_intake: Callable[..., tuple[FlaskClient, FakeClock]], channel: BlockingChannel
+) -> None:
+    # The flood of the measurement (bench/nojs_flood.py), shortened: one
+    # client posting once a second, and a new honest requester each minute.
+    client, clock = own_intake()
+    honest = Honest(client, clock)
+    flood = run_flood(client, clock, 4, honest)
+    drain(channel)
+    # Every requester who started before the last minute got through, on
+    # the first or the second try (once the form's ticket was a minute old).
+    finished = [honest.attempts[person] for person in range(3)]
+    assert all(codes[-1] == 200 and len(codes) <= 2 for codes in finished), honest.attempts
+    # The flood still gets the open share, and no more than the whole bucket.
+    assert 0 < flood.admitted <= 10 + 6 * 4
+
+
+def test_the_javascript_path_is_untouched_by_a_no_js_flood(
+    client: FlaskClient,
+    clock: FakeClock,
+    channel: BlockingChannel,
+    partners: dict[str, PrivateKey],
+) -> None:
+    run_flood(client, clock, 1, lambda _second: None)
+    refused = client.post(
+        "/ru/desertion", data=form("send", ticket_of(client.get("/ru/desertion")))
+    )
+    assert refused.status_code in (403, 503)  # the flood holds the open share
+    drain(channel)
+    for _ in range(5):
+        envelope = sealed(partners)
+        response = client.post("/v1/requests", json=submission(client, envelope))
+        assert response.status_code == 202, response.get_json()
+    assert len(drain(channel)) == 5

@@ -1,0 +1,23 @@
+"""Haven's one database: shared state that every intake, router and mailbox of a deployment sees.
+
+PostgreSQL in the compose stack and CI, an embedded SQLite file for the demo;
+SQLAlchemy Core for access, Alembic for migrations (docs/operators.md, "The
+store"). It holds no address and no content: today only hashes of used
+no-JavaScript tickets with their expiry; later the sealed reply mailboxes.
+"""
+
+from haven.store.db import Store, StoreUnavailable
+from haven.store.migrate import migrate, schema_differences
+from haven.store.settings import StoreSettings, StoreSettingsError
+from haven.store.tickets import TicketClaim, UsedTickets
+
+__all__ = [
+    "Store",
+    "StoreSettings",
+    "StoreSettingsError",
+    "StoreUnavailable",
+    "TicketClaim",
+    "UsedTickets",
+    "migrate",
+    "schema_differences",
+]

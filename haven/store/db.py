@@ -1,0 +1,100 @@
+"""The store's connections: one engine per process, made on first use."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection, Engine, create_engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
+
+from haven.store.schema import used_tickets
+from haven.store.settings import StoreSettings
+
+
+class StoreUnavailable(Exception):  # noqa: N818 - reads as what the caller answers (503)
+    """The store cannot be reached or timed out; the caller answers 503, nothing was kept."""
+
+
+class Store:
+    """A handle on the database; safe to share between threads, remade after a fork."""
+
+    def __init__(self, settings: StoreSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._pid = 0
+
+    def engine(self) -> Engine:
+        # gunicorn forks workers after the app is made: a pooled connection
+        # inherited across a fork would be shared by two processes and
+        # corrupt both, so each process makes its own engine.
+        with self._lock:
+            if self._engine is None or self._pid != os.getpid():
+                self._engine = _create_engine(self.settings)
+                self._pid = os.getpid()
+            return self._engine
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction; any failure to reach the database becomes StoreUnavailable."""
+        try:
+            with self.engine().begin() as connection:
+                yield connection
+        except IntegrityError:
+            raise  # an answer (a key already there), not an outage
+        except DBAPIError as exc:
+            # Down, timed out, or not migrated yet. The driver's text may carry
+            # the host; the cause stays on the exception chain, not in the message.
+            raise StoreUnavailable(type(exc.orig).__name__) from exc
+
+    def ready(self) -> bool:
+        """Whether the database answers and has the store's tables (for /readyz)."""
+        try:
+            with self.begin() as connection:
+                connection.execute(select(used_tickets.c.ticket_hash).limit(1))
+        except StoreUnavailable:
+            return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+
+def _create_engine(settings: StoreSettings) -> Engine:
+    url = settings.sqlalchemy_url()
+    if settings.is_sqlite:
+        engine = create_engine(
+            url, connect_args={"timeout": settings.timeout, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url,
+        # No pool: the store is touched a few times a minute (no-JavaScript
+        # sends, readiness probes), so a connection per use costs little, and
+        # no connection outlives its use to be shared across a fork or left open.
+        poolclass=NullPool,
+        connect_args={
+            "connect_timeout": max(1, int(settings.timeout)),
+            # A query stuck behind a lock ends instead of holding a worker thread.
+            "options": f"-c statement_timeout={int(settings.timeout * 1000)}",
+        },
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Several gunicorn workers share the demo's file: WAL lets readers run
+    # beside the one writer, and a writer waits instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""One file per revision, in order; each says why its change was made."""

@@ -1,0 +1,180 @@
+"""The store on the real PostgreSQL and on SQLite: migrations, single use across instances, expiry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import inspect, select
+
+from haven.cli.main import main
+from haven.store import (
+    Store,
+    StoreSettings,
+    StoreSettingsError,
+    StoreUnavailable,
+    UsedTickets,
+    migrate,
+    schema_differences,
+)
+from haven.store.migrate import downgrade
+from haven.store.schema import used_tickets
+from haven.store.tickets import ticket_hash
+from tests.conftest import postgres_database
+
+
+@pytest.fixture
+def fresh_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty database for one test: its own on PostgreSQL, a new file on SQLite."""
+    if request.param == "postgresql":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'fresh.sqlite3'}"
+
+
+@pytest.fixture
+def store(any_store_url: str) -> Iterator[Store]:
+    store = Store(StoreSettings(url=any_store_url))
+    migrate(store)
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("fresh_url", ["postgresql", "sqlite"], indirect=True)
+def test_the_migrations_give_the_schema_of_the_models(fresh_url: str) -> None:
+    store = Store(StoreSettings(url=fresh_url))
+    try:
+        assert not store.ready()  # reachable, but not migrated: not ready
+        migrate(store)
+        assert schema_differences(store) == []
+        assert store.ready()
+        migrate(store)  # every instance runs it at start: twice changes nothing
+        assert schema_differences(store) == []
+        downgrade(store, "base")
+        assert "used_tickets" not in inspect(store.engine()).get_table_names()
+        migrate(store)
+        assert schema_differences(store) == []
+    finally:
+        store.close()
+
+
+def test_a_ticket_is_used_once_across_two_instances(any_store_url: str, store: Store) -> None:
+    other = Store(StoreSettings(url=any_store_url))  # a second intake instance's own handle
+    try:
+        first = UsedTickets(store, clock=time.time)
+        second = UsedTickets(other, clock=time.time)
+        ticket_id = b"\x01" * 16
+        expires = int(time.time()) + 3600
+        assert not second.seen(ticket_id)
+        assert first.claim(ticket_id, expires_at=expires) == "fresh"
+        assert second.seen(ticket_id)
+        assert second.claim(ticket_id, expires_at=expires) == "reused"
+        assert first.claim(ticket_id, expires_at=expires) == "reused"
+    finally:
+        other.close()
+
+
+def test_of_many_claims_at_once_exactly_one_passes(any_store_url: str, store: Store) -> None:
+    stores = [Store(StoreSettings(url=any_store_url)) for _ in range(4)]
+    ticket_id = b"\x02" * 16
+    answers: list[str] = []
+    start = threading.Barrier(len(stores))
+
+    def claim(handle: Store) -> None:
+        start.wait()
+        answers.append(
+            UsedTickets(handle, clock=time.time).claim(ticket_id, expires_at=int(time.time()) + 60)
+        )
+
+    threads = [threading.Thread(target=claim, args=(handle,)) for handle in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for handle in stores:
+        handle.close()
+    assert sorted(answers) == ["fresh", "reused", "reused", "reused"]
+
+
+def test_only_a_hash_and_an_expiry_are_kept_and_expired_rows_go(store: Store) -> None:
+    now = [time.time()]
+    tickets = UsedTickets(store, clock=lambda: now[0])
+    old, young = b"\x03" * 16, b"\x04" * 16
+    tickets.claim(old, expires_at=int(now[0]) + 10)
+    tickets.claim(young, expires_at=int(now[0]) + 1000)
+    assert [column.name for column in used_tickets.columns] == ["ticket_hash", "expires_at"]
+    with store.begin() as connection:
+        kept = set(connection.execute(select(used_tickets.c.ticket_hash)).scalars())
+    assert {ticket_hash(old), ticket_hash(young)} <= kept
+    assert old not in kept  # the id itself is never stored
+    now[0] += 11
+    assert tickets.purge() >= 1
+    assert not tickets.seen(old)
+    assert tickets.seen(young)
+    # A claim sweeps expired rows by itself, at most once a minute per process.
+    now[0] += 1000
+    tickets.claim(b"\x05" * 16, expires_at=int(now[0]) + 10)
+    assert not tickets.seen(young)
+
+
+def test_an_unreachable_store_is_an_outage_not_a_crash() -> None:
+    store = Store(StoreSettings(url="postgresql://postgres@127.0.0.1:1/haven", timeout=1))
+    try:
+        assert not store.ready()
+        with pytest.raises(StoreUnavailable):
+            UsedTickets(store, clock=time.time).claim(b"\x06" * 16, expires_at=0)
+        with pytest.raises(StoreUnavailable):
+            migrate(store)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("environ", "words"),
+    [
+        ({}, "HAVEN_STORE_URL is not set"),
+        ({"HAVEN_STORE_URL": "mysql://db/haven"}, "postgresql://"),
+        ({"HAVEN_STORE_URL": "not a url"}, "postgresql://"),
+        ({"HAVEN_STORE_URL": "sqlite://"}, "needs a file path"),
+        ({"HAVEN_STORE_URL": "sqlite:///:memory:"}, "needs a file path"),
+        (
+            {"HAVEN_STORE_URL": "postgresql://h/d", "HAVEN_STORE_PASSWORD_FILE": "/nonexistent"},
+            "HAVEN_STORE_PASSWORD_FILE: cannot read",
+        ),
+    ],
+)
+def test_bad_settings_name_the_variable(environ: dict[str, str], words: str) -> None:
+    with pytest.raises(StoreSettingsError, match=words):
+        StoreSettings.from_env(environ)
+
+
+def test_the_password_comes_from_a_file_and_stays_out_of_sight(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    secret = tmp_path / "pw"  # type: ignore[operator]
+    secret.write_text("s3cret-Pw\n")
+    settings = StoreSettings.from_env(
+        {"HAVEN_STORE_URL": "postgresql://haven@db/haven", "HAVEN_STORE_PASSWORD_FILE": str(secret)}
+    )
+    assert settings.sqlalchemy_url().password == "s3cret-Pw"
+    assert settings.sqlalchemy_url().drivername == "postgresql+psycopg"
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in str(settings.sqlalchemy_url())
+
+
+def test_haven_store_migrate(any_store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["store", "migrate"], {"HAVEN_STORE_URL": any_store_url}) == 0
+    assert capsys.readouterr().out == "store migrated\n"
+    assert main(["store", "migrate"], {"HAVEN_STORE_URL": "sqlite://"}) == 1
+    assert capsys.readouterr().err == (
+        "haven: error: HAVEN_STORE_URL: sqlite:/// needs a file path\n"
+    )
+    unreachable = {"HAVEN_STORE_URL": "postgresql://postgres@127.0.0.1:1/haven"}
+    assert main(["store", "migrate"], unreachable) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("haven: error: the store is not reachable") and err.count("\n") == 1
