@@ -6,6 +6,8 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from worker.webhook.client import Failure
+
 Outcome = Literal["accepted", "declined", "retried", "quarantined"]
 
 
@@ -24,6 +26,14 @@ class WebhookMetrics:
             ("partner", "outcome"),
             registry=self.registry,
         )
+        # reason: status (5xx, 408, 429, 3xx), timeout, tls, connection, or
+        # blocked-address (the host resolves to a non-public address).
+        self.failures = Counter(
+            "haven_webhook_failures",
+            "Webhook POSTs that failed for now, by reason",
+            ("partner", "reason"),
+            registry=self.registry,
+        )
         self.post_seconds = Histogram(
             "haven_webhook_post_seconds",
             "Duration of one webhook POST, answered or not",
@@ -36,5 +46,12 @@ class WebhookMetrics:
         """A delivery counter's current value (0 if never counted); for tests and operators."""
         found = self.registry.get_sample_value(
             "haven_webhook_deliveries_total", {"partner": partner, "outcome": outcome}
+        )
+        return found or 0.0
+
+    def failed(self, partner: str, reason: Failure) -> float:
+        """A failure counter's current value (0 if never counted)."""
+        found = self.registry.get_sample_value(
+            "haven_webhook_failures_total", {"partner": partner, "reason": reason}
         )
         return found or 0.0

@@ -33,6 +33,7 @@ from haven.broker.topology import (
 )
 from haven.envelope import is_message_id
 from worker.headers import REASON, BadHeadersError, RoutingState
+from worker.webhook.address import AddressPolicy, Resolver, system_resolver
 from worker.webhook.client import Answer, Target, classify, post
 from worker.webhook.metrics import Outcome, WebhookMetrics
 from worker.webhook.settings import WebhookSettings
@@ -82,6 +83,7 @@ class PartnerDeliverer:
         stop_event: threading.Event,
         on_consuming: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.settings = settings
         self.partner_id = partner_id
@@ -92,6 +94,7 @@ class PartnerDeliverer:
         self.stop_event = stop_event
         self._on_consuming = on_consuming
         self._clock = clock
+        self._policy = AddressPolicy(allow_private=settings.allow_private, resolver=resolver)
         self._user = settings.username()
         self._keys: tuple[bytes, ...] = ()
 
@@ -212,6 +215,17 @@ class PartnerDeliverer:
             self._count("declined")
             log.info("request %s: webhook of %s refused it (%s)", message_id, self.partner_id, what)
         else:
+            self.metrics.failures.labels(self.partner_id, answer.failed).inc()
+            if answer.failure == "blocked-address":
+                # Host and kind of address only: the path and query may hold
+                # the partner's token, and the address says nothing more.
+                log.warning(
+                    "request %s: webhook host %s of %s: %s; treated as unreachable",
+                    message_id,
+                    self.target.host,
+                    self.partner_id,
+                    answer.detail,
+                )
             self._after_failure(channel, _Job(tag, properties, body, message_id, state), what)
 
     def _after_failure(self, channel: Any, job: _Job, what: str | None) -> None:
@@ -287,6 +301,7 @@ class PartnerDeliverer:
             headers,
             context=self.context,
             timeout=self.settings.timeout,
+            policy=self._policy,
             thread_name=f"webhook-{self.partner_id}",
             # Serve the broker connection (heartbeats, a close) while waiting.
             while_waiting=lambda: connection.process_data_events(time_limit=0),
