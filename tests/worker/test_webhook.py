@@ -33,7 +33,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import QUARANTINE_QUEUE, BrokerSettings
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
-from haven.broker.topology import partner_queue
+from haven.broker.topology import UNASSIGNED_QUEUE, partner_queue
 from haven.cli.main import main as haven_main
 from haven.directory import empty_directory, sign_directory, with_partner
 from haven.envelope import NetworkKey, PrivateKey
@@ -371,7 +371,54 @@ def test_request_reaches_the_webhook_as_a_signed_byte_identical_post_and_is_acke
 
 
 @pytest.mark.broker
-def test_a_failing_webhook_is_retried_through_every_tier_then_quarantined(scene: Scene) -> None:
+def test_a_webhook_down_for_every_tier_passes_the_request_to_the_next_partner(
+    scene: Scene,
+) -> None:
+    scene.webhook.default = 500
+    directory = scene.directory(backup=True)
+    envelope = sealed(directory)
+    settings = scene.settings()
+    with (
+        running_router(router_settings(scene.broker_url), directory) as router,
+        running_deliverer(settings, directory) as metrics,
+    ):
+        message_id = scene.publish(envelope)
+        wait_until(
+            lambda: depth(scene.channel, partner_queue(BACKUP)) == 1,
+            timeout=30,
+            what="handed on to backup",
+        )
+        # Nothing more is tried at hook once it is handed on.
+        time.sleep(1.5)
+    # One first attempt and one per retry tier.
+    assert len(scene.webhook.hits) == 1 + len(settings.limits.retry_delays)
+    for hit in scene.webhook.hits:
+        assert hit.body == envelope and hit.headers["webhook-id"] == message_id
+        verify(scene.secret, hit.headers, hit.body, now=int(time.time()))
+    # Each retry waited out its tier (1 s) before the next POST.
+    gaps = [b.at - a.at for a, b in zip(scene.webhook.hits, scene.webhook.hits[1:], strict=False)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    ((properties, body),) = take_all(scene.channel, partner_queue(BACKUP))
+    assert body == envelope and properties.message_id == message_id
+    assert properties.headers["x-haven-tried"] == f"{HOOK},{BACKUP}"
+    # A fresh assignment: the failed attempts at hook do not follow it.
+    assert "x-haven-attempts" not in properties.headers
+    assert metrics.value(HOOK, "retried") == 2
+    assert metrics.value(HOOK, "passed-on") == 1
+    assert metrics.failed(HOOK, "status") == 3
+    assert (
+        router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason="webhook-failed")
+        == 1
+    )
+    assert router.metrics.value("rerouted", category=CATEGORY, partner=BACKUP) == 1
+    assert depth(scene.channel, partner_queue(HOOK)) == 0
+    assert quarantined(scene.channel) == []
+
+
+@pytest.mark.broker
+def test_a_webhook_down_with_no_partner_left_is_quarantined_with_its_reason(
+    scene: Scene,
+) -> None:
     scene.webhook.default = 500
     directory = scene.directory()
     envelope = sealed(directory)
@@ -384,16 +431,8 @@ def test_a_failing_webhook_is_retried_through_every_tier_then_quarantined(scene:
         wait_until(
             lambda: depth(scene.channel, QUARANTINE_QUEUE) == 1, timeout=30, what="quarantine"
         )
-        # Nothing more is tried once it is quarantined.
         time.sleep(1.5)
-    # One first attempt and one per retry tier.
     assert len(scene.webhook.hits) == 1 + len(settings.limits.retry_delays)
-    for hit in scene.webhook.hits:
-        assert hit.body == envelope and hit.headers["webhook-id"] == message_id
-        verify(scene.secret, hit.headers, hit.body, now=int(time.time()))
-    # Each retry waited out its tier (1 s) before the next POST.
-    gaps = [b.at - a.at for a, b in zip(scene.webhook.hits, scene.webhook.hits[1:], strict=False)]
-    assert all(gap >= 0.9 for gap in gaps), gaps
     ((properties, body),) = quarantined(scene.channel)
     assert body == envelope
     assert properties.message_id == message_id
@@ -402,10 +441,47 @@ def test_a_failing_webhook_is_retried_through_every_tier_then_quarantined(scene:
     assert properties.headers["x-haven-partner"] == HOOK
     assert properties.headers["x-haven-attempts"] == len(settings.limits.retry_delays)
     assert metrics.value(HOOK, "retried") == 2
-    assert metrics.value(HOOK, "quarantined") == 1
+    assert metrics.value(HOOK, "passed-on") == 1
     assert metrics.value(HOOK, "accepted") == 0
     assert router.metrics.value("redelivered", category=CATEGORY, partner=HOOK) == 2
+    assert router.metrics.value("unassigned", category=CATEGORY) == 0
     assert depth(scene.channel, partner_queue(HOOK)) == 0
+    assert depth(scene.channel, UNASSIGNED_QUEUE) == 0
+
+
+@pytest.mark.broker
+def test_a_webhook_host_that_resolves_to_loopback_is_refused_then_passed_on(
+    scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="worker")
+    # `localhost`: the system's own resolver answers 127.0.0.1 or ::1, from
+    # /etc/hosts; no packet leaves the machine.
+    url = f"https://localhost:{scene.webhook.port}{PATH}?{QUERY}"
+    directory = scene.directory(backup=True, url=url)
+    envelope = sealed(directory)
+    settings = scene.settings(allow_private=False)
+    with (
+        running_router(router_settings(scene.broker_url), directory) as router,
+        running_deliverer(settings, directory) as metrics,
+    ):
+        scene.publish(envelope)
+        wait_until(
+            lambda: depth(scene.channel, partner_queue(BACKUP)) == 1,
+            timeout=30,
+            what="handed on to backup",
+        )
+    # Refused before any connection: the server never saw a byte.
+    assert scene.webhook.hits == []
+    assert metrics.failed(HOOK, "blocked-address") == 1 + len(settings.limits.retry_delays)
+    assert metrics.value(HOOK, "passed-on") == 1
+    assert (
+        router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason="webhook-failed")
+        == 1
+    )
+    assert quarantined(scene.channel) == []
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "webhook host localhost of hook: the host resolves to a loopback address" in text
+    assert PATH not in text and QUERY not in text
 
 
 @pytest.mark.broker

@@ -8,7 +8,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from worker.webhook.client import Failure
 
-Outcome = Literal["accepted", "declined", "retried", "quarantined"]
+# passed-on: every retry tier failed; handed back to the router for the
+# next eligible partner (quarantine only if none is left).
+Outcome = Literal["accepted", "declined", "retried", "passed-on"]
 
 
 class WebhookMetrics:
@@ -22,7 +24,7 @@ class WebhookMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.deliveries = Counter(
             "haven_webhook_deliveries",
-            "Webhook deliveries by outcome: accepted, declined, retried, quarantined",
+            "Webhook deliveries by outcome: accepted, declined, retried, passed-on",
             ("partner", "outcome"),
             registry=self.registry,
         )

@@ -25,14 +25,12 @@ from haven.broker.reconnect import Backoff
 from haven.broker.topology import (
     DECLINES_EXCHANGE,
     DECLINES_ROUTING_KEY,
-    QUARANTINE_EXCHANGE,
-    QUARANTINE_ROUTING_KEY,
     RETRY_EXCHANGE,
     partner_queue,
     retry_routing_key,
 )
 from haven.envelope import is_message_id
-from worker.headers import REASON, BadHeadersError, RoutingState
+from worker.headers import BadHeadersError, RoutingState
 from worker.webhook.address import AddressPolicy, Resolver, system_resolver
 from worker.webhook.client import Answer, Target, classify, post
 from worker.webhook.metrics import Outcome, WebhookMetrics
@@ -49,7 +47,9 @@ from worker.webhook.signing import (
 log = logging.getLogger(__name__)
 
 REFUSED = "webhook-refused"  # decline reason (haven.broker.declines)
-FAILED = "webhook-failed"  # quarantine reason
+# Decline reason after the last retry tier; the router's quarantine reason
+# too, when no eligible partner is left to try.
+FAILED = "webhook-failed"
 # How often a deliverer thread looks at its stop event while its queue is idle.
 _POLL = 0.2
 
@@ -231,11 +231,13 @@ class PartnerDeliverer:
     def _after_failure(self, channel: Any, job: _Job, what: str | None) -> None:
         attempts = job.state.attempts + 1
         if attempts > len(self.settings.limits.retry_delays):
-            # Every tier waited out: operators look at it (the partner's
-            # endpoint has been failing for the whole retry schedule).
-            exchange, key = QUARANTINE_EXCHANGE, QUARANTINE_ROUTING_KEY
-            headers = {**job.state.headers(), REASON: FAILED}
-            outcome: Outcome = "quarantined"
+            # Every tier waited out: a partner whose server is down must not
+            # strand the request. Handed back to the router like a decline
+            # (this deliverer's own user, which the router trusts), it goes
+            # to the next eligible partner; quarantine only if none is left.
+            exchange, key = DECLINES_EXCHANGE, DECLINES_ROUTING_KEY
+            onward = decline_properties(job.properties, FAILED, user_id=self._user)
+            outcome: Outcome = "passed-on"
         else:
             # Back to this same partner after the tier's delay: the router
             # sees stage "redeliver" and puts it in this queue again with
@@ -248,14 +250,13 @@ class PartnerDeliverer:
                 partner=self.partner_id,
                 attempts=attempts,
             ).headers()
+            onward = _onward(job.properties, job.message_id, headers)
             outcome = "retried"
-        self._publish(
-            channel, exchange, key, job.body, _onward(job.properties, job.message_id, headers)
-        )
+        self._publish(channel, exchange, key, job.body, onward)
         channel.basic_ack(job.tag)
         self._count(outcome)
         log.log(
-            logging.WARNING if outcome == "quarantined" else logging.INFO,
+            logging.WARNING if outcome == "passed-on" else logging.INFO,
             "request %s: webhook of %s failed (%s), attempt %d: %s",
             job.message_id,
             self.partner_id,
