@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pika
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -40,6 +41,7 @@ from haven.envelope import NetworkKey, PrivateKey
 from schemas.directory import Directory
 from tests.worker.conftest import (
     NOW,
+    RunningRouter,
     depth,
     partner_entry,
     router_settings,
@@ -326,6 +328,24 @@ class Scene:
             allow_private=allow_private,
         )
 
+    def deliver_until(
+        self, directory: Directory, settings: WebhookSettings, queue: str, *, settle: float = 0.0
+    ) -> tuple[RunningRouter, WebhookMetrics, bytes, str]:
+        """One sealed request through a router and a deliverer, until `queue` holds it.
+
+        `settle`: seconds more with both running, to see nothing else happen.
+        Returns the router, the deliverer's metrics, the envelope and its id.
+        """
+        envelope = sealed(directory)
+        with (
+            running_router(router_settings(self.broker_url), directory) as router,
+            running_deliverer(settings, directory) as metrics,
+        ):
+            message_id = self.publish(envelope)
+            wait_until(lambda: depth(self.channel, queue) == 1, timeout=30, what=queue)
+            time.sleep(settle)
+        return router, metrics, envelope, message_id
+
 
 @pytest.fixture
 def scene(
@@ -340,6 +360,20 @@ def scene(
 
 def quarantined(channel: BlockingChannel) -> list[Any]:
     return take_all(channel, QUARANTINE_QUEUE)
+
+
+def assert_handed_to_backup(
+    scene: Scene, router: RunningRouter, envelope: bytes, message_id: str, reason: str
+) -> pika.BasicProperties:
+    """hook gave the request back with `reason`; the router gave it to backup, and to no one else."""
+    ((properties, body),) = take_all(scene.channel, partner_queue(BACKUP))
+    assert body == envelope and properties.message_id == message_id
+    assert properties.headers["x-haven-tried"] == f"{HOOK},{BACKUP}"
+    assert router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason=reason) == 1
+    assert router.metrics.value("rerouted", category=CATEGORY, partner=BACKUP) == 1
+    assert depth(scene.channel, partner_queue(HOOK)) == 0
+    assert quarantined(scene.channel) == []
+    return properties
 
 
 # -- through the broker ----------------------------------------------------------
@@ -375,21 +409,11 @@ def test_a_webhook_down_for_every_tier_passes_the_request_to_the_next_partner(
     scene: Scene,
 ) -> None:
     scene.webhook.default = 500
-    directory = scene.directory(backup=True)
-    envelope = sealed(directory)
     settings = scene.settings()
-    with (
-        running_router(router_settings(scene.broker_url), directory) as router,
-        running_deliverer(settings, directory) as metrics,
-    ):
-        message_id = scene.publish(envelope)
-        wait_until(
-            lambda: depth(scene.channel, partner_queue(BACKUP)) == 1,
-            timeout=30,
-            what="handed on to backup",
-        )
-        # Nothing more is tried at hook once it is handed on.
-        time.sleep(1.5)
+    # settle: nothing more is tried at hook once it is handed on.
+    router, metrics, envelope, message_id = scene.deliver_until(
+        scene.directory(backup=True), settings, partner_queue(BACKUP), settle=1.5
+    )
     # One first attempt and one per retry tier.
     assert len(scene.webhook.hits) == 1 + len(settings.limits.retry_delays)
     for hit in scene.webhook.hits:
@@ -398,21 +422,12 @@ def test_a_webhook_down_for_every_tier_passes_the_request_to_the_next_partner(
     # Each retry waited out its tier (1 s) before the next POST.
     gaps = [b.at - a.at for a, b in zip(scene.webhook.hits, scene.webhook.hits[1:], strict=False)]
     assert all(gap >= 0.9 for gap in gaps), gaps
-    ((properties, body),) = take_all(scene.channel, partner_queue(BACKUP))
-    assert body == envelope and properties.message_id == message_id
-    assert properties.headers["x-haven-tried"] == f"{HOOK},{BACKUP}"
+    properties = assert_handed_to_backup(scene, router, envelope, message_id, "webhook-failed")
     # A fresh assignment: the failed attempts at hook do not follow it.
     assert "x-haven-attempts" not in properties.headers
     assert metrics.value(HOOK, "retried") == 2
     assert metrics.value(HOOK, "passed-on") == 1
     assert metrics.failed(HOOK, "status") == 3
-    assert (
-        router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason="webhook-failed")
-        == 1
-    )
-    assert router.metrics.value("rerouted", category=CATEGORY, partner=BACKUP) == 1
-    assert depth(scene.channel, partner_queue(HOOK)) == 0
-    assert quarantined(scene.channel) == []
 
 
 @pytest.mark.broker
@@ -420,18 +435,10 @@ def test_a_webhook_down_with_no_partner_left_is_quarantined_with_its_reason(
     scene: Scene,
 ) -> None:
     scene.webhook.default = 500
-    directory = scene.directory()
-    envelope = sealed(directory)
     settings = scene.settings()
-    with (
-        running_router(router_settings(scene.broker_url), directory) as router,
-        running_deliverer(settings, directory) as metrics,
-    ):
-        message_id = scene.publish(envelope)
-        wait_until(
-            lambda: depth(scene.channel, QUARANTINE_QUEUE) == 1, timeout=30, what="quarantine"
-        )
-        time.sleep(1.5)
+    router, metrics, envelope, message_id = scene.deliver_until(
+        scene.directory(), settings, QUARANTINE_QUEUE, settle=1.5
+    )
     assert len(scene.webhook.hits) == 1 + len(settings.limits.retry_delays)
     ((properties, body),) = quarantined(scene.channel)
     assert body == envelope
@@ -457,28 +464,15 @@ def test_a_webhook_host_that_resolves_to_loopback_is_refused_then_passed_on(
     # `localhost`: the system's own resolver answers 127.0.0.1 or ::1, from
     # /etc/hosts; no packet leaves the machine.
     url = f"https://localhost:{scene.webhook.port}{PATH}?{QUERY}"
-    directory = scene.directory(backup=True, url=url)
-    envelope = sealed(directory)
     settings = scene.settings(allow_private=False)
-    with (
-        running_router(router_settings(scene.broker_url), directory) as router,
-        running_deliverer(settings, directory) as metrics,
-    ):
-        scene.publish(envelope)
-        wait_until(
-            lambda: depth(scene.channel, partner_queue(BACKUP)) == 1,
-            timeout=30,
-            what="handed on to backup",
-        )
+    router, metrics, envelope, message_id = scene.deliver_until(
+        scene.directory(backup=True, url=url), settings, partner_queue(BACKUP)
+    )
     # Refused before any connection: the server never saw a byte.
     assert scene.webhook.hits == []
     assert metrics.failed(HOOK, "blocked-address") == 1 + len(settings.limits.retry_delays)
     assert metrics.value(HOOK, "passed-on") == 1
-    assert (
-        router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason="webhook-failed")
-        == 1
-    )
-    assert quarantined(scene.channel) == []
+    assert_handed_to_backup(scene, router, envelope, message_id, "webhook-failed")
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "webhook host localhost of hook: the host resolves to a loopback address" in text
     assert PATH not in text and QUERY not in text
@@ -501,17 +495,8 @@ def test_a_404_is_a_decline_and_the_router_gives_the_request_to_the_next_partner
             lambda: depth(scene.channel, partner_queue(BACKUP)) == 1, what="rerouted to backup"
         )
     assert len(scene.webhook.hits) == 1
-    ((properties, body),) = take_all(scene.channel, partner_queue(BACKUP))
-    assert body == envelope and properties.message_id == message_id
-    assert properties.headers["x-haven-tried"] == f"{HOOK},{BACKUP}"
     assert metrics.value(HOOK, "declined") == 1
-    assert (
-        router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason="webhook-refused")
-        == 1
-    )
-    assert router.metrics.value("rerouted", category=CATEGORY, partner=BACKUP) == 1
-    assert depth(scene.channel, partner_queue(HOOK)) == 0
-    assert quarantined(scene.channel) == []
+    assert_handed_to_backup(scene, router, envelope, message_id, "webhook-refused")
 
 
 @pytest.mark.broker
