@@ -59,7 +59,7 @@ from worker.webhook import (
     run_deliverer,
     tls_context,
 )
-from worker.webhook.address import AddressPolicy, Resolver, refusal
+from worker.webhook.address import AddressPolicy, Resolver, refusal, system_resolver
 from worker.webhook.client import post
 from worker.webhook.signing import (
     SecretError,
@@ -761,6 +761,14 @@ def test_the_certificate_is_still_checked_for_the_host_name_not_the_address(
     # The server's certificate does not name other.invalid: refused in TLS.
     answer = post_to(webhook, "other.invalid", resolve, allow_private=True)
     assert answer.status is None and answer.failure == "tls", answer
+    assert webhook.hits == []
+
+
+def test_a_host_name_that_cannot_be_resolved_is_a_connection_failure(webhook: Webhook) -> None:
+    # The system resolver, for a name IDNA refuses (a 64-character label):
+    # no lookup leaves the machine, and the POST reports it, never raises.
+    answer = post_to(webhook, "a" * 64 + ".invalid", system_resolver, allow_private=False)
+    assert answer.status is None and answer.failure == "connection", answer
     assert webhook.hits == []
 
 

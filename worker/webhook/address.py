@@ -37,7 +37,12 @@ class BlockedAddressError(OSError):
 
 def system_resolver(host: str, port: int) -> Sequence[str]:
     """The host's TCP addresses, in the system resolver's order, each once."""
-    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except UnicodeError:
+        # A name IDNA cannot encode: unreachable, like a name that does not
+        # resolve (an OSError, so the POST's thread reports it, never raises).
+        raise OSError("the webhook host is not a valid DNS name") from None
     return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
@@ -91,8 +96,9 @@ class AddressPolicy:
         One refused address refuses the host: a name that mixes a public
         and an internal address is not a partner's server.
         """
+        answers = self.resolver(host, port)  # OSError: no such name, a connection failure
         try:
-            found = tuple(ipaddress.ip_address(text) for text in self.resolver(host, port))
+            found = tuple(ipaddress.ip_address(text) for text in answers)
         except ValueError:
             raise BlockedAddressError(
                 "the resolver gave something that is not an address"
