@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pika
 
 from haven.broker.consumer import ConfirmingConsumer, Delivery, Outcome, Outgoing
-from haven.broker.declines import DECLINE, QUARANTINE_REASONS, REASONS
+from haven.broker.declines import DECLINE, QUARANTINE_REASONS, REASONS, SERVICE_REASONS
 from haven.broker.publisher import MESSAGE_TYPE
 from haven.broker.topology import (
     INTAKE_QUEUE,
@@ -192,10 +192,14 @@ class Router:
             self._quarantine(consumer, request.delivery, BAD_DECLINE, request.category, state)
             return
         sender = request.delivery.properties.user_id
+        trusted = self.settings.trusted_users()
         # The broker checked user_id against the connection's user: only the
         # partner the request was assigned to (or Haven's own services, for
-        # webhook deliveries) may hand it back. Anyone else's is quarantined.
-        if sender != partner_username(partner_id) and sender not in self.settings.trusted_users():
+        # webhook deliveries) may hand it back; a service reason (the webhook
+        # delivery gave up) only Haven's services. Anyone else's is quarantined.
+        if sender not in trusted and (
+            reason in SERVICE_REASONS or sender != partner_username(partner_id)
+        ):
             self._quarantine(consumer, request.delivery, UNTRUSTED_DECLINE, request.category, state)
             return
         log.info("request %s: declined by %s (%s)", request.message_id, partner_id, reason)
@@ -207,7 +211,10 @@ class Router:
                 consumer, request.delivery, f"partner-{reason}", request.category, state
             )
             return
-        self._route(consumer, request)
+        # A webhook that failed every retry tier goes to the next partner;
+        # with none left, to quarantine with its reason (operators check
+        # the partner's server and replay it), not to unassigned.
+        self._route(consumer, request, none_left=str(reason) if reason in SERVICE_REASONS else None)
 
     def _redeliver(self, consumer: ConfirmingConsumer, request: _Request, partner_id: str) -> None:
         """A webhook delivery waited out a retry tier: back to the same partner if it still fits."""
@@ -230,7 +237,11 @@ class Router:
 
     # -- routing ---------------------------------------------------------------
 
-    def _route(self, consumer: ConfirmingConsumer, request: _Request) -> None:
+    def _route(
+        self, consumer: ConfirmingConsumer, request: _Request, *, none_left: str | None = None
+    ) -> None:
+        """Send the request to its next partner; with none left, unassign it (or quarantine it
+        with `none_left` as the reason)."""
         state = request.state
         partner = choose_partner(
             self.directory,
@@ -241,7 +252,10 @@ class Router:
             cache=self._candidates,
         )
         if partner is None:
-            self._unassign(consumer, request, ALL_TRIED if state.tried else NO_ELIGIBLE)
+            if none_left is not None:
+                self._quarantine(consumer, request.delivery, none_left, request.category, state)
+            else:
+                self._unassign(consumer, request, ALL_TRIED if state.tried else NO_ELIGIBLE)
             return
         onward = RoutingState(
             tried=(*state.tried, partner.id), retries=0, stage="partner", partner=partner.id

@@ -21,7 +21,13 @@ import pika
 DECLINE = "x-haven-decline"
 # The routing headers a decline carries back unchanged (worker.headers
 # parses them strictly; anything else the partner received is dropped).
-ROUTING_HEADERS = ("x-haven-tried", "x-haven-retries", "x-haven-stage", "x-haven-partner")
+ROUTING_HEADERS = (
+    "x-haven-tried",
+    "x-haven-retries",
+    "x-haven-stage",
+    "x-haven-partner",
+    "x-haven-attempts",
+)
 
 # The partner cannot act on it; the router tries the next eligible partner.
 REROUTE_REASONS = frozenset(
@@ -43,7 +49,11 @@ QUARANTINE_REASONS = frozenset(
         "invalid-content",  # it opens, but the content fails its category's schema
     }
 )
-REASONS = REROUTE_REASONS | QUARANTINE_REASONS
+# Only Haven's own webhook delivery sends these (the router refuses them
+# from a partner's user): every retry tier failed, so the router tries the
+# next eligible partner, and quarantines only when none is left.
+SERVICE_REASONS = frozenset({"webhook-failed"})
+REASONS = REROUTE_REASONS | QUARANTINE_REASONS | SERVICE_REASONS
 
 
 def decline_properties(

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import unquote
 
 import pika
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import INTAKE_EXCHANGE, INTAKE_QUEUE, QUARANTINE_QUEUE
-from haven.broker.topology import RETURNED_QUEUE, UNASSIGNED_QUEUE, partner_queue, retry_queue
-from haven.directory import recipient_keys
-from haven.envelope import Labels, digest, seal
+from haven.broker.declines import decline_properties
+from haven.broker.topology import (
+    DECLINES_EXCHANGE,
+    DECLINES_ROUTING_KEY,
+    RETURNED_QUEUE,
+    UNASSIGNED_QUEUE,
+    partner_queue,
+    partner_username,
+    retry_queue,
+)
+from haven.directory import empty_directory, recipient_keys, with_partner
+from haven.envelope import Labels, PrivateKey, digest, seal
 from schemas.directory import Directory
+from tests.conftest import rabbitmqctl
 from tests.worker.conftest import (
+    NOW,
     depth,
+    partner_entry,
     router_settings,
     running_router,
     sealed,
@@ -274,3 +288,62 @@ def test_two_routers_compete_and_route_each_request_exactly_once(
     # Only the Russian speakers, spread by capacity (alpha 10, bravo 30).
     assert per_partner["charlie"] == per_partner["delta"] == []
     assert len(per_partner["bravo"]) > 1.8 * len(per_partner["alpha"]) > 0
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # Only Haven's own webhook delivery may say its retries ran out: from
+        # a partner, the reason would turn "unassigned" into quarantine.
+        ("webhook-failed", QUARANTINE_QUEUE),
+        # The same partner user's ordinary decline is taken (the control).
+        ("no-capacity", partner_queue("bravo")),
+    ],
+)
+def test_a_partner_cannot_send_the_webhook_deliverers_decline(
+    fresh_broker_url: str,
+    partner_keys: dict[str, PrivateKey],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+    case: tuple[str, str],
+) -> None:
+    reason, ends_in = case
+    # A partner id (and so a broker user) of this test alone: users are per broker, not per vhost.
+    partner_id = f"a-{secrets.token_hex(4)}"
+    d = empty_directory("haven-test", now=NOW)
+    d = with_partner(d, partner_entry(partner_id, partner_keys["alpha"]), now=NOW)
+    d = with_partner(d, partner_entry("bravo", partner_keys["bravo"]), now=NOW)
+    user, password = partner_username(partner_id), secrets.token_hex(16)
+    vhost = unquote(fresh_broker_url.rsplit("/", 1)[1])
+    rabbitmqctl("add_user", user, password)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+        partner_url = fresh_broker_url.replace("guest:guest@", f"{user}:{password}@")
+        # uniform 0: the first candidate by id, the partner under test.
+        with running_router(router_settings(fresh_broker_url), d, uniform=lambda _: 0.0):
+            message_id = publish(sealed(d))
+            wait_until(lambda: depth(channel, partner_queue(partner_id)) == 1, what="routed")
+            connection = pika.BlockingConnection(pika.URLParameters(partner_url))
+            try:
+                own = connection.channel()
+                own.confirm_delivery()
+                method, properties, body = own.basic_get(partner_queue(partner_id))
+                assert method is not None
+                own.basic_publish(
+                    DECLINES_EXCHANGE,
+                    DECLINES_ROUTING_KEY,
+                    body,
+                    decline_properties(properties, reason, user_id=user),
+                    mandatory=True,
+                )
+                own.basic_ack(method.delivery_tag)
+            finally:
+                connection.close()
+            wait_until(lambda: depth(channel, ends_in) == 1, what=ends_in)
+    finally:
+        rabbitmqctl("delete_user", user)
+    ((properties, _),) = take_all(channel, ends_in)
+    assert properties.message_id == message_id
+    if ends_in == QUARANTINE_QUEUE:
+        assert properties.headers["x-haven-reason"] == "untrusted-decline"
+    assert depth(channel, UNASSIGNED_QUEUE) == 0

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pika
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,13 +34,14 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import QUARANTINE_QUEUE, BrokerSettings
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
-from haven.broker.topology import partner_queue
+from haven.broker.topology import UNASSIGNED_QUEUE, partner_queue
 from haven.cli.main import main as haven_main
 from haven.directory import empty_directory, sign_directory, with_partner
 from haven.envelope import NetworkKey, PrivateKey
 from schemas.directory import Directory
 from tests.worker.conftest import (
     NOW,
+    RunningRouter,
     depth,
     partner_entry,
     router_settings,
@@ -49,11 +51,16 @@ from tests.worker.conftest import (
     wait_until,
 )
 from worker.webhook import (
+    Answer,
+    Target,
     WebhookMetrics,
     WebhookSettings,
     classify,
     run_deliverer,
+    tls_context,
 )
+from worker.webhook.address import AddressPolicy, Resolver, refusal, system_resolver
+from worker.webhook.client import post
 from worker.webhook.signing import (
     SecretError,
     VerificationError,
@@ -70,13 +77,20 @@ BACKUP = "backup"
 PATH = "/inbox/tok-7f3a9c1e2b"
 QUERY = "key=q-41d8cd98f00b"
 CATEGORY = "desertion"
+# In the test certificate, resolvable only through a resolver seam.
+PINNED_HOST = "hook.invalid"
 
 # -- a real HTTPS server ------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """A private CA and a server certificate it signed for 127.0.0.1 and localhost."""
+    """A private CA and a server certificate it signed for 127.0.0.1, localhost and hook.invalid.
+
+    `hook.invalid` resolves nowhere (RFC 6761): only a resolver seam maps
+    it, so a POST that reaches the server through it went to the address
+    the seam gave, never to a second lookup.
+    """
     folder = tmp_path_factory.mktemp("tls")
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -118,7 +132,11 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    x509.DNSName(PINNED_HOST),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
             ),
             critical=False,
         )
@@ -167,6 +185,7 @@ class Webhook:
     secrets_dir: Path
     ca_file: Path
     url: str = ""
+    port: int = 0
     hits: list[Hit] = field(default_factory=list)
     script: deque[int | str] = field(default_factory=deque)
     default: int | str = 200
@@ -229,7 +248,8 @@ def webhook(tls_files: tuple[Path, Path, Path], tmp_path: Path) -> Iterator[Webh
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    hook.url = f"https://127.0.0.1:{server.server_address[1]}{PATH}?{QUERY}"
+    hook.port = server.server_address[1]
+    hook.url = f"https://127.0.0.1:{hook.port}{PATH}?{QUERY}"
     thread = threading.Thread(target=server.serve_forever, name="webhook-server", daemon=True)
     thread.start()
     yield hook
@@ -281,13 +301,13 @@ class Scene:
     def secret(self) -> str:
         return self.webhook.secret
 
-    def directory(self, *, backup: bool = False) -> Directory:
+    def directory(self, *, backup: bool = False, url: str | None = None) -> Directory:
         """`hook` (a webhook, Russian) and optionally `backup` (a queue, English only).
 
         The router prefers partners who speak the request's language, so
         `hook` is always chosen first and `backup` only after hook declines.
         """
-        hook = {"kind": "webhook", "url": self.webhook.url}
+        hook = {"kind": "webhook", "url": url or self.webhook.url}
         d = empty_directory("haven-test", now=NOW)
         d = with_partner(d, partner_entry(HOOK, self.partner_keys["alpha"], delivery=hook), now=NOW)
         if backup:
@@ -295,7 +315,7 @@ class Scene:
             d = with_partner(d, backup_entry, now=NOW)
         return d
 
-    def settings(self, *, timeout: float = 2.0) -> WebhookSettings:
+    def settings(self, *, timeout: float = 2.0, allow_private: bool = True) -> WebhookSettings:
         return WebhookSettings(
             broker=BrokerSettings(url=self.broker_url, publish_timeout=3.0),
             # The router's limits (router_settings): the tiers are its queues.
@@ -304,7 +324,27 @@ class Scene:
             timeout=timeout,
             ca_file=self.webhook.ca_file,
             backoff=BackoffPolicy(initial=0.2, maximum=1.0),
+            # The test server listens on 127.0.0.1.
+            allow_private=allow_private,
         )
+
+    def deliver_until(
+        self, directory: Directory, settings: WebhookSettings, queue: str, *, settle: float = 0.0
+    ) -> tuple[RunningRouter, WebhookMetrics, bytes, str]:
+        """One sealed request through a router and a deliverer, until `queue` holds it.
+
+        `settle`: seconds more with both running, to see nothing else happen.
+        Returns the router, the deliverer's metrics, the envelope and its id.
+        """
+        envelope = sealed(directory)
+        with (
+            running_router(router_settings(self.broker_url), directory) as router,
+            running_deliverer(settings, directory) as metrics,
+        ):
+            message_id = self.publish(envelope)
+            wait_until(lambda: depth(self.channel, queue) == 1, timeout=30, what=queue)
+            time.sleep(settle)
+        return router, metrics, envelope, message_id
 
 
 @pytest.fixture
@@ -320,6 +360,20 @@ def scene(
 
 def quarantined(channel: BlockingChannel) -> list[Any]:
     return take_all(channel, QUARANTINE_QUEUE)
+
+
+def assert_handed_to_backup(
+    scene: Scene, router: RunningRouter, envelope: bytes, message_id: str, reason: str
+) -> pika.BasicProperties:
+    """hook gave the request back with `reason`; the router gave it to backup, and to no one else."""
+    ((properties, body),) = take_all(scene.channel, partner_queue(BACKUP))
+    assert body == envelope and properties.message_id == message_id
+    assert properties.headers["x-haven-tried"] == f"{HOOK},{BACKUP}"
+    assert router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason=reason) == 1
+    assert router.metrics.value("rerouted", category=CATEGORY, partner=BACKUP) == 1
+    assert depth(scene.channel, partner_queue(HOOK)) == 0
+    assert quarantined(scene.channel) == []
+    return properties
 
 
 # -- through the broker ----------------------------------------------------------
@@ -351,21 +405,15 @@ def test_request_reaches_the_webhook_as_a_signed_byte_identical_post_and_is_acke
 
 
 @pytest.mark.broker
-def test_a_failing_webhook_is_retried_through_every_tier_then_quarantined(scene: Scene) -> None:
+def test_a_webhook_down_for_every_tier_passes_the_request_to_the_next_partner(
+    scene: Scene,
+) -> None:
     scene.webhook.default = 500
-    directory = scene.directory()
-    envelope = sealed(directory)
     settings = scene.settings()
-    with (
-        running_router(router_settings(scene.broker_url), directory) as router,
-        running_deliverer(settings, directory) as metrics,
-    ):
-        message_id = scene.publish(envelope)
-        wait_until(
-            lambda: depth(scene.channel, QUARANTINE_QUEUE) == 1, timeout=30, what="quarantine"
-        )
-        # Nothing more is tried once it is quarantined.
-        time.sleep(1.5)
+    # settle: nothing more is tried at hook once it is handed on.
+    router, metrics, envelope, message_id = scene.deliver_until(
+        scene.directory(backup=True), settings, partner_queue(BACKUP), settle=1.5
+    )
     # One first attempt and one per retry tier.
     assert len(scene.webhook.hits) == 1 + len(settings.limits.retry_delays)
     for hit in scene.webhook.hits:
@@ -374,6 +422,24 @@ def test_a_failing_webhook_is_retried_through_every_tier_then_quarantined(scene:
     # Each retry waited out its tier (1 s) before the next POST.
     gaps = [b.at - a.at for a, b in zip(scene.webhook.hits, scene.webhook.hits[1:], strict=False)]
     assert all(gap >= 0.9 for gap in gaps), gaps
+    properties = assert_handed_to_backup(scene, router, envelope, message_id, "webhook-failed")
+    # A fresh assignment: the failed attempts at hook do not follow it.
+    assert "x-haven-attempts" not in properties.headers
+    assert metrics.value(HOOK, "retried") == 2
+    assert metrics.value(HOOK, "passed-on") == 1
+    assert metrics.failed(HOOK, "status") == 3
+
+
+@pytest.mark.broker
+def test_a_webhook_down_with_no_partner_left_is_quarantined_with_its_reason(
+    scene: Scene,
+) -> None:
+    scene.webhook.default = 500
+    settings = scene.settings()
+    router, metrics, envelope, message_id = scene.deliver_until(
+        scene.directory(), settings, QUARANTINE_QUEUE, settle=1.5
+    )
+    assert len(scene.webhook.hits) == 1 + len(settings.limits.retry_delays)
     ((properties, body),) = quarantined(scene.channel)
     assert body == envelope
     assert properties.message_id == message_id
@@ -382,10 +448,34 @@ def test_a_failing_webhook_is_retried_through_every_tier_then_quarantined(scene:
     assert properties.headers["x-haven-partner"] == HOOK
     assert properties.headers["x-haven-attempts"] == len(settings.limits.retry_delays)
     assert metrics.value(HOOK, "retried") == 2
-    assert metrics.value(HOOK, "quarantined") == 1
+    assert metrics.value(HOOK, "passed-on") == 1
     assert metrics.value(HOOK, "accepted") == 0
     assert router.metrics.value("redelivered", category=CATEGORY, partner=HOOK) == 2
+    assert router.metrics.value("unassigned", category=CATEGORY) == 0
     assert depth(scene.channel, partner_queue(HOOK)) == 0
+    assert depth(scene.channel, UNASSIGNED_QUEUE) == 0
+
+
+@pytest.mark.broker
+def test_a_webhook_host_that_resolves_to_loopback_is_refused_then_passed_on(
+    scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="worker")
+    # `localhost`: the system's own resolver answers 127.0.0.1 or ::1, from
+    # /etc/hosts; no packet leaves the machine.
+    url = f"https://localhost:{scene.webhook.port}{PATH}?{QUERY}"
+    settings = scene.settings(allow_private=False)
+    router, metrics, envelope, message_id = scene.deliver_until(
+        scene.directory(backup=True, url=url), settings, partner_queue(BACKUP)
+    )
+    # Refused before any connection: the server never saw a byte.
+    assert scene.webhook.hits == []
+    assert metrics.failed(HOOK, "blocked-address") == 1 + len(settings.limits.retry_delays)
+    assert metrics.value(HOOK, "passed-on") == 1
+    assert_handed_to_backup(scene, router, envelope, message_id, "webhook-failed")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "webhook host localhost of hook: the host resolves to a loopback address" in text
+    assert PATH not in text and QUERY not in text
 
 
 @pytest.mark.broker
@@ -405,17 +495,8 @@ def test_a_404_is_a_decline_and_the_router_gives_the_request_to_the_next_partner
             lambda: depth(scene.channel, partner_queue(BACKUP)) == 1, what="rerouted to backup"
         )
     assert len(scene.webhook.hits) == 1
-    ((properties, body),) = take_all(scene.channel, partner_queue(BACKUP))
-    assert body == envelope and properties.message_id == message_id
-    assert properties.headers["x-haven-tried"] == f"{HOOK},{BACKUP}"
     assert metrics.value(HOOK, "declined") == 1
-    assert (
-        router.metrics.value("declined", category=CATEGORY, partner=HOOK, reason="webhook-refused")
-        == 1
-    )
-    assert router.metrics.value("rerouted", category=CATEGORY, partner=BACKUP) == 1
-    assert depth(scene.channel, partner_queue(HOOK)) == 0
-    assert quarantined(scene.channel) == []
+    assert_handed_to_backup(scene, router, envelope, message_id, "webhook-refused")
 
 
 @pytest.mark.broker
@@ -530,6 +611,7 @@ def test_haven_deliver_delivers_and_stops_cleanly_on_sigterm(scene: Scene, tmp_p
         "HAVEN_WEBHOOK_SECRETS_DIR": str(scene.webhook.secrets_dir),
         "HAVEN_WEBHOOK_CA_FILE": str(scene.webhook.ca_file),
         "HAVEN_RETRY_DELAYS": "1,1",
+        "HAVEN_WEBHOOK_ALLOW_PRIVATE": "1",
     }
     with running_router(router_settings(scene.broker_url), directory):
         deliverer = subprocess.Popen(
@@ -554,6 +636,147 @@ def test_haven_deliver_delivers_and_stops_cleanly_on_sigterm(scene: Scene, tmp_p
     assert "deliverer stopped" in logs
     assert PATH not in logs and QUERY not in logs and scene.secret not in logs
     assert depth(scene.channel, partner_queue(HOOK)) == 0
+
+
+# -- where a POST may connect (no broker; a resolver seam, nothing leaves the machine) ---
+
+
+def post_to(
+    hook: Webhook, host: str, resolver: Resolver, *, allow_private: bool, timeout: float = 3.0
+) -> Answer:
+    """One POST to `https://<host>:<the test server's port>/...`, resolved by `resolver`."""
+    return post(
+        Target.from_url(f"https://{host}:{hook.port}{PATH}?{QUERY}"),
+        b"sealed",
+        {"content-type": "application/octet-stream"},
+        context=tls_context(hook.ca_file),
+        timeout=timeout,
+        policy=AddressPolicy(allow_private=allow_private, resolver=resolver),
+        thread_name="test-post",
+        while_waiting=lambda: None,
+    )
+
+
+def answering(*addresses: str) -> tuple[Resolver, list[str]]:
+    """A resolver that gives `addresses` for PINNED_HOST, and the hosts it was asked for."""
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        assert host == PINNED_HOST
+        return list(addresses)
+
+    return resolve, asked
+
+
+# Every kind of address a webhook must never reach without the allow
+# setting. None is routed anywhere: each is refused before a socket exists.
+INTERNAL = [
+    ["127.0.0.1"],
+    ["127.8.9.10"],
+    ["10.1.2.3"],
+    ["172.16.0.1"],
+    ["192.168.1.1"],
+    ["169.254.169.254"],  # cloud metadata services
+    ["100.64.0.1"],  # carrier-grade NAT
+    ["0.0.0.0"],  # noqa: S104 - an address refused, not bound
+    ["0.1.2.3"],
+    ["224.0.0.1"],
+    ["::1"],
+    ["::"],
+    ["fe80::1"],
+    ["fd00::1"],
+    ["ff02::1"],
+    ["ff0e::1"],
+    ["::ffff:127.0.0.1"],  # IPv4-mapped loopback
+    ["::ffff:10.0.0.1"],
+    ["64:ff9b::7f00:1"],  # NAT64 of 127.0.0.1
+    ["2002:7f00:1::1"],  # 6to4 of 127.0.0.1
+    ["2001:0:4136:e378:8000:63bf:80ff:fffe"],  # Teredo with client 127.0.0.1
+    ["192.0.2.1"],  # documentation
+    # A public address beside an internal one: the host is refused whole.
+    ["93.184.215.14", "10.0.0.1"],
+]
+
+
+@pytest.mark.parametrize("addresses", INTERNAL, ids="+".join)
+def test_a_host_that_resolves_to_an_internal_address_is_refused_before_connecting(
+    webhook: Webhook, addresses: list[str]
+) -> None:
+    resolver, asked = answering(*addresses)
+    answer = post_to(webhook, PINNED_HOST, resolver, allow_private=False)
+    assert answer.status is None
+    assert answer.failure == "blocked-address"
+    assert answer.error == "BlockedAddressError"
+    assert answer.detail is not None and answer.detail.startswith("the host resolves to a ")
+    # Neither the address nor the URL is in what gets logged.
+    assert PATH not in answer.detail and addresses[-1] not in answer.detail
+    assert asked == [PINNED_HOST]
+    assert webhook.hits == []
+
+
+UNCONNECTABLE = ["0.0.0.0", "::", "224.0.0.1", "ff02::1", "::ffff:0.0.0.0"]  # noqa: S104
+
+
+@pytest.mark.parametrize("address", UNCONNECTABLE)
+def test_the_allow_setting_never_admits_unspecified_or_multicast(
+    webhook: Webhook, address: str
+) -> None:
+    resolver, _ = answering(address)
+    answer = post_to(webhook, PINNED_HOST, resolver, allow_private=True)
+    assert answer.failure == "blocked-address"
+    assert webhook.hits == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "93.184.215.14", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2a00:1450::1"],
+)
+def test_public_addresses_pass_the_policy(address: str) -> None:
+    # The policy alone: nothing is connected to.
+    assert refusal(ipaddress.ip_address(address), allow_private=False) is None
+
+
+def test_with_the_allow_setting_the_post_goes_to_the_resolved_address_with_the_host_name(
+    webhook: Webhook,
+) -> None:
+    resolver, asked = answering("127.0.0.1")
+    answer = post_to(webhook, PINNED_HOST, resolver, allow_private=True)
+    assert answer.status == 200, answer
+    # Resolved once, by the seam: the system cannot resolve hook.invalid,
+    # so the connection went to the very address that was checked, and TLS
+    # verified the certificate for the host name (SNI hook.invalid).
+    assert asked == [PINNED_HOST]
+    (hit,) = webhook.hits
+    assert hit.headers["host"] == f"{PINNED_HOST}:{webhook.port}"
+    assert hit.path == f"{PATH}?{QUERY}"
+
+
+def test_the_certificate_is_still_checked_for_the_host_name_not_the_address(
+    webhook: Webhook,
+) -> None:
+    def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    # The server's certificate does not name other.invalid: refused in TLS.
+    answer = post_to(webhook, "other.invalid", resolve, allow_private=True)
+    assert answer.status is None and answer.failure == "tls", answer
+    assert webhook.hits == []
+
+
+def test_a_host_name_that_cannot_be_resolved_is_a_connection_failure(webhook: Webhook) -> None:
+    # The system resolver, for a name IDNA refuses (a 64-character label):
+    # no lookup leaves the machine, and the POST reports it, never raises.
+    answer = post_to(webhook, "a" * 64 + ".invalid", system_resolver, allow_private=False)
+    assert answer.status is None and answer.failure == "connection", answer
+    assert webhook.hits == []
+
+
+def test_a_resolver_answer_that_is_not_an_address_is_refused(webhook: Webhook) -> None:
+    resolver, _ = answering("not-an-address")
+    answer = post_to(webhook, PINNED_HOST, resolver, allow_private=True)
+    assert answer.failure == "blocked-address"
+    assert webhook.hits == []
 
 
 # -- signatures, secrets, verdicts (no broker) ------------------------------------------

@@ -18,6 +18,7 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
         "HAVEN_WEBHOOK_CA_FILE": str(tmp_path / "ca.pem"),
         "HAVEN_DIRECTORY_REFRESH": "45",
         "HAVEN_RETRY_DELAYS": "3,9",
+        "HAVEN_WEBHOOK_ALLOW_PRIVATE": "1",
     }
     settings = WebhookSettings.from_env(environ)
     defaults = WebhookSettings(secrets_dir=tmp_path)
@@ -28,6 +29,7 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
         "ca_file": settings.ca_file,
         "directory_refresh": settings.directory_refresh,
         "retry_delays": settings.limits.retry_delays,
+        "allow_private": settings.allow_private,
     }
     assert read == {
         "url": environ["HAVEN_AMQP_URL"],
@@ -36,6 +38,7 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
         "ca_file": tmp_path / "ca.pem",
         "directory_refresh": 45.0,
         "retry_delays": (3, 9),
+        "allow_private": True,
     }
     # Each expected value differs from the default, so an ignored variable fails.
     assert settings.broker.url != defaults.broker.url
@@ -43,6 +46,12 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
     assert settings.ca_file != defaults.ca_file
     assert settings.directory_refresh != defaults.directory_refresh
     assert settings.limits.retry_delays != defaults.limits.retry_delays
+    # Off unless asked for: production never reaches internal addresses by default.
+    assert defaults.allow_private is False
+    assert WebhookSettings.from_env({"HAVEN_WEBHOOK_SECRETS_DIR": "s"}).allow_private is False
+    assert not WebhookSettings.from_env(
+        {"HAVEN_WEBHOOK_SECRETS_DIR": "s", "HAVEN_WEBHOOK_ALLOW_PRIVATE": "0"}
+    ).allow_private
 
 
 @pytest.mark.parametrize(
@@ -52,6 +61,9 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
         ("HAVEN_WEBHOOK_TIMEOUT", "0", "HAVEN_WEBHOOK_TIMEOUT must be between"),
         ("HAVEN_WEBHOOK_TIMEOUT", "soon", "HAVEN_WEBHOOK_TIMEOUT must be a number"),
         ("HAVEN_DIRECTORY_REFRESH", "0", "HAVEN_DIRECTORY_REFRESH must be between"),
+        # "yes" or "true" is refused rather than guessed at, either way.
+        ("HAVEN_WEBHOOK_ALLOW_PRIVATE", "yes", "HAVEN_WEBHOOK_ALLOW_PRIVATE must be 1"),
+        ("HAVEN_WEBHOOK_ALLOW_PRIVATE", "false", "HAVEN_WEBHOOK_ALLOW_PRIVATE must be 1"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str, says: str) -> None:

@@ -7,10 +7,14 @@ with prefetch 1:
     2xx                          -> ack (the partner has it)
     4xx except 408 and 429       -> decline "webhook-refused": the router
                                     gives it to the next eligible partner
-    anything else (5xx, 408, 429, 3xx, timeout, connection or TLS error)
+    anything else (5xx, 408, 429, 3xx, timeout, connection or TLS error,
+    a host that resolves to a non-public address)
                                  -> retry tier `attempts`, then back to the
                                     same partner through the router; after
-                                    the last tier, quarantine "webhook-failed"
+                                    the last tier, decline "webhook-failed":
+                                    the router gives it to the next eligible
+                                    partner, or quarantines it (reason
+                                    "webhook-failed") if none is left
 
 Every onward publish is mandatory, persistent and confirmed, and the
 source delivery is acked only after the confirm. A refused publish is not
@@ -23,9 +27,11 @@ back to the router and go to the next partner.
 
 Logs and metrics name message ids, partner ids, status codes and error
 class names only: never the body, never the URL's path or query (it may
-hold the partner's token), never the secret. The host is logged once.
+hold the partner's token), never the secret. The host is logged at start
+and when it resolves to a refused address (the kind, never the address).
 
 Modules: `settings` (WebhookSettings), `client` (the HTTPS POST),
+`address` (which addresses a POST may connect to),
 `partner` (one partner's delivery loop), `run` (a thread per partner of
 the verified directory), `metrics`, `signing` (the Standard Webhooks
 signature partners verify).

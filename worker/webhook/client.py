@@ -1,7 +1,9 @@
 """The HTTPS client of the webhook delivery: one POST, bounded in time and in what it reads.
 
 Certificate and host name verification always on, no redirects, no proxy
-from the environment, the answer's status line kept and its body dropped.
+from the environment, the answer's status line kept and its body dropped;
+the host resolved once and connected to only at an address the
+`AddressPolicy` allows (worker.webhook.address).
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from haven.broker.settings import SettingsError
+from worker.webhook.address import AddressPolicy, BlockedAddressError
 
 Verdict = Literal["accepted", "declined", "transient"]
+# Why a POST brought no acceptance, for the failure counter: a closed set.
+Failure = Literal["status", "timeout", "tls", "blocked-address", "connection"]
 
 # The partner's answer body is read only this far, then dropped with the
 # connection: a partner (or whoever sits at its URL) cannot make Haven
@@ -89,6 +94,69 @@ class Answer:
     # Cut at the deadline but still running: whatever it does later changes
     # nothing (it ends with its socket timeout).
     left_behind: bool = False
+    # Set when no HTTP status came back: what kind of failure it was.
+    failure: Failure | None = None
+    # For a blocked address only: which kind ("resolves to a loopback
+    # address"), never the address or the URL.
+    detail: str | None = None
+
+    @property
+    def failed(self) -> Failure:
+        """The failure's kind for a transient verdict (an answer with a status: "status")."""
+        return self.failure if self.failure is not None else "status"
+
+
+def _failure(exc: BaseException) -> Failure:
+    if isinstance(exc, BlockedAddressError):
+        return "blocked-address"
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "tls"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "connection"
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the address the policy checked, with SNI and certificate check for the host name.
+
+    http.client would resolve the host again inside `connect`; a DNS answer
+    that changed since the check (rebinding) could then reach an internal
+    address. Here the socket goes to a checked literal address, and the
+    host name is used only for TLS and the Host header.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        context: ssl.SSLContext,
+        policy: AddressPolicy,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._tls = context
+        self._policy = policy
+
+    def connect(self) -> None:
+        port = self.port
+        unreachable: OSError | None = None
+        for address in self._policy.addresses(self.host, port):
+            try:
+                sock = socket.create_connection((str(address), port), self.timeout)
+            except OSError as exc:
+                unreachable = exc
+                continue
+            try:
+                # As http.client does: the request goes out without Nagle's delay.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
+            return
+        assert unreachable is not None  # noqa: S101 - addresses() never returns an empty tuple
+        raise unreachable
 
 
 class _Post:
@@ -99,8 +167,10 @@ class _Post:
         target: Target,
         body: bytes,
         headers: Mapping[str, str],
+        *,
         context: ssl.SSLContext,
         timeout: float,
+        policy: AddressPolicy,
     ) -> None:
         self._target = target
         self._body = body
@@ -110,11 +180,13 @@ class _Post:
         # so a whole POST can be cut off at its deadline (a socket timeout
         # bounds each read only; a server dripping a byte at a time would
         # otherwise hold the request for as long as it liked).
-        self._connection = http.client.HTTPSConnection(
-            target.host, target.port, timeout=timeout, context=context
+        self._connection = _PinnedHTTPSConnection(
+            target.host, target.port, timeout=timeout, context=context, policy=policy
         )
         self.status: int | None = None
         self.error: str | None = None
+        self.failure: Failure | None = None
+        self.detail: str | None = None
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -127,6 +199,9 @@ class _Post:
         except (OSError, http.client.HTTPException) as exc:
             if self.status is None:
                 self.error = type(exc).__name__
+                self.failure = _failure(exc)
+                if isinstance(exc, BlockedAddressError):
+                    self.detail = str(exc)
         finally:
             self._connection.close()
             self.done.set()
@@ -146,6 +221,7 @@ def post(
     *,
     context: ssl.SSLContext,
     timeout: float,
+    policy: AddressPolicy,
     thread_name: str,
     while_waiting: Callable[[], None],
 ) -> Answer:
@@ -154,7 +230,7 @@ def post(
     The POST runs in a thread of its own; `while_waiting` is called about
     every 50 ms meanwhile (the deliverer serves its broker connection there).
     """
-    request = _Post(target, body, headers, context, timeout)
+    request = _Post(target, body, headers, context=context, timeout=timeout, policy=policy)
     started = time.monotonic()
     deadline = started + timeout
     thread = threading.Thread(target=request.run, name=thread_name, daemon=True)
@@ -166,5 +242,13 @@ def post(
     if not request.done.is_set():
         request.cut()
         stopped = request.done.wait(_CUT_GRACE)
-        return Answer(None, "Timeout", time.monotonic() - started, left_behind=not stopped)
-    return Answer(request.status, request.error, time.monotonic() - started)
+        return Answer(
+            None, "Timeout", time.monotonic() - started, left_behind=not stopped, failure="timeout"
+        )
+    return Answer(
+        request.status,
+        request.error,
+        time.monotonic() - started,
+        failure=request.failure,
+        detail=request.detail,
+    )

@@ -6,7 +6,11 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-Outcome = Literal["accepted", "declined", "retried", "quarantined"]
+from worker.webhook.client import Failure
+
+# passed-on: every retry tier failed; handed back to the router for the
+# next eligible partner (quarantine only if none is left).
+Outcome = Literal["accepted", "declined", "retried", "passed-on"]
 
 
 class WebhookMetrics:
@@ -20,8 +24,16 @@ class WebhookMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.deliveries = Counter(
             "haven_webhook_deliveries",
-            "Webhook deliveries by outcome: accepted, declined, retried, quarantined",
+            "Webhook deliveries by outcome: accepted, declined, retried, passed-on",
             ("partner", "outcome"),
+            registry=self.registry,
+        )
+        # reason: status (5xx, 408, 429, 3xx), timeout, tls, connection, or
+        # blocked-address (the host resolves to a non-public address).
+        self.failures = Counter(
+            "haven_webhook_failures",
+            "Webhook POSTs that failed for now, by reason",
+            ("partner", "reason"),
             registry=self.registry,
         )
         self.post_seconds = Histogram(
@@ -36,5 +48,12 @@ class WebhookMetrics:
         """A delivery counter's current value (0 if never counted); for tests and operators."""
         found = self.registry.get_sample_value(
             "haven_webhook_deliveries_total", {"partner": partner, "outcome": outcome}
+        )
+        return found or 0.0
+
+    def failed(self, partner: str, reason: Failure) -> float:
+        """A failure counter's current value (0 if never counted)."""
+        found = self.registry.get_sample_value(
+            "haven_webhook_failures_total", {"partner": partner, "reason": reason}
         )
         return found or 0.0

@@ -25,14 +25,13 @@ from haven.broker.reconnect import Backoff
 from haven.broker.topology import (
     DECLINES_EXCHANGE,
     DECLINES_ROUTING_KEY,
-    QUARANTINE_EXCHANGE,
-    QUARANTINE_ROUTING_KEY,
     RETRY_EXCHANGE,
     partner_queue,
     retry_routing_key,
 )
 from haven.envelope import is_message_id
-from worker.headers import REASON, BadHeadersError, RoutingState
+from worker.headers import BadHeadersError, RoutingState
+from worker.webhook.address import AddressPolicy, Resolver, system_resolver
 from worker.webhook.client import Answer, Target, classify, post
 from worker.webhook.metrics import Outcome, WebhookMetrics
 from worker.webhook.settings import WebhookSettings
@@ -48,7 +47,9 @@ from worker.webhook.signing import (
 log = logging.getLogger(__name__)
 
 REFUSED = "webhook-refused"  # decline reason (haven.broker.declines)
-FAILED = "webhook-failed"  # quarantine reason
+# Decline reason after the last retry tier; the router's quarantine reason
+# too, when no eligible partner is left to try.
+FAILED = "webhook-failed"
 # How often a deliverer thread looks at its stop event while its queue is idle.
 _POLL = 0.2
 
@@ -82,6 +83,7 @@ class PartnerDeliverer:
         stop_event: threading.Event,
         on_consuming: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.settings = settings
         self.partner_id = partner_id
@@ -92,6 +94,7 @@ class PartnerDeliverer:
         self.stop_event = stop_event
         self._on_consuming = on_consuming
         self._clock = clock
+        self._policy = AddressPolicy(allow_private=settings.allow_private, resolver=resolver)
         self._user = settings.username()
         self._keys: tuple[bytes, ...] = ()
 
@@ -212,16 +215,29 @@ class PartnerDeliverer:
             self._count("declined")
             log.info("request %s: webhook of %s refused it (%s)", message_id, self.partner_id, what)
         else:
+            self.metrics.failures.labels(self.partner_id, answer.failed).inc()
+            if answer.failure == "blocked-address":
+                # Host and kind of address only: the path and query may hold
+                # the partner's token, and the address says nothing more.
+                log.warning(
+                    "request %s: webhook host %s of %s: %s; treated as unreachable",
+                    message_id,
+                    self.target.host,
+                    self.partner_id,
+                    answer.detail,
+                )
             self._after_failure(channel, _Job(tag, properties, body, message_id, state), what)
 
     def _after_failure(self, channel: Any, job: _Job, what: str | None) -> None:
         attempts = job.state.attempts + 1
         if attempts > len(self.settings.limits.retry_delays):
-            # Every tier waited out: operators look at it (the partner's
-            # endpoint has been failing for the whole retry schedule).
-            exchange, key = QUARANTINE_EXCHANGE, QUARANTINE_ROUTING_KEY
-            headers = {**job.state.headers(), REASON: FAILED}
-            outcome: Outcome = "quarantined"
+            # Every tier waited out: a partner whose server is down must not
+            # strand the request. Handed back to the router like a decline
+            # (this deliverer's own user, which the router trusts), it goes
+            # to the next eligible partner; quarantine only if none is left.
+            exchange, key = DECLINES_EXCHANGE, DECLINES_ROUTING_KEY
+            onward = decline_properties(job.properties, FAILED, user_id=self._user)
+            outcome: Outcome = "passed-on"
         else:
             # Back to this same partner after the tier's delay: the router
             # sees stage "redeliver" and puts it in this queue again with
@@ -234,14 +250,13 @@ class PartnerDeliverer:
                 partner=self.partner_id,
                 attempts=attempts,
             ).headers()
+            onward = _onward(job.properties, job.message_id, headers)
             outcome = "retried"
-        self._publish(
-            channel, exchange, key, job.body, _onward(job.properties, job.message_id, headers)
-        )
+        self._publish(channel, exchange, key, job.body, onward)
         channel.basic_ack(job.tag)
         self._count(outcome)
         log.log(
-            logging.WARNING if outcome == "quarantined" else logging.INFO,
+            logging.WARNING if outcome == "passed-on" else logging.INFO,
             "request %s: webhook of %s failed (%s), attempt %d: %s",
             job.message_id,
             self.partner_id,
@@ -287,6 +302,7 @@ class PartnerDeliverer:
             headers,
             context=self.context,
             timeout=self.settings.timeout,
+            policy=self._policy,
             thread_name=f"webhook-{self.partner_id}",
             # Serve the broker connection (heartbeats, a close) while waiting.
             while_waiting=lambda: connection.process_data_events(time_limit=0),

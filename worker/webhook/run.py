@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from haven.broker.settings import SettingsError
 from schemas.directory import Directory
 from worker.directory import DirectoryLoader, reload_or_keep
+from worker.webhook.address import Resolver, system_resolver
 from worker.webhook.client import tls_context
 from worker.webhook.metrics import WebhookMetrics
 from worker.webhook.partner import PartnerDeliverer
@@ -70,6 +71,7 @@ def run_deliverer(
     *,
     metrics: WebhookMetrics | None = None,
     on_consuming: Callable[[], None] | None = None,
+    resolver: Resolver = system_resolver,
 ) -> WebhookMetrics:
     """Deliver to every webhook partner of the verified directory until `stop_event` is set.
 
@@ -81,6 +83,11 @@ def run_deliverer(
     metrics = metrics if metrics is not None else WebhookMetrics()
     context = tls_context(settings.ca_file)
     settings.username()  # fail now, not in every thread, if the URL names no user
+    if settings.allow_private:
+        log.warning(
+            "HAVEN_WEBHOOK_ALLOW_PRIVATE=1: webhooks may reach loopback and private "
+            "addresses; for tests only, never in production"
+        )
     directory = directory_loader()
     readiness = _Readiness(on_consuming)
     running: dict[str, _Running] = {}
@@ -95,6 +102,7 @@ def run_deliverer(
             metrics,
             stop_event=stop,
             on_consuming=lambda: readiness.ready(partner_id),
+            resolver=resolver,
         )
         thread = threading.Thread(target=deliverer.run, name=f"deliver-{partner_id}", daemon=True)
         thread.start()

@@ -30,6 +30,13 @@ class WebhookSettings:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     # How often the directory is re-read, seconds (as the router's).
     directory_refresh: float = 60.0
+    # FOR TESTS ONLY (HAVEN_WEBHOOK_ALLOW_PRIVATE=1): let POSTs reach
+    # loopback, private, link-local and unique-local addresses, so the test
+    # suite's HTTPS server on 127.0.0.1 can play a partner. Off, a webhook
+    # whose host resolves to one of them is refused as unreachable
+    # (worker.webhook.address): in production, on, it would let a partner's
+    # DNS point Haven's deliverer at the broker or a metadata service.
+    allow_private: bool = False
 
     def __post_init__(self) -> None:
         # A POST holds the partner's one in-flight request and the thread's
@@ -56,6 +63,11 @@ class WebhookSettings:
         if not secrets_dir:
             raise SettingsError("HAVEN_WEBHOOK_SECRETS_DIR must name the directory of secret files")
         ca_file = environ.get("HAVEN_WEBHOOK_CA_FILE")
+        allow_private = environ.get("HAVEN_WEBHOOK_ALLOW_PRIVATE", "")
+        # Exactly 1 or 0: a typo must not turn the address check off, nor
+        # leave a test run wondering why its local server is never reached.
+        if allow_private not in ("", "0", "1"):
+            raise SettingsError("HAVEN_WEBHOOK_ALLOW_PRIVATE must be 1 (tests only) or 0")
         return cls(
             broker=BrokerSettings.from_env(environ),
             limits=RoutingLimits.from_env(environ),
@@ -65,4 +77,5 @@ class WebhookSettings:
             directory_refresh=float(
                 env_number(environ, "HAVEN_DIRECTORY_REFRESH", cls.directory_refresh, float)
             ),
+            allow_private=allow_private == "1",
         )
