@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -81,6 +82,28 @@ CATEGORY = "desertion"
 PINNED_HOST = "hook.invalid"
 
 # -- a real HTTPS server ------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def only_loopback_is_ever_connected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test here sends a packet off this machine, even with the address check broken.
+
+    The tests name internal and public addresses on purpose; were the
+    deliverer's check to regress, it must fail here, not reach them.
+    """
+    real = socket.create_connection
+
+    def loopback_only(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ConnectionRefusedError(f"test guard: {host} is not loopback")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", loopback_only)
 
 
 @pytest.fixture(scope="session")
