@@ -2,7 +2,9 @@
 
 HTML in Russian, Ukrainian and English, from Jinja templates and the
 gettext catalogs; the forms from schemas.forms. Nothing here sets a
-cookie, uses Flask's session, logs a value, or puts anything in a URL.
+cookie, uses Flask's session, logs a value, or puts anything in a URL:
+every step is `/`, and where the requester is travels in the POST body
+(intake.pages.steps).
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ from intake.pages.forms import (
     routing_controls,
     routing_rows,
 )
+from intake.pages.steps import (
+    EDIT,
+    FORM,
+    HELP,
+    SEND,
+    Place,
+    PlaceError,
+    read_place,
+)
 from intake.state import IntakeState, intake_state
 from schemas.content import RequestContent, content_to_json_bytes
 from schemas.forms import form_definition
@@ -41,8 +52,6 @@ from schemas.i18n import LANGUAGE_CODES
 from schemas.routing import CATEGORIES, CATEGORY_LABELS, Routing
 
 PAGES_KEY = "intake.pages"
-_LANG = "<any(" + ", ".join(LANGUAGE_CODES) + "):lang>"
-_CATEGORY = "<any(" + ", ".join(CATEGORIES) + "):category>"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 # The largest honest form: every text field full of 4-byte characters,
 # percent-encoded (12 bytes each), is about 40 KB. A longer body is refused
@@ -89,6 +98,9 @@ UNAVAILABLE = N_(
     "Your answers are still here. Wait {seconds} seconds and press Send again."
 )
 FIX_ERRORS = N_("Some answers need a fix. They are marked below.")
+WRONG_PLACE = N_(
+    "This page arrived without a valid “{field}”, so it cannot be shown. Start again from the first page."
+)
 
 
 @dataclass(frozen=True)
@@ -144,7 +156,7 @@ def _page(template: str, lang: str, status: int = 200, **context: Any) -> Respon
 
 @pages.get("/", provide_automatic_options=False)
 def language() -> Response:
-    """Choose a language (the page itself in Russian and Ukrainian)."""
+    """Choose a language (the page itself in Russian and Ukrainian): the first step."""
     catalog = pages_state().catalog
     return _page(
         "language.html",
@@ -155,26 +167,40 @@ def language() -> Response:
     )
 
 
-@pages.get(f"/{_LANG}/", provide_automatic_options=False)
-def home(lang: str) -> Response:
-    """What Haven is, what is and is not collected, what never to write; the categories."""
-    return _page("home.html", lang)
-
-
-@pages.get(f"/{_LANG}/{_CATEGORY}", provide_automatic_options=False)
-def form(lang: str, category: str) -> Response:
-    """The form of one category, empty, with a fresh ticket."""
-    return _form_page(lang, category, {}, {})
+@pages.post("/", provide_automatic_options=False)
+def step() -> Response:
+    """Every later step, at the same URL: help choice, form, and without JavaScript review, edit, send."""
+    if request.mimetype != FORM_MEDIA_TYPE:
+        abort(415)
+    # Bounded before a byte of the form is read (chunked bodies included).
+    request.max_content_length = MAX_FORM_BYTES
+    try:
+        place = read_place(request.form)
+    except PlaceError as wrong:
+        g.error_code = "bad_request"
+        return _page(
+            "error.html",
+            wrong.lang,
+            status=400,
+            title_msgid=N_("Something went wrong"),
+            text_msgid=WRONG_PLACE,
+            text_values={"field": wrong.field},
+        )
+    if place.step == HELP:
+        return _page("home.html", place.lang)
+    if place.step == FORM:
+        return _form_page(place, {}, {})
+    return _submit(place)
 
 
 def _form_page(
-    lang: str,
-    category: str,
+    place: Place,
     values: Mapping[str, list[str]],
     errors: Mapping[str, str],
     *,
     status: int = 200,
 ) -> Response:
+    lang, category = place.lang, _category(place)
     state = intake_state()
     translate = _translator(lang)
     definition = form_definition(category)
@@ -211,37 +237,37 @@ def _script_json(value: object) -> Markup:
     return Markup(text)  # noqa: S704 - escaped above for the script context  # nosec B704
 
 
-@pages.post(f"/{_LANG}/{_CATEGORY}", provide_automatic_options=False)
-def submit(lang: str, category: str) -> Response:
-    """Without JavaScript: step=review checks and shows; step=edit goes back; step=send seals and queues."""
-    if request.mimetype != FORM_MEDIA_TYPE:
-        abort(415)
-    # Bounded before a byte of the form is read (chunked bodies included).
-    request.max_content_length = MAX_FORM_BYTES
+def _category(place: Place) -> str:
+    assert place.category is not None  # noqa: S101 - read_place sets it for every step after help
+    return place.category
+
+
+def _submit(place: Place) -> Response:
+    """Without JavaScript: review checks and shows; edit goes back; send seals and queues."""
+    lang, category = place.lang, _category(place)
     definition = form_definition(category)
     values = posted_values(request.form.to_dict(flat=False), definition)
-    step = request.form.get("step", "review")
-    if step == "edit":
-        return _form_page(lang, category, values, {})
+    if place.step == EDIT:
+        return _form_page(place, values, {})
     translate = _translator(lang)
     checked = check(category, definition, values, lang, translate)
     if checked.errors:
         g.error_code = "invalid"
-        return _form_page(lang, category, values, checked.errors, status=422)
-    if step != "send":
-        return _review_page(lang, category, values)
+        return _form_page(place, values, checked.errors, status=422)
+    if place.step != SEND:
+        return _review_page(place, values)
     assert checked.content is not None and checked.routing is not None  # noqa: S101 - by check()
-    return _send(lang, category, values, checked.content, checked.routing)
+    return _send(place, values, checked.content, checked.routing)
 
 
 def _send(
-    lang: str,
-    category: str,
+    place: Place,
     values: Mapping[str, list[str]],
     content: RequestContent,
     routing: Routing,
 ) -> Response:
     """Ticket, bucket, recipients, seal in memory with the server-sealed flag, publish."""
+    lang, category = place.lang, _category(place)
     state = intake_state()
     translate = _translator(lang)
     try:
@@ -249,16 +275,16 @@ def _send(
     except TicketRejected as rejected:
         g.error_code = "pow_expired" if rejected.problem == "too_old" else "pow_invalid"
         return _review_page(
-            lang, category, values, alert=translate(_TICKET_TEXTS[rejected.problem]), status=403
+            place, values, alert=translate(_TICKET_TEXTS[rejected.problem]), status=403
         )
     admission = pages_state().bucket.take(_tightening(state))
     if not admission.admitted:
-        return _unavailable(lang, category, values, BUSY, admission.retry_after)
+        return _unavailable(place, values, BUSY, admission.retry_after)
     try:
         served = state.directory.current()
         recipients = recipient_keys(served.directory, category, routing.region)
     except (DirectoryExpired, DirectoryError):
-        return _unavailable(lang, category, values, UNAVAILABLE, state.settings.broker.retry_after)
+        return _unavailable(place, values, UNAVAILABLE, state.settings.broker.retry_after)
     # Sealed in memory, in this request only: the plaintext is never written,
     # logged, or put in an error; the envelope's flag tells the partner the
     # intake saw it.
@@ -277,20 +303,20 @@ def _send(
         state.publisher.publish(envelope, message_id=request_id)
     except BrokerUnavailable as unavailable:
         state.metrics.broker_unavailable.labels(unavailable.reason).inc()
-        return _unavailable(lang, category, values, UNAVAILABLE, unavailable.retry_after)
+        return _unavailable(place, values, UNAVAILABLE, unavailable.retry_after)
     del envelope
     g.outcome = "accepted"
-    return _page("sent.html", lang, category=category, request_id=request_id)
+    return _page("sent.html", lang, request_id=request_id)
 
 
 def _review_page(
-    lang: str,
-    category: str,
+    place: Place,
     values: Mapping[str, list[str]],
     *,
     alert: str | None = None,
     status: int = 200,
 ) -> Response:
+    lang, category = place.lang, _category(place)
     translate = _translator(lang)
     definition = form_definition(category)
     checked = check(category, definition, values, lang, translate)
@@ -311,14 +337,13 @@ def _review_page(
 
 
 def _unavailable(
-    lang: str, category: str, values: Mapping[str, list[str]], text: str, retry_after: int
+    place: Place, values: Mapping[str, list[str]], text: str, retry_after: int
 ) -> Response:
     g.error_code = "unavailable"
     response = _review_page(
-        lang,
-        category,
+        place,
         values,
-        alert=_translator(lang)(text, seconds=retry_after),
+        alert=_translator(place.lang)(text, seconds=retry_after),
         status=503,
     )
     response.headers["Retry-After"] = str(retry_after)
@@ -380,7 +405,9 @@ def error_page(status: int) -> Response:
     lang = first if first in LANGUAGE_CODES else "ru"
     g.error_code = _ERROR_CODES.get(status, "internal" if status >= 500 else "bad_request")
     title, text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500 if status >= 500 else 404])
-    return _page("error.html", lang, status=status, title_msgid=title, text_msgid=text)
+    return _page(
+        "error.html", lang, status=status, title_msgid=title, text_msgid=text, text_values={}
+    )
 
 
 def http_error_page(exc: HTTPException) -> Response:

@@ -63,11 +63,25 @@ def ticket_of(response: TestResponse) -> str:
     return found.group(1)
 
 
-def form(step: str, ticket: str = "", **changes: list[str]) -> dict[str, list[str]]:
-    data = {**FIELDS, **ROUTING, **changes, "step": [step]}
+def form(
+    step: str, ticket: str = "", lang: str = "ru", **changes: list[str]
+) -> dict[str, list[str]]:
+    """The desertion form as a browser posts it to "/": where it is, then the answers."""
+    data = {**place(lang, step), **FIELDS, **ROUTING, **changes}
     if ticket:
         data["ticket"] = [ticket]
     return {name: value for name, value in data.items() if value}
+
+
+def place(lang: str, step: str, category: str = "desertion") -> dict[str, list[str]]:
+    return {"lang": [lang], "category": [category], "step": [step]}
+
+
+def open_form(client: FlaskClient, lang: str = "ru", category: str = "desertion") -> TestResponse:
+    """The form page, reached as the help page's button reaches it: a POST to "/"."""
+    response = client.post("/", data=place(lang, "form", category))
+    assert response.status_code == 200
+    return response
 
 
 def text_of(response: TestResponse) -> str:
@@ -78,11 +92,11 @@ def send(
     client: FlaskClient, clock: FakeClock, lang: str = "ru", **changes: list[str]
 ) -> TestResponse:
     """Open the form, wait like a person, review, then send what the review page carries."""
-    ticket = ticket_of(client.get(f"/{lang}/desertion"))
+    ticket = ticket_of(open_form(client, lang))
     clock.advance(30)
-    review = client.post(f"/{lang}/desertion", data=form("review", ticket, **changes))
+    review = client.post("/", data=form("review", ticket, lang, **changes))
     assert review.status_code == 200
-    return client.post(f"/{lang}/desertion", data=carried(review, "send"))
+    return client.post("/", data=carried(review, "send"))
 
 
 def carried(review: TestResponse, step: str) -> dict[str, list[str]]:
@@ -99,8 +113,8 @@ def carried(review: TestResponse, step: str) -> dict[str, list[str]]:
 def test_review_shows_the_values_as_the_partner_will_read_them(
     client: FlaskClient, clock: FakeClock
 ) -> None:
-    ticket = ticket_of(client.get("/ru/desertion"))
-    response = client.post("/ru/desertion", data=form("review", ticket))
+    ticket = ticket_of(open_form(client))
+    response = client.post("/", data=form("review", ticket))
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
@@ -118,7 +132,7 @@ def test_review_shows_the_values_as_the_partner_will_read_them(
     assert buttons == ["send", "edit"]
     assert "JavaScript" in page
     # Change answers: the form again, filled in.
-    edit = client.post("/ru/desertion", data=carried(response, "edit"))
+    edit = client.post("/", data=carried(response, "edit"))
     assert edit.status_code == 200
     assert 'id="haven-form"' in edit.get_data(as_text=True)
     assert f'value="{CANARY}.handle"' in edit.get_data(as_text=True)
@@ -136,15 +150,15 @@ def test_errors_are_beside_their_fields_in_the_page_language(
     client: FlaskClient, lang: str, required: str, choose_country: str
 ) -> None:
     response = client.post(
-        f"/{lang}/desertion",
-        data=form("review", status=[], current_country=["XX"]),
+        "/",
+        data=form("review", lang=lang, status=[], current_country=["XX"]),
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert re.search(rf'id="error-status">{re.escape(required)}<', page)
     assert re.search(rf'id="error-current_country">{re.escape(choose_country)}<', page)
     # Rules across fields come once every field is valid: Signal chosen, no handle.
-    no_handle = client.post(f"/{lang}/desertion", data=form("review", contact_handle=[]))
+    no_handle = client.post("/", data=form("review", lang=lang, contact_handle=[]))
     assert no_handle.status_code == 422
     handle_error = re.search(
         r'id="error-contact_handle">([^<]+)<', unescape(no_handle.get_data(as_text=True))
@@ -171,19 +185,17 @@ def test_numbers_and_lists_are_read_and_checked_like_the_schema_does(
         "children_ages": ["4, 9"],
         "documents_held": ["internal_passport"],
         **ROUTING,
-        "step": ["review"],
+        **place("en", "review", "evacuation"),
     }
-    ok = client.post("/en/evacuation", data=base)
+    ok = client.post("/", data=base)
     assert ok.status_code == 200
     assert carried(ok, "send")["children_ages"] == ["4, 9"]
-    bad = client.post(
-        "/en/evacuation", data={**base, "people_count": ["three"], "children_ages": ["4, 30"]}
-    )
+    bad = client.post("/", data={**base, "people_count": ["three"], "children_ages": ["4, 30"]})
     assert bad.status_code == 422
     page = bad.get_data(as_text=True)
     assert 'id="error-people_count">Enter a whole number.<' in page
     assert 'id="error-children_ages">Enter a number from 0 to 17.<' in page
-    too_many = client.post("/en/evacuation", data={**base, "children_ages": ["1, 2, 3, 4"]})
+    too_many = client.post("/", data={**base, "children_ages": ["1, 2, 3, 4"]})
     assert 'id="error-children_ages">There cannot be more children than people.<' in (
         too_many.get_data(as_text=True)
     )
@@ -191,8 +203,8 @@ def test_numbers_and_lists_are_read_and_checked_like_the_schema_does(
 
 def test_a_reply_through_haven_needs_javascript(client: FlaskClient) -> None:
     response = client.post(
-        "/en/desertion",
-        data=form("review", contact_channel=["haven_reply"], contact_handle=[]),
+        "/",
+        data=form("review", lang="en", contact_channel=["haven_reply"], contact_handle=[]),
     )
     assert response.status_code == 422
     assert 'id="error-contact_channel">A reply through Haven needs JavaScript.' in (
@@ -202,7 +214,7 @@ def test_a_reply_through_haven_needs_javascript(client: FlaskClient) -> None:
 
 def test_routing_is_checked_too(client: FlaskClient) -> None:
     response = client.post(
-        "/en/desertion", data=form("review", **{"routing.region": [CANARY], "routing.urgency": []})
+        "/", data=form("review", lang="en", **{"routing.region": [CANARY], "routing.urgency": []})
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -244,11 +256,11 @@ def test_metrics_count_no_js_submissions_by_endpoint_and_outcome_only(
     client: FlaskClient, clock: FakeClock, channel: BlockingChannel
 ) -> None:
     assert send(client, clock).status_code == 200
-    client.post("/ru/desertion", data=form("review", status=[CANARY]))
+    client.post("/", data=form("review", status=[CANARY]))
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'category="none",endpoint="pages.submit",outcome="accepted"} 1.0' in text
-    assert 'endpoint="pages.submit",outcome="invalid"} 1.0' in text
-    assert 'endpoint="pages.submit",outcome="ok"} 1.0' in text  # the review
+    assert 'category="none",endpoint="pages.step",outcome="accepted"} 1.0' in text
+    assert 'endpoint="pages.step",outcome="invalid"} 1.0' in text
+    assert 'endpoint="pages.step",outcome="ok"} 2.0' in text  # the form page, the review
     assert CANARY not in text
     assert len(drain(channel)) == 1
 
@@ -270,7 +282,7 @@ def test_the_ticket_is_refused_with_a_clear_message_and_values_kept(
     problem: str,
     words: str,
 ) -> None:
-    ticket = ticket_of(client.get("/ru/desertion"))
+    ticket = ticket_of(open_form(client))
     if problem == "too_young":
         clock.advance(1)
     elif problem == "too_old":
@@ -278,13 +290,13 @@ def test_the_ticket_is_refused_with_a_clear_message_and_values_kept(
     else:
         clock.advance(30)
     if problem == "reused":
-        assert client.post("/ru/desertion", data=form("send", ticket)).status_code == 200
+        assert client.post("/", data=form("send", ticket)).status_code == 200
         assert len(drain(channel)) == 1
     if problem == "forged":
         ticket = ticket[:-2] + ("AA" if not ticket.endswith("AA") else "BA")
     if problem == "missing":
         ticket = ""
-    response = client.post("/ru/desertion", data=form("send", ticket))
+    response = client.post("/", data=form("send", ticket))
     assert response.status_code == 403
     page = text_of(response)
     assert words in page
@@ -349,7 +361,7 @@ def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
     assert carried(response, "send")["message"] == [MESSAGE]
     assert len(drain(channel)) == 1
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'endpoint="pages.submit",outcome="unavailable"} 1.0' in text
+    assert 'endpoint="pages.step",outcome="unavailable"} 1.0' in text
 
 
 class DownPublisher:
@@ -382,11 +394,11 @@ def test_a_broker_outage_answers_503_with_retry_after_and_keeps_the_values(
 
 
 def test_a_form_body_is_bounded_and_must_be_urlencoded(client: FlaskClient) -> None:
-    too_long = client.post("/ru/desertion", data={"message": "я" * 70_000, "step": "review"})
+    too_long = client.post("/", data={"message": "я" * 70_000, "step": "review"})
     assert too_long.status_code == 413
     assert too_long.mimetype == "text/html"
     assert "Слишком много текста" in too_long.get_data(as_text=True)
-    as_json = client.post("/ru/desertion", json={"step": "review"})
+    as_json = client.post("/", json={"step": "review"})
     assert as_json.status_code == 415
     assert as_json.mimetype == "text/html"
 
@@ -438,14 +450,10 @@ def test_the_plaintext_reaches_no_log_record_and_no_metric(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     # Every path a value can take: review, field errors, ticket refusals, a send.
-    client.post("/ru/desertion", data=form("review"))
-    client.post(
-        "/ru/desertion", data=form("review", status=[CANARY], contact_handle=[f"{CANARY}\x00"])
-    )
-    client.post("/ru/desertion", data=form("send", CANARY))
-    client.post(
-        f"/ru/desertion?{CANARY}=1", data=form("send", ticket_of(client.get("/ru/desertion")))
-    )
+    client.post("/", data=form("review"))
+    client.post("/", data=form("review", status=[CANARY], contact_handle=[f"{CANARY}\x00"]))
+    client.post("/", data=form("send", CANARY))
+    client.post(f"/?{CANARY}=1", data=form("send", ticket_of(open_form(client))))
     assert send(client, clock).status_code == 200
     metrics = client.get("/metrics").get_data(as_text=True)
     logged = "\n".join(
