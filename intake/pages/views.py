@@ -85,10 +85,11 @@ _TICKET_TEXTS = {
         "Your answers are still here: look them over and press Send again."
     ),
     "reused": N_(
-        "This form was already sent once. If you saw no request number, "
-        "press Send again; otherwise you do not need to do anything."
+        "This form was already sent, so nothing from it is shown again. "
+        "If you did not see a request number, start again from the first page."
     ),
 }
+SPENT_TITLE = N_("This form was already used")
 BUSY = N_(
     "Too many requests are arriving right now, so nothing was sent yet. "
     "Your answers are still here. Wait {seconds} seconds and press Send again."
@@ -186,8 +187,13 @@ def step() -> Response:
             text_msgid=WRONG_PLACE,
             text_values={"field": wrong.field},
         )
+    # A page posted again with a spent ticket is Back or reload after a send
+    # (the browser keeps the body in its history): answered without a word of
+    # the request, not even its kind of help.
+    if place.step != HELP and pages_state().tickets.spent(request.form.get("ticket", "")):
+        return _spent_page(place.lang)
     if place.step == HELP:
-        return _page("home.html", place.lang)
+        return _page("home.html", place.lang, ticket=_next_ticket())
     if place.step == FORM:
         return _form_page(place, {}, {})
     return _submit(place)
@@ -224,7 +230,7 @@ def _form_page(
         fields=controls(definition, lang, translate, values, errors),
         routing=routing_controls(lang, translate, values, errors),
         config_json=_script_json(config),
-        ticket=pages_state().tickets.issue(),
+        ticket=_next_ticket(),
         alert=translate(FIX_ERRORS) if errors else None,
         with_bundle=True,
     )
@@ -235,6 +241,29 @@ def _script_json(value: object) -> Markup:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)  # noqa: S704 - escaped above for the script context  # nosec B704
+
+
+def _next_ticket() -> str:
+    """The ticket the next page carries: the posted one while it can still send, else a fresh one.
+
+    One ticket for the whole request, from the help choice to the send, so
+    that once it is spent every earlier page of it is refused on Back.
+    """
+    tickets = pages_state().tickets
+    posted = request.form.get("ticket", "")
+    return tickets.issue() if tickets.spent(posted) else tickets.carry(posted)
+
+
+def _spent_page(lang: str) -> Response:
+    g.error_code = "pow_invalid"
+    return _page(
+        "error.html",
+        lang,
+        status=403,
+        title_msgid=SPENT_TITLE,
+        text_msgid=_TICKET_TEXTS["reused"],
+        text_values={},
+    )
 
 
 def _category(place: Place) -> str:
@@ -273,6 +302,8 @@ def _send(
     try:
         pages_state().tickets.redeem(request.form.get("ticket", ""))
     except TicketRejected as rejected:
+        if rejected.problem == "reused":
+            return _spent_page(lang)
         g.error_code = "pow_expired" if rejected.problem == "too_old" else "pow_invalid"
         return _review_page(
             place, values, alert=translate(_TICKET_TEXTS[rejected.problem]), status=403
@@ -329,9 +360,7 @@ def _review_page(
         definition=definition,
         rows=review_rows(definition, lang, values) + routing_rows(checked.routing, lang, translate),
         hidden=hidden_values(values),
-        ticket=pages_state().tickets.issue()
-        if alert or status != 200
-        else request.form.get("ticket", ""),
+        ticket=_next_ticket(),
         alert=alert,
     )
 
