@@ -94,6 +94,34 @@ class Tickets:
     def issue(self) -> str:
         return self._tokens.issue(int(self._clock()))
 
+    def carry(self, text: str) -> str:
+        """`text` if it is a genuine ticket still young enough to send with, else a fresh one.
+
+        One ticket rides through every page of a request (help choice, form,
+        review, send), so that once it is spent every page posted with it
+        again, by Back or reload, can be refused (see `spent`).
+        """
+        try:
+            opened = self._tokens.open(text)
+        except TokenInvalid:
+            return self.issue()
+        if self._clock() - opened.issued_at > self._max_age:
+            return self.issue()
+        return text
+
+    def spent(self, text: str) -> bool:
+        """Whether `text` is a genuine ticket already used, by any intake instance (reads the store).
+
+        A browser keeps each posted page's body in its history and sends it
+        again on Back: a request's answers, its kind of help. Once the
+        ticket is spent, such a body must get a page that shows none of it.
+        """
+        try:
+            opened = self._tokens.open(text)
+        except TokenInvalid:
+            return False
+        return self._used.seen(opened.nonce)
+
     def check(self, text: str) -> Ticket:
         """The ticket in `text` if it could be used now, or TicketRejected saying why.
 

@@ -2,7 +2,9 @@
 
 HTML in Russian, Ukrainian and English, from Jinja templates and the
 gettext catalogs; the forms from schemas.forms. Nothing here sets a
-cookie, uses Flask's session, logs a value, or puts anything in a URL.
+cookie, uses Flask's session, logs a value, or puts anything in a URL:
+every step is `/`, and where the requester is travels in the POST body
+(intake.pages.steps).
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ from intake.pages.forms import (
     routing_controls,
     routing_rows,
 )
+from intake.pages.steps import (
+    EDIT,
+    FORM,
+    HELP,
+    SEND,
+    Place,
+    PlaceError,
+    read_place,
+)
 from intake.state import IntakeState, intake_state
 from schemas.content import RequestContent, content_to_json_bytes
 from schemas.forms import form_definition
@@ -42,8 +53,6 @@ from schemas.i18n import LANGUAGE_CODES
 from schemas.routing import CATEGORIES, CATEGORY_LABELS, Routing
 
 PAGES_KEY = "intake.pages"
-_LANG = "<any(" + ", ".join(LANGUAGE_CODES) + "):lang>"
-_CATEGORY = "<any(" + ", ".join(CATEGORIES) + "):category>"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 # The largest honest form: every text field full of 4-byte characters,
 # percent-encoded (12 bytes each), is about 40 KB. A longer body is refused
@@ -77,10 +86,11 @@ _TICKET_TEXTS = {
         "Your answers are still here: look them over and press Send again."
     ),
     "reused": N_(
-        "This form was already sent once. If you saw no request number, "
-        "press Send again; otherwise you do not need to do anything."
+        "This form was already sent, so nothing from it is shown again. "
+        "If you did not see a request number, start again from the first page."
     ),
 }
+SPENT_TITLE = N_("This form was already used")
 BUSY = N_(
     "Too many requests are arriving right now, so nothing was sent yet. "
     "Your answers are still here. Wait {seconds} seconds and press Send again."
@@ -90,6 +100,9 @@ UNAVAILABLE = N_(
     "Your answers are still here. Wait {seconds} seconds and press Send again."
 )
 FIX_ERRORS = N_("Some answers need a fix. They are marked below.")
+WRONG_PLACE = N_(
+    "This page arrived without a valid “{field}”, so it cannot be shown. Start again from the first page."
+)
 
 
 @dataclass(frozen=True)
@@ -148,7 +161,7 @@ def _page(template: str, lang: str, status: int = 200, **context: Any) -> Respon
 
 @pages.get("/", provide_automatic_options=False)
 def language() -> Response:
-    """Choose a language (the page itself in Russian and Ukrainian)."""
+    """Choose a language (the page itself in Russian and Ukrainian): the first step."""
     catalog = pages_state().catalog
     return _page(
         "language.html",
@@ -159,26 +172,52 @@ def language() -> Response:
     )
 
 
-@pages.get(f"/{_LANG}/", provide_automatic_options=False)
-def home(lang: str) -> Response:
-    """What Haven is, what is and is not collected, what never to write; the categories."""
-    return _page("home.html", lang)
-
-
-@pages.get(f"/{_LANG}/{_CATEGORY}", provide_automatic_options=False)
-def form(lang: str, category: str) -> Response:
-    """The form of one category, empty, with a fresh ticket."""
-    return _form_page(lang, category, {}, {})
+@pages.post("/", provide_automatic_options=False)
+def step() -> Response:
+    """Every later step, at the same URL: help choice, form, and without JavaScript review, edit, send."""
+    if request.mimetype != FORM_MEDIA_TYPE:
+        abort(415)
+    # Bounded before a byte of the form is read (chunked bodies included).
+    request.max_content_length = MAX_FORM_BYTES
+    try:
+        place = read_place(request.form)
+    except PlaceError as wrong:
+        g.error_code = "bad_request"
+        return _page(
+            "error.html",
+            wrong.lang,
+            status=400,
+            title_msgid=N_("Something went wrong"),
+            text_msgid=WRONG_PLACE,
+            text_values={"field": wrong.field},
+        )
+    # A page posted again with a spent ticket is Back or reload after a send
+    # (the browser keeps the body in its history): answered without a word of
+    # the request, not even its kind of help.
+    try:
+        spent = place.step != HELP and pages_state().tickets.spent(request.form.get("ticket", ""))
+    except StoreUnavailable:
+        # Unknown while the store is away: the person's form and review keep
+        # working, and the send itself answers 503 (and is counted), so
+        # nothing goes twice.
+        spent = False
+    if spent:
+        return _spent_page(place.lang)
+    if place.step == HELP:
+        return _page("home.html", place.lang, ticket=_next_ticket())
+    if place.step == FORM:
+        return _form_page(place, {}, {})
+    return _submit(place)
 
 
 def _form_page(
-    lang: str,
-    category: str,
+    place: Place,
     values: Mapping[str, list[str]],
     errors: Mapping[str, str],
     *,
     status: int = 200,
 ) -> Response:
+    lang, category = place.lang, _category(place)
     state = intake_state()
     translate = _translator(lang)
     definition = form_definition(category)
@@ -202,7 +241,7 @@ def _form_page(
         fields=controls(definition, lang, translate, values, errors),
         routing=routing_controls(lang, translate, values, errors),
         config_json=_script_json(config),
-        ticket=pages_state().tickets.issue(),
+        ticket=_next_ticket(),
         alert=translate(FIX_ERRORS) if errors else None,
         with_bundle=True,
     )
@@ -215,39 +254,60 @@ def _script_json(value: object) -> Markup:
     return Markup(text)  # noqa: S704 - escaped above for the script context  # nosec B704
 
 
-@pages.post(f"/{_LANG}/{_CATEGORY}", provide_automatic_options=False)
-def submit(lang: str, category: str) -> Response:
-    """Without JavaScript: step=review checks and shows; step=edit goes back; step=send seals and queues."""
-    if request.mimetype != FORM_MEDIA_TYPE:
-        abort(415)
-    # Bounded before a byte of the form is read (chunked bodies included).
-    request.max_content_length = MAX_FORM_BYTES
+def _next_ticket() -> str:
+    """The ticket the next page carries: the posted one while it can still send, else a fresh one.
+
+    One ticket for the whole request, from the help choice to the send, so
+    that once it is spent every earlier page of it is refused on Back.
+    """
+    tickets = pages_state().tickets
+    posted = request.form.get("ticket", "")
+    try:
+        spent = tickets.spent(posted)
+    except StoreUnavailable:
+        # Carried on unchanged: the send checks it again, against the store.
+        spent = False
+    return tickets.issue() if spent else tickets.carry(posted)
+
+
+def _spent_page(lang: str) -> Response:
+    g.error_code = "pow_invalid"
+    return _page(
+        "error.html",
+        lang,
+        status=403,
+        title_msgid=SPENT_TITLE,
+        text_msgid=_TICKET_TEXTS["reused"],
+        text_values={},
+    )
+
+
+def _category(place: Place) -> str:
+    assert place.category is not None  # noqa: S101 - read_place sets it for every step after help
+    return place.category
+
+
+def _submit(place: Place) -> Response:
+    """Without JavaScript: review checks and shows; edit goes back; send seals and queues."""
+    lang, category = place.lang, _category(place)
     definition = form_definition(category)
     values = posted_values(request.form.to_dict(flat=False), definition)
-    step = request.form.get("step", "review")
-    if step == "edit":
-        return _form_page(lang, category, values, {})
+    if place.step == EDIT:
+        return _form_page(place, values, {})
     translate = _translator(lang)
     checked = check(category, definition, values, lang, translate)
     if checked.errors:
         g.error_code = "invalid"
-        return _form_page(lang, category, values, checked.errors, status=422)
-    if step != "send":
-        return _review_page(lang, category, values)
+        return _form_page(place, values, checked.errors, status=422)
+    if place.step != SEND:
+        return _review_page(place, values)
     assert checked.content is not None and checked.routing is not None  # noqa: S101 - by check()
-    return _send(lang, category, values, checked.content, checked.routing)
+    return _send(place, values, checked.content, checked.routing)
 
 
-def _send(
-    lang: str,
-    category: str,
-    values: Mapping[str, list[str]],
-    content: RequestContent,
-    routing: Routing,
-) -> Response:
-    """Ticket, bucket, recipients, seal in memory with the server-sealed flag, publish."""
+def _admit(place: Place, values: Mapping[str, list[str]]) -> Response | None:
+    """Use up the form's ticket and take a bucket token: None when admitted, else the page to answer."""
     state = intake_state()
-    translate = _translator(lang)
     tickets = pages_state().tickets
     try:
         ticket = tickets.check(request.form.get("ticket", ""))
@@ -255,21 +315,37 @@ def _send(
         if not admission.admitted:
             # The ticket is not used up: the same form, sent again later, has
             # aged, and a patient ticket draws on the bucket's reserved share.
-            return _unavailable(lang, category, values, BUSY, admission.retry_after, keep=True)
+            return _unavailable(place, values, BUSY, admission.retry_after)
         tickets.use(ticket)
     except TicketRejected as rejected:
+        if rejected.problem == "reused":
+            return _spent_page(place.lang)
         g.error_code = "pow_expired" if rejected.problem == "too_old" else "pow_invalid"
-        return _review_page(
-            lang, category, values, alert=translate(_TICKET_TEXTS[rejected.problem]), status=403
-        )
+        alert = _translator(place.lang)(_TICKET_TEXTS[rejected.problem])
+        return _review_page(place, values, alert=alert, status=403)
     except StoreUnavailable:
         state.metrics.store_unavailable.inc()
-        return _unavailable(lang, category, values, UNAVAILABLE, state.settings.broker.retry_after)
+        return _unavailable(place, values, UNAVAILABLE, state.settings.broker.retry_after)
+    return None
+
+
+def _send(
+    place: Place,
+    values: Mapping[str, list[str]],
+    content: RequestContent,
+    routing: Routing,
+) -> Response:
+    """Ticket, bucket, recipients, seal in memory with the server-sealed flag, publish."""
+    lang, category = place.lang, _category(place)
+    state = intake_state()
+    refused = _admit(place, values)
+    if refused is not None:
+        return refused
     try:
         served = state.directory.current()
         recipients = recipient_keys(served.directory, category, routing.region)
     except (DirectoryExpired, DirectoryError):
-        return _unavailable(lang, category, values, UNAVAILABLE, state.settings.broker.retry_after)
+        return _unavailable(place, values, UNAVAILABLE, state.settings.broker.retry_after)
     # Sealed in memory, in this request only: the plaintext is never written,
     # logged, or put in an error; the envelope's flag tells the partner the
     # intake saw it.
@@ -288,22 +364,20 @@ def _send(
         state.publisher.publish(envelope, message_id=request_id)
     except BrokerUnavailable as unavailable:
         state.metrics.broker_unavailable.labels(unavailable.reason).inc()
-        return _unavailable(lang, category, values, UNAVAILABLE, unavailable.retry_after)
+        return _unavailable(place, values, UNAVAILABLE, unavailable.retry_after)
     del envelope
     g.outcome = "accepted"
-    return _page("sent.html", lang, category=category, request_id=request_id)
+    return _page("sent.html", lang, request_id=request_id)
 
 
 def _review_page(
-    lang: str,
-    category: str,
+    place: Place,
     values: Mapping[str, list[str]],
     *,
     alert: str | None = None,
     status: int = 200,
-    keep: bool = False,
 ) -> Response:
-    """The review page; it carries the posted ticket on, or a fresh one after a refusal unless `keep`."""
+    lang, category = place.lang, _category(place)
     translate = _translator(lang)
     definition = form_definition(category)
     checked = check(category, definition, values, lang, translate)
@@ -316,30 +390,20 @@ def _review_page(
         definition=definition,
         rows=review_rows(definition, lang, values) + routing_rows(checked.routing, lang, translate),
         hidden=hidden_values(values),
-        ticket=pages_state().tickets.issue()
-        if (alert or status != 200) and not keep
-        else request.form.get("ticket", ""),
+        ticket=_next_ticket(),
         alert=alert,
     )
 
 
 def _unavailable(
-    lang: str,
-    category: str,
-    values: Mapping[str, list[str]],
-    text: str,
-    retry_after: int,
-    *,
-    keep: bool = False,
+    place: Place, values: Mapping[str, list[str]], text: str, retry_after: int
 ) -> Response:
     g.error_code = "unavailable"
     response = _review_page(
-        lang,
-        category,
+        place,
         values,
-        alert=_translator(lang)(text, seconds=retry_after),
+        alert=_translator(place.lang)(text, seconds=retry_after),
         status=503,
-        keep=keep,
     )
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -400,7 +464,9 @@ def error_page(status: int) -> Response:
     lang = first if first in LANGUAGE_CODES else "ru"
     g.error_code = _ERROR_CODES.get(status, "internal" if status >= 500 else "bad_request")
     title, text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500 if status >= 500 else 404])
-    return _page("error.html", lang, status=status, title_msgid=title, text_msgid=text)
+    return _page(
+        "error.html", lang, status=status, title_msgid=title, text_msgid=text, text_values={}
+    )
 
 
 def http_error_page(exc: HTTPException) -> Response:

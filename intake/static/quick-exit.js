@@ -1,11 +1,20 @@
-// The quick exit (docs/web-form.md): leave for a neutral site and replace
-// this page's history entry, so Back does not return to the form.
+// No traces in the history (docs/web-form.md): this page's own entry is
+// made neutral at once, and the quick exit leaves for a neutral site
+// replacing it, so Back does not return to the form.
 // The link works without JavaScript too, as an ordinary link.
 (function () {
   "use strict";
   var TARGET = "https://yandex.ru/pogoda/";
   var WINDOW_MS = 1500;
   var presses = [];
+
+  // Every step after the first is a POST to "/", and a browser keeps a
+  // POST's body in its history entry to send again on Back or reload: here,
+  // the language and the kind of help asked for. Make this entry a plain GET of "/": Back then shows the
+  // neutral first page, and nothing of the request stays in the history.
+  try {
+    window.history.replaceState(null, "", "/");
+  } catch (ignored) { /* an old browser: the entry keeps its body */ }
 
   function leave() {
     // Clear what is typed first: the page may stay in memory (bfcache).

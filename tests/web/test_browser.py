@@ -15,13 +15,14 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from playwright.sync_api import BrowserContext, Page, Request
 
 from schemas.forms import form_definition
+from schemas.routing import CATEGORY_LABELS
 from tests.haven.partner.conftest import (
     Network,
     depth,
@@ -50,6 +51,55 @@ TEXT = {"contact_handle": HANDLE, "message": MESSAGE}
 EXPECTED_FIELDS = {**CHOICES, **MULTI, **COUNTRY, **TEXT}
 ROUTING = {"region": "ru-volga", "language": "ru", "urgency": "urgent"}
 SECRETS = (MESSAGE, HANDLE, "Канарейка-7f3a", "7f3a")
+
+
+def choose_russian(page: Page) -> None:
+    """Press what a person reads, not a URL: no step has a URL of its own."""
+    page.locator("main").get_by_text("Русский", exact=True).click()
+
+
+def choose_desertion(page: Page) -> None:
+    page.locator("main").get_by_text(CATEGORY_LABELS["desertion"]["ru"], exact=True).click()
+
+
+def open_desertion_form(page: Page, intake_url: str) -> None:
+    """From the first page, as a person does: the language, then the kind of help."""
+    page.goto(intake_url + "/")
+    choose_russian(page)
+    choose_desertion(page)
+    page.wait_for_selector("#haven-form")
+
+
+class Trail:
+    """What the browser's history can tell whoever picks up the phone: URLs, titles, navigations."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.urls: list[str] = []
+        self.titles: list[str] = []
+        page.on("framenavigated", lambda frame: self.urls.append(frame.url))
+
+    def look(self) -> None:
+        """The page now: its URL, its title, and its navigation entries (with their URLs)."""
+        self.urls.append(self.page.url)
+        self.titles.append(self.page.title())
+        self.urls.extend(
+            self.page.evaluate("performance.getEntriesByType('navigation').map(e => e.name)")
+        )
+
+    def assert_names_no_request(self, intake_url: str) -> None:
+        named = [
+            "desertion",
+            *CATEGORY_LABELS["desertion"].values(),
+            *(quote(label) for label in CATEGORY_LABELS["desertion"].values()),
+            *SECRETS,
+        ]
+        for text in self.urls + self.titles:
+            for name in named:
+                assert name not in text, text
+        # One neutral URL for every step of the flow: not even the language.
+        ours = {url for url in self.urls if url.startswith(intake_url)}
+        assert ours == {intake_url + "/"}, ours
 
 
 def fill_desertion_form(page: Page) -> None:
@@ -147,20 +197,26 @@ def test_russian_requester_sends_sealed_in_the_browser_and_a_partner_reads_it(
     context = new_context()
     page = context.new_page()
     wire = Wire(page)
+    trail = Trail(page)
     page.goto(web_network.intake_url + "/")
+    trail.look()
     page.screenshot(path=screenshot_path("ru-1-language"), full_page=True)
-    page.click('a[href="/ru/"]')
+    choose_russian(page)
+    trail.look()
     page.screenshot(path=screenshot_path("ru-2-help"), full_page=True)
-    page.click('a[href="/ru/desertion"]')
+    choose_desertion(page)
     page.wait_for_selector("#haven-form")
+    trail.look()
     fill_desertion_form(page)
     page.screenshot(path=screenshot_path("ru-3-form"), full_page=True)
     page.click('#haven-form [type="submit"]')
     page.wait_for_selector("#haven-review:not([hidden])")
+    trail.look()
     assert MESSAGE in page.inner_text("#haven-review")  # the review shows what will be sent
     page.screenshot(path=screenshot_path("ru-4-review"), full_page=True)
     page.click("#haven-send")
     page.wait_for_selector("#haven-sent:not([hidden])", timeout=60_000)
+    trail.look()
     page.screenshot(path=screenshot_path("ru-5-sent"), full_page=True)
     request_id = page.inner_text("#haven-sent-id").strip()
     assert re.fullmatch(r"[0-9a-f]{64}", request_id)
@@ -181,6 +237,25 @@ def test_russian_requester_sends_sealed_in_the_browser_and_a_partner_reads_it(
     assert document["routing"] == {"category": "desertion", **ROUTING}
     assert document["server_sealed"] is False
 
+    # Then the quick exit, and whoever holds the phone goes back through its history.
+    leave_and_walk_back(page, trail)
+    trail.assert_names_no_request(web_network.intake_url)
+
+
+def leave_and_walk_back(page: Page, trail: Trail) -> None:
+    """Press the quick exit, then Back through every entry of the tab's history, looking at each."""
+    page.click("#quick-exit")
+    page.wait_for_url("https://yandex.ru/**")
+    trail.look()
+    length = page.evaluate("history.length")
+    assert isinstance(length, int) and length >= 2
+    for _ in range(length - 1):
+        page.go_back()
+        trail.look()
+        # Back shows the neutral first page, never a form or a request.
+        assert page.locator("#haven-form").count() == 0
+        assert MESSAGE not in page.content()
+
 
 def test_without_javascript_the_intake_seals_and_says_so(
     make_network: Callable[..., Network],
@@ -190,14 +265,17 @@ def test_without_javascript_the_intake_seals_and_says_so(
     network = make_network(intake_env={"HAVEN_NOJS_TICKET_MIN_AGE": "1"})
     context = new_context(javascript=False)
     page = context.new_page()
-    page.goto(network.intake_url + "/ru/desertion")
-    assert page.locator("#haven-form").count() == 1
+    trail = Trail(page)
+    open_desertion_form(page, network.intake_url)
+    trail.look()
     fill_desertion_form(page)
     page.wait_for_timeout(1100)  # the ticket's minimum age: a person takes longer
     page.click('#haven-form [type="submit"]')
+    trail.look()
     assert MESSAGE in page.content()  # the review, rendered by the intake
     page.screenshot(path=screenshot_path("ru-nojs-4-review"), full_page=True)
     page.click('button[name="step"][value="send"], [type="submit"]')
+    trail.look()
     found = re.search(r"[0-9a-f]{64}", page.inner_text("body"))
     assert found, page.inner_text("body")
     page.screenshot(path=screenshot_path("ru-nojs-5-sent"), full_page=True)
@@ -209,19 +287,23 @@ def test_without_javascript_the_intake_seals_and_says_so(
     assert document["content"]["fields"] == EXPECTED_FIELDS
     assert document["server_sealed"] is True
 
+    leave_and_walk_back(page, trail)
+    trail.assert_names_no_request(network.intake_url)
+
 
 def test_quick_exit_leaves_no_history_entry_for_the_form(
     web_network: Network, new_context: Callable[..., BrowserContext]
 ) -> None:
     page = new_context().new_page()
-    page.goto(web_network.intake_url + "/ru/")
-    page.goto(web_network.intake_url + "/ru/desertion")
+    open_desertion_form(page, web_network.intake_url)
     page.fill('[name="message"]', MESSAGE)
     page.click("#quick-exit")
     page.wait_for_url("https://yandex.ru/**")
-    # The form's entry was replaced: Back goes to the page before it, not to the form.
+    # The form's entry was replaced, and the one before it made a plain GET
+    # of "/": Back shows the first page, neither the form nor the help chosen.
     page.go_back()
-    assert page.url == web_network.intake_url + "/ru/"
+    assert page.url == web_network.intake_url + "/"
+    assert page.locator('button[name="lang"]').count() == 3
     assert MESSAGE not in page.content()
 
 
@@ -240,7 +322,7 @@ def test_a_tampered_directory_makes_the_page_refuse_to_send(
         route.fulfill(response=original, body=json.dumps(document))
 
     page.route("**/v1/directory", tamper)
-    page.goto(web_network.intake_url + "/ru/desertion")
+    open_desertion_form(page, web_network.intake_url)
     fill_desertion_form(page)
     page.click('#haven-form [type="submit"]')
     page.wait_for_selector("#haven-review:not([hidden])")
@@ -255,7 +337,7 @@ def test_a_tampered_directory_makes_the_page_refuse_to_send(
 BUDGET = 150 * 1024
 
 
-@pytest.mark.parametrize("path", ["/", "/ru/desertion"])
+@pytest.mark.parametrize("path", ["/", "the form"])
 def test_first_visit_fits_the_page_weight_budget(
     web_network: Network,
     new_context: Callable[..., BrowserContext],
@@ -265,8 +347,16 @@ def test_first_visit_fits_the_page_weight_budget(
     """Every response the browser loads for the page, as served, gzip-compressed, within 150 KB."""
     page = new_context().new_page()
     bodies: dict[str, bytes] = {}
-    page.on("response", lambda response: bodies.__setitem__(response.url, response.body()))
-    page.goto(web_network.intake_url + path, wait_until="networkidle")
+    if path == "/":
+        page.on("response", lambda response: bodies.__setitem__(response.url, response.body()))
+        page.goto(web_network.intake_url + path, wait_until="networkidle")
+    else:
+        # The form page is a POST to "/" from the help page: count what that loads.
+        page.goto(web_network.intake_url + "/")
+        choose_russian(page)
+        page.on("response", lambda response: bodies.__setitem__(response.url, response.body()))
+        choose_desertion(page)
+        page.wait_for_load_state("networkidle")
     assert bodies, "nothing loaded"
     assert all(url.startswith(web_network.intake_url) for url in bodies)  # no third party
     compressed = sum(len(gzip.compress(body, 6)) for body in bodies.values())
@@ -284,10 +374,15 @@ def test_the_form_fits_320_px_and_works_by_keyboard_alone(
     web_network: Network, new_context: Callable[..., BrowserContext], javascript: bool
 ) -> None:
     page = new_context(javascript=javascript, width=320).new_page()
-    for path in ("/", "/ru/", "/ru/desertion"):
-        page.goto(web_network.intake_url + path)
+    page.goto(web_network.intake_url + "/")
+    for step in ("language", "help", "form"):
         # Nothing wider than the narrowest phone: no sideways scrolling.
-        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, step
+        if step == "language":
+            choose_russian(page)
+        elif step == "help":
+            choose_desertion(page)
+        page.wait_for_load_state()
     # From the top of the page, Tab alone reaches the send button...
     page.keyboard.press("Tab")
     for _ in range(400):

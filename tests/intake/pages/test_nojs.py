@@ -20,6 +20,7 @@ from haven.store import Store, StoreSettings, UsedTickets
 from intake import IntakeSettings, create_app
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
+from schemas.routing import CATEGORY_LABELS
 from tests.intake.conftest import FakeClock, NetworkFiles, drain, sealed, submission
 
 pytestmark = pytest.mark.broker
@@ -79,11 +80,25 @@ def ticket_of(response: TestResponse) -> str:
     return found.group(1)
 
 
-def form(step: str, ticket: str = "", **changes: list[str]) -> dict[str, list[str]]:
-    data = {**FIELDS, **ROUTING, **changes, "step": [step]}
+def form(
+    step: str, ticket: str = "", lang: str = "ru", **changes: list[str]
+) -> dict[str, list[str]]:
+    """The desertion form as a browser posts it to "/": where it is, then the answers."""
+    data = {**place(lang, step), **FIELDS, **ROUTING, **changes}
     if ticket:
         data["ticket"] = [ticket]
     return {name: value for name, value in data.items() if value}
+
+
+def place(lang: str, step: str, category: str = "desertion") -> dict[str, list[str]]:
+    return {"lang": [lang], "category": [category], "step": [step]}
+
+
+def open_form(client: FlaskClient, lang: str = "ru", category: str = "desertion") -> TestResponse:
+    """The form page, reached as the help page's button reaches it: a POST to "/"."""
+    response = client.post("/", data=place(lang, "form", category))
+    assert response.status_code == 200
+    return response
 
 
 def text_of(response: TestResponse) -> str:
@@ -94,11 +109,11 @@ def send(
     client: FlaskClient, clock: FakeClock, lang: str = "ru", **changes: list[str]
 ) -> TestResponse:
     """Open the form, wait like a person, review, then send what the review page carries."""
-    ticket = ticket_of(client.get(f"/{lang}/desertion"))
+    ticket = ticket_of(open_form(client, lang))
     clock.advance(30)
-    review = client.post(f"/{lang}/desertion", data=form("review", ticket, **changes))
+    review = client.post("/", data=form("review", ticket, lang, **changes))
     assert review.status_code == 200
-    return client.post(f"/{lang}/desertion", data=carried(review, "send"))
+    return client.post("/", data=carried(review, "send"))
 
 
 def carried(review: TestResponse, step: str) -> dict[str, list[str]]:
@@ -115,8 +130,8 @@ def carried(review: TestResponse, step: str) -> dict[str, list[str]]:
 def test_review_shows_the_values_as_the_partner_will_read_them(
     client: FlaskClient, clock: FakeClock
 ) -> None:
-    ticket = ticket_of(client.get("/ru/desertion"))
-    response = client.post("/ru/desertion", data=form("review", ticket))
+    ticket = ticket_of(open_form(client))
+    response = client.post("/", data=form("review", ticket))
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
@@ -134,7 +149,7 @@ def test_review_shows_the_values_as_the_partner_will_read_them(
     assert buttons == ["send", "edit"]
     assert "JavaScript" in page
     # Change answers: the form again, filled in.
-    edit = client.post("/ru/desertion", data=carried(response, "edit"))
+    edit = client.post("/", data=carried(response, "edit"))
     assert edit.status_code == 200
     assert 'id="haven-form"' in edit.get_data(as_text=True)
     assert f'value="{CANARY}.handle"' in edit.get_data(as_text=True)
@@ -152,15 +167,15 @@ def test_errors_are_beside_their_fields_in_the_page_language(
     client: FlaskClient, lang: str, required: str, choose_country: str
 ) -> None:
     response = client.post(
-        f"/{lang}/desertion",
-        data=form("review", status=[], current_country=["XX"]),
+        "/",
+        data=form("review", lang=lang, status=[], current_country=["XX"]),
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert re.search(rf'id="error-status">{re.escape(required)}<', page)
     assert re.search(rf'id="error-current_country">{re.escape(choose_country)}<', page)
     # Rules across fields come once every field is valid: Signal chosen, no handle.
-    no_handle = client.post(f"/{lang}/desertion", data=form("review", contact_handle=[]))
+    no_handle = client.post("/", data=form("review", lang=lang, contact_handle=[]))
     assert no_handle.status_code == 422
     handle_error = re.search(
         r'id="error-contact_handle">([^<]+)<', unescape(no_handle.get_data(as_text=True))
@@ -187,19 +202,17 @@ def test_numbers_and_lists_are_read_and_checked_like_the_schema_does(
         "children_ages": ["4, 9"],
         "documents_held": ["internal_passport"],
         **ROUTING,
-        "step": ["review"],
+        **place("en", "review", "evacuation"),
     }
-    ok = client.post("/en/evacuation", data=base)
+    ok = client.post("/", data=base)
     assert ok.status_code == 200
     assert carried(ok, "send")["children_ages"] == ["4, 9"]
-    bad = client.post(
-        "/en/evacuation", data={**base, "people_count": ["three"], "children_ages": ["4, 30"]}
-    )
+    bad = client.post("/", data={**base, "people_count": ["three"], "children_ages": ["4, 30"]})
     assert bad.status_code == 422
     page = bad.get_data(as_text=True)
     assert 'id="error-people_count">Enter a whole number.<' in page
     assert 'id="error-children_ages">Enter a number from 0 to 17.<' in page
-    too_many = client.post("/en/evacuation", data={**base, "children_ages": ["1, 2, 3, 4"]})
+    too_many = client.post("/", data={**base, "children_ages": ["1, 2, 3, 4"]})
     assert 'id="error-children_ages">There cannot be more children than people.<' in (
         too_many.get_data(as_text=True)
     )
@@ -207,8 +220,8 @@ def test_numbers_and_lists_are_read_and_checked_like_the_schema_does(
 
 def test_a_reply_through_haven_needs_javascript(client: FlaskClient) -> None:
     response = client.post(
-        "/en/desertion",
-        data=form("review", contact_channel=["haven_reply"], contact_handle=[]),
+        "/",
+        data=form("review", lang="en", contact_channel=["haven_reply"], contact_handle=[]),
     )
     assert response.status_code == 422
     assert 'id="error-contact_channel">A reply through Haven needs JavaScript.' in (
@@ -218,7 +231,7 @@ def test_a_reply_through_haven_needs_javascript(client: FlaskClient) -> None:
 
 def test_routing_is_checked_too(client: FlaskClient) -> None:
     response = client.post(
-        "/en/desertion", data=form("review", **{"routing.region": [CANARY], "routing.urgency": []})
+        "/", data=form("review", lang="en", **{"routing.region": [CANARY], "routing.urgency": []})
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -260,11 +273,11 @@ def test_metrics_count_no_js_submissions_by_endpoint_and_outcome_only(
     client: FlaskClient, clock: FakeClock, channel: BlockingChannel
 ) -> None:
     assert send(client, clock).status_code == 200
-    client.post("/ru/desertion", data=form("review", status=[CANARY]))
+    client.post("/", data=form("review", status=[CANARY]))
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'category="none",endpoint="pages.submit",outcome="accepted"} 1.0' in text
-    assert 'endpoint="pages.submit",outcome="invalid"} 1.0' in text
-    assert 'endpoint="pages.submit",outcome="ok"} 1.0' in text  # the review
+    assert 'category="none",endpoint="pages.step",outcome="accepted"} 1.0' in text
+    assert 'endpoint="pages.step",outcome="invalid"} 1.0' in text
+    assert 'endpoint="pages.step",outcome="ok"} 2.0' in text  # the form page, the review
     assert CANARY not in text
     assert len(drain(channel)) == 1
 
@@ -274,7 +287,6 @@ def test_metrics_count_no_js_submissions_by_endpoint_and_outcome_only(
     [
         ("too_young", "быстрее, чем человек заполняет форму"),
         ("too_old", "больше часа"),
-        ("reused", "уже была отправлена"),
         ("forged", "Не удалось проверить эту форму"),
         ("missing", "Не удалось проверить эту форму"),
     ],
@@ -286,30 +298,57 @@ def test_the_ticket_is_refused_with_a_clear_message_and_values_kept(
     problem: str,
     words: str,
 ) -> None:
-    ticket = ticket_of(client.get("/ru/desertion"))
+    ticket = ticket_of(open_form(client))
     if problem == "too_young":
         clock.advance(1)
     elif problem == "too_old":
         clock.advance(3601)
     else:
         clock.advance(30)
-    if problem == "reused":
-        assert client.post("/ru/desertion", data=form("send", ticket)).status_code == 200
-        assert len(drain(channel)) == 1
     if problem == "forged":
         ticket = ticket[:-2] + ("AA" if not ticket.endswith("AA") else "BA")
     if problem == "missing":
         ticket = ""
-    response = client.post("/ru/desertion", data=form("send", ticket))
+    response = client.post("/", data=form("send", ticket))
     assert response.status_code == 403
     page = text_of(response)
     assert words in page
     assert 'role="alert"' in page
-    # The answers are still there, with a fresh ticket to try again.
+    # The answers are still there, with a ticket to try again: the same one
+    # when it only has to age, else a fresh one.
     hidden = carried(response, "send")
     assert hidden["message"] == [MESSAGE]
-    assert hidden["ticket"] != [ticket]
+    assert (hidden["ticket"] == [ticket]) == (problem == "too_young")
     assert drain(channel) == []
+
+
+def test_after_a_send_every_page_of_the_request_posted_again_shows_nothing_of_it(
+    client: FlaskClient, clock: FakeClock, channel: BlockingChannel
+) -> None:
+    """Back or reload re-posts a page's body from the browser's history: the help asked for, the answers."""
+    help_page = client.post("/", data={"lang": "ru", "step": "help"})
+    ticket = ticket_of(help_page)
+    chosen = {**place("ru", "form"), "ticket": [ticket]}
+    form_page = client.post("/", data=chosen)
+    assert ticket_of(form_page) == ticket  # one ticket rides through the whole request
+    clock.advance(30)
+    reviewed = form("review", ticket)
+    review = client.post("/", data=reviewed)
+    assert ticket_of(review) == ticket
+    sent = carried(review, "send")
+    assert client.post("/", data=sent).status_code == 200
+    assert len(drain(channel)) == 1
+    label = CATEGORY_LABELS["desertion"]["ru"]
+    for body in (chosen, reviewed, sent, carried(review, "edit")):
+        again = client.post("/", data=body)
+        assert again.status_code == 403
+        page = text_of(again)
+        assert "уже была отправлена" in page
+        for secret in (label, "desertion", CANARY, MESSAGE.splitlines()[1], ticket):
+            assert secret not in page
+    assert drain(channel) == []  # and nothing was sent twice
+    # The help page itself names no kind of help; a new request gets a new ticket.
+    assert ticket_of(client.post("/", data={"lang": "ru", "step": "help"})) != ticket
 
 
 def test_tickets_unit(store: Store) -> None:
@@ -337,6 +376,18 @@ def test_tickets_unit(store: Store) -> None:
     young = tickets.issue()
     clock.advance(60)
     assert tickets.check(young).patient_in == 0
+    # Spent: genuine and redeemed here; carried: genuine and young enough to send.
+    assert tickets.spent(ticket)
+    assert not other.spent(ticket)
+    fresh = tickets.issue()
+    assert not tickets.spent(fresh)
+    assert tickets.carry(fresh) == fresh
+    for bad in ("", "x" * 76, fresh + "A"):
+        assert not tickets.spent(bad)
+        carried_on = tickets.carry(bad)
+        assert carried_on != bad and not tickets.spent(carried_on)
+    clock.advance(3601)
+    assert tickets.carry(fresh) != fresh
 
 
 def test_bucket_tightens_with_the_queue_and_says_how_long_to_wait() -> None:
@@ -368,7 +419,7 @@ def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
     assert carried(response, "send")["message"] == [MESSAGE]
     assert len(drain(channel)) == 1
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'endpoint="pages.submit",outcome="unavailable"} 1.0' in text
+    assert 'endpoint="pages.step",outcome="unavailable"} 1.0' in text
 
 
 class DownPublisher:
@@ -401,11 +452,11 @@ def test_a_broker_outage_answers_503_with_retry_after_and_keeps_the_values(
 
 
 def test_a_form_body_is_bounded_and_must_be_urlencoded(client: FlaskClient) -> None:
-    too_long = client.post("/ru/desertion", data={"message": "я" * 70_000, "step": "review"})
+    too_long = client.post("/", data={"message": "я" * 70_000, "step": "review"})
     assert too_long.status_code == 413
     assert too_long.mimetype == "text/html"
     assert "Слишком много текста" in too_long.get_data(as_text=True)
-    as_json = client.post("/ru/desertion", json={"step": "review"})
+    as_json = client.post("/", json={"step": "review"})
     assert as_json.status_code == 415
     assert as_json.mimetype == "text/html"
 
@@ -457,14 +508,10 @@ def test_the_plaintext_reaches_no_log_record_and_no_metric(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     # Every path a value can take: review, field errors, ticket refusals, a send.
-    client.post("/ru/desertion", data=form("review"))
-    client.post(
-        "/ru/desertion", data=form("review", status=[CANARY], contact_handle=[f"{CANARY}\x00"])
-    )
-    client.post("/ru/desertion", data=form("send", CANARY))
-    client.post(
-        f"/ru/desertion?{CANARY}=1", data=form("send", ticket_of(client.get("/ru/desertion")))
-    )
+    client.post("/", data=form("review"))
+    client.post("/", data=form("review", status=[CANARY], contact_handle=[f"{CANARY}\x00"]))
+    client.post("/", data=form("send", CANARY))
+    client.post(f"/?{CANARY}=1", data=form("send", ticket_of(open_form(client))))
     assert send(client, clock).status_code == 200
     metrics = client.get("/metrics").get_data(as_text=True)
     logged = "\n".join(
@@ -491,10 +538,10 @@ def test_a_used_ticket_is_refused_by_every_intake_instance(
         second = create_app(
             settings, publisher=publisher, store=second_store, clock=clock
         ).test_client()
-        ticket = ticket_of(first.get("/ru/desertion"))
+        ticket = ticket_of(open_form(first))
         clock.advance(30)
-        assert first.post("/ru/desertion", data=form("send", ticket)).status_code == 200
-        replayed = second.post("/ru/desertion", data=form("send", ticket))
+        assert first.post("/", data=form("send", ticket)).status_code == 200
+        replayed = second.post("/", data=form("send", ticket))
         assert replayed.status_code == 403
         assert "уже была отправлена" in text_of(replayed)
         assert len(drain(channel)) == 1
@@ -532,11 +579,11 @@ class Flood:
         self.admitted = 0
 
     def second(self) -> None:
-        self.pending.append((self.clock(), ticket_of(self.client.get("/ru/desertion"))))
+        self.pending.append((self.clock(), ticket_of(open_form(self.client))))
         issued, ticket = self.pending[0]
         if self.clock() - issued >= 5:
             self.pending.pop(0)
-            if self.client.post("/ru/desertion", data=form("send", ticket)).status_code == 200:
+            if self.client.post("/", data=form("send", ticket)).status_code == 200:
                 self.admitted += 1
 
 
@@ -564,13 +611,13 @@ class Honest:
     def __call__(self, second: int) -> None:
         if second % 60 == 0:
             person = second // 60
-            ticket = ticket_of(self.client.get("/ru/desertion"))
+            ticket = ticket_of(open_form(self.client))
             self.waiting[person] = (self.clock() + 30, form("send", ticket))
             self.attempts[person] = []
         for person, (due, data) in list(self.waiting.items()):
             if self.clock() < due:
                 continue
-            response = self.client.post("/ru/desertion", data=data)
+            response = self.client.post("/", data=data)
             self.attempts[person].append(response.status_code)
             if response.status_code == 200:
                 del self.waiting[person]
@@ -603,9 +650,7 @@ def test_the_javascript_path_is_untouched_by_a_no_js_flood(
     partners: dict[str, PrivateKey],
 ) -> None:
     run_flood(client, clock, 1, lambda _second: None)
-    refused = client.post(
-        "/ru/desertion", data=form("send", ticket_of(client.get("/ru/desertion")))
-    )
+    refused = client.post("/", data=form("send", ticket_of(open_form(client))))
     assert refused.status_code in (403, 503)  # the flood holds the open share
     drain(channel)
     for _ in range(5):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -23,8 +24,11 @@ from tests.repo import REPO
 pytestmark = pytest.mark.broker
 
 INTAKE = REPO / "intake"
-PAGES = ["/"] + [f"/{lang}/" for lang in LANGUAGE_CODES]
-FORMS = [f"/{lang}/{category}" for lang in LANGUAGE_CODES for category in CATEGORIES]
+# Every page, as (language, step, category): the language page is GET "/";
+# every later step is a POST to "/" saying where the requester is.
+LANGUAGE_PAGE = ("ru", "", "")
+HELP_PAGES = [(lang, "help", "") for lang in LANGUAGE_CODES]
+FORMS = [(lang, "form", category) for lang in LANGUAGE_CODES for category in CATEGORIES]
 BUNDLE_KEYS = {
     "required",
     "too_long",
@@ -99,6 +103,16 @@ class Page(HTMLParser):
         ]
 
 
+def open_page(client: FlaskClient, lang: str, step: str, category: str = "") -> TestResponse:
+    """A page as its buttons reach it: the first by GET "/", the others by a POST to "/"."""
+    if not step:
+        return client.get("/")
+    data = {"lang": lang, "step": step}
+    if category:
+        data["category"] = category
+    return client.post("/", data=data)
+
+
 def assert_page_headers(response: TestResponse) -> None:
     assert response.mimetype == "text/html"
     assert response.headers["Cache-Control"] == "no-store"
@@ -107,9 +121,11 @@ def assert_page_headers(response: TestResponse) -> None:
     assert "Set-Cookie" not in response.headers
 
 
-@pytest.mark.parametrize("path", PAGES + FORMS)
-def test_every_page_renders_without_traces(client: FlaskClient, path: str) -> None:
-    response = client.get(path)
+@pytest.mark.parametrize(("lang", "step", "category"), [LANGUAGE_PAGE, *HELP_PAGES, *FORMS])
+def test_every_page_renders_without_traces(
+    client: FlaskClient, lang: str, step: str, category: str
+) -> None:
+    response = open_page(client, lang, step, category)
     assert response.status_code == 200
     assert_page_headers(response)
     html = response.get_data(as_text=True)
@@ -120,7 +136,16 @@ def test_every_page_renders_without_traces(client: FlaskClient, path: str) -> No
     scripts = [a["src"] for t, a in page.elements if t == "script" and "src" in a]
     assert "/static/quick-exit.js" in scripts
     # The crypto bundle only where there is a form to seal.
-    assert ("/static/haven-form.js" in scripts) == (path in FORMS)
+    assert ("/static/haven-form.js" in scripts) == (step == "form")
+    # The history keeps URLs and titles: neither names the step or the help
+    # asked for. Every form posts to "/"; no link names a language or category.
+    assert "<title>Haven</title>" in html
+    assert {a["action"] for t, a in page.elements if t == "form"} <= {"/"}
+    for tag, attributes in page.elements:
+        for name in ("src", "href", "action"):
+            target = attributes.get(name, "")
+            assert not any(c in target for c in CATEGORIES), (tag, target)
+            assert not any(f"/{code}/" in target for code in LANGUAGE_CODES), (tag, target)
     # Nothing from anywhere else, nothing inline but the JSON config.
     for tag, attributes in page.elements:
         for name in ("src", "href", "action"):
@@ -132,7 +157,6 @@ def test_every_page_renders_without_traces(client: FlaskClient, path: str) -> No
             assert "src" in attributes or attributes.get("type") == "application/json"
         assert not any(name.startswith("on") for name in attributes), (tag, attributes)
         assert "style" not in attributes
-    lang = path.strip("/").split("/")[0] or "ru"
     assert page.elements[0] == ("html", {"lang": lang})
 
 
@@ -140,10 +164,14 @@ def test_every_page_renders_without_traces(client: FlaskClient, path: str) -> No
 def test_the_home_page_says_what_is_collected_and_links_every_category(
     client: FlaskClient, lang: str
 ) -> None:
-    html = client.get(f"/{lang}/").get_data(as_text=True)
-    hrefs = [a.get("href") for t, a in Page(html).elements if t == "a"]
+    html = open_page(client, lang, "help").get_data(as_text=True)
+    elements = Page(html).elements
+    hidden = {a["name"]: a["value"] for t, a in elements if a.get("type") == "hidden"}
+    assert hidden.pop("ticket")
+    assert hidden == {"lang": lang, "step": "form"}
+    buttons = [a.get("value") for t, a in elements if t == "button" and a["name"] == "category"]
+    assert buttons == list(CATEGORIES)
     for category in CATEGORIES:
-        assert f"/{lang}/{category}" in hrefs
         assert CATEGORY_LABELS[category][lang] in html
     assert "IP" in html
     assert "JavaScript" in html
@@ -153,25 +181,29 @@ def test_the_language_page_links_every_language_in_russian_and_ukrainian(
     client: FlaskClient,
 ) -> None:
     html = client.get("/").get_data(as_text=True)
-    hrefs = [a.get("href") for t, a in Page(html).elements if t == "a"]
-    assert {"/ru/", "/uk/", "/en/"} <= set(hrefs)
+    elements = Page(html).elements
+    assert [a["value"] for t, a in elements if t == "button" and a["name"] == "lang"] == [
+        "ru",
+        "uk",
+        "en",
+    ]
+    assert [a["value"] for t, a in elements if a.get("type") == "hidden"] == ["help"]
     assert "Выберите язык" in html
     assert "Оберіть мову" in html
 
 
-@pytest.mark.parametrize("path", FORMS)
+@pytest.mark.parametrize(("lang", "step", "category"), FORMS)
 def test_form_page_matches_the_dom_contract(
-    client: FlaskClient, settings: IntakeSettings, path: str
+    client: FlaskClient, settings: IntakeSettings, lang: str, step: str, category: str
 ) -> None:
-    lang, category = path.strip("/").split("/")
-    html = client.get(path).get_data(as_text=True)
+    html = open_page(client, lang, step, category).get_data(as_text=True)
     page = Page(html)
     # A visible note: without JavaScript the server sees the text for an instant.
     assert read_catalog().gettext(lang, NO_JS_NOTE) in html
     tag, form = page.by_id("haven-form")
     assert tag == "form"
     assert form["method"] == "post"
-    assert form["action"] == path
+    assert form["action"] == "/"
     assert form["autocomplete"] == "off"
     assert "novalidate" in form
     definition = form_definition(category)
@@ -222,6 +254,8 @@ def test_form_page_matches_the_dom_contract(
     assert checked_language == [lang]
     hidden = {a["name"]: a["value"] for t, a in page.elements if a.get("type") == "hidden"}
     assert hidden["step"] == "review"
+    # Where the requester is rides in the body of the next POST, not in the URL.
+    assert (hidden["lang"], hidden["category"]) == (lang, category)
     assert re.fullmatch(r"[A-Za-z0-9_-]{76}", hidden["ticket"])
     submits = [a for t, a in page.elements if t == "button" and a.get("type") == "submit"]
     assert len(submits) == 1
@@ -249,7 +283,7 @@ def test_form_page_matches_the_dom_contract(
 
 
 def test_the_config_json_cannot_end_its_script_early(client: FlaskClient) -> None:
-    html = client.get("/en/desertion").get_data(as_text=True)
+    html = open_page(client, "en", "form", "desertion").get_data(as_text=True)
     script = html.split('<script type="application/json" id="haven-config">', 1)[1]
     body = script.split("</script>", 1)[0]
     assert "<" not in body
@@ -278,6 +312,40 @@ def test_unknown_pages_are_404_pages_in_the_language_of_the_path(
     assert "CANARY" not in html
 
 
+@pytest.mark.parametrize("path", ["/ru/", "/uk/desertion", "/en/political_prisoner"])
+def test_the_paths_that_named_a_language_or_a_category_are_gone(
+    client: FlaskClient, path: str
+) -> None:
+    assert client.get(path).status_code == 404
+    assert client.post(path, data={"step": "review"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "lang"),
+    [
+        ({"step": "help"}, "lang", "ru"),
+        ({"lang": "de", "step": "help"}, "lang", "ru"),
+        ({"lang": "uk"}, "step", "uk"),
+        ({"lang": "en", "step": "CANARY"}, "step", "en"),
+        ({"lang": "uk", "step": "form"}, "category", "uk"),
+        ({"lang": "en", "step": "review", "category": "CANARY"}, "category", "en"),
+    ],
+)
+def test_a_step_that_does_not_say_where_it_is_is_a_400_page_naming_the_field(
+    client: FlaskClient, data: dict[str, str], field: str, lang: str
+) -> None:
+    response = client.post("/", data=data)
+    assert response.status_code == 400
+    assert_page_headers(response)
+    html = unescape(response.get_data(as_text=True))
+    assert Page(html).elements[0] == ("html", {"lang": lang})
+    assert f"«{field}»" in html or f"“{field}”" in html
+    assert "CANARY" not in html  # the field is named, its value never repeated
+    assert 'endpoint="pages.step",outcome="invalid"' in client.get("/metrics").get_data(
+        as_text=True
+    )
+
+
 def test_the_api_keeps_json_errors_and_its_strict_policy(client: FlaskClient) -> None:
     for path in ("/v1/nothing", "/v1", "/v1/challenge"):
         response = client.get(path)
@@ -287,7 +355,7 @@ def test_the_api_keeps_json_errors_and_its_strict_policy(client: FlaskClient) ->
 
 
 def test_other_methods_on_pages_are_405_pages(client: FlaskClient) -> None:
-    response = client.put("/ru/")
+    response = client.put("/")
     assert response.status_code == 405
     assert_page_headers(response)
     assert response.headers["Allow"]
@@ -313,13 +381,13 @@ def test_static_files_have_their_types_and_are_never_stored(client: FlaskClient)
 
 def test_page_views_are_counted_by_endpoint_and_outcome_only(client: FlaskClient) -> None:
     client.get("/")
-    client.get("/ru/")
-    client.get("/ru/desertion?CANARY=1")
+    open_page(client, "ru", "help")
+    client.post("/?CANARY=1", data={"lang": "ru", "step": "form", "category": "desertion"})
     client.get("/ru/CANARY")
     text = client.get("/metrics").get_data(as_text=True)
     assert 'endpoint="pages.language",outcome="ok"' in text
-    assert 'endpoint="pages.home",outcome="ok"' in text
-    assert 'endpoint="pages.form",outcome="ok"' in text
+    # One endpoint for every later step: not even a metric says which.
+    assert 'endpoint="pages.step",outcome="ok"' in text
     assert 'endpoint="unmatched",outcome="not_found"' in text
     assert "CANARY" not in text
 
