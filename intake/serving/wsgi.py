@@ -6,20 +6,16 @@ a bad setting or directory stops the process with one line naming it.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Mapping
 
 from flask import Flask
-from pika.exceptions import AMQPError
 
-from haven.broker import SettingsError, declare_topology
+from haven.broker import SettingsError
 from haven.directory import DirectoryError
 from intake.app import create_app
 from intake.settings import IntakeSettings
-
-log = logging.getLogger(__name__)
 
 
 def app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
@@ -31,13 +27,10 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
         _stop(f"bad setting: {exc}")
     except DirectoryError as exc:
         _stop(f"refusing to serve the partner directory: {exc}")
-    try:
-        # Idempotent; the intake is the first publisher, and `mandatory`
-        # publishing to a missing queue would refuse every request.
-        declare_topology(settings.broker)
-    except (AMQPError, OSError) as exc:
-        # Not fatal: the intake answers 503 (and /readyz) until the broker is back.
-        log.warning("broker topology not declared now: %s", type(exc).__name__)
+    # No topology is declared here: `haven provision` declares it, and the
+    # intake's broker user may only publish to the intake exchange. The
+    # publisher checks it passively and answers 503 (and /readyz) until
+    # the broker and its queues are there.
     return app
 
 
