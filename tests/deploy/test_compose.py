@@ -221,6 +221,10 @@ def test_compose_secrets_script_makes_every_secret_file_the_stack_names(
     # Every Haven service connects as one of these users.
     for service in HAVEN_SERVICES:
         assert compose["services"][service]["environment"]["HAVEN_AMQP_USER"] in names
+    # Only the admin holds rights from this file; `haven provision
+    # --service-users` gives each service its own (tests/haven/broker/test_service_users.py).
+    assert [(p["user"], p["configure"]) for p in users["permissions"]] == [("haven-admin", ".*")]
+    assert "--service-users" in compose["services"]["provision"]["command"]
 
 
 def test_rabbitmq_password_hash_is_rabbitmqs_sha256_scheme() -> None:
@@ -360,6 +364,7 @@ def test_provision_command_parses(services: dict[str, dict[str, Any]]) -> None:
     arguments = build_parser().parse_args(services["provision"]["command"][1:])
     assert arguments.command == "provision"
     assert str(arguments.credentials_dir) == "/var/lib/haven/partners"
+    assert arguments.service_users
 
 
 def test_gunicorn_config_loads_and_binds_where_compose_says(
