@@ -377,8 +377,8 @@ def test_gunicorn_config_loads_and_binds_where_compose_says(
     module = importlib.reload(importlib.import_module(command[2].removeprefix("python:")))
     settings = vars(module)
     known = {setting.name for setting in KNOWN_SETTINGS}
-    names = {k for k in settings if not k.startswith("_") and k not in {"os"}}
-    assert names <= known | {"pre_request"}, names - known
+    names = {k for k in settings if not k.startswith("_") and k not in {"os", "Any"}}
+    assert names <= known | {"pre_request", "post_worker_init"}, names - known
     assert settings["bind"] == ["0.0.0.0:8080"]
     assert settings["accesslog"] is None
 

@@ -18,7 +18,7 @@ from haven.envelope import PrivateKey, digest, open_envelope
 from intake import IntakeSettings, create_app
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
-from tests.intake.conftest import FakeClock, NetworkFiles, drain
+from tests.intake.conftest import FakeClock, NetworkFiles, drain, ops_of
 
 pytestmark = pytest.mark.broker
 
@@ -245,7 +245,7 @@ def test_metrics_count_no_js_submissions_by_endpoint_and_outcome_only(
 ) -> None:
     assert send(client, clock).status_code == 200
     client.post("/ru/desertion", data=form("review", status=[CANARY]))
-    text = client.get("/metrics").get_data(as_text=True)
+    text = ops_of(client).get("/metrics").get_data(as_text=True)
     assert 'category="none",endpoint="pages.submit",outcome="accepted"} 1.0' in text
     assert 'endpoint="pages.submit",outcome="invalid"} 1.0' in text
     assert 'endpoint="pages.submit",outcome="ok"} 1.0' in text  # the review
@@ -348,7 +348,7 @@ def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
     assert "Wait 30 seconds and press Send again." in page
     assert carried(response, "send")["message"] == [MESSAGE]
     assert len(drain(channel)) == 1
-    text = client.get("/metrics").get_data(as_text=True)
+    text = ops_of(client).get("/metrics").get_data(as_text=True)
     assert 'endpoint="pages.submit",outcome="unavailable"} 1.0' in text
 
 
@@ -377,7 +377,7 @@ def test_a_broker_outage_answers_503_with_retry_after_and_keeps_the_values(
     assert "Зачекайте 7 с" in text_of(response)
     assert carried(response, "send")["message"] == [MESSAGE]
     assert 'haven_intake_broker_unavailable_total{reason="down"} 1.0' in (
-        client.get("/metrics").get_data(as_text=True)
+        ops_of(client).get("/metrics").get_data(as_text=True)
     )
 
 
@@ -447,7 +447,7 @@ def test_the_plaintext_reaches_no_log_record_and_no_metric(
         f"/ru/desertion?{CANARY}=1", data=form("send", ticket_of(client.get("/ru/desertion")))
     )
     assert send(client, clock).status_code == 200
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = ops_of(client).get("/metrics").get_data(as_text=True)
     logged = "\n".join(
         f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
     )
