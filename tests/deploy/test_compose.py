@@ -687,8 +687,8 @@ def test_prometheus_targets_are_compose_services_and_their_ports(
         ports = {int(p) for p in service.get("expose", [])}
         if "HAVEN_METRICS_PORT" in environment:
             ports.add(int(environment["HAVEN_METRICS_PORT"]))
-        if "HAVEN_BIND" in environment:
-            ports.add(int(environment["HAVEN_BIND"].rsplit(":", 1)[1]))
+        if "HAVEN_OPS_BIND" in environment:
+            ports.add(int(environment["HAVEN_OPS_BIND"].rsplit(":", 1)[1]))
         return ports
 
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -710,8 +710,17 @@ def test_prometheus_targets_are_compose_services_and_their_ports(
     for host in ("intake", "worker", "deliver", "rabbitmq"):
         assert "backend" in services[host]["networks"]
     assert "backend" in prometheus["networks"]
-    # The intake serves /metrics at the path scraped.
+    # The intake serves /metrics at the path scraped, on its operators'
+    # listener and never on the public one.
     assert jobs["haven-intake"]["metrics_path"] == "/metrics"
+    intake = services["intake"]
+    public_port = intake["environment"]["HAVEN_BIND"].rsplit(":", 1)[1]
+    ops_port = intake["environment"]["HAVEN_OPS_BIND"].rsplit(":", 1)[1]
+    assert ops_port != public_port
+    assert jobs["haven-intake"]["static_configs"][0]["targets"] == [f"intake:{ops_port}"]
+    assert not any(port.endswith(f":{ops_port}") for port in intake["ports"])
+    # The health check asks the operators' listener (the public one says 404).
+    assert f"127.0.0.1:{ops_port}/readyz" in intake["healthcheck"]["test"][-1]
 
 
 # (h) Three broker nodes, one cookie
