@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import cast
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -33,6 +34,9 @@ from intake.state import EXTENSION, IntakeState, Publisher
 
 API_TITLE = "Haven intake"
 API_VERSION = "v1"
+
+# Where create_app keeps the operators' app (see ops_app).
+OPS_APP = "haven.intake.ops"
 
 _SUCCESS_OUTCOMES = {202: "accepted", 304: "not_modified"}
 
@@ -71,6 +75,7 @@ def create_app(
         clock=clock,
         state=settings.directory_state,
     )
+    security = headers.security_headers(behind_tls=settings.behind_tls)
     app = IntakeFlask("intake", static_folder=None)
     # Werkzeug refuses a larger body (413) from its declared length, before
     # reading, and stops reading a chunked one there.
@@ -95,15 +100,41 @@ def create_app(
         store=store if store is not None else Store(settings.store),
     )
     app.register_blueprint(api)
-    app.register_blueprint(ops)
+    # /healthz, /readyz and /metrics are not on this (public) app at all:
+    # they answer on the operators' listener only (ops_app, served on
+    # settings.ops_bind), so the public listener says 404 for them, even
+    # behind an onion service that cannot filter paths.
+    app.extensions[OPS_APP] = _create_ops_app(app.extensions[EXTENSION], security)
     pages.install(app, app.extensions[EXTENSION], clock)
     register_error_handlers(app)
     _install_page_errors(app)
-    _install_hooks(app, metrics, headers.security_headers(behind_tls=settings.behind_tls))
+    _install_hooks(app, metrics, security)
     app.extensions[OPENAPI_KEY] = openapi_bytes(
         build_openapi(app, title=API_TITLE, version=API_VERSION)
     )
     return app
+
+
+def ops_app(app: Flask) -> Flask:
+    """The operators' app beside a public intake app: liveness, readiness, metrics; same process state."""
+    return cast(Flask, app.extensions[OPS_APP])
+
+
+def _create_ops_app(state: IntakeState, security: dict[str, str]) -> Flask:
+    ops_only = IntakeFlask("intake.ops", static_folder=None)
+    ops_only.json.compact = True  # type: ignore[attr-defined]
+    # The same state object: /readyz sees the public app's publisher and
+    # directory, /metrics its counters (one process, one registry).
+    ops_only.extensions[EXTENSION] = state
+    ops_only.register_blueprint(ops)
+    register_error_handlers(ops_only)
+
+    @ops_only.after_request
+    def secure(response: Response) -> Response:
+        headers.apply(response, security, page=False)
+        return response
+
+    return ops_only
 
 
 def _install_page_errors(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,11 @@ class IntakeSettings:
     # it may cannot take the tokens of a person who took a minute to write.
     nojs_reserved_percent: int = 50
     nojs_patient_age: int = 60
+    # The operators' listener (/healthz, /readyz, /metrics): never the public
+    # one, which answers 404 for them (an onion service cannot filter paths,
+    # and the accepted-requests counter by category is a timeline of who
+    # asked for which help). HAVEN_OPS_BIND, an IP literal and a port.
+    ops_bind: tuple[str, int] = ("127.0.0.1", 8081)
 
     def __post_init__(self) -> None:
         if len(self.pow_secret) < MIN_POW_SECRET_BYTES:
@@ -138,6 +144,7 @@ class IntakeSettings:
                 environ, "HAVEN_NOJS_RESERVED_PERCENT", cls.nojs_reserved_percent
             ),
             nojs_patient_age=_integer(environ, "HAVEN_NOJS_PATIENT_AGE", cls.nojs_patient_age),
+            ops_bind=_bind(environ, "HAVEN_OPS_BIND", cls.ops_bind),
         )
 
 
@@ -194,3 +201,22 @@ def _boolean(environ: Mapping[str, str], name: str) -> bool:
     if raw in _FALSE:
         return False
     raise SettingsError(f"{name} must be one of 1, true, yes, on, 0, false, no, off")
+
+
+def _bind(environ: Mapping[str, str], name: str, default: tuple[str, int]) -> tuple[str, int]:
+    """ADDRESS:PORT with an IP literal ([::1]:8081 for IPv6): never a host name to resolve."""
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    host, _, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    try:
+        address = ipaddress.ip_address(host)
+        number = int(port, 10)
+        if not 1 <= number <= 65535:
+            raise ValueError(number)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be an IP address and a port, such as 127.0.0.1:8081"
+        ) from None
+    return str(address), number

@@ -47,9 +47,16 @@ def declare(channel: BlockingChannel, wanted: Topology, *, passive: bool = False
             channel.queue_bind(binding.queue, binding.exchange, routing_key=binding.routing_key)
 
 
-def declare_topology(settings: BrokerSettings) -> None:
+def declare_topology(settings: BrokerSettings, *, passive: bool = False) -> None:
+    """Declare the intake's part of the topology; passive: only check that it exists.
+
+    The intake checks passively: its broker user may not configure anything
+    (`haven provision` declares), so a compromised intake cannot delete or
+    redeclare a queue. A passive check raises ChannelClosedByBroker (404) for
+    anything missing.
+    """
     connection = connect(settings)
     try:
-        declare(connection.channel(), topology(settings))
+        declare(connection.channel(), topology(settings), passive=passive)
     finally:
         connection.close()

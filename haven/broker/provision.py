@@ -1,4 +1,4 @@
-"""Partner broker users: one per partner, able to take its own requests and decline, nothing else.
+"""Broker users: one per partner, able to take its own requests and decline, nothing else; and Haven's own.
 
 `provision` makes the broker match a list of partners:
 
@@ -10,6 +10,9 @@
 * a partner user with permissions on this vhost that is no longer listed is
   deleted (the broker closes its connections at once); its queue stays, so
   what waits there expires back to the router.
+
+`provision_services` gives Haven's own users (intake, router, webhook
+deliverer) exactly the rights of haven.broker.service_users.
 
 Passwords are generated here, stored one per file (0600, in a 0700
 directory) and sent to the broker only through the management API; they
@@ -35,6 +38,12 @@ import pika.exceptions
 from haven.broker.connection import connect, declare
 from haven.broker.limits import RoutingLimits
 from haven.broker.management import ManagementClient
+from haven.broker.service_users import (
+    ROLES,
+    SERVICE_USER_PREFIX,
+    service_permissions,
+    service_username,
+)
 from haven.broker.settings import BrokerSettings
 from haven.broker.topology import (
     DECLINES_EXCHANGE,
@@ -86,12 +95,16 @@ def partner_permissions(partner_id: str) -> tuple[str, str, str]:
 
 def partner_amqp_url(base_url: str, partner_id: str, password: str) -> str:
     """The broker URL with the partner's user and password instead of the admin's."""
+    return user_amqp_url(base_url, partner_username(partner_id), password)
+
+
+def user_amqp_url(base_url: str, user: str, password: str) -> str:
+    """The broker URL with this user and password instead of the admin's."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
         raise ValueError("the broker URL must be amqp:// or amqps:// with a host")
     host = parts.netloc.rpartition("@")[2]
-    user = quote(partner_username(partner_id), safe="")
-    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
     return urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -245,3 +258,40 @@ def _store_new_password(path: Path) -> None:
             os.unlink(tmp)
     except OSError as exc:
         raise ProvisionError(f"cannot write the password file {path}: {exc.strerror}") from None
+
+
+def provision_services(
+    client: ManagementClient,
+    vhost: str,
+    webhook_partner_ids: Iterable[str],
+    credentials_dir: Path | None,
+    *,
+    prefix: str = SERVICE_USER_PREFIX,
+) -> tuple[str, ...]:
+    """Give Haven's service users exactly their rights on `vhost`; the user names, in ROLES order.
+
+    With `credentials_dir` (the demo) each user is made or updated with the
+    password in `<dir>/<role>.password` (made first if missing). Without it
+    (the compose stack) the users must exist already, made with their
+    passwords by the broker's definitions (scripts/compose-secrets); only
+    their permissions are set here, replacing whatever they held before.
+    """
+    if not client.vhost_exists(vhost):
+        raise ProvisionError(f"the broker has no vhost {vhost!r}")
+    webhook_ids = sorted(set(webhook_partner_ids))
+    if credentials_dir is not None:
+        _private_dir(credentials_dir)
+    users: list[str] = []
+    for role in ROLES:
+        user = service_username(role, prefix)
+        if credentials_dir is not None:
+            # Tags "" as for partners: no management API, no impersonation.
+            client.put_user(user, _password(credentials_dir / f"{role}{PASSWORD_SUFFIX}"), tags="")
+        elif client.user_tags(user) is None:
+            raise ProvisionError(
+                f"the broker has no user {user}: make it with scripts/compose-secrets "
+                "(and restart the broker), or pass --service-credentials-dir"
+            )
+        client.set_permissions(vhost, user, *service_permissions(role, webhook_ids))
+        users.append(user)
+    return tuple(users)

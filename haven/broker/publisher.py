@@ -173,9 +173,11 @@ class ConfirmedPublisher:
         backoff = Backoff(self._backoff)
         while not self._stopping.is_set():
             try:
-                # Idempotent, every time: a broker that came back empty gets
-                # the topology again, so publishes are never unroutable for it.
-                declare_topology(self.settings)
+                # Checked, never declared, every time: the intake's broker
+                # user may not configure (a compromised intake must not
+                # delete or redeclare a queue); `haven provision` declares.
+                # Until the topology is there the intake is not ready (503).
+                declare_topology(self.settings, passive=True)
                 connection = SelectConnection(
                     # The I/O thread watches blocked/unblocked itself and
                     # answers "blocked" at once; it keeps the connection.
@@ -233,7 +235,7 @@ class ConfirmedPublisher:
 
     def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
         # A closed channel (e.g. the intake queue is gone: 404) ends this
-        # connection; the next one declares the topology again.
+        # connection; the next one checks the topology again.
         self._channel = None
         self._up.clear()
         self._fail_pending()

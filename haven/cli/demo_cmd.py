@@ -30,7 +30,13 @@ from pika.exceptions import AMQPError
 
 from haven.broker import BrokerSettings, SettingsError
 from haven.broker.management import ManagementAccess
-from haven.broker.provision import partner_amqp_url, password_file
+from haven.broker.provision import (
+    PASSWORD_SUFFIX,
+    partner_amqp_url,
+    password_file,
+    user_amqp_url,
+)
+from haven.broker.service_users import service_username
 from haven.broker.topology import partner_queue
 from haven.cli.broker_find import ensure_management, find_broker
 from haven.cli.common import CliError, Commands, write_new
@@ -79,6 +85,12 @@ def register(commands: Commands) -> None:
         "--port", type=int, default=8080, help="the intake's port on 127.0.0.1 (default 8080)"
     )
     parser.add_argument(
+        "--ops-port",
+        type=int,
+        help="the intake's operators' port (/healthz, /readyz, /metrics) on 127.0.0.1 "
+        "(default: --port + 1)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="with --serve: stop once the example is routed (for tests)",
@@ -110,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{partner_id} can open it on its own machine:")
         step(["open", str(envelope), "--key", str(base / f"{partner_id}.key"), *pw])
     if args.serve:
-        return _serve(main, environ, base, envelope, args.port, check=args.check)
+        ops_port = args.port + 1 if args.ops_port is None else args.ops_port
+        return _serve(main, environ, base, envelope, (args.port, ops_port), check=args.check)
     print(
         "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it through them."
     )
@@ -177,10 +190,11 @@ def _serve(
     environ: Mapping[str, str],
     base: Path,
     envelope: Path,
-    port: int,
+    ports: tuple[int, int],
     *,
     check: bool,
 ) -> int:
+    port, ops_port = ports
     checkout = _checkout()
     try:
         configured = BrokerSettings.from_env(environ)
@@ -199,6 +213,8 @@ def _serve(
             # `make run` needs no database server (the compose stack: PostgreSQL).
             "HAVEN_STORE_URL": f"sqlite:///{(base / 'store.sqlite3').resolve()}",
             "HAVEN_BIND": f"127.0.0.1:{port}",
+            # /healthz, /readyz and /metrics: beside the public port, never on it.
+            "HAVEN_OPS_BIND": f"127.0.0.1:{ops_port}",
         }
         management = ManagementAccess.from_env(environ, broker.url).url
     except SettingsError as exc:
@@ -207,9 +223,14 @@ def _serve(
     step = _steps(main, environ)
     ensure_management(management, broker.url, checkout)
     users = base / "DEMO-ONLY-broker-users"
-    print("\nThe broker's queues and each partner's own broker user, from the directory:")
+    services = base / "DEMO-ONLY-service-users"
+    print(
+        "\nThe broker's queues, each partner's own broker user, and Haven's own users "
+        "(intake, router, deliverer), each with its own rights only:"
+    )
     step(["provision", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
-          "--credentials-dir", str(users), "--management-url", management])  # fmt: skip
+          "--credentials-dir", str(users), "--management-url", management,
+          "--service-credentials-dir", str(services)])  # fmt: skip
     for partner_id, _, _ in PARTNERS:
         password = password_file(users, partner_id).read_text().strip()
         write_new(
@@ -219,13 +240,18 @@ def _serve(
             private=True,
         )
     url = f"http://127.0.0.1:{port}"
-    print(f"\nStarting the intake on {url} and a router")
+    ops_url = f"http://127.0.0.1:{ops_port}"
+    print(f"\nStarting the intake on {url} (operators' endpoints on {ops_url}) and a router")
     # Fixed argv (this interpreter, our own modules), no shell.
     serve_intake = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONF]
-    intake = subprocess.Popen(serve_intake, env=environ)  # noqa: S603
-    router = subprocess.Popen([sys.executable, "-m", "worker.main"], env=environ)
+    # Each service connects as its own user, as in the compose stack: the
+    # intake may only publish to the intake exchange, never purge a queue.
+    intake = subprocess.Popen(serve_intake, env=_as_service(environ, services, "intake"))  # noqa: S603
+    router = subprocess.Popen(
+        [sys.executable, "-m", "worker.main"], env=_as_service(environ, services, "router")
+    )
     try:
-        _wait_ready(url, intake, router)
+        _wait_ready(ops_url, intake, router)
         before = _partner_depths(broker.url)
         print(f"\nA requester submits the sealed example: haven submit {envelope} --url {url}")
         step(["submit", str(envelope), "--url", url])
@@ -237,7 +263,8 @@ def _serve(
         if check:
             return 0
         print(
-            f"\nHaven is running: intake {url}/v1/directory, {url}/readyz, {url}/metrics. Ctrl-C stops it."
+            f"\nHaven is running: intake {url}/v1/directory; operators {ops_url}/readyz, "
+            f"{ops_url}/metrics. Ctrl-C stops it."
         )
         while intake.poll() is None and router.poll() is None:
             time.sleep(0.5)
@@ -255,6 +282,13 @@ def _serve(
                 process.kill()
 
 
+def _as_service(environ: Mapping[str, str], services: Path, role: str) -> dict[str, str]:
+    """The environment with the broker URL of this service's own user (made by `haven provision`)."""
+    password = (services / f"{role}{PASSWORD_SUFFIX}").read_text(encoding="ascii").strip()
+    url = user_amqp_url(environ["HAVEN_AMQP_URL"], service_username(role), password)
+    return {**environ, "HAVEN_AMQP_URL": url}
+
+
 def _partner_reads(step: Step, base: Path, partner: str) -> None:
     """The partner pulls with its own broker user and key, and reads the request locally."""
     inbox = base / f"inbox-{partner}"
@@ -270,13 +304,13 @@ def _partner_reads(step: Step, base: Path, partner: str) -> None:
     step(["partner", "show", newest.stem, "--inbox", str(inbox)])
 
 
-def _wait_ready(url: str, *processes: subprocess.Popen[bytes]) -> None:
+def _wait_ready(ops_url: str, *processes: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if any(process.poll() is not None for process in processes):
             raise CliError("a demo service stopped during start-up (its reason is printed above)")
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:  # noqa: S310 - our own local intake  # nosec B310
+            with urllib.request.urlopen(f"{ops_url}/readyz", timeout=5) as response:  # noqa: S310 - our own local intake  # nosec B310
                 if response.status == 200:
                     return
         except (urllib.error.URLError, TimeoutError, ConnectionError):

@@ -9,7 +9,7 @@ import pika
 
 from haven.broker.limits import RoutingLimits
 from haven.broker.management import ManagementAccess, ManagementError
-from haven.broker.provision import ProvisionError, password_file, provision
+from haven.broker.provision import ProvisionError, password_file, provision, provision_services
 from haven.broker.settings import BrokerSettings, SettingsError
 from haven.cli.common import CliError, Commands
 from haven.cli.network_cmd import load_verified
@@ -53,6 +53,20 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--vhost", help="the network's vhost (default: the vhost of HAVEN_AMQP_URL, usually /)"
     )
+    parser.add_argument(
+        "--service-users",
+        action="store_true",
+        help="also give Haven's own users (haven-intake, haven-router, haven-deliver), which must "
+        "exist, exactly their rights (docs/routing.md); the compose stack's users come from "
+        "scripts/compose-secrets",
+    )
+    parser.add_argument(
+        "--service-credentials-dir",
+        type=Path,
+        metavar="DIR",
+        help="make or update Haven's own users too, their passwords in DIR/<role>.password "
+        "(created 0700; implies --service-users)",
+    )
     parser.set_defaults(handler=run_provision)
 
 
@@ -80,6 +94,9 @@ def run_provision(args: argparse.Namespace) -> int:
             broker_settings=settings,
             limits=limits,
         )
+        services: tuple[str, ...] = ()
+        if args.service_users or args.service_credentials_dir is not None:
+            services = provision_services(client, vhost, by_webhook, args.service_credentials_dir)
     except (ManagementError, ProvisionError, SettingsError) as exc:
         raise CliError(str(exc)) from None
     for action, ids in (
@@ -96,6 +113,8 @@ def run_provision(args: argparse.Namespace) -> int:
             print(f"{action:<8} {partner_id}{where}")
     for partner_id in by_webhook:
         print(f"{'skipped':<8} {partner_id}  (webhook delivery: no broker user)")
+    for user in services:
+        print(f"{'service':<8} {user}  (its own rights only)")
     print(
         f"directory {directory.network_id} version {directory.version} on vhost {vhost!r}: "
         f"{len(report.created)} created, {len(report.updated)} updated, {len(report.removed)} removed"

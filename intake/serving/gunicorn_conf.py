@@ -11,6 +11,7 @@ line naming it.
 """
 
 import os
+from typing import Any
 
 wsgi_app = "intake.serving.wsgi:app_from_env()"
 bind = [os.environ.get("HAVEN_BIND", "127.0.0.1:8080")]
@@ -68,3 +69,13 @@ preload_app = True
 def pre_request(worker: object, req: object) -> None:
     # gunicorn's default hook logs every method and path at debug level.
     return
+
+
+def post_worker_init(worker: Any) -> None:
+    # /healthz, /readyz and /metrics on HAVEN_OPS_BIND, in the worker that
+    # serves the app (its broker connection, its counters); never on `bind`,
+    # the public listener, which answers 404 for them.
+    # Imported here: every name at module level would be read as a gunicorn setting.
+    from intake.serving.ops_server import start_ops_server  # noqa: PLC0415
+
+    start_ops_server(worker.wsgi)

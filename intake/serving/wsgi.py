@@ -12,9 +12,8 @@ import sys
 from collections.abc import Mapping
 
 from flask import Flask
-from pika.exceptions import AMQPError
 
-from haven.broker import SettingsError, declare_topology
+from haven.broker import SettingsError
 from haven.directory import DirectoryError
 from haven.store import Store, StoreUnavailable, migrate
 from intake.app import create_app
@@ -33,19 +32,16 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
         _stop(f"bad setting: {exc}")
     except DirectoryError as exc:
         _stop(f"refusing to serve the partner directory: {exc}")
-    try:
-        # Idempotent; the intake is the first publisher, and `mandatory`
-        # publishing to a missing queue would refuse every request.
-        declare_topology(settings.broker)
-    except (AMQPError, OSError) as exc:
-        # Not fatal: the intake answers 503 (and /readyz) until the broker is back.
-        log.warning("broker topology not declared now: %s", type(exc).__name__)
+    # No topology is declared here: `haven provision` declares it, and the
+    # intake's broker user may only publish to the intake exchange. The
+    # publisher checks it passively and answers 503 (and /readyz) until
+    # the broker and its queues are there.
     try:
         # Before gunicorn forks (preload_app): one migration per instance,
         # and a PostgreSQL lock makes instances starting together take turns.
         migrate(store)
     except StoreUnavailable as exc:
-        # Not fatal either: the JavaScript path needs no store; the
+        # Not fatal: the JavaScript path needs no store; the
         # no-JavaScript send answers 503 and /readyz says why until it is back.
         log.warning("store not migrated now: %s", exc)
     finally:

@@ -201,6 +201,10 @@ def test_compose_secrets_script_makes_every_secret_file_the_stack_names(
     # Every Haven service connects as one of these users.
     for service in HAVEN_SERVICES:
         assert compose["services"][service]["environment"]["HAVEN_AMQP_USER"] in names
+    # Only the admin holds rights from this file; `haven provision
+    # --service-users` gives each service its own (tests/haven/broker/test_service_users.py).
+    assert [(p["user"], p["configure"]) for p in users["permissions"]] == [("haven-admin", ".*")]
+    assert "--service-users" in compose["services"]["provision"]["command"]
 
 
 def test_rabbitmq_password_hash_is_rabbitmqs_sha256_scheme() -> None:
@@ -365,6 +369,7 @@ def test_provision_command_parses(services: dict[str, dict[str, Any]]) -> None:
     arguments = build_parser().parse_args(services["provision"]["command"][1:])
     assert arguments.command == "provision"
     assert str(arguments.credentials_dir) == "/var/lib/haven/partners"
+    assert arguments.service_users
 
 
 def test_gunicorn_config_loads_and_binds_where_compose_says(
@@ -377,8 +382,8 @@ def test_gunicorn_config_loads_and_binds_where_compose_says(
     module = importlib.reload(importlib.import_module(command[2].removeprefix("python:")))
     settings = vars(module)
     known = {setting.name for setting in KNOWN_SETTINGS}
-    names = {k for k in settings if not k.startswith("_") and k not in {"os"}}
-    assert names <= known | {"pre_request"}, names - known
+    names = {k for k in settings if not k.startswith("_") and k not in {"os", "Any"}}
+    assert names <= known | {"pre_request", "post_worker_init"}, names - known
     assert settings["bind"] == ["0.0.0.0:8080"]
     assert settings["accesslog"] is None
 
@@ -691,8 +696,8 @@ def test_prometheus_targets_are_compose_services_and_their_ports(
         ports = {int(p) for p in service.get("expose", [])}
         if "HAVEN_METRICS_PORT" in environment:
             ports.add(int(environment["HAVEN_METRICS_PORT"]))
-        if "HAVEN_BIND" in environment:
-            ports.add(int(environment["HAVEN_BIND"].rsplit(":", 1)[1]))
+        if "HAVEN_OPS_BIND" in environment:
+            ports.add(int(environment["HAVEN_OPS_BIND"].rsplit(":", 1)[1]))
         return ports
 
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -714,8 +719,17 @@ def test_prometheus_targets_are_compose_services_and_their_ports(
     for host in ("intake", "worker", "deliver", "rabbitmq"):
         assert "backend" in services[host]["networks"]
     assert "backend" in prometheus["networks"]
-    # The intake serves /metrics at the path scraped.
+    # The intake serves /metrics at the path scraped, on its operators'
+    # listener and never on the public one.
     assert jobs["haven-intake"]["metrics_path"] == "/metrics"
+    intake = services["intake"]
+    public_port = intake["environment"]["HAVEN_BIND"].rsplit(":", 1)[1]
+    ops_port = intake["environment"]["HAVEN_OPS_BIND"].rsplit(":", 1)[1]
+    assert ops_port != public_port
+    assert jobs["haven-intake"]["static_configs"][0]["targets"] == [f"intake:{ops_port}"]
+    assert not any(port.endswith(f":{ops_port}") for port in intake["ports"])
+    # The health check asks the operators' listener (the public one says 404).
+    assert f"127.0.0.1:{ops_port}/readyz" in intake["healthcheck"]["test"][-1]
 
 
 # (h) Three broker nodes, one cookie

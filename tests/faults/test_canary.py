@@ -143,7 +143,7 @@ def test_marker_is_nowhere_but_in_the_partner_inbox(
         # Positive control: the sealed envelopes themselves are on that disk.
         control = _found_in(broker_files, [envelopes[0][200:240]])
         exposed = [
-            _fetch(f"{network.intake_url}/metrics", headers),
+            _fetch(f"{network.ops_url}/metrics", headers),
             _fetch(f"http://127.0.0.1:{metrics_port}/metrics", {}),
         ]
     finally:

@@ -37,6 +37,7 @@ from haven.directory import empty_directory, key_entry, sign_directory, with_par
 from haven.envelope import Labels, NetworkKey, PrivateKey, seal
 from haven.store import Store, StoreSettings, migrate
 from intake import IntakeSettings, create_app
+from intake.app import ops_app
 from tests.repo import REPO
 
 ROUTING = {"category": "desertion", "region": "ru-central", "language": "ru", "urgency": "urgent"}
@@ -213,6 +214,16 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def ops_of(client: FlaskClient) -> FlaskClient:
+    """A test client of the operators' app beside `client`'s public app (same process state)."""
+    return ops_app(client.application).test_client()
+
+
+@pytest.fixture
+def ops_client(client: FlaskClient) -> FlaskClient:
+    return ops_of(client)
+
+
 @pytest.fixture
 def channel(intake_broker_url: str) -> Iterator[BlockingChannel]:
     connection = pika.BlockingConnection(pika.URLParameters(intake_broker_url))
@@ -279,19 +290,22 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_gunicorn(
-    files: NetworkFiles, broker_url: str, **extra: str
+    files: NetworkFiles, broker_url: str, *, ops_port: int | None = None, **extra: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real gunicorn, with the package's gunicorn settings (intake.serving.gunicorn_conf), serving the intake.
 
-    `extra` adds environment variables (GUNICORN_CMD_ARGS, HAVEN_*). The
+    The operators' endpoints answer on 127.0.0.1:`ops_port` (a free port
+    if None). `extra` adds environment variables (GUNICORN_CMD_ARGS, HAVEN_*). The
     caller reads the process's output after stopping it; this stops it too.
     """
     port = free_port()
+    ops = f"http://127.0.0.1:{ops_port or free_port()}"
     environ = {
         **files.environ(broker_url),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HAVEN_POW_DEPTH_PER_BIT": "1000000",
         "HAVEN_THREADS": "4",
+        "HAVEN_OPS_BIND": ops.removeprefix("http://"),
         **extra,
     }
     process = subprocess.Popen(
@@ -312,7 +326,8 @@ def running_gunicorn(
     while True:
         try:
             # http:// to the server this fixture started, never a file: or other scheme
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:  # noqa: S310
+            # The operators' listener starts in the worker, once the app is loaded.
+            with urllib.request.urlopen(f"{ops}/healthz", timeout=2) as answer:  # noqa: S310
                 assert answer.status == 200
             break
         except (urllib.error.URLError, ConnectionError):

@@ -39,6 +39,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
             HAVEN_NOJS_TICKET_MAX_AGE="900",
             HAVEN_NOJS_BUCKET_SIZE="4",
             HAVEN_NOJS_REFILL_PER_MINUTE="30",
+            HAVEN_OPS_BIND="[::1]:9103",
             HAVEN_PUBLISH_TIMEOUT="7.5",
             HAVEN_CONNECT_TIMEOUT="4.5",
             HAVEN_RETRY_AFTER="11",
@@ -61,6 +62,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
         "nojs_ticket_max_age": 900,
         "nojs_bucket_size": 4,
         "nojs_refill_per_minute": 30,
+        "ops_bind": ("::1", 9103),
     }
     assert {name: getattr(settings, name) for name in expected} == expected
     assert settings.broker == BrokerSettings(
@@ -99,6 +101,7 @@ def test_defaults(files: NetworkFiles) -> None:
         300,
     )
     assert settings.behind_tls is False
+    assert settings.ops_bind == ("127.0.0.1", 8081)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +117,11 @@ def test_defaults(files: NetworkFiles) -> None:
         ({"HAVEN_CHALLENGE_LIFETIME": "5"}, "HAVEN_CHALLENGE_LIFETIME"),
         ({"HAVEN_BEHIND_TLS": "maybe"}, "HAVEN_BEHIND_TLS"),
         ({"HAVEN_AMQP_URL": "http://broker"}, "HAVEN_AMQP_URL"),
+        # An IP literal and a port, never a host name to resolve.
+        ({"HAVEN_OPS_BIND": "intake.example:8081"}, "HAVEN_OPS_BIND"),
+        ({"HAVEN_OPS_BIND": "127.0.0.1"}, "HAVEN_OPS_BIND"),
+        ({"HAVEN_OPS_BIND": "127.0.0.1:0"}, "HAVEN_OPS_BIND"),
+        ({"HAVEN_OPS_BIND": "127.0.0.1:65536"}, "HAVEN_OPS_BIND"),
     ],
 )
 def test_bad_settings_name_the_variable(

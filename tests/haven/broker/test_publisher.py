@@ -81,6 +81,7 @@ def test_full_queue_refuses_the_newest_request(fresh_broker_url: str) -> None:
 
 def test_unroutable_is_an_error_not_silence(fresh_broker_url: str) -> None:
     settings = BrokerSettings(url=fresh_broker_url, publish_timeout=3.0)
+    declare_topology(settings)  # as `haven provision` does: the intake only checks it
     publisher = ConfirmedPublisher(settings)
     try:
         publisher.publish(b"routable", message_id="before")

@@ -13,6 +13,8 @@ from pathlib import Path
 import pika
 import pytest
 
+from haven.broker.management import ManagementClient
+from haven.broker.service_users import service_permissions
 from tests.conftest import rabbitmqctl_argv
 from tests.repo import REPO
 
@@ -30,11 +32,12 @@ DEMO_PARTNERS = ("demo-evacuation", "demo-lawyers", "demo-objectors")
 
 @pytest.fixture
 def demo_users() -> Iterator[None]:
-    """Broker users are broker-wide: remove the demo partners' users this test provisioned."""
+    """Broker users are broker-wide: remove the demo's partner and service users this test provisioned."""
     yield
-    for name in DEMO_PARTNERS:
+    users = [f"haven-partner-{name}" for name in DEMO_PARTNERS]
+    for name in (*users, "haven-intake", "haven-router", "haven-deliver"):
         done = subprocess.run(
-            rabbitmqctl_argv("delete_user", f"haven-partner-{name}"),
+            rabbitmqctl_argv("delete_user", name),
             capture_output=True,
             check=False,
             timeout=60,
@@ -56,6 +59,8 @@ def run_demo(demo: Path, broker_url: str, **environ: str) -> subprocess.Complete
             "--check",
             "--port",
             str(free_port()),
+            "--ops-port",
+            str(free_port()),
         ],
         cwd=demo.parent,
         env={**os.environ, "HAVEN_AMQP_URL": broker_url, "HAVEN_MANAGEMENT_URL": "", **environ},
@@ -67,7 +72,7 @@ def run_demo(demo: Path, broker_url: str, **environ: str) -> subprocess.Complete
 
 
 def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
-    fresh_broker_url: str, tmp_path: Path, demo_users: None
+    fresh_broker_url: str, management_url: str, tmp_path: Path, demo_users: None
 ) -> None:
     demo = tmp_path / "demo"
     done = run_demo(demo, fresh_broker_url)
@@ -91,6 +96,14 @@ def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
     finally:
         connection.close()
     assert depths == dict.fromkeys(DEMO_PARTNERS, 0)  # taken and acked
+    # The intake and the router ran as Haven's own users, with their own rights only.
+    admin = ManagementClient(management_url, "guest", "guest")
+    vhost = pika.URLParameters(fresh_broker_url).virtual_host
+    for role in ("intake", "router", "deliver"):
+        assert f"service  haven-{role}  (its own rights only)" in done.stdout
+        granted = admin.get_permissions(vhost, f"haven-{role}")
+        assert granted is not None
+        assert (granted.configure, granted.write, granted.read) == service_permissions(role, [])
     broker_url = (demo / f"DEMO-ONLY-{chosen}.broker-url").read_text()
     assert broker_url.startswith(f"amqp://haven-partner-{chosen}:")
     assert (demo / f"DEMO-ONLY-{chosen}.broker-url").stat().st_mode & 0o077 == 0

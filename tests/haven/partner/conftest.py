@@ -32,6 +32,7 @@ from haven.directory import (
 )
 from haven.envelope import Labels, NetworkKey, PrivateKey, ScryptParams, seal, wrap_private_key
 from intake import IntakeSettings, create_app
+from intake.app import ops_app
 from schemas.directory import Directory
 from tests.repo import REPO
 from tests.worker.conftest import (  # noqa: F401 - fixtures and helpers shared with the router's tests
@@ -69,6 +70,8 @@ class Network:
     directory_file: Path
     verify_key_file: Path
     intake_url: str = ""
+    # The operators' listener (/healthz, /readyz, /metrics) of the same intake.
+    ops_url: str = ""
     env: dict[str, str] = field(default_factory=dict)
 
     def key_file(self, partner: str) -> Path:
@@ -217,6 +220,11 @@ def make_network(
         thread.start()
         servers.append((server, thread, publisher))
         network.intake_url = f"http://127.0.0.1:{server.server_port}"
+        ops = make_server("127.0.0.1", 0, ops_app(app), threaded=True)
+        ops_thread = threading.Thread(target=ops.serve_forever, name="intake-ops", daemon=True)
+        ops_thread.start()
+        servers.append((ops, ops_thread, publisher))
+        network.ops_url = f"http://127.0.0.1:{ops.server_port}"
         return network
 
     yield make

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from haven.envelope import PrivateKey, digest
 from intake import IntakeSettings
 from tests.conftest import rabbitmqctl
-from tests.intake.conftest import drain, sealed, submission
+from tests.intake.conftest import drain, ops_of, sealed, submission
 
 pytestmark = [pytest.mark.broker, pytest.mark.disruptive]
 
@@ -61,7 +61,7 @@ def test_broker_stopped_then_restarted(
     assert response.get_json()["error"]["code"]
     bound = settings.broker.publish_timeout + settings.broker.connect_timeout + 2
     assert elapsed < bound, f"503 took {elapsed:.1f}s, bound {bound:.1f}s"
-    assert client.get("/readyz").status_code == 503
+    assert ops_of(client).get("/readyz").status_code == 503
 
     rabbitmqctl("start_app")
     rabbitmqctl("await_startup")
@@ -80,4 +80,4 @@ def test_broker_stopped_then_restarted(
     assert first in queued
     assert after in queued
     assert during not in queued
-    assert client.get("/readyz").status_code == 200
+    assert ops_of(client).get("/readyz").status_code == 200

@@ -12,7 +12,7 @@ from haven.broker import ConfirmedPublisher
 from haven.broker.publisher import DEPTH_POLL_SECONDS
 from intake import IntakeSettings, create_app
 from intake.guards.pow import ALGORITHM
-from tests.intake.conftest import TEST_BITS, FakeClock
+from tests.intake.conftest import TEST_BITS, FakeClock, ops_of
 from tests.worker.conftest import wait_until
 
 pytestmark = pytest.mark.broker
@@ -50,5 +50,5 @@ def test_difficulty_rises_with_queue_depth(
         what="the publisher to see 7 requests waiting",
     )
     assert client.get("/v1/challenge").get_json()["difficulty"] == 10  # 8 + 7 // 3, capped at 10
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = ops_of(client).get("/metrics").get_data(as_text=True)
     assert "haven_intake_pow_difficulty_bits 10.0" in metrics

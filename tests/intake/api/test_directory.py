@@ -20,7 +20,7 @@ from haven.broker import ConfirmedPublisher
 from haven.directory import DirectoryError
 from haven.envelope import NetworkKey
 from intake import IntakeSettings, create_app
-from tests.intake.conftest import FakeClock, NetworkFiles, signed_directory
+from tests.intake.conftest import FakeClock, NetworkFiles, ops_of, signed_directory
 
 pytestmark = pytest.mark.broker
 
@@ -87,7 +87,7 @@ def test_expired_directory_is_not_served(client: FlaskClient, clock: FakeClock) 
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "directory_expired"
     assert response.headers["Retry-After"] == "300"
-    assert client.get("/readyz").status_code == 503
+    assert ops_of(client).get("/readyz").status_code == 503
 
 
 @pytest.fixture

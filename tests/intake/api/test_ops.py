@@ -6,50 +6,74 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pika
+import pika.exceptions
 import pytest
 from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
 
-from haven.broker import BrokerSettings, ConfirmedPublisher
+from haven.broker import INTAKE_QUEUE, BrokerSettings, ConfirmedPublisher
 from haven.envelope import PrivateKey
 from haven.store import Store, StoreSettings
 from intake import IntakeSettings, create_app
-from tests.intake.conftest import sealed, submission
+from intake.app import ops_app
+from tests.intake.conftest import ops_of, sealed, submission
 
 pytestmark = pytest.mark.broker
 
 
-def test_healthz_and_readyz(client: FlaskClient) -> None:
-    assert client.get("/healthz").get_json() == {"status": "alive"}
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+def test_healthz_and_readyz(ops_client: FlaskClient) -> None:
+    assert ops_client.get("/healthz").get_json() == {"status": "alive"}
+    assert ops_client.get("/readyz").get_json() == {"status": "ready"}
+
+
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+@pytest.mark.parametrize("path", OPS_PATHS)
+def test_public_app_answers_404_for_the_operators_endpoints(
+    client: FlaskClient, ops_client: FlaskClient, path: str
+) -> None:
+    """An onion service publishes the whole port: the paths must not exist there at all."""
+    for method in (client.get, client.head, client.post):
+        response = method(path)
+        assert response.status_code == 404, (method, path)
+        assert b"haven_intake" not in response.get_data()
+    assert ops_client.get(path).status_code == 200
 
 
 def test_readyz_without_a_broker(settings: IntakeSettings) -> None:
-    # The publisher declares the topology itself on every connection, so a
-    # broker that lost it heals; what makes the intake not ready is a
-    # broker it cannot reach.
     away = BrokerSettings(url="amqp://guest:guest@127.0.0.1:1/%2F", connect_timeout=0.5)
     publisher = ConfirmedPublisher(away)
     try:
-        client = create_app(replace(settings, broker=away), publisher=publisher)
-        response = client.test_client().get("/readyz")
+        app = create_app(replace(settings, broker=away), publisher=publisher)
+        response = ops_app(app).test_client().get("/readyz")
         assert response.status_code == 503
         assert response.get_json()["error"]["code"] == "not_ready"
     finally:
         publisher.close()
 
 
-def test_readyz_declares_a_missing_topology(
+def test_readyz_waits_for_provision_and_never_declares(
     settings: IntakeSettings, fresh_broker_url: str, store: Store
 ) -> None:
+    """The intake's broker user may not configure: it checks the topology passively, never makes it."""
     publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url))
     try:
-        client = create_app(
+        app = create_app(
             replace(settings, broker=publisher.settings), publisher=publisher, store=store
         )
-        assert client.test_client().get("/readyz").status_code == 200
+        assert ops_app(app).test_client().get("/readyz").status_code == 503
     finally:
         publisher.close()
+    connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
+    try:
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as caught:
+            connection.channel().queue_declare(INTAKE_QUEUE, passive=True)
+        assert caught.value.reply_code == 404
+    finally:
+        if connection.is_open:
+            connection.close()
 
 
 def test_readyz_reports_the_store(
@@ -61,7 +85,7 @@ def test_readyz_reports_the_store(
     store = Store(away)
     try:
         app = create_app(replace(settings, store=away), publisher=publisher, store=store)
-        response = app.test_client().get("/readyz")
+        response = ops_app(app).test_client().get("/readyz")
         assert response.status_code == 503
         assert response.get_json()["error"] == {
             "code": "not_ready",
@@ -75,7 +99,7 @@ def test_readyz_reports_the_store(
     try:
         assert not store.ready()
         app = create_app(replace(settings, store=fresh), publisher=publisher, store=store)
-        assert app.test_client().get("/readyz").get_json() == {"status": "ready"}
+        assert ops_app(app).test_client().get("/readyz").get_json() == {"status": "ready"}
         assert store.ready()
     finally:
         store.close()
@@ -90,7 +114,7 @@ def test_unknown_path_and_method_are_json(client: FlaskClient) -> None:
         (client.get("/v1/requests"), 405, "method_not_allowed"),
         (client.put("/v1/challenge"), 405, "method_not_allowed"),
         (client.options("/v1/requests"), 405, "method_not_allowed"),
-        (client.delete("/metrics"), 405, "method_not_allowed"),
+        (client.delete("/v1/challenge"), 405, "method_not_allowed"),
     ]:
         assert response.status_code == status
         assert response.mimetype == "application/json"
@@ -102,7 +126,7 @@ def test_unknown_path_and_method_are_json(client: FlaskClient) -> None:
 
 def test_hsts_only_behind_tls(settings: IntakeSettings, publisher: ConfirmedPublisher) -> None:
     app = create_app(replace(settings, behind_tls=True), publisher=publisher)
-    response = app.test_client().get("/healthz")
+    response = app.test_client().get("/v1/challenge")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
@@ -113,7 +137,7 @@ def test_metrics_count_outcomes_and_categories(
     client.post("/v1/requests", data="nope", content_type="application/json")
     client.post("/v1/requests", json={"routing": {"category": "CANARY"}})
     client.get("/v1/CANARY-path")
-    response = client.get("/metrics")
+    response = ops_of(client).get("/metrics")
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     text = response.get_data(as_text=True)
@@ -139,9 +163,9 @@ def test_two_apps_keep_their_own_metrics(
 ) -> None:
     first = create_app(settings, publisher=publisher).test_client()
     second = create_app(settings, publisher=publisher).test_client()
-    first.get("/healthz")
-    assert 'endpoint="ops.healthz"' in first.get("/metrics").get_data(as_text=True)
-    assert 'endpoint="ops.healthz"' not in second.get("/metrics").get_data(as_text=True)
+    first.get("/v1/challenge")
+    assert 'endpoint="api.challenge"' in ops_of(first).get("/metrics").get_data(as_text=True)
+    assert 'endpoint="api.challenge"' not in ops_of(second).get("/metrics").get_data(as_text=True)
 
 
 def test_error_bodies_have_one_shape(client: FlaskClient) -> None:

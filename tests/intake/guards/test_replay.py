@@ -19,7 +19,7 @@ import pytest
 from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
 
-from haven.broker import BrokerUnavailable, ConfirmedPublisher
+from haven.broker import BrokerUnavailable, ConfirmedPublisher, declare_topology
 from haven.envelope import PrivateKey
 from intake import IntakeSettings, create_app
 from intake.api import views as intake_api
@@ -51,6 +51,8 @@ def own_vhost(
     settings = dataclasses.replace(
         settings, broker=dataclasses.replace(settings.broker, url=fresh_broker_url)
     )
+    # As `haven provision` does: the intake only checks the topology.
+    declare_topology(settings.broker)
     publisher = ConfirmedPublisher(settings.broker)
     assert publisher.ready()
     connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
@@ -156,6 +158,7 @@ def test_a_refused_publish_is_not_remembered(
     # A real refusal: the intake queue of this vhost is full (reject-publish).
     settings = make_settings()
     broker = dataclasses.replace(settings.broker, url=fresh_broker_url, intake_max_length=1)
+    declare_topology(broker)  # as `haven provision` does
     publisher = ConfirmedPublisher(broker)
     connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
     try:

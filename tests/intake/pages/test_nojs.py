@@ -21,7 +21,7 @@ from intake import IntakeSettings, create_app
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
 from schemas.routing import CATEGORY_LABELS
-from tests.intake.conftest import FakeClock, NetworkFiles, drain, sealed, submission
+from tests.intake.conftest import FakeClock, NetworkFiles, drain, ops_of, sealed, submission
 
 pytestmark = pytest.mark.broker
 
@@ -274,7 +274,7 @@ def test_metrics_count_no_js_submissions_by_endpoint_and_outcome_only(
 ) -> None:
     assert send(client, clock).status_code == 200
     client.post("/", data=form("review", status=[CANARY]))
-    text = client.get("/metrics").get_data(as_text=True)
+    text = ops_of(client).get("/metrics").get_data(as_text=True)
     assert 'category="none",endpoint="pages.step",outcome="accepted"} 1.0' in text
     assert 'endpoint="pages.step",outcome="invalid"} 1.0' in text
     assert 'endpoint="pages.step",outcome="ok"} 2.0' in text  # the form page, the review
@@ -418,7 +418,7 @@ def test_the_bucket_answers_503_with_retry_after_and_keeps_the_values(
     assert "Wait 30 seconds and press Send again." in page
     assert carried(response, "send")["message"] == [MESSAGE]
     assert len(drain(channel)) == 1
-    text = client.get("/metrics").get_data(as_text=True)
+    text = ops_of(client).get("/metrics").get_data(as_text=True)
     assert 'endpoint="pages.step",outcome="unavailable"} 1.0' in text
 
 
@@ -447,7 +447,7 @@ def test_a_broker_outage_answers_503_with_retry_after_and_keeps_the_values(
     assert "Зачекайте 7 с" in text_of(response)
     assert carried(response, "send")["message"] == [MESSAGE]
     assert 'haven_intake_broker_unavailable_total{reason="down"} 1.0' in (
-        client.get("/metrics").get_data(as_text=True)
+        ops_of(client).get("/metrics").get_data(as_text=True)
     )
 
 
@@ -513,7 +513,7 @@ def test_the_plaintext_reaches_no_log_record_and_no_metric(
     client.post("/", data=form("send", CANARY))
     client.post(f"/?{CANARY}=1", data=form("send", ticket_of(open_form(client))))
     assert send(client, clock).status_code == 200
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = ops_of(client).get("/metrics").get_data(as_text=True)
     logged = "\n".join(
         f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
     )
@@ -562,7 +562,7 @@ def test_a_store_outage_answers_503_and_the_ticket_stays_usable(
         assert "cannot take requests right now" in text_of(response)
         assert carried(response, "send")["message"] == [MESSAGE]
         assert "haven_intake_store_unavailable_total 1.0" in (
-            client.get("/metrics").get_data(as_text=True)
+            ops_of(client).get("/metrics").get_data(as_text=True)
         )
         assert drain(channel) == []
     finally:

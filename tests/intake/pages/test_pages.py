@@ -19,6 +19,7 @@ from intake.pages.catalog import read_catalog
 from schemas.forms import form_definition
 from schemas.i18n import LANGUAGE_CODES
 from schemas.routing import CATEGORIES, CATEGORY_LABELS
+from tests.intake.conftest import ops_of
 from tests.repo import REPO
 
 pytestmark = pytest.mark.broker
@@ -341,7 +342,7 @@ def test_a_step_that_does_not_say_where_it_is_is_a_400_page_naming_the_field(
     assert Page(html).elements[0] == ("html", {"lang": lang})
     assert f"«{field}»" in html or f"“{field}”" in html
     assert "CANARY" not in html  # the field is named, its value never repeated
-    assert 'endpoint="pages.step",outcome="invalid"' in client.get("/metrics").get_data(
+    assert 'endpoint="pages.step",outcome="invalid"' in ops_of(client).get("/metrics").get_data(
         as_text=True
     )
 
@@ -351,7 +352,9 @@ def test_the_api_keeps_json_errors_and_its_strict_policy(client: FlaskClient) ->
         response = client.get(path)
         assert response.mimetype == "application/json"
         assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
-    assert client.get("/metrics").headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert (
+        ops_of(client).get("/metrics").headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    )
 
 
 def test_other_methods_on_pages_are_405_pages(client: FlaskClient) -> None:
@@ -384,7 +387,7 @@ def test_page_views_are_counted_by_endpoint_and_outcome_only(client: FlaskClient
     open_page(client, "ru", "help")
     client.post("/?CANARY=1", data={"lang": "ru", "step": "form", "category": "desertion"})
     client.get("/ru/CANARY")
-    text = client.get("/metrics").get_data(as_text=True)
+    text = ops_of(client).get("/metrics").get_data(as_text=True)
     assert 'endpoint="pages.language",outcome="ok"' in text
     # One endpoint for every later step: not even a metric says which.
     assert 'endpoint="pages.step",outcome="ok"' in text

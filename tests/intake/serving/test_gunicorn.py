@@ -92,11 +92,11 @@ def test_silent_half_requests_cannot_take_every_thread(
         stalled = []
         for _ in range(6):
             sock = socket.create_connection(("127.0.0.1", port))
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            sock.sendall(b"GET /v1/challenge HTTP/1.1\r\nHost: x\r\n")
             stalled.append(sock)
         try:
             started = time.monotonic()
-            with urllib.request.urlopen(f"{base}/healthz", timeout=15) as answer:  # noqa: S310 - our own server
+            with urllib.request.urlopen(f"{base}/v1/challenge", timeout=15) as answer:  # noqa: S310 - our own server
                 assert answer.status == 200
             assert time.monotonic() - started < 10
         finally:
