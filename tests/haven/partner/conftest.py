@@ -31,6 +31,7 @@ from haven.directory import (
     with_partner,
 )
 from haven.envelope import Labels, NetworkKey, PrivateKey, ScryptParams, seal, wrap_private_key
+from haven.store import Store, migrate
 from intake import IntakeSettings, create_app
 from intake.app import ops_app
 from schemas.directory import Directory
@@ -173,6 +174,7 @@ def make_network(
 ) -> Iterator[Callable[..., Network]]:
     """Build the network's files and start its intake; the test starts routers itself."""
     servers: list[tuple[BaseWSGIServer, threading.Thread, ConfirmedPublisher]] = []
+    stores: list[Store] = []
 
     def make(intake_env: dict[str, str] | None = None, **directory_options: Any) -> Network:
         network_key = NetworkKey.generate()
@@ -213,7 +215,11 @@ def make_network(
         declare_routing(router_settings(fresh_broker_url), partner_ids)
         settings = IntakeSettings.from_env(network.env)
         publisher = ConfirmedPublisher(settings.broker)
-        app = create_app(settings, publisher=publisher)
+        # The store migrated, as the intake's start-up does before it serves.
+        store = Store(settings.store)
+        migrate(store)
+        stores.append(store)
+        app = create_app(settings, publisher=publisher, store=store)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         server.daemon_threads = False  # server_close() joins them
         thread = threading.Thread(target=server.serve_forever, name="intake", daemon=True)
@@ -235,6 +241,8 @@ def make_network(
         # accepted connection is left for the garbage collector to warn about.
         server.server_close()
         publisher.close()
+    for store in stores:
+        store.close()
 
 
 def verified_loader(network: Network) -> Callable[[], Directory]:
