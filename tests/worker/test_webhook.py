@@ -40,8 +40,10 @@ from haven.envelope import NetworkKey, PrivateKey
 from schemas.directory import Directory
 from tests.worker.conftest import (
     NOW,
+    ROUTER_KEYS,
     depth,
     partner_entry,
+    router_key_file,
     router_settings,
     running_router,
     sealed,
@@ -304,6 +306,7 @@ class Scene:
             timeout=timeout,
             ca_file=self.webhook.ca_file,
             backoff=BackoffPolicy(initial=0.2, maximum=1.0),
+            router_keys=ROUTER_KEYS,
         )
 
 
@@ -530,6 +533,7 @@ def test_haven_deliver_delivers_and_stops_cleanly_on_sigterm(scene: Scene, tmp_p
         "HAVEN_WEBHOOK_SECRETS_DIR": str(scene.webhook.secrets_dir),
         "HAVEN_WEBHOOK_CA_FILE": str(scene.webhook.ca_file),
         "HAVEN_RETRY_DELAYS": "1,1",
+        **router_key_file(tmp_path),
     }
     with running_router(router_settings(scene.broker_url), directory):
         deliverer = subprocess.Popen(

@@ -220,20 +220,25 @@ class PartnerDeliverer:
             # Every tier waited out: operators look at it (the partner's
             # endpoint has been failing for the whole retry schedule).
             exchange, key = QUARANTINE_EXCHANGE, QUARANTINE_ROUTING_KEY
-            headers = {**job.state.headers(), REASON: FAILED}
+            headers = {**self.settings.router_keys.seal(job.message_id, job.state), REASON: FAILED}
             outcome: Outcome = "quarantined"
         else:
             # Back to this same partner after the tier's delay: the router
             # sees stage "redeliver" and puts it in this queue again with
             # the attempts kept (and a fresh deadline).
             exchange, key = RETRY_EXCHANGE, retry_routing_key(attempts)
-            headers = RoutingState(
-                tried=job.state.tried,
-                retries=0,
-                stage="redeliver",
-                partner=self.partner_id,
-                attempts=attempts,
-            ).headers()
+            # Sealed like the router's own state: the router takes routing
+            # state on the returned path only under the shared router key.
+            headers = self.settings.router_keys.seal(
+                job.message_id,
+                RoutingState(
+                    tried=job.state.tried,
+                    retries=0,
+                    stage="redeliver",
+                    partner=self.partner_id,
+                    attempts=attempts,
+                ),
+            )
             outcome = "retried"
         self._publish(
             channel, exchange, key, job.body, _onward(job.properties, job.message_id, headers)

@@ -12,6 +12,7 @@ from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.broker.settings import BrokerSettings, SettingsError, env_number
 from haven.broker.topology import partner_queue
+from worker.seal import RouterKeys
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,8 @@ class WebhookSettings:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     # How often the directory is re-read, seconds (as the router's).
     directory_refresh: float = 60.0
+    # Seals the routing state it writes (redelivery, quarantine), as the router does.
+    router_keys: RouterKeys
 
     def __post_init__(self) -> None:
         # A POST holds the partner's one in-flight request and the thread's
@@ -65,4 +68,5 @@ class WebhookSettings:
             directory_refresh=float(
                 env_number(environ, "HAVEN_DIRECTORY_REFRESH", cls.directory_refresh, float)
             ),
+            router_keys=RouterKeys.from_env(environ),
         )

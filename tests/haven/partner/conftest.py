@@ -38,6 +38,7 @@ from tests.worker.conftest import (  # noqa: F401 - fixtures and helpers shared 
     channel,
     depth,
     partner_entry,
+    router_key_file,
     router_settings,
     running_router,
     take_all,
@@ -202,6 +203,7 @@ def make_network(
             "HAVEN_POW_SECRET_FILE": str(pow_secret),
             "HAVEN_POW_MIN_BITS": "8",
             "HAVEN_POW_MAX_BITS": "12",
+            **router_key_file(root),
             **(intake_env or {}),
         }
         # The router's topology first, as `haven provision` or the first router would.
