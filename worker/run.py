@@ -45,6 +45,7 @@ def run_router(
     uniform: Uniform = stable_uniform,
     on_consuming: Callable[[], None] | None = None,
     consumed: ConsumedAssignments | None = None,
+    budget: DeclineBudget | None = None,
 ) -> RouterMetrics:
     """Route until `stop_event` is set; return the metrics.
 
@@ -60,7 +61,7 @@ def run_router(
     consumed = (
         consumed if consumed is not None else MemoryConsumedAssignments(settings.consumed_capacity)
     )
-    budget = DeclineBudget(settings.declines_per_minute)
+    budget = budget if budget is not None else DeclineBudget(settings.declines_per_minute)
     backoff = Backoff(settings.backoff)
     directory = directory_loader()
 

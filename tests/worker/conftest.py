@@ -21,6 +21,7 @@ from haven.directory import empty_directory, key_entry, recipient_keys, with_par
 from haven.envelope import Labels, PrivateKey, digest, seal
 from schemas.directory import Directory
 from worker import RouterMetrics, RouterSettings, run_router
+from worker.budget import DeclineBudget
 from worker.choice import Uniform, stable_uniform
 from worker.seal import RouterKey, RouterKeys
 
@@ -121,6 +122,7 @@ def running_router(
     directory: Directory | Callable[[], Directory],
     *,
     uniform: Uniform = stable_uniform,
+    budget: DeclineBudget | None = None,
 ) -> Iterator[RunningRouter]:
     """A router in a thread of its own (its own pika connection), stopped on exit."""
     loader = directory if callable(directory) else (lambda: directory)
@@ -131,7 +133,13 @@ def running_router(
     def target() -> None:
         try:
             run_router(
-                settings, loader, stop, metrics=metrics, uniform=uniform, on_consuming=consuming.set
+                settings,
+                loader,
+                stop,
+                metrics=metrics,
+                uniform=uniform,
+                on_consuming=consuming.set,
+                budget=budget,
             )
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             holder[0].errors.append(exc)
