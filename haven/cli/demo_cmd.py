@@ -126,6 +126,8 @@ def _create_network(step: Step, base: Path, pw: list[str]) -> None:
         private=True,
     )
     write_new(base / "DEMO-ONLY-pow.secret", secrets.token_bytes(32), force=True, private=True)
+    # Seals the router's routing state (worker.seal); partners never get it.
+    write_new(base / "DEMO-ONLY-router.key", secrets.token_bytes(32), force=True, private=True)
     step(["network", "create", "--network-id", "haven-demo", "--key", str(base / "network.key"),
                  "--verify-key", str(base / "network.pub"), "--directory", str(base / "directory.json"), *pw])  # fmt: skip
 
@@ -195,6 +197,7 @@ def _serve(
             "HAVEN_NETWORK_VERIFY_KEY_FILE": str(base / "network.pub"),
             "HAVEN_DIRECTORY_STATE": str(base / "seen-directory-router.json"),
             "HAVEN_POW_SECRET_FILE": str(base / "DEMO-ONLY-pow.secret"),
+            "HAVEN_ROUTER_KEY_FILE": str(base / "DEMO-ONLY-router.key"),
             "HAVEN_BIND": f"127.0.0.1:{port}",
         }
         management = ManagementAccess.from_env(environ, broker.url).url
