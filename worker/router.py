@@ -140,6 +140,8 @@ class Router:
         self.keys = settings.keys
         self.consumed = consumed
         self.budget = budget
+        # Parsed once: checked on every returned message.
+        self._trusted = settings.trusted_users()
         self._reload = reload
         self._uniform = uniform
         self._clock = clock
@@ -222,7 +224,7 @@ class Router:
         The broker checks user_id against the connection's user, and no
         partner user is trusted, so no partner can start a request afresh.
         """
-        return delivery.properties.user_id in self.settings.trusted_users() and not any(
+        return delivery.properties.user_id in self._trusted and not any(
             name.startswith("x-haven-") for name in headers
         )
 
@@ -257,10 +259,7 @@ class Router:
             state.stage != "partner"
             or partner_id is None
             or reason not in REASONS
-            or (
-                sender != partner_username(partner_id)
-                and sender not in self.settings.trusted_users()
-            )
+            or (sender != partner_username(partner_id) and sender not in self._trusted)
             # Last: a refused decline must not use up the assignment.
             or not self.consumed.consume(nonce)
         ):
