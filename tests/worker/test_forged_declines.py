@@ -24,7 +24,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker.declines import DECLINE, decline_properties
 from haven.broker.management import ManagementClient
-from haven.broker.provision import partner_amqp_url, password_file, provision
+from haven.broker.provision import provision
 from haven.broker.topology import (
     DECLINES_EXCHANGE,
     DECLINES_ROUTING_KEY,
@@ -37,6 +37,7 @@ from haven.broker.topology import (
 from haven.directory import empty_directory, with_partner
 from haven.envelope import PrivateKey, digest
 from schemas.directory import Directory
+from tests.haven.broker.test_provision import as_partner
 from tests.worker.conftest import (
     NOW,
     depth,
@@ -88,11 +89,6 @@ def network(
             admin.delete_user(partner_username(partner_id))
 
 
-def as_partner(url: str, credentials: Path, partner_id: str) -> pika.BlockingConnection:
-    password = password_file(credentials, partner_id).read_text().strip()
-    return pika.BlockingConnection(pika.URLParameters(partner_amqp_url(url, partner_id, password)))
-
-
 def test_a_partner_cannot_route_quarantine_or_replay_through_the_returned_path(
     fresh_broker_url: str,
     network: tuple[Directory, Path],
@@ -106,7 +102,10 @@ def test_a_partner_cannot_route_quarantine_or_replay_through_the_returned_path(
     budget = DeclineBudget(BOUND, clock=lambda: 0.0)
     with running_router(settings, directory, budget=budget) as router:
         request_id = publish(sealed(directory))
-        in_queues = lambda: {p: depth(channel, partner_queue(p)) for p in ids}  # noqa: E731
+
+        def in_queues() -> dict[str, int]:
+            return {p: depth(channel, partner_queue(p)) for p in ids}
+
         wait_until(lambda: sum(in_queues().values()) == 1, what="the request routed")
         holder = next(p for p, n in in_queues().items() if n == 1)
         others = [p for p in ids if p != holder]
