@@ -1,8 +1,9 @@
 """The message headers the router writes and reads: routing state, never requester data.
 
-Only partner ids, counts and reason codes travel here. Partners cannot
-publish (they only consume and reject), so these headers come from a
-router; they are still parsed strictly, and anything else is quarantined.
+Only partner ids, counts and reason codes travel here. A partner can
+publish a decline, headers of its choosing included, so the router takes
+this state only under a valid seal (worker.seal); it is still parsed
+strictly, and anything else is quarantined.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ PARTNER = "x-haven-partner"
 REASON = "x-haven-reason"
 # Failed webhook deliveries of the current assignment (worker.webhook).
 ATTEMPTS = "x-haven-attempts"
+# The HMAC over the message id, a nonce and the state above (worker.seal).
+SEAL = "x-haven-seal"
 
 # partner: sent to `partner`'s queue; retry: waiting to repeat a routing
 # step; redeliver: waiting to go back to the same `partner` (a webhook

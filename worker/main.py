@@ -12,9 +12,11 @@ secret on the command line), passed in by the caller. Both read:
     HAVEN_METRICS_BIND       optional: the metrics address, an IP literal (default 127.0.0.1;
                              the compose stack sets 0.0.0.0 on its internal network only)
     HAVEN_RETRY_DELAYS       the retry tiers (haven.broker.limits); must match between the two
+    HAVEN_ROUTER_KEY_FILE    the router key (32 random bytes) both seal routing state with
+                             (worker.seal); HAVEN_ROUTER_PREVIOUS_KEY_FILE during a rotation
 
-The router also reads HAVEN_ROUTER_*, HAVEN_PARTNER_* (worker.settings,
-haven.broker.limits). The webhook delivery also reads:
+The router also reads HAVEN_ROUTER_*, HAVEN_PARTNER_*, HAVEN_DECLINES_PER_MINUTE
+(worker.settings, haven.broker.limits). The webhook delivery also reads:
 
     HAVEN_AMQP_URL's user      the one the router must trust for declines
                                (the router's HAVEN_SERVICE_USERS)

@@ -54,6 +54,18 @@ class RouterMetrics:
         self.duplicates = counter(
             "haven_router_duplicates", "Intake duplicates dropped by id", ("category",)
         )
+        # partner: the sender's partner id, or unknown; outcome: quarantined
+        # (within the sender's bound) or dropped (beyond it).
+        self.forged = counter(
+            "haven_router_forged",
+            "Messages on the returned path without a valid seal for their assignment",
+            ("partner", "outcome"),
+        )
+        self.used_returns = counter(
+            "haven_router_used_returns",
+            "Returns of an assignment already answered (a decline's twin, or a replay), dropped",
+            ("partner",),
+        )
         self._children: dict[tuple[Counter, str, str], Counter] = {}
 
     def child(self, counter: Counter, category: str, partner: str) -> Counter:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pika
@@ -33,12 +33,14 @@ from haven.broker.topology import (
     RETRY_EXCHANGE,
     UNASSIGNED_EXCHANGE,
     UNASSIGNED_ROUTING_KEY,
+    partner_of_user,
     partner_username,
     retry_routing_key,
 )
 from haven.envelope import EnvelopeFormatError, Header, digest, inspect, is_message_id
 from schemas.directory import Directory, Partner
 from schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
+from worker.budget import DeclineBudget
 from worker.choice import (
     CandidateCache,
     Uniform,
@@ -46,10 +48,12 @@ from worker.choice import (
     deadline_seconds,
     stable_uniform,
 )
+from worker.consumed import ConsumedAssignments
 from worker.directory import DirectoryLoader, reload_or_keep
-from worker.headers import REASON, BadHeadersError, RoutingState, death_reason
+from worker.headers import REASON, RoutingState, death_reason
 from worker.metrics import NO_PARTNER, UNKNOWN_CATEGORY, RouterMetrics
 from worker.metrics import Counter as _Counter
+from worker.seal import BadSealError
 from worker.seen import SeenIds
 from worker.settings import RouterSettings
 
@@ -61,13 +65,13 @@ log = logging.getLogger(__name__)
 MALFORMED = "malformed-envelope"
 ID_MISMATCH = "id-mismatch"
 INVALID_LABELS = "invalid-labels"
-BAD_HEADERS = "bad-routing-headers"
 RETRIES_EXHAUSTED = "retries-exhausted"
 RETRY_UNAVAILABLE = "retry-unavailable"
 NO_ELIGIBLE = "no-eligible-partner"
 ALL_TRIED = "all-partners-tried"
-BAD_DECLINE = "bad-decline"
-UNTRUSTED_DECLINE = "untrusted-decline"
+# Anything on the returned path without a valid seal for its assignment.
+FORGED_DECLINE = "forged-decline"
+UNKNOWN_SENDER = "unknown"
 
 # The state of a request fresh from the intake (immutable, so shared).
 _FRESH = RoutingState()
@@ -89,6 +93,28 @@ class _Request:
         return self.delivery.queue == INTAKE_QUEUE
 
 
+def _check_envelope(delivery: Delivery) -> tuple[Header, str] | str:
+    """The parsed header and message id, or the quarantine reason."""
+    try:
+        header = inspect(delivery.body)
+    except EnvelopeFormatError:
+        return MALFORMED
+    message_id = digest(delivery.body)
+    if delivery.properties.message_id != message_id:
+        # Duplicate suppression rests on id == digest(envelope); a
+        # message that breaks it is not routed on trust.
+        return ID_MISMATCH
+    labels = header.labels
+    if (
+        labels.category not in CATEGORIES
+        or labels.region not in REGIONS
+        or labels.language not in LANGUAGES
+        or labels.urgency not in URGENCIES
+    ):
+        return INVALID_LABELS
+    return header, message_id
+
+
 class Router:
     """The routing decisions, as a `DeliveryHandler` for `ConfirmingConsumer`."""
 
@@ -100,6 +126,8 @@ class Router:
         seen: SeenIds,
         *,
         declared_partners: frozenset[str],
+        consumed: ConsumedAssignments,
+        budget: DeclineBudget,
         reload: DirectoryLoader | None = None,
         uniform: Uniform = stable_uniform,
         clock: Callable[[], float] = time.monotonic,
@@ -109,6 +137,11 @@ class Router:
         self.metrics = metrics
         self.seen = seen
         self.declared_partners = declared_partners
+        self.keys = settings.keys
+        self.consumed = consumed
+        self.budget = budget
+        # Parsed once: checked on every returned message.
+        self._trusted = settings.trusted_users()
         self._reload = reload
         self._uniform = uniform
         self._clock = clock
@@ -120,54 +153,80 @@ class Router:
 
     def on_delivery(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
         self._maybe_refresh(consumer)
-        try:
-            header = inspect(delivery.body)
-        except EnvelopeFormatError:
-            self._quarantine(consumer, delivery, MALFORMED, UNKNOWN_CATEGORY)
-            return
-        message_id = digest(delivery.body)
-        if delivery.properties.message_id != message_id:
-            # Duplicate suppression rests on id == digest(envelope); a
-            # message that breaks it is not routed on trust.
-            self._quarantine(consumer, delivery, ID_MISMATCH, UNKNOWN_CATEGORY)
-            return
-        labels = header.labels
-        if (
-            labels.category not in CATEGORIES
-            or labels.region not in REGIONS
-            or labels.language not in LANGUAGES
-            or labels.urgency not in URGENCIES
-        ):
-            self._quarantine(consumer, delivery, INVALID_LABELS, UNKNOWN_CATEGORY)
-            return
         if delivery.queue == INTAKE_QUEUE:
-            # Whatever headers came with it, a request from the intake starts afresh.
-            state = _FRESH
+            self._from_intake(consumer, delivery)
         else:
-            try:
-                state = RoutingState.from_headers(delivery.properties.headers)
-            except BadHeadersError:
-                self._quarantine(consumer, delivery, BAD_HEADERS, labels.category)
-                return
-        request = _Request(delivery, header, message_id, state)
-        if request.from_intake and message_id in self.seen:
+            self._returned(consumer, delivery)
+
+    def _from_intake(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
+        checked = _check_envelope(delivery)
+        if isinstance(checked, str):
+            self._quarantine(consumer, delivery, checked, UNKNOWN_CATEGORY)
+            return
+        header, message_id = checked
+        # Whatever headers came with it, a request from the intake starts afresh.
+        request = _Request(delivery, header, message_id, _FRESH)
+        if delivery.queue == INTAKE_QUEUE and message_id in self.seen:
             # Already routed by this router: the same envelope published twice.
             log.info("request %s: duplicate from intake dropped", message_id)
             self.metrics.duplicates.labels(request.category).inc()
             consumer.ack(delivery)
             return
-        self._dispatch(consumer, request)
+        self._route(consumer, request)
 
-    def _dispatch(self, consumer: ConfirmingConsumer, request: _Request) -> None:
-        state = request.state
-        if not request.from_intake and DECLINE in (request.delivery.properties.headers or {}):
-            self._on_decline(consumer, request)
-        elif state.stage == "redeliver" and state.partner is not None:
+    def _returned(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
+        """A decline, a dead-lettered return, a retry or an operator's replay.
+
+        Partners can publish into this queue (through haven.declines), so
+        nothing here is routed on its headers' word: only state sealed by a
+        Haven service for this very message id, once per assignment.
+        """
+        headers = delivery.properties.headers or {}
+        if self._operator_replay(delivery, headers):
+            # Routed as new, like a request from the intake.
+            self._from_intake(consumer, delivery)
+            return
+        checked = _check_envelope(delivery)
+        if isinstance(checked, str):
+            self._forged(consumer, delivery, UNKNOWN_CATEGORY)
+            return
+        header, message_id = checked
+        try:
+            sealed = self.keys.verify(message_id, headers)
+        except BadSealError:
+            self._forged(consumer, delivery, header.labels.category)
+            return
+        request = _Request(delivery, header, message_id, sealed.state)
+        if DECLINE in headers:
+            self._on_decline(consumer, request, sealed.nonce)
+            return
+        if not self.consumed.consume(sealed.nonce) and not delivery.redelivered:
+            # The assignment was already answered (a decline honoured, and
+            # now its dead-lettered twin; or a replayed return): routed once.
+            # A redelivery is this router's own unfinished work after a
+            # crash, and is finished rather than dropped.
+            who = sealed.state.partner or NO_PARTNER
+            log.info("request %s: return of a used assignment (%s) dropped", message_id, who)
+            self.metrics.used_returns.labels(self._sender(who)).inc()
+            consumer.ack(delivery)
+            return
+        state = sealed.state
+        if state.stage == "redeliver" and state.partner is not None:
             self._redeliver(consumer, request, state.partner)
-        else:
-            if state.stage == "partner" and state.partner is not None:
-                self._count_return(request, state.partner)
-            self._route(consumer, request)
+            return
+        if state.stage == "partner" and state.partner is not None:
+            self._count_return(request, state.partner)
+        self._route(consumer, request)
+
+    def _operator_replay(self, delivery: Delivery, headers: Mapping[str, object]) -> bool:
+        """`haven ops replay`: no routing state at all, published by a trusted Haven user.
+
+        The broker checks user_id against the connection's user, and no
+        partner user is trusted, so no partner can start a request afresh.
+        """
+        return delivery.properties.user_id in self._trusted and not any(
+            name.startswith("x-haven-") for name in headers
+        )
 
     def _count_return(self, request: _Request, partner_id: str) -> None:
         reason = death_reason(request.delivery.properties.headers)
@@ -181,26 +240,34 @@ class Router:
             log.info("request %s: declined by %s (%s)", request.message_id, partner_id, code)
             self.metrics.declined.labels(request.category, partner_id, code).inc()
 
-    def _on_decline(self, consumer: ConfirmingConsumer, request: _Request) -> None:
-        """A request published back to haven.declines with a reason code."""
+    def _on_decline(self, consumer: ConfirmingConsumer, request: _Request, nonce: bytes) -> None:
+        """A request published back to haven.declines with a reason code.
+
+        Honoured only for the current assignment of this request to the
+        declining partner (stage partner, sealed), and only once.
+        """
         state = request.state
         reason = request.delivery.properties.headers.get(DECLINE)
         if isinstance(reason, bytes):
             reason = reason.decode("ascii", "replace")
         partner_id = state.partner
-        if state.stage != "partner" or partner_id is None or reason not in REASONS:
-            self._quarantine(consumer, request.delivery, BAD_DECLINE, request.category, state)
-            return
         sender = request.delivery.properties.user_id
-        trusted = self.settings.trusted_users()
         # The broker checked user_id against the connection's user: only the
         # partner the request was assigned to (or Haven's own services, for
         # webhook deliveries) may hand it back; a service reason (the webhook
-        # delivery gave up) only Haven's services. Anyone else's is quarantined.
-        if sender not in trusted and (
-            reason in SERVICE_REASONS or sender != partner_username(partner_id)
+        # delivery gave up) only Haven's services.
+        if (
+            state.stage != "partner"
+            or partner_id is None
+            or reason not in REASONS
+            or (
+                sender not in self._trusted
+                and (reason in SERVICE_REASONS or sender != partner_username(partner_id))
+            )
+            # Last: a refused decline must not use up the assignment.
+            or not self.consumed.consume(nonce)
         ):
-            self._quarantine(consumer, request.delivery, UNTRUSTED_DECLINE, request.category, state)
+            self._forged(consumer, request.delivery, request.category)
             return
         log.info("request %s: declined by %s (%s)", request.message_id, partner_id, reason)
         self.metrics.declined.labels(request.category, partner_id, str(reason)).inc()
@@ -215,6 +282,26 @@ class Router:
         # with none left, to quarantine with its reason (operators check
         # the partner's server and replay it), not to unassigned.
         self._route(consumer, request, none_left=str(reason) if reason in SERVICE_REASONS else None)
+
+    def _sender(self, partner_id: str | None) -> str:
+        # Metric label and bucket key: a partner of the directory, or unknown
+        # (a closed set, whatever a forger writes).
+        known = partner_id is not None and any(p.id == partner_id for p in self.directory.partners)
+        return partner_id if known and partner_id is not None else UNKNOWN_SENDER
+
+    def _forged(self, consumer: ConfirmingConsumer, delivery: Delivery, category: str) -> None:
+        """Not routing state a Haven service sealed for this assignment: never routed on."""
+        user = delivery.properties.user_id
+        sender = self._sender(partner_of_user(user) if isinstance(user, str) else None)
+        if self.budget.take(sender):
+            self.metrics.forged.labels(sender, "quarantined").inc()
+            self._quarantine(consumer, delivery, FORGED_DECLINE, category)
+            return
+        # Over the sender's bound: not a request, so not kept. Logged with
+        # the partner id only (its message id and headers are the forger's).
+        self.metrics.forged.labels(sender, "dropped").inc()
+        log.warning("forged decline from %s dropped: over the bound", sender)
+        consumer.ack(delivery)
 
     def _redeliver(self, consumer: ConfirmingConsumer, request: _Request, partner_id: str) -> None:
         """A webhook delivery waited out a retry tier: back to the same partner if it still fits."""
@@ -280,7 +367,7 @@ class Router:
             request.delivery.body,
             _properties(
                 request.message_id,
-                onward.headers(),
+                self.keys.seal(request.message_id, onward),
                 request.delivery.properties,
                 expiration_ms=seconds * 1000,
             ),
@@ -301,7 +388,7 @@ class Router:
         consumer.publish(outgoing, done)
 
     def _unassign(self, consumer: ConfirmingConsumer, request: _Request, reason: str) -> None:
-        headers = {**request.state.headers(), REASON: reason}
+        headers = {**self.keys.seal(request.message_id, request.state), REASON: reason}
         outgoing = Outgoing(
             UNASSIGNED_EXCHANGE,
             UNASSIGNED_ROUTING_KEY,
@@ -335,7 +422,11 @@ class Router:
             RETRY_EXCHANGE,
             retry_routing_key(tier),
             request.delivery.body,
-            _properties(request.message_id, waiting.headers(), request.delivery.properties),
+            _properties(
+                request.message_id,
+                self.keys.seal(request.message_id, waiting),
+                request.delivery.properties,
+            ),
         )
 
         def done(outcome: Outcome) -> None:
@@ -359,7 +450,9 @@ class Router:
     ) -> None:
         claimed = delivery.properties.message_id
         message_id = claimed if is_message_id(claimed) else None
-        headers = {**(state.headers() if state else {}), REASON: reason}
+        # Only state that verified (or that this router made) is sealed again.
+        sealed = self.keys.seal(message_id, state) if state and message_id else {}
+        headers = {**sealed, REASON: reason}
         outgoing = Outgoing(
             QUARANTINE_EXCHANGE,
             QUARANTINE_ROUTING_KEY,

@@ -12,7 +12,9 @@ from haven.broker.connection import connect, declare
 from haven.broker.consumer import ConfirmingConsumer
 from haven.broker.reconnect import Backoff
 from haven.broker.topology import INTAKE_QUEUE, RETURNED_QUEUE, routing_topology
+from worker.budget import DeclineBudget
 from worker.choice import Uniform, stable_uniform
+from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
 from worker.directory import DirectoryLoader, reload_or_keep
 from worker.metrics import RouterMetrics
 from worker.router import Router
@@ -42,6 +44,8 @@ def run_router(
     metrics: RouterMetrics | None = None,
     uniform: Uniform = stable_uniform,
     on_consuming: Callable[[], None] | None = None,
+    consumed: ConsumedAssignments | None = None,
+    budget: DeclineBudget | None = None,
 ) -> RouterMetrics:
     """Route until `stop_event` is set; return the metrics.
 
@@ -53,6 +57,11 @@ def run_router(
     metrics = metrics if metrics is not None else RouterMetrics()
     # Survives reconnects: duplicates are recognised across a broker restart.
     seen = SeenIds(settings.seen_capacity)
+    # Per router until the deployment's shared store backs it (worker.consumed).
+    consumed = (
+        consumed if consumed is not None else MemoryConsumedAssignments(settings.consumed_capacity)
+    )
+    budget = budget if budget is not None else DeclineBudget(settings.declines_per_minute)
     backoff = Backoff(settings.backoff)
     directory = directory_loader()
 
@@ -82,6 +91,8 @@ def run_router(
             metrics,
             seen,
             declared_partners=partner_ids,
+            consumed=consumed,
+            budget=budget,
             reload=directory_loader,
             uniform=uniform,
         )

@@ -12,6 +12,7 @@ from haven.broker.consumer import ConsumerSettings
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.broker.settings import env_number
+from worker.seal import RouterKeys
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,14 @@ class RouterSettings:
     # Broker users of Haven's own services whose declines the router trusts
     # for any partner (the webhook delivery); the router's own user always is.
     service_users: frozenset[str] = frozenset()
+    # Forged declines quarantined per sending partner per minute; beyond
+    # that they are dropped (counted), so they cannot fill quarantine.
+    declines_per_minute: int = 20
+    # Assignment nonces this router remembers as consumed (worker.consumed).
+    consumed_capacity: int = 200_000
+    # The key that seals routing state (worker.seal); shared with the
+    # webhook delivery, never with partners.
+    keys: RouterKeys = field(kw_only=True)
 
     def __post_init__(self) -> None:
         if not 1 <= self.prefetch <= 1000:
@@ -45,6 +54,10 @@ class RouterSettings:
             raise SettingsError("HAVEN_ROUTER_SHUTDOWN_TIMEOUT must be between 0 and 300 seconds")
         if not 1 <= self.directory_refresh <= 86_400:
             raise SettingsError("HAVEN_DIRECTORY_REFRESH must be between 1 and 86400 seconds")
+        if not 1 <= self.declines_per_minute <= 10_000:
+            raise SettingsError("HAVEN_DECLINES_PER_MINUTE must be between 1 and 10000")
+        if not 1_000 <= self.consumed_capacity <= 10_000_000:
+            raise SettingsError("HAVEN_ROUTER_CONSUMED_CAPACITY must be between 1000 and 10000000")
 
     def trusted_users(self) -> frozenset[str]:
         own = pika.URLParameters(self.broker.url).credentials
@@ -81,4 +94,11 @@ class RouterSettings:
             service_users=frozenset(
                 name for name in environ.get("HAVEN_SERVICE_USERS", "").split(",") if name
             ),
+            declines_per_minute=int(
+                number("HAVEN_DECLINES_PER_MINUTE", cls.declines_per_minute, int)
+            ),
+            consumed_capacity=int(
+                number("HAVEN_ROUTER_CONSUMED_CAPACITY", cls.consumed_capacity, int)
+            ),
+            keys=RouterKeys.from_env(environ),
         )

@@ -6,7 +6,8 @@ same request, byte for byte, published by the partner's own broker user to
 `haven.declines` (bound into the router's returned queue) with the routing
 headers it arrived with and `x-haven-decline: <code>`; the partner then
 acks its delivery. The `user_id` property is checked by the broker against
-the connection's user, so the router knows which partner declined.
+the connection's user, so the router knows which partner declined; the
+sealed headers say which assignment the decline answers (worker.seal).
 
 Reason codes are a closed set: they become metric labels and operators
 read them, and nothing about a requester can travel in one.
@@ -19,14 +20,16 @@ from collections.abc import Mapping
 import pika
 
 DECLINE = "x-haven-decline"
-# The routing headers a decline carries back unchanged (worker.headers
-# parses them strictly; anything else the partner received is dropped).
+# The routing headers a decline carries back unchanged, the seal with them:
+# the router honours a decline only for the assignment sealed in these
+# (worker.seal), so a partner cannot choose or edit them, only echo them.
 ROUTING_HEADERS = (
     "x-haven-tried",
     "x-haven-retries",
     "x-haven-stage",
     "x-haven-partner",
     "x-haven-attempts",
+    "x-haven-seal",
 )
 
 # The partner cannot act on it; the router tries the next eligible partner.

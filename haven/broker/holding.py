@@ -98,6 +98,11 @@ def _publish(
         raise HoldingError("the broker refused a publish; the message stays where it was") from None
 
 
+def _username(settings: BrokerSettings) -> str | None:
+    credentials = pika.URLParameters(settings.url).credentials
+    return credentials.username if isinstance(credentials, pika.PlainCredentials) else None
+
+
 def walk(
     settings: BrokerSettings,
     queue: str,
@@ -134,6 +139,9 @@ def walk(
                     type=properties.type,
                     timestamp=properties.timestamp,
                     headers={},
+                    # Checked by the broker: the router starts a request
+                    # afresh only for a Haven user it trusts, never a partner.
+                    user_id=_username(settings),
                 )
                 _publish(channel, RETURNED_EXCHANGE, RETURNED_ROUTING_KEY, body, fresh)
             channel.basic_ack(method.delivery_tag)

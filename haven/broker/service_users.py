@@ -13,8 +13,9 @@ The one home of what each service may do on the network's vhost, as
   retry and quarantine exchanges. It may never read a partner's or a retry
   queue, nor touch anything outside Haven's names (no default exchange).
 * `haven-deliver` reads the queues of the webhook partners alone and
-  publishes to the declines, retry and quarantine exchanges; it declares
-  nothing.
+  publishes to the declines and retry exchanges (a webhook that failed
+  every tier goes back to the router as a decline, never straight to
+  quarantine); it declares nothing.
 
 Queue and exchange names share one namespace in RabbitMQ's permissions,
 and `haven.intake`, `haven.quarantine` and `haven.unassigned` are both: the
@@ -32,7 +33,6 @@ from haven.broker.settings import SettingsError
 from haven.broker.topology import (
     DECLINES_EXCHANGE,
     INTAKE_EXCHANGE,
-    QUARANTINE_EXCHANGE,
     RETRY_EXCHANGE,
     partner_queue,
 )
@@ -81,7 +81,7 @@ def service_permissions(role: str, webhook_partner_ids: Iterable[str]) -> tuple[
         queues = [partner_queue(partner_id) for partner_id in webhook_partner_ids]
         return (
             NOTHING,
-            _one_of([DECLINES_EXCHANGE, RETRY_EXCHANGE, QUARANTINE_EXCHANGE]),
+            _one_of([DECLINES_EXCHANGE, RETRY_EXCHANGE]),
             _one_of(queues),
         )
     raise SettingsError(f"not a Haven service: {role!r} (one of {', '.join(ROLES)})")

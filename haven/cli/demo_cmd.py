@@ -139,6 +139,8 @@ def _create_network(step: Step, base: Path, pw: list[str]) -> None:
         private=True,
     )
     write_new(base / "DEMO-ONLY-pow.secret", secrets.token_bytes(32), force=True, private=True)
+    # Seals the router's routing state (worker.seal); partners never get it.
+    write_new(base / "DEMO-ONLY-router.key", secrets.token_bytes(32), force=True, private=True)
     step(["network", "create", "--network-id", "haven-demo", "--key", str(base / "network.key"),
                  "--verify-key", str(base / "network.pub"), "--directory", str(base / "directory.json"), *pw])  # fmt: skip
 
@@ -212,6 +214,7 @@ def _serve(
             # The demo's store: an embedded SQLite file in its own folder, so
             # `make run` needs no database server (the compose stack: PostgreSQL).
             "HAVEN_STORE_URL": f"sqlite:///{(base / 'store.sqlite3').resolve()}",
+            "HAVEN_ROUTER_KEY_FILE": str(base / "DEMO-ONLY-router.key"),
             "HAVEN_BIND": f"127.0.0.1:{port}",
             # /healthz, /readyz and /metrics: beside the public port, never on it.
             "HAVEN_OPS_BIND": f"127.0.0.1:{ops_port}",

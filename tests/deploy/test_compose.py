@@ -207,6 +207,28 @@ def test_compose_secrets_script_makes_every_secret_file_the_stack_names(
     assert "--service-users" in compose["services"]["provision"]["command"]
 
 
+def test_the_router_key_is_made_and_given_to_routers_and_the_deliverer_only(
+    tmp_path: Path, compose: dict[str, Any]
+) -> None:
+    script = str(ROOT / "scripts" / "compose-secrets")
+    subprocess.run(
+        [sys.executable, script, "--dir", str(tmp_path)], capture_output=True, check=True
+    )
+    assert len((tmp_path / "router.key").read_bytes()) == 32
+    holders = {
+        name
+        for name, service in compose["services"].items()
+        if "router_key" in service.get("secrets", [])
+    }
+    # A partner-facing service holding it could seal routing state for a partner.
+    assert holders == {"worker", "deliver"}
+    for name in holders:
+        assert (
+            compose["services"][name]["environment"]["HAVEN_ROUTER_KEY_FILE"]
+            == "/run/secrets/router_key"
+        )
+
+
 def test_rabbitmq_password_hash_is_rabbitmqs_sha256_scheme() -> None:
     # Salt CAFEBABE and password "foo", as RabbitMQ computes it
     # (base64 of salt followed by SHA-256(salt || password)).

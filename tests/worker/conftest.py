@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -20,9 +21,14 @@ from haven.directory import empty_directory, key_entry, recipient_keys, with_par
 from haven.envelope import Labels, PrivateKey, digest, seal
 from schemas.directory import Directory
 from worker import RouterMetrics, RouterSettings, run_router
+from worker.budget import DeclineBudget
 from worker.choice import Uniform, stable_uniform
+from worker.seal import RouterKey, RouterKeys
 
 NOW = datetime.now(UTC)
+# The test run's router key: every router and deliverer of a test seals with
+# it, in threads and subprocesses alike (router_key_file).
+ROUTER_KEYS = RouterKeys(RouterKey.generate())
 CONTENT = b'{"demo": "a request that only a partner can read"}'
 
 
@@ -83,9 +89,18 @@ def router_settings(url: str, **overrides: Any) -> RouterSettings:
         "prefetch": 20,
         "shutdown_timeout": 5.0,
         "backoff": BackoffPolicy(initial=0.2, maximum=1.0),
+        "keys": ROUTER_KEYS,
     }
     values.update(overrides)
     return RouterSettings(**values)
+
+
+def router_key_file(folder: Path) -> dict[str, str]:
+    """ROUTER_KEYS written to a file in `folder`: the environment a router subprocess needs."""
+    path = folder / "router.key"
+    path.write_bytes(ROUTER_KEYS.current.secret)
+    path.chmod(0o600)
+    return {"HAVEN_ROUTER_KEY_FILE": str(path)}
 
 
 class RunningRouter:
@@ -107,6 +122,7 @@ def running_router(
     directory: Directory | Callable[[], Directory],
     *,
     uniform: Uniform = stable_uniform,
+    budget: DeclineBudget | None = None,
 ) -> Iterator[RunningRouter]:
     """A router in a thread of its own (its own pika connection), stopped on exit."""
     loader = directory if callable(directory) else (lambda: directory)
@@ -117,7 +133,13 @@ def running_router(
     def target() -> None:
         try:
             run_router(
-                settings, loader, stop, metrics=metrics, uniform=uniform, on_consuming=consuming.set
+                settings,
+                loader,
+                stop,
+                metrics=metrics,
+                uniform=uniform,
+                on_consuming=consuming.set,
+                budget=budget,
             )
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             holder[0].errors.append(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from haven.broker.reconnect import Backoff, BackoffPolicy
 from haven.directory import with_partner, without_partner
 from haven.envelope import Labels, inspect, seal
 from schemas.directory import Directory
-from tests.worker.conftest import NOW, partner_entry, sealed
+from tests.worker.conftest import NOW, ROUTER_KEYS, partner_entry, router_key_file, sealed
 from worker import choice
 from worker.choice import (
     CandidateCache,
@@ -202,7 +203,7 @@ def test_backoff_grows_to_its_maximum_and_resets() -> None:
     assert jittered.next_delay() == 2
 
 
-def test_settings_from_env_read_every_variable_the_router_documents() -> None:
+def test_settings_from_env_read_every_variable_the_router_documents(tmp_path: Path) -> None:
     # Operators tune the router through these variables alone: each one set
     # to a value no default has must arrive, or a limit they set is ignored.
     settings = RouterSettings.from_env(
@@ -226,6 +227,9 @@ def test_settings_from_env_read_every_variable_the_router_documents() -> None:
             "HAVEN_ROUTER_SHUTDOWN_TIMEOUT": "12.5",
             "HAVEN_DIRECTORY_REFRESH": "42",
             "HAVEN_SERVICE_USERS": "haven-deliver,haven-other",
+            "HAVEN_DECLINES_PER_MINUTE": "33",
+            "HAVEN_ROUTER_CONSUMED_CAPACITY": "5432",
+            **router_key_file(tmp_path),
         }
     )
     expected = RouterSettings(
@@ -252,21 +256,27 @@ def test_settings_from_env_read_every_variable_the_router_documents() -> None:
         shutdown_timeout=12.5,
         directory_refresh=42,
         service_users=frozenset({"haven-deliver", "haven-other"}),
+        declines_per_minute=33,
+        consumed_capacity=5432,
+        keys=ROUTER_KEYS,
     )
     assert settings == expected
     # Every value above differs from its default: a variable that is not
     # read cannot pass unnoticed behind a default that happens to match.
-    defaults = RouterSettings()
+    defaults = RouterSettings(keys=ROUTER_KEYS)
     for group, default_group in (
         (expected.broker, defaults.broker),
         (expected.limits, defaults.limits),
         (expected, defaults),
     ):
         for name in (f.name for f in dataclasses.fields(group)):
-            if name not in {"broker", "limits", "backoff"}:
+            if name not in {"broker", "limits", "backoff", "keys"}:
                 assert getattr(group, name) != getattr(default_group, name), name
-    assert RouterSettings.from_env({}).max_deadline is None
+    keyed = router_key_file(tmp_path)
+    assert RouterSettings.from_env(keyed).max_deadline is None
     with pytest.raises(SettingsError):
-        RouterSettings.from_env({"HAVEN_ROUTER_PREFETCH": "0"})
+        RouterSettings.from_env({**keyed, "HAVEN_ROUTER_PREFETCH": "0"})
+    with pytest.raises(SettingsError, match="HAVEN_ROUTER_KEY_FILE"):
+        RouterSettings.from_env({})
     with pytest.raises(SettingsError):
         RoutingLimits.from_env({"HAVEN_RETRY_DELAYS": "5,x"})

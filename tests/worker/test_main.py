@@ -18,7 +18,14 @@ from haven.broker.topology import partner_queue
 from haven.directory import sign_directory
 from haven.envelope import NetworkKey
 from schemas.directory import Directory
-from tests.worker.conftest import depth, router_settings, sealed, take_all, wait_until
+from tests.worker.conftest import (
+    depth,
+    router_key_file,
+    router_settings,
+    sealed,
+    take_all,
+    wait_until,
+)
 from worker import declare_routing
 
 pytestmark = pytest.mark.broker
@@ -48,6 +55,7 @@ def test_sigterm_stops_the_worker_cleanly_and_loses_nothing(
         # The same limits as the topology declared above: a quorum queue
         # refuses a redeclare with other arguments.
         "HAVEN_RETRY_DELAYS": "1,1",
+        **router_key_file(tmp_path),
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "worker.main"],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.worker.conftest import router_key_file
 from worker.main import deliver_main, main
 from worker.service import DIRECTORY_REFUSED, SETTINGS_FAILED
 
@@ -31,6 +32,7 @@ def _environ(tmp_path: Path, **extra: str) -> dict[str, str]:
         "HAVEN_DIRECTORY_FILE": str(tmp_path / "absent.json"),
         "HAVEN_NETWORK_VERIFY_KEY_FILE": str(tmp_path / "absent.pub"),
         "HAVEN_WEBHOOK_SECRETS_DIR": str(tmp_path),
+        **router_key_file(tmp_path),
         **extra,
     }
 

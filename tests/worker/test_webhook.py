@@ -42,9 +42,11 @@ from haven.envelope import NetworkKey, PrivateKey
 from schemas.directory import Directory
 from tests.worker.conftest import (
     NOW,
+    ROUTER_KEYS,
     RunningRouter,
     depth,
     partner_entry,
+    router_key_file,
     router_settings,
     running_router,
     sealed,
@@ -349,6 +351,7 @@ class Scene:
             backoff=BackoffPolicy(initial=0.2, maximum=1.0),
             # The test server listens on 127.0.0.1.
             allow_private=allow_private,
+            router_keys=ROUTER_KEYS,
         )
 
     def deliver_until(
@@ -635,6 +638,7 @@ def test_haven_deliver_delivers_and_stops_cleanly_on_sigterm(scene: Scene, tmp_p
         "HAVEN_WEBHOOK_CA_FILE": str(scene.webhook.ca_file),
         "HAVEN_RETRY_DELAYS": "1,1",
         "HAVEN_WEBHOOK_ALLOW_PRIVATE": "1",
+        **router_key_file(tmp_path),
     }
     with running_router(router_settings(scene.broker_url), directory):
         deliverer = subprocess.Popen(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from haven.broker import SettingsError
+from tests.worker.conftest import ROUTER_KEYS, router_key_file
 from worker.webhook import WebhookSettings
 
 
@@ -19,9 +20,10 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
         "HAVEN_DIRECTORY_REFRESH": "45",
         "HAVEN_RETRY_DELAYS": "3,9",
         "HAVEN_WEBHOOK_ALLOW_PRIVATE": "1",
+        **router_key_file(tmp_path),
     }
     settings = WebhookSettings.from_env(environ)
-    defaults = WebhookSettings(secrets_dir=tmp_path)
+    defaults = WebhookSettings(secrets_dir=tmp_path, router_keys=ROUTER_KEYS)
     read = {
         "url": settings.broker.url,
         "secrets_dir": settings.secrets_dir,
@@ -67,6 +69,6 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str, says: str) -> None:
-    environ = {"HAVEN_WEBHOOK_SECRETS_DIR": str(tmp_path), name: value}
+    environ = {"HAVEN_WEBHOOK_SECRETS_DIR": str(tmp_path), **router_key_file(tmp_path), name: value}
     with pytest.raises(SettingsError, match=says):
         WebhookSettings.from_env(environ)

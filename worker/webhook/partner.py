@@ -243,13 +243,18 @@ class PartnerDeliverer:
             # sees stage "redeliver" and puts it in this queue again with
             # the attempts kept (and a fresh deadline).
             exchange, key = RETRY_EXCHANGE, retry_routing_key(attempts)
-            headers = RoutingState(
-                tried=job.state.tried,
-                retries=0,
-                stage="redeliver",
-                partner=self.partner_id,
-                attempts=attempts,
-            ).headers()
+            # Sealed like the router's own state: the router takes routing
+            # state on the returned path only under the shared router key.
+            headers = self.settings.router_keys.seal(
+                job.message_id,
+                RoutingState(
+                    tried=job.state.tried,
+                    retries=0,
+                    stage="redeliver",
+                    partner=self.partner_id,
+                    attempts=attempts,
+                ),
+            )
             onward = _onward(job.properties, job.message_id, headers)
             outcome = "retried"
         self._publish(channel, exchange, key, job.body, onward)

@@ -12,6 +12,7 @@ from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.broker.settings import BrokerSettings, SettingsError, env_number
 from haven.broker.topology import partner_queue
+from worker.seal import RouterKeys
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +38,8 @@ class WebhookSettings:
     # (worker.webhook.address): in production, on, it would let a partner's
     # DNS point Haven's deliverer at the broker or a metadata service.
     allow_private: bool = False
+    # Seals the routing state it writes (redelivery, quarantine), as the router does.
+    router_keys: RouterKeys
 
     def __post_init__(self) -> None:
         # A POST holds the partner's one in-flight request and the thread's
@@ -78,4 +81,5 @@ class WebhookSettings:
                 env_number(environ, "HAVEN_DIRECTORY_REFRESH", cls.directory_refresh, float)
             ),
             allow_private=allow_private == "1",
+            router_keys=RouterKeys.from_env(environ),
         )

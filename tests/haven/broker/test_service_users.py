@@ -148,7 +148,7 @@ REFUSED: dict[tuple[str, str], Attempt] = {
     ),
     ("router", "read: take from a retry queue"): lambda ch, s: ch.basic_get("haven.retry.1"),
     ("router", "write: publish via the default exchange"): _publish("", "haven.partner.{q}"),
-    # The deliverer: the webhook partners' queues and its three exchanges.
+    # The deliverer: the webhook partners' queues and its two exchanges.
     ("deliver", "configure: delete a webhook partner's queue"): lambda ch, s: ch.queue_delete(
         partner_queue(s.by_webhook)
     ),
@@ -158,6 +158,10 @@ REFUSED: dict[tuple[str, str], Attempt] = {
     ("deliver", "read: take from the intake queue"): lambda ch, s: ch.basic_get(INTAKE_QUEUE),
     ("deliver", "write: publish to a partner"): _publish(PARTNER_EXCHANGE, "{q}"),
     ("deliver", "write: publish to the intake"): _publish(INTAKE_EXCHANGE, INTAKE_ROUTING_KEY),
+    # A webhook that failed every tier goes back to the router as a decline.
+    ("deliver", "write: publish to quarantine"): _publish(
+        QUARANTINE_EXCHANGE, QUARANTINE_ROUTING_KEY
+    ),
 }
 
 
@@ -232,7 +236,6 @@ def test_router_declares_consumes_and_routes(services: Services) -> None:
             (PARTNER_EXCHANGE, services.by_queue),
             (UNASSIGNED_EXCHANGE, UNASSIGNED_ROUTING_KEY),
             (RETRY_EXCHANGE, retry_routing_key(1)),
-            (QUARANTINE_EXCHANGE, QUARANTINE_ROUTING_KEY),
         ):
             channel.basic_publish(exchange, key, b"routed", mandatory=True)
         channel.basic_get(INTAKE_QUEUE, auto_ack=False)
@@ -269,7 +272,6 @@ def test_deliverer_reads_its_webhook_partner_and_publishes_its_paths(services: S
         for exchange, key in (
             (DECLINES_EXCHANGE, DECLINES_ROUTING_KEY),
             (RETRY_EXCHANGE, retry_routing_key(1)),
-            (QUARANTINE_EXCHANGE, QUARANTINE_ROUTING_KEY),
         ):
             channel.basic_publish(exchange, key, b"handed back", mandatory=True)
     finally:
@@ -277,7 +279,7 @@ def test_deliverer_reads_its_webhook_partner_and_publishes_its_paths(services: S
     admin = pika.BlockingConnection(pika.URLParameters(services.url))
     try:
         channel = admin.channel()
-        for queue in ("haven.returned", "haven.retry.1", "haven.quarantine"):
+        for queue in ("haven.returned", "haven.retry.1"):
             channel.queue_purge(queue)
     finally:
         admin.close()

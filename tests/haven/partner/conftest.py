@@ -40,6 +40,7 @@ from tests.worker.conftest import (  # noqa: F401 - fixtures and helpers shared 
     channel,
     depth,
     partner_entry,
+    router_key_file,
     router_settings,
     running_router,
     take_all,
@@ -208,6 +209,7 @@ def make_network(
             "HAVEN_STORE_URL": f"sqlite:///{root / 'store.sqlite3'}",
             "HAVEN_POW_MIN_BITS": "8",
             "HAVEN_POW_MAX_BITS": "12",
+            **router_key_file(root),
             **(intake_env or {}),
         }
         # The router's topology first, as `haven provision` or the first router would.

@@ -1,0 +1,65 @@
+"""The record of consumed assignments: the contract every implementation keeps.
+
+Written against the `ConsumedAssignments` interface only, so that the
+store shared by all routers of a deployment passes the same tests: add it
+to IMPLEMENTATIONS.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
+
+IMPLEMENTATIONS: dict[str, Callable[[], ConsumedAssignments]] = {
+    "memory": lambda: MemoryConsumedAssignments(10_000),
+}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def consumed(request: pytest.FixtureRequest) -> ConsumedAssignments:
+    return IMPLEMENTATIONS[request.param]()
+
+
+def test_a_nonce_is_consumed_once(consumed: ConsumedAssignments) -> None:
+    nonce, other = secrets.token_bytes(16), secrets.token_bytes(16)
+    assert consumed.consume(nonce) is True
+    assert consumed.consume(nonce) is False
+    assert consumed.consume(nonce) is False
+    assert consumed.consume(other) is True
+
+
+def test_racing_consumers_see_exactly_one_first_use(consumed: ConsumedAssignments) -> None:
+    nonces = [secrets.token_bytes(16) for _ in range(200)]
+    wins: list[bytes] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def race() -> None:
+        start.wait()
+        for nonce in nonces:
+            if consumed.consume(nonce):
+                with lock:
+                    wins.append(nonce)
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(wins) == sorted(nonces)
+
+
+def test_the_memory_record_is_bounded_and_forgets_the_oldest_first() -> None:
+    record = MemoryConsumedAssignments(3)
+    first, *rest = [bytes([i]) * 16 for i in range(4)]
+    for nonce in (first, *rest):
+        assert record.consume(nonce)
+    assert len(record) == 3
+    assert record.consume(rest[-1]) is False
+    # Beyond its capacity the per-router record no longer knows the oldest.
+    assert record.consume(first) is True

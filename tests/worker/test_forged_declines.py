@@ -1,0 +1,206 @@
+"""A provisioned partner attacks the returned path; the router routes on nothing it did not seal.
+
+The partner's own broker user may publish to haven.declines (bound into the
+router's returned queue) and writes every header and property of what it
+publishes. Against the real broker, with real partner users, it publishes:
+fresh envelopes (with and without the decline header, with and without
+user_id), a decline whose tried list it chose, 1,000 `undecryptable`
+declines, and, after one honest decline, that decline again and its
+dead-letter twin. No other partner receives anything but the request that
+was really handed on, and quarantine holds what the per-sender bound allows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pika
+import pytest
+from pika.adapters.blocking_connection import BlockingChannel
+
+from haven.broker.declines import DECLINE, decline_properties
+from haven.broker.management import ManagementClient
+from haven.broker.provision import provision
+from haven.broker.topology import (
+    DECLINES_EXCHANGE,
+    DECLINES_ROUTING_KEY,
+    QUARANTINE_QUEUE,
+    RETURNED_QUEUE,
+    UNASSIGNED_QUEUE,
+    partner_queue,
+    partner_username,
+)
+from haven.directory import empty_directory, with_partner
+from haven.envelope import PrivateKey, digest
+from schemas.directory import Directory
+from tests.haven.broker.test_provision import as_partner
+from tests.worker.conftest import (
+    NOW,
+    depth,
+    partner_entry,
+    router_settings,
+    running_router,
+    sealed,
+    take_all,
+    wait_until,
+)
+from worker.budget import DeclineBudget
+from worker.headers import TRIED
+from worker.router import FORGED_DECLINE
+
+pytestmark = pytest.mark.broker
+
+BOUND = 20
+FLOOD = 1000
+
+
+@pytest.fixture
+def network(
+    fresh_broker_url: str,
+    management_url: str,
+    partner_keys: dict[str, PrivateKey],
+    tmp_path: Path,
+) -> Iterator[tuple[Directory, Path]]:
+    """Three Russian-speaking partners with broker users of their own (deleted at the end)."""
+    suffix = secrets.token_hex(3)
+    ids = [f"{name}-{suffix}" for name in ("alpha", "bravo", "charlie")]
+    d = empty_directory("haven-test", now=NOW)
+    for partner_id, name in zip(ids, ("alpha", "bravo", "delta"), strict=True):
+        d = with_partner(d, partner_entry(partner_id, partner_keys[name]), now=NOW)
+    admin = ManagementClient(management_url, "guest", "guest")
+    settings = router_settings(fresh_broker_url)
+    credentials = tmp_path / "credentials"
+    try:
+        provision(
+            admin,
+            unquote(urlsplit(fresh_broker_url).path[1:]),
+            ids,
+            credentials,
+            broker_settings=settings.broker,
+            limits=settings.limits,
+        )
+        yield d, credentials
+    finally:
+        for partner_id in ids:
+            admin.delete_user(partner_username(partner_id))
+
+
+def test_a_partner_cannot_route_quarantine_or_replay_through_the_returned_path(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+) -> None:
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url, declines_per_minute=BOUND)
+    # A clock that stands still: the bound is exact, whatever the test's pace.
+    budget = DeclineBudget(BOUND, clock=lambda: 0.0)
+    with running_router(settings, directory, budget=budget) as router:
+        request_id = publish(sealed(directory))
+
+        def in_queues() -> dict[str, int]:
+            return {p: depth(channel, partner_queue(p)) for p in ids}
+
+        wait_until(lambda: sum(in_queues().values()) == 1, what="the request routed")
+        holder = next(p for p, n in in_queues().items() if n == 1)
+        others = [p for p in ids if p != holder]
+        user = partner_username(holder)
+
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        attacker = connection.channel()
+        attacker.confirm_delivery()
+        method, received, body = attacker.basic_get(partner_queue(holder), auto_ack=False)
+        assert method is not None and received.message_id == request_id
+        assert received.headers["x-haven-seal"].startswith("v1.")
+
+        def send(envelope: bytes, headers: dict[str, Any], user_id: str | None) -> None:
+            properties = pika.BasicProperties(
+                delivery_mode=2, message_id=digest(envelope), headers=headers, user_id=user_id
+            )
+            attacker.basic_publish(
+                DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, envelope, properties, mandatory=True
+            )
+
+        sent = {"holder": 0, "unknown": 0}
+
+        def forge(envelope: bytes, headers: dict[str, Any], user_id: str | None) -> None:
+            send(envelope, headers, user_id)
+            sent["holder" if user_id else "unknown"] += 1
+
+        fresh = sealed(directory, content=b'{"a": "request the partner made up"}')
+        # Fresh envelopes, routing state copied from its real assignment
+        # (a seal for another message id), to the partner it picks.
+        chosen = {**received.headers, TRIED: ",".join([holder, others[0]])}
+        for with_decline in (True, False):
+            for user_id in (user, None):
+                headers = {**chosen, DECLINE: "other"} if with_decline else chosen
+                forge(fresh, headers, user_id)
+        # The real request, declined with a tried list of the partner's choosing.
+        forge(body, {**chosen, DECLINE: "no-capacity"}, user)
+        # A flood of undecryptable declines, to fill quarantine.
+        for _ in range(FLOOD):
+            forge(fresh, {**received.headers, DECLINE: "undecryptable"}, user)
+
+        # Then one honest decline, echoing what it received, and acked.
+        honest = decline_properties(received, "no-capacity", user)
+        attacker.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest)
+        attacker.basic_ack(method.delivery_tag)
+        # That decline replayed, and its dead-letter twin (no decline header, no user_id).
+        forge(body, dict(honest.headers), user)
+        twin = {k: v for k, v in honest.headers.items() if k != DECLINE}
+        send(body, twin, None)
+        connection.close()
+
+        forged = sent["holder"] + sent["unknown"]
+        wait_until(
+            lambda: (
+                depth(channel, RETURNED_QUEUE) == 0
+                and router.metrics.value("used_returns", partner=holder) == 1
+                and sum(
+                    router.metrics.value("forged", partner=who, outcome=outcome)
+                    for who in (holder, "unknown")
+                    for outcome in ("quarantined", "dropped")
+                )
+                == forged
+            ),
+            timeout=60,
+            what="every forgery handled",
+        )
+        wait_until(lambda: sum(in_queues().values()) == 1, what="the request handed on")
+        metrics = router.metrics
+
+    delivered = {p: take_all(channel, partner_queue(p)) for p in ids}
+    quarantined = take_all(channel, QUARANTINE_QUEUE)
+    rerouted = sum(metrics.value("rerouted", category="desertion", partner=p) for p in ids)
+    expected_quarantine = min(BOUND, sent["holder"]) + min(BOUND, sent["unknown"])
+    wrong = [p for p in ids for props, _ in delivered[p] if props.message_id != request_id]
+    print(
+        f"forged {forged}, re-routed {rerouted - 1:.0f} beyond the honest decline, "
+        f"delivered to another partner {len(wrong)}, "
+        f"quarantined {len(quarantined)} (bound {BOUND} per sender: "
+        f"{min(BOUND, sent['holder'])} {holder}, {min(BOUND, sent['unknown'])} unknown), "
+        f"dead-letter twin dropped {metrics.value('used_returns', partner=holder):.0f}"
+    )
+    # The honest decline handed the real request on once, to another partner.
+    (taker,) = [p for p in ids if delivered[p]]
+    assert taker in others
+    [(properties, _)] = delivered[taker]
+    assert properties.message_id == request_id
+    assert properties.headers[TRIED] == f"{holder},{taker}"
+    assert rerouted == 1 and wrong == []
+    assert metrics.value("routed", category="desertion", partner=holder) == 1
+    assert (
+        metrics.value("declined", category="desertion", partner=holder, reason="no-capacity") == 1
+    )
+    # Quarantine holds exactly what the bound allows, all of it named forged.
+    assert len(quarantined) == expected_quarantine == BOUND + 2
+    assert {props.headers["x-haven-reason"] for props, _ in quarantined} == {FORGED_DECLINE}
+    assert all("x-haven-seal" not in props.headers for props, _ in quarantined)
+    assert metrics.value("forged", partner=holder, outcome="quarantined") == BOUND
+    assert metrics.value("forged", partner=holder, outcome="dropped") == sent["holder"] - BOUND
+    assert depth(channel, UNASSIGNED_QUEUE) == 0
