@@ -345,5 +345,5 @@ def test_a_partner_cannot_send_the_webhook_deliverers_decline(
     ((properties, _),) = take_all(channel, ends_in)
     assert properties.message_id == message_id
     if ends_in == QUARANTINE_QUEUE:
-        assert properties.headers["x-haven-reason"] == "untrusted-decline"
+        assert properties.headers["x-haven-reason"] == "forged-decline"
     assert depth(channel, UNASSIGNED_QUEUE) == 0

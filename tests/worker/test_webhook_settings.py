@@ -50,10 +50,9 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
     assert settings.limits.retry_delays != defaults.limits.retry_delays
     # Off unless asked for: production never reaches internal addresses by default.
     assert defaults.allow_private is False
-    assert WebhookSettings.from_env({"HAVEN_WEBHOOK_SECRETS_DIR": "s"}).allow_private is False
-    assert not WebhookSettings.from_env(
-        {"HAVEN_WEBHOOK_SECRETS_DIR": "s", "HAVEN_WEBHOOK_ALLOW_PRIVATE": "0"}
-    ).allow_private
+    keyed = {"HAVEN_WEBHOOK_SECRETS_DIR": "s", **router_key_file(tmp_path)}
+    assert WebhookSettings.from_env(keyed).allow_private is False
+    assert not WebhookSettings.from_env({**keyed, "HAVEN_WEBHOOK_ALLOW_PRIVATE": "0"}).allow_private
 
 
 @pytest.mark.parametrize(
