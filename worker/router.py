@@ -250,6 +250,10 @@ class Router:
         reason = request.delivery.properties.headers.get(DECLINE)
         if isinstance(reason, bytes):
             reason = reason.decode("ascii", "replace")
+        if not isinstance(reason, str):
+            # An AMQP array or table is unhashable: checked as it is, one
+            # partner's decline would crash the consumer again and again.
+            reason = None
         partner_id = state.partner
         sender = request.delivery.properties.user_id
         # The broker checked user_id against the connection's user: only the
@@ -264,8 +268,11 @@ class Router:
                 sender not in self._trusted
                 and (reason in SERVICE_REASONS or sender != partner_username(partner_id))
             )
-            # Last: a refused decline must not use up the assignment.
-            or not self.consumed.consume(nonce)
+            # Last: a refused decline must not use up the assignment. A
+            # redelivery (the broker's flag, no partner can set it) is this
+            # decline again after a lost connection: its first try may have
+            # consumed the nonce before its onward publish was confirmed.
+            or not (self.consumed.consume(nonce) or request.delivery.redelivered)
         ):
             self._forged(consumer, request.delivery, request.category)
             return

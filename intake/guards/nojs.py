@@ -151,8 +151,10 @@ class Tickets:
         the same moment (a double click, a script, two intake instances):
         exactly one passes.
         """
-        # Kept until the ticket is too old anyway, and a second for rounding.
-        expires_at = ticket.issued_at + self._max_age + 1
+        # Kept for a full ticket lifetime from its use, not its issue: a
+        # browser re-posts a sent page on Back or reload for as long as the
+        # tab lives, and a purged row would show that page's request again.
+        expires_at = int(self._clock()) + self._max_age + 1
         if self._used.claim(ticket.ticket_id, expires_at=expires_at) == "reused":
             raise TicketRejected("reused")
 

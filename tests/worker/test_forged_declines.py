@@ -142,6 +142,10 @@ def test_a_partner_cannot_route_quarantine_or_replay_through_the_returned_path(
                 forge(fresh, headers, user_id)
         # The real request, declined with a tried list of the partner's choosing.
         forge(body, {**chosen, DECLINE: "no-capacity"}, user)
+        # A reason that is an AMQP array or table, with a valid seal: refused,
+        # never a crash of the router's consumer.
+        forge(body, {**received.headers, DECLINE: ["no-capacity"]}, user)
+        forge(body, {**received.headers, DECLINE: {"reason": "no-capacity"}}, user)
         # A flood of undecryptable declines, to fill quarantine.
         for _ in range(FLOOD):
             forge(fresh, {**received.headers, DECLINE: "undecryptable"}, user)

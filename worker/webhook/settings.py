@@ -38,7 +38,7 @@ class WebhookSettings:
     # (worker.webhook.address): in production, on, it would let a partner's
     # DNS point Haven's deliverer at the broker or a metadata service.
     allow_private: bool = False
-    # Seals the routing state it writes (redelivery, quarantine), as the router does.
+    # Seals the routing state it writes (a redelivery), as the router does.
     router_keys: RouterKeys
 
     def __post_init__(self) -> None:
