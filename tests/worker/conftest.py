@@ -23,6 +23,7 @@ from schemas.directory import Directory
 from worker import RouterMetrics, RouterSettings, run_router
 from worker.budget import DeclineBudget
 from worker.choice import Uniform, stable_uniform
+from worker.consumed import ConsumedAssignments
 from worker.seal import RouterKey, RouterKeys
 
 NOW = datetime.now(UTC)
@@ -123,6 +124,7 @@ def running_router(
     *,
     uniform: Uniform = stable_uniform,
     budget: DeclineBudget | None = None,
+    consumed: ConsumedAssignments | None = None,
 ) -> Iterator[RunningRouter]:
     """A router in a thread of its own (its own pika connection), stopped on exit."""
     loader = directory if callable(directory) else (lambda: directory)
@@ -140,6 +142,7 @@ def running_router(
                 uniform=uniform,
                 on_consuming=consuming.set,
                 budget=budget,
+                consumed=consumed,
             )
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             holder[0].errors.append(exc)

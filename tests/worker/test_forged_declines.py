@@ -40,6 +40,7 @@ from schemas.directory import Directory
 from tests.haven.broker.test_provision import as_partner
 from tests.worker.conftest import (
     NOW,
+    ROUTER_KEYS,
     depth,
     partner_entry,
     router_settings,
@@ -49,6 +50,7 @@ from tests.worker.conftest import (
     wait_until,
 )
 from worker.budget import DeclineBudget
+from worker.consumed import MemoryConsumedAssignments
 from worker.headers import TRIED
 from worker.router import FORGED_DECLINE
 
@@ -208,3 +210,59 @@ def test_a_partner_cannot_route_quarantine_or_replay_through_the_returned_path(
     assert metrics.value("forged", partner=holder, outcome="quarantined") == BOUND
     assert metrics.value("forged", partner=holder, outcome="dropped") == sent["holder"] - BOUND
     assert depth(channel, UNASSIGNED_QUEUE) == 0
+
+
+def test_a_decline_redelivered_after_a_lost_connection_is_still_honoured(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+) -> None:
+    """Its first try consumed the nonce, then the connection went before the onward confirm.
+
+    The broker redelivers the decline (its `redelivered` flag, which no
+    partner can set): handed on, not quarantined as forged, not lost.
+    """
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url)
+    consumed = MemoryConsumedAssignments(10_000)
+    with running_router(settings, directory, consumed=consumed):
+        request_id = publish(sealed(directory))
+        wait_until(lambda: sum(depth(channel, partner_queue(p)) for p in ids) == 1, what="routed")
+    holder = next(p for p in ids if depth(channel, partner_queue(p)) == 1)
+    connection = as_partner(fresh_broker_url, credentials, holder)
+    try:
+        own = connection.channel()
+        own.confirm_delivery()
+        method, received, body = own.basic_get(partner_queue(holder), auto_ack=False)
+        assert method is not None and received.message_id == request_id
+        honest = decline_properties(received, "no-capacity", partner_username(holder))
+        own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+        own.basic_ack(method.delivery_tag)
+    finally:
+        connection.close()
+    # A router took the decline and consumed its nonce, then lost its
+    # connection: the broker puts the delivery back, marked redelivered.
+    consumed.consume(ROUTER_KEYS.verify(request_id, honest.headers).nonce)
+    taken = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
+    try:
+        method, _, _ = taken.channel().basic_get(RETURNED_QUEUE, auto_ack=False)
+        assert method is not None
+    finally:
+        taken.close()
+    with running_router(settings, directory, consumed=consumed) as router:
+        wait_until(lambda: depth(channel, RETURNED_QUEUE) == 0, what="the decline taken")
+        wait_until(
+            lambda: sum(depth(channel, partner_queue(p)) for p in ids if p != holder) == 1,
+            what="the request handed on",
+        )
+        forged = sum(
+            router.metrics.value("forged", partner=who, outcome=outcome)
+            for who in (holder, "unknown")
+            for outcome in ("quarantined", "dropped")
+        )
+    assert forged == 0
+    assert depth(channel, QUARANTINE_QUEUE) == 0
+    [(properties, _)] = [m for p in ids if p != holder for m in take_all(channel, partner_queue(p))]
+    assert properties.message_id == request_id

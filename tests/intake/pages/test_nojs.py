@@ -658,3 +658,16 @@ def test_the_javascript_path_is_untouched_by_a_no_js_flood(
         response = client.post("/v1/requests", json=submission(client, envelope))
         assert response.status_code == 202, response.get_json()
     assert len(drain(channel)) == 5
+
+
+def test_a_spent_ticket_is_remembered_a_full_lifetime_from_its_use(store: Store) -> None:
+    """A request that took fifty minutes to write is still hidden from a Back re-post half an hour after."""
+    clock = FakeClock()
+    used = UsedTickets(store, clock=clock)
+    tickets = Tickets(b"s" * 32, used=used, min_age=5, max_age=3600, patient_age=60, clock=clock)
+    ticket = tickets.issue()
+    clock.advance(3000)
+    tickets.use(tickets.check(ticket))
+    clock.advance(1800)  # past the ticket's own expiry, counted from its issue
+    used.purge()
+    assert tickets.spent(ticket)
