@@ -119,6 +119,10 @@ class ConfirmingConsumer:
         self._pending: OrderedDict[int, _Pending] = OrderedDict()
         self._publish_seq = 0
         self._stop_deadline = 0.0
+        # Delivery tags handed back after their handler failed: a confirm
+        # that arrives later for one of them must not ack or reject it again
+        # (a second settlement of one tag closes the channel).
+        self._abandoned: set[int] = set()
 
     # -- running -----------------------------------------------------------
 
@@ -171,12 +175,18 @@ class ConfirmingConsumer:
 
     def ack(self, delivery: Delivery) -> None:
         channel = self._consume_channel
+        if delivery.delivery_tag in self._abandoned:
+            self._abandoned.discard(delivery.delivery_tag)
+            return
         if channel is not None and channel.is_open:
             channel.basic_ack(delivery.delivery_tag)
 
     def reject(self, delivery: Delivery) -> None:
         """Reject without requeue: the source queue dead-letters it (at-least-once)."""
         channel = self._consume_channel
+        if delivery.delivery_tag in self._abandoned:
+            self._abandoned.discard(delivery.delivery_tag)
+            return
         if channel is not None and channel.is_open:
             channel.basic_reject(delivery.delivery_tag, requeue=False)
 
@@ -212,6 +222,7 @@ class ConfirmingConsumer:
             # Their sources stay unacked and come back from the broker.
             log.warning("connection closed with %d publishes unconfirmed", len(self._pending))
         self._pending.clear()
+        self._abandoned.clear()
         self._consume_channel = self._publish_channel = None
         if self.state not in ("stopping", "closing"):
             log.warning("broker connection lost: %s", type(reason).__name__)
@@ -279,12 +290,20 @@ class ConfirmingConsumer:
         try:
             self.handler.on_delivery(self, delivery)
         except Exception:
-            # A bug must not ack or drop anything: close, so the broker
-            # redelivers; the queue's delivery limit ends a poison loop in
-            # quarantine. The traceback names code, never message content.
+            # A bug must not ack or drop anything: hand this one delivery
+            # back. basic.reject with requeue counts as a failed delivery on
+            # every RabbitMQ this runs on (basic.nack does not from 4.3 on),
+            # so the queue's delivery limit ends a poison loop in quarantine.
+            # Only the failing delivery is charged: closing the connection
+            # instead would return every request in flight with it and spend
+            # their delivery limits too, until an honest request that only
+            # shared a prefetch window with a poison one landed in quarantine.
+            # The traceback names code, never message content.
             log.exception("handler failed on a delivery from %s", queue)
-            self._ending = "lost"
-            self._close()
+            self._abandoned.add(delivery.delivery_tag)
+            channel = self._consume_channel
+            if channel is not None and channel.is_open:
+                channel.basic_reject(delivery.delivery_tag, requeue=True)
 
     def on_return(self, _channel: Any, method: Any, properties: Any, _body: bytes) -> None:
         # The broker sends basic.return before the confirm of the same
