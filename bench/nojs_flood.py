@@ -19,6 +19,7 @@ import dataclasses
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +41,10 @@ class CountingPublisher:
     def ready(self) -> bool:
         return True
 
-    def intake_depth(self) -> int | None:
+    def watch(self, queues: Iterable[str]) -> None:
+        pass
+
+    def backlog(self) -> int | None:
         return 0
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from haven.broker import ConfirmedPublisher
-from haven.store import Store
+from haven.store import Acceptances, Store
 from intake import headers
 from intake.api.body import werkzeug_limit
 from intake.api.openapi import build_openapi, openapi_bytes
@@ -27,6 +27,7 @@ from intake.errors import (
 )
 from intake.guards.pow import ProofOfWork
 from intake.guards.replay import RecentRequests
+from intake.load import AcceptanceRate
 from intake.metrics import NO_CATEGORY, UNMATCHED, IntakeMetrics
 from intake.pages import views as pages
 from intake.settings import IntakeSettings
@@ -83,6 +84,7 @@ def create_app(
     app.json.compact = True  # type: ignore[attr-defined]
     metrics = IntakeMetrics()
     metrics.directory_version.set(directory.version)
+    store = store if store is not None else Store(settings.store)
     app.extensions[EXTENSION] = IntakeState(
         settings=settings,
         publisher=publisher if publisher is not None else ConfirmedPublisher(settings.broker),
@@ -97,7 +99,8 @@ def create_app(
         # As long as a challenge lives: a replay after that carries an
         # expired challenge and is refused (403) anyway.
         recent=RecentRequests(window=settings.challenge_lifetime, clock=clock),
-        store=store if store is not None else Store(settings.store),
+        store=store,
+        acceptances=AcceptanceRate(Acceptances(store), clock=clock),
     )
     app.register_blueprint(api)
     # /healthz, /readyz and /metrics are not on this (public) app at all:

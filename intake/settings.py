@@ -43,9 +43,15 @@ class IntakeSettings:
     # Authenticates challenge tokens; whoever holds it can mint free challenges.
     pow_secret: bytes = field(repr=False)
     pow_min_bits: int = 16
-    pow_max_bits: int = 24
-    # One extra bit of difficulty per this many requests waiting in the intake queue.
+    # What a low-end phone solves in about 10 seconds (docs/intake-api.md,
+    # "What honest requesters pay"): a requester is never asked for more.
+    pow_max_bits: int = 18
+    # One extra bit of difficulty per this many requests waiting anywhere
+    # (the intake queue, the partners' queues, unassigned).
     pow_depth_per_bit: int = 1000
+    # Acceptances per minute, across the deployment, that cost no extra bit;
+    # one bit more per doubling above it (docs/intake-api.md, "Proof of work").
+    pow_baseline_per_minute: int = 20
     challenge_lifetime: int = 300
     # HSTS only when TLS is terminated in front of the intake (never over plain HTTP or onion).
     behind_tls: bool = False
@@ -80,14 +86,7 @@ class IntakeSettings:
             raise SettingsError(
                 f"HAVEN_POW_SECRET_FILE must hold at least {MIN_POW_SECRET_BYTES} bytes"
             )
-        if not 0 <= self.pow_min_bits <= MAX_POW_BITS:
-            raise SettingsError(f"HAVEN_POW_MIN_BITS must be between 0 and {MAX_POW_BITS}")
-        if not self.pow_min_bits <= self.pow_max_bits <= MAX_POW_BITS:
-            raise SettingsError(
-                f"HAVEN_POW_MAX_BITS must be between HAVEN_POW_MIN_BITS and {MAX_POW_BITS}"
-            )
-        if not 1 <= self.pow_depth_per_bit <= 10_000_000:
-            raise SettingsError("HAVEN_POW_DEPTH_PER_BIT must be between 1 and 10000000")
+        self._check_pow()
         if not 30 <= self.challenge_lifetime <= 3600:
             raise SettingsError("HAVEN_CHALLENGE_LIFETIME must be between 30 and 3600 seconds")
         if not 0 <= self.nojs_ticket_min_age <= 600:
@@ -113,6 +112,18 @@ class IntakeSettings:
                 f"the body limit must admit the largest envelope ({MAX_BODY_BYTES} bytes)"
             )
 
+    def _check_pow(self) -> None:
+        if not 0 <= self.pow_min_bits <= MAX_POW_BITS:
+            raise SettingsError(f"HAVEN_POW_MIN_BITS must be between 0 and {MAX_POW_BITS}")
+        if not self.pow_min_bits <= self.pow_max_bits <= MAX_POW_BITS:
+            raise SettingsError(
+                f"HAVEN_POW_MAX_BITS must be between HAVEN_POW_MIN_BITS and {MAX_POW_BITS}"
+            )
+        if not 1 <= self.pow_depth_per_bit <= 10_000_000:
+            raise SettingsError("HAVEN_POW_DEPTH_PER_BIT must be between 1 and 10000000")
+        if not 1 <= self.pow_baseline_per_minute <= 1_000_000:
+            raise SettingsError("HAVEN_POW_BASELINE_PER_MINUTE must be between 1 and 1000000")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IntakeSettings:
         """Parse every HAVEN_* variable the intake reads; errors name the variable."""
@@ -125,6 +136,9 @@ class IntakeSettings:
             pow_min_bits=_integer(environ, "HAVEN_POW_MIN_BITS", cls.pow_min_bits),
             pow_max_bits=_integer(environ, "HAVEN_POW_MAX_BITS", cls.pow_max_bits),
             pow_depth_per_bit=_integer(environ, "HAVEN_POW_DEPTH_PER_BIT", cls.pow_depth_per_bit),
+            pow_baseline_per_minute=_integer(
+                environ, "HAVEN_POW_BASELINE_PER_MINUTE", cls.pow_baseline_per_minute
+            ),
             challenge_lifetime=_integer(
                 environ, "HAVEN_CHALLENGE_LIFETIME", cls.challenge_lifetime
             ),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 from flask import current_app
 
+from haven.broker import backlog_queues
 from haven.store import Store
-from intake.directory_file import DirectoryFile
-from intake.guards.pow import ProofOfWork, difficulty_for
+from intake.directory_file import DirectoryExpired, DirectoryFile
+from intake.guards.pow import DifficultyRule, Load, ProofOfWork, difficulty_for
 from intake.guards.replay import RecentRequests
+from intake.load import AcceptanceRate
 from intake.metrics import IntakeMetrics
 from intake.settings import IntakeSettings
 
@@ -22,7 +25,8 @@ class Publisher(Protocol):
 
     def publish(self, envelope: bytes, *, message_id: str) -> None: ...
     def ready(self) -> bool: ...
-    def intake_depth(self) -> int | None: ...
+    def watch(self, queues: Iterable[str]) -> None: ...
+    def backlog(self) -> int | None: ...
     def close(self) -> None: ...
 
 
@@ -38,17 +42,36 @@ class IntakeState:
     # The deployment's database, shared by every instance (haven.store).
     store: Store
 
+    # Submissions accepted across the deployment lately (shared through the store).
+    acceptances: AcceptanceRate
+
+    def load(self) -> Load:
+        """The acceptance rate and the backlog as last seen (cached: no I/O on most calls)."""
+        try:
+            partners = [p.id for p in self.directory.current().directory.partners]
+        except DirectoryExpired:
+            partners = []  # submissions are refused (503) meanwhile anyway
+        self.publisher.watch(backlog_queues(partners))
+        return Load(
+            accepted_per_minute=self.acceptances.per_minute(),
+            backlog=self.publisher.backlog(),
+        )
+
     def current_difficulty(self) -> int:
-        """What a challenge issued now asks for (the queue depth is cached by the publisher).
+        """What a challenge issued now asks for (intake.guards.pow.difficulty_for).
 
         The API's challenges and submissions and the no-JavaScript bucket all
         read this one figure, so load tightens both paths together.
         """
+        settings = self.settings
         return difficulty_for(
-            self.publisher.intake_depth(),
-            min_bits=self.settings.pow_min_bits,
-            max_bits=self.settings.pow_max_bits,
-            depth_per_bit=self.settings.pow_depth_per_bit,
+            self.load(),
+            DifficultyRule(
+                min_bits=settings.pow_min_bits,
+                max_bits=settings.pow_max_bits,
+                baseline_per_minute=settings.pow_baseline_per_minute,
+                backlog_per_bit=settings.pow_depth_per_bit,
+            ),
         )
 
 

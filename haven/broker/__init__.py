@@ -12,6 +12,7 @@ from haven.broker.topology import (
     INTAKE_QUEUE,
     QUARANTINE_QUEUE,
     Topology,
+    backlog_queues,
     topology,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "ConfirmedPublisher",
     "SettingsError",
     "Topology",
+    "backlog_queues",
     "connect",
     "declare",
     "declare_topology",

@@ -8,7 +8,8 @@ fails within a bounded time with a reason the intake turns into a 503.
 pika connections are not thread-safe. One I/O thread per process owns one
 asynchronous connection: it keeps heartbeats, sees the broker's
 blocked/unblocked notices, tracks confirms by delivery tag, polls the
-intake queue's depth, and reconnects with backoff (declaring the topology
+intake queue's depth (and, on a second channel, the depths of the queues
+the intake is told to watch: the partners' and unassigned), and reconnects with backoff (declaring the topology
 again each time). Request threads only hand it work through
 `add_callback_threadsafe` and wait on a future with a deadline, so no
 request thread ever does broker I/O or waits past `publish_timeout`.
@@ -17,10 +18,12 @@ request thread ever does broker I/O or waits past `publish_timeout`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from typing import Any, Literal
 import pika
 from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
+from pika.exceptions import ChannelClosedByBroker
 from pika.spec import Basic
 
 from haven.broker.connection import connection_parameters, declare_topology
@@ -44,6 +48,9 @@ Outcome = Literal["ok", "down", "full", "unroutable"]
 DEPTH_POLL_SECONDS = 1.0
 # A depth older than this is not reported: the broker has not answered lately.
 DEPTH_FRESH_SECONDS = 10.0
+# A watched queue the broker does not have (a partner new to the directory
+# whose queue the router has not declared yet) is asked about again after this.
+MISSING_RETRY_SECONDS = 30.0
 
 
 class BrokerUnavailable(Exception):  # noqa: N818 - reads as what the intake answers: 503
@@ -79,6 +86,17 @@ class ConfirmedPublisher:
         self._blocked = False
         self._depth: int | None = None
         self._depth_at = 0.0
+        # The backlog beyond the intake queue: the queues to watch (set by
+        # request threads), their last depths (replaced whole by the I/O
+        # thread, so a reader never sees it change), and the probe channel:
+        # a passive check of a missing queue closes its channel, so it is
+        # never the publishing one.
+        self._watched: frozenset[str] = frozenset()
+        self._waiting: dict[str, tuple[int, float]] = {}
+        self._missing_until: dict[str, float] = {}
+        self._probe: Channel | None = None
+        self._probe_opening = False
+        self._probing: list[str] = []
         self._next_tag = 0
         self._pending: dict[int, _Pending] = {}
         self._returned: set[str] = set()
@@ -124,6 +142,26 @@ class ConfirmedPublisher:
             return None
         return self._depth
 
+    def watch(self, queues: Iterable[str]) -> None:
+        """Count these queues too in backlog(); only ever checked passively, never declared."""
+        self._watched = frozenset(queues)
+
+    def backlog(self) -> int | None:
+        """Requests waiting in the intake queue and every watched queue; None when the broker is away.
+
+        A watched queue not answered lately (missing, or the probe is
+        reconnecting) counts as empty: the intake queue's depth stands.
+        """
+        depth = self.intake_depth()
+        if depth is None:
+            return None
+        now, watched = time.monotonic(), self._watched
+        return depth + sum(
+            waiting
+            for queue, (waiting, at) in self._waiting.items()
+            if queue in watched and now - at <= DEPTH_FRESH_SECONDS
+        )
+
     def close(self) -> None:
         self._stopping.set()
         connection = self._connection
@@ -148,6 +186,7 @@ class ConfirmedPublisher:
             self._pid = os.getpid()
             self._up.clear()
             self._connection, self._channel = None, None
+            self._forget_probe()
             self._pending, self._returned = {}, set()
             self._stopping.clear()
             self._started_at = time.monotonic()
@@ -219,6 +258,7 @@ class ConfirmedPublisher:
 
     def _on_connection_closed(self, connection: SelectConnection, reason: BaseException) -> None:
         self._channel = None
+        self._forget_probe()
         self._up.clear()
         if not self._stopping.is_set():
             log.warning("broker connection closed: %s", type(reason).__name__)
@@ -265,7 +305,51 @@ class ConfirmedPublisher:
         if channel is None or connection is None or not channel.is_open:
             return
         channel.queue_declare(INTAKE_QUEUE, passive=True, callback=self._on_depth)
+        self._probe_backlog(connection)
         connection.ioloop.call_later(DEPTH_POLL_SECONDS, self._poll_depth)
+
+    def _probe_backlog(self, connection: SelectConnection) -> None:
+        probe = self._probe
+        if probe is None or not probe.is_open:
+            if not self._probe_opening:
+                self._probe_opening = True
+                connection.channel(on_open_callback=self._on_probe_open)
+            return
+        if self._probing:
+            return  # the last pass is still being answered
+        now = time.monotonic()
+        queues = sorted(q for q in self._watched if self._missing_until.get(q, 0.0) <= now)
+        # pika sends these one after another: the first unanswered is the one in flight.
+        self._probing = list(queues)
+        for queue in queues:
+            probe.queue_declare(
+                queue, passive=True, callback=functools.partial(self._on_probe_depth, queue)
+            )
+
+    def _on_probe_open(self, channel: Channel) -> None:
+        self._probe_opening = False
+        self._probe = channel
+        channel.add_on_close_callback(self._on_probe_closed)
+
+    def _on_probe_depth(self, queue: str, frame: Any) -> None:
+        if queue in self._probing:
+            self._probing.remove(queue)
+        self._waiting = {
+            **self._waiting,
+            queue: (int(frame.method.message_count), time.monotonic()),
+        }
+
+    def _on_probe_closed(self, _channel: Channel, reason: BaseException) -> None:
+        # 404: the queue asked about is not there yet; skip it for a while
+        # rather than reopen the probe every second for it.
+        if self._probing and isinstance(reason, ChannelClosedByBroker) and reason.reply_code == 404:
+            missing = self._probing[0]
+            self._missing_until[missing] = time.monotonic() + MISSING_RETRY_SECONDS
+            self._waiting = {q: v for q, v in self._waiting.items() if q != missing}
+        self._probe, self._probing = None, []
+
+    def _forget_probe(self) -> None:
+        self._probe, self._probe_opening, self._probing = None, False, []
 
     def _on_depth(self, frame: Any) -> None:
         self._depth, self._depth_at = int(frame.method.message_count), time.monotonic()

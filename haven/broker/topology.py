@@ -148,6 +148,16 @@ def partner_of_queue(queue: str) -> str | None:
     return partner_id if _PARTNER_ID.match(partner_id) else None
 
 
+def backlog_queues(partner_ids: Iterable[str]) -> tuple[str, ...]:
+    """Where routed requests wait beyond the intake queue: every partner's queue and unassigned.
+
+    The intake counts them (passively) into the backlog that prices its
+    proof of work: the routers empty the intake queue at once, so a flood
+    piles up here instead.
+    """
+    return (*sorted(partner_queue(p) for p in set(partner_ids)), UNASSIGNED_QUEUE)
+
+
 def retry_queue(tier: int) -> str:
     return f"{RETRY_QUEUE_PREFIX}{tier}"
 

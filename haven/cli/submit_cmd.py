@@ -1,7 +1,8 @@
 """`haven submit`: send a sealed envelope to an intake, as a requester's device does.
 
 Fetches a proof-of-work challenge, solves it over the envelope's digest
-(docs/intake-api.md), and posts the envelope with its routing labels. Used
+(docs/intake-api.md), and posts the envelope with its routing labels, the
+challenge token in the Haven-Pow-Challenge header as well as in the body. Used
 by the demo network and by requesters who prefer a command line to the
 web form.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from haven.cli.common import CliError, Commands, read_bytes
 from haven.envelope import MAX_ENVELOPE_BYTES, EnvelopeFormatError, digest, inspect
-from intake.guards.pow import leading_zero_bits, pow_hash
+from intake.guards.pow import CHALLENGE_HEADER, leading_zero_bits, pow_hash
 
 TIMEOUT_SECONDS = 60
 MAX_NONCES = 1 << 32
@@ -49,11 +50,15 @@ def solve(token: str, envelope_digest: bytes, difficulty: int) -> str:
     raise CliError("no proof-of-work solution found")
 
 
-def _call(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any], str | None]:
+def _call(
+    url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str | None]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310 - the operator's own URL
     if data is not None:
         request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310  # nosec B310
             return response.status, json.loads(response.read()), None
@@ -89,7 +94,10 @@ def submit(envelope: bytes, base_url: str) -> str:
         "envelope": base64.b64encode(envelope).decode("ascii"),
         "pow": {"challenge": challenge["token"], "nonce": nonce},
     }
-    status, answer, retry_after = _call(f"{base}/v1/requests", body)
+    # The intake checks the header's token before it reads the body.
+    status, answer, retry_after = _call(
+        f"{base}/v1/requests", body, {CHALLENGE_HEADER: challenge["token"]}
+    )
     if status == 503:
         raise CliError(
             f"the intake is busy or its broker is away; try again in {retry_after or 'a few'} seconds"

@@ -6,7 +6,7 @@ address, a user agent or any part of a request.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, Table
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, Table
 
 metadata = MetaData()
 
@@ -19,4 +19,19 @@ used_tickets = Table(
     Column("ticket_hash", LargeBinary(32), primary_key=True),
     Column("expires_at", BigInteger, nullable=False),
     Index("used_tickets_expires_at", "expires_at"),
+)
+
+# How many submissions the deployment accepted (intake.load): each intake
+# instance adds one row per few seconds in which it accepted any, with the
+# count and the second it was added. Rows go once they leave the rate window (a couple of minutes): a
+# seized database shows how busy the intake was lately, nothing about whom.
+acceptances = Table(
+    "acceptances",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", BigInteger, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Index("acceptances_at", "at"),
 )

@@ -12,7 +12,7 @@ from intake.api.openapi import NO_STORE, RETRY_AFTER, header, json_body, operati
 from intake.api.submission import load_submission
 from intake.directory_file import DirectoryExpired, ServedDocument
 from intake.errors import ApiError
-from intake.guards.pow import ALGORITHM, PowRejected
+from intake.guards.pow import ALGORITHM, CHALLENGE_HEADER, PowRejected
 from intake.state import IntakeState, intake_state
 from schemas.directory import Directory
 from schemas.http import (
@@ -36,6 +36,8 @@ _POW_MESSAGES = {
     "insufficient": "the proof-of-work does not solve the challenge for this envelope",
 }
 _POW_TOO_EASY = "the challenge is easier than the intake now requires; fetch a new one"
+_POW_MISSING = f"send the challenge token in the {CHALLENGE_HEADER} header"
+_POW_DIFFERS = f"pow.challenge differs from the {CHALLENGE_HEADER} header"
 _LABELS = ("category", "region", "language", "urgency")
 
 
@@ -108,7 +110,8 @@ def challenge() -> Response:
 
     Stateless and authenticated by the intake (HMAC). Solve it for the
     envelope you are about to submit (docs/intake-api.md, "Proof of work").
-    The difficulty rises with the number of requests waiting to be routed.
+    The difficulty rises with the rate of acceptances across the intake and
+    with the number of requests waiting to be routed.
     """
     state = intake_state()
     difficulty = state.current_difficulty()
@@ -126,6 +129,16 @@ def challenge() -> Response:
 @operation(
     {
         "tags": ["submission"],
+        "parameters": [
+            {
+                "in": "header",
+                "name": CHALLENGE_HEADER,
+                "required": True,
+                "description": "The `token` of the solved challenge, the same as the body's "
+                "`pow.challenge`. Checked before the body is read.",
+                "schema": {"type": "string", "minLength": 88, "maxLength": 88},
+            }
+        ],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": SubmissionSchema}},
@@ -144,7 +157,8 @@ def challenge() -> Response:
             "403": json_body(
                 ErrorSchema,
                 "The proof-of-work does not admit the request "
-                "(`pow_invalid`, `pow_expired`, `pow_insufficient`).",
+                f"(`pow_invalid`, `pow_expired`, `pow_insufficient`); a missing or refused "
+                f"{CHALLENGE_HEADER} header is answered so before the body is read.",
             ),
             "413": json_body(ErrorSchema, "The body is larger than the limit (`too_large`)."),
             "415": json_body(
@@ -167,20 +181,34 @@ def challenge() -> Response:
 def submit() -> tuple[Response, int]:
     """Submit a sealed request.
 
-    Checked in this order, and the first failure answers: media type (415),
-    size (413), JSON (400), fields (422), the challenge token (403), the
-    proof-of-work over the envelope (403), envelope structure (422), routing
+    Checked in this order, and the first failure answers: the challenge
+    token in the Haven-Pow-Challenge header (403, before the body is read),
+    media type (415), size (413), JSON (400), fields (422), the body's
+    `pow.challenge` equal to the header (403), the proof-of-work over the
+    envelope (403), envelope structure (422), routing
     equal to the envelope's labels (422). Then the envelope is published; 202
     only after the broker's confirm. Submitting the same envelope again
     answers 202 with the same id; within a challenge lifetime of its
     acceptance it is not published again.
     """
     state = intake_state()
-    submission = load_submission(read_json(state.settings.max_body_bytes))
+    header = request.headers.get(CHALLENGE_HEADER)
+    if header is None:
+        raise ApiError("pow_invalid", _POW_MISSING, field=CHALLENGE_HEADER)
     try:
-        # The token first (HMAC, version, expiry, difficulty): a forged, stale
-        # or too-easy token is refused before the envelope is even hashed.
-        token = state.pow.admit(submission.pow.challenge, state.current_difficulty)
+        # The token first, from its header (HMAC, version, expiry,
+        # difficulty): a request that has not paid is refused before a byte
+        # of its body is read, parsed or hashed. One HMAC is all it costs.
+        token = state.pow.admit(header, state.current_difficulty, field=CHALLENGE_HEADER)
+    except PowRejected as rejected:
+        raise ApiError(
+            f"pow_{rejected.reason}", _pow_message(rejected), field=rejected.field
+        ) from None
+    submission = load_submission(read_json(state.settings.max_body_bytes))
+    if submission.pow.challenge != header:
+        # One token per request: the work was checked against the header's.
+        raise ApiError("pow_invalid", _POW_DIFFERS, field="pow.challenge")
+    try:
         request_id = digest(submission.envelope)
         # Then the work itself: an unpaid flood is refused after one SHA-256
         # of its envelope and nothing else.
@@ -230,6 +258,8 @@ def submit() -> tuple[Response, int]:
         ) from None
     # Only after the confirm: a request the broker refused must be publishable again.
     state.recent.add(request_id)
+    # Priced into the next challenges everywhere (intake.load).
+    state.acceptances.accepted()
     return jsonify(id=request_id, status="queued"), 202
 
 
@@ -273,7 +303,7 @@ def _check_recipients(directory: Directory, kids: tuple[bytes, ...], labels: Lab
 
 
 def _pow_message(rejected: PowRejected) -> str:
-    if rejected.reason == "insufficient" and rejected.field == "pow.challenge":
+    if rejected.reason == "insufficient" and rejected.field != "pow.nonce":
         return _POW_TOO_EASY
     return _POW_MESSAGES[rejected.reason]
 

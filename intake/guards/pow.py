@@ -42,11 +42,20 @@ ALGORITHM = (
     "|| ASCII(nonce)) has at least `difficulty` leading zero bits"
 )
 
-# How far below the current difficulty a token may be and still be accepted:
-# a challenge fetched just before the queue grew (and solved over a slow Tor
-# circuit) still counts, one issued long before a surge (4 times or more less
-# work) does not.
+# The request header that carries the challenge token of a submission: it
+# is checked (one HMAC) before a byte of the body is read or parsed, so a
+# request that has not paid costs the intake nothing more.
+CHALLENGE_HEADER = "Haven-Pow-Challenge"
+
+# How far below the current difficulty a token may be and still be accepted,
+# and for how long after it was issued: a challenge fetched just before the
+# load rose (and solved on a slow phone over a slow Tor circuit) still counts,
+# one issued long before a surge (4 times or more less work) does not. Past
+# SLACK_SECONDS a token must meet the current difficulty in full: a flood
+# cannot stock cheap tokens in a quiet minute (a token may carry any number
+# of envelopes for its whole lifetime) and spend them once the price rose.
 DIFFICULTY_SLACK = 2
+SLACK_SECONDS = 60
 
 Reason = Literal["invalid", "expired", "insufficient"]
 
@@ -107,8 +116,14 @@ class ProofOfWork:
         expires = now + self._lifetime
         return Challenge(self._tokens.issue(now, expires, difficulty), difficulty, now, expires)
 
-    def admit(self, token_text: str, current_difficulty: Callable[[], int]) -> Token:
-        """The authentic, current token, or PowRejected; no work over the envelope is done here.
+    def admit(
+        self,
+        token_text: str,
+        current_difficulty: Callable[[], int],
+        *,
+        field: str = "pow.challenge",
+    ) -> Token:
+        """The authentic, current token, or PowRejected naming `field`; no work over the envelope is done here.
 
         `current_difficulty` is what a challenge issued now would ask for; it
         is called only once the token is known to be ours.
@@ -116,15 +131,17 @@ class ProofOfWork:
         try:
             opened = self._tokens.open(token_text)
         except TokenInvalid:
-            raise PowRejected("invalid", "pow.challenge") from None
+            raise PowRejected("invalid", field) from None
         expires, difficulty = opened.fields
         if self._clock() >= expires:
-            raise PowRejected("expired", "pow.challenge")
+            raise PowRejected("expired", field)
         # A token issued under a lower floor (before the operator raised it),
-        # or while the queue was short, no longer buys a submission: otherwise
+        # or while the load was low, no longer buys a submission: otherwise
         # a flood could stock up cheap tokens and spend them once load rises.
-        if difficulty < max(self._min_bits, current_difficulty() - DIFFICULTY_SLACK):
-            raise PowRejected("insufficient", "pow.challenge")
+        fresh = int(self._clock()) - opened.issued_at <= SLACK_SECONDS
+        slack = DIFFICULTY_SLACK if fresh else 0
+        if difficulty < max(self._min_bits, current_difficulty() - slack):
+            raise PowRejected("insufficient", field)
         return Token(opened.raw, difficulty)
 
     def check_work(self, token: Token, nonce: str, envelope_digest: bytes) -> None:
@@ -144,12 +161,43 @@ class ProofOfWork:
         self.check_work(token, nonce, envelope_digest)
 
 
-def difficulty_for(depth: int | None, *, min_bits: int, max_bits: int, depth_per_bit: int) -> int:
-    """One bit more per `depth_per_bit` requests waiting, within [min_bits, max_bits].
+@dataclass(frozen=True)
+class Load:
+    """What the deployment is carrying now; None where it is not known."""
 
-    An unknown depth (the broker is away) gives the floor: submissions fail
-    with 503 then anyway, and requesters should not pay for our outage.
+    # Submissions accepted by every intake instance in the last minute.
+    accepted_per_minute: int | None
+    # Requests waiting anywhere: the intake queue, every partner's queue and unassigned.
+    backlog: int | None
+
+
+@dataclass(frozen=True)
+class DifficultyRule:
+    min_bits: int
+    max_bits: int
+    # The deployment's ordinary pace: acceptances per minute that cost no extra bit.
+    baseline_per_minute: int
+    # One extra bit per this many requests waiting.
+    backlog_per_bit: int
+
+
+def difficulty_for(load: Load, rule: DifficultyRule) -> int:
+    """The floor, plus a bit per doubling of the acceptance rate over the baseline, plus a bit per
+    `backlog_per_bit` requests waiting; never above the ceiling (docs/intake-api.md).
+
+    A bit per doubling is what holds a flood down: each extra bit halves what
+    the same machines can buy, so junk accepted grows with the square root of
+    the flood's computing power instead of in proportion to it. The routers
+    empty the intake queue at once, so depth alone never saw a flood; the
+    rate does, within seconds, whatever the queues look like. An unknown
+    figure (the store or broker away) adds nothing: requesters should not
+    pay for our outage.
     """
-    if depth is None:
-        return min_bits
-    return min(max_bits, min_bits + depth // depth_per_bit)
+    bits = rule.min_bits
+    rate = load.accepted_per_minute
+    if rate is not None and rate >= rule.baseline_per_minute:
+        # floor(log2(rate / baseline)): 0 at the baseline, 1 at twice it, 2 at four times.
+        bits += (rate // rule.baseline_per_minute).bit_length() - 1
+    if load.backlog is not None:
+        bits += load.backlog // rule.backlog_per_bit
+    return min(rule.max_bits, bits)

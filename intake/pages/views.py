@@ -365,6 +365,8 @@ def _send(
     except BrokerUnavailable as unavailable:
         state.metrics.broker_unavailable.labels(unavailable.reason).inc()
         return _unavailable(place, values, UNAVAILABLE, unavailable.retry_after)
+    # Counted like any acceptance: a flood through this path prices both.
+    state.acceptances.accepted()
     del envelope
     g.outcome = "accepted"
     return _page("sent.html", lang, request_id=request_id)

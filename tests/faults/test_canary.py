@@ -33,6 +33,7 @@ import pytest
 
 from haven.cli.submit_cmd import solve
 from haven.envelope import inspect
+from intake.guards.pow import CHALLENGE_HEADER
 from tests.conftest import rabbitmqctl
 from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     EXAMPLE,
@@ -125,7 +126,7 @@ def test_marker_is_nowhere_but_in_the_partner_inbox(
             )
             _fetch(
                 f"{network.intake_url}/v1/requests",
-                headers,
+                {**headers, CHALLENGE_HEADER: challenge["token"]},
                 {
                     "routing": inspect(envelope).labels.__dict__,
                     "envelope": base64.b64encode(envelope).decode(),

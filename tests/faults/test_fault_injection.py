@@ -45,6 +45,7 @@ from haven.cli.submit_cmd import solve
 from haven.envelope import digest, inspect
 from haven.partner.inbox import Inbox
 from haven.partner.pull import PartnerSettings, PullError, pull
+from intake.guards.pow import CHALLENGE_HEADER
 from tests.conftest import rabbitmqctl
 from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     Network,
@@ -93,6 +94,9 @@ def _http(
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310 - the test's own intake
     request.add_header("Content-Type", "application/json")
+    if body is not None:
+        # The challenge in its header too (docs/intake-api.md): checked before the body.
+        request.add_header(CHALLENGE_HEADER, str(body["pow"]["challenge"]))  # type: ignore[index]
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310

@@ -38,6 +38,7 @@ from haven.envelope import Labels, NetworkKey, PrivateKey, seal
 from haven.store import Store, StoreSettings, migrate
 from intake import IntakeSettings, create_app
 from intake.app import ops_app
+from intake.guards.pow import CHALLENGE_HEADER
 from tests.repo import REPO
 
 ROUTING = {"category": "desertion", "region": "ru-central", "language": "ru", "urgency": "urgent"}
@@ -169,9 +170,13 @@ def make_settings(files: NetworkFiles, intake_broker_url: str) -> Callable[..., 
     def make(**overrides: Any) -> IntakeSettings:
         environ = files.environ(intake_broker_url, HAVEN_PUBLISH_TIMEOUT="3")
         settings = IntakeSettings.from_env(environ)
-        # A depth far beyond any test's queue: the difficulty stays at its
-        # floor unless a test asks otherwise.
-        values: dict[str, Any] = {"pow_depth_per_bit": 1_000_000, **overrides}
+        # A backlog and a rate far beyond any test's: the difficulty stays at
+        # its floor unless a test asks otherwise.
+        values: dict[str, Any] = {
+            "pow_depth_per_bit": 1_000_000,
+            "pow_baseline_per_minute": 1_000_000,
+            **overrides,
+        }
         return dataclasses.replace(settings, **values)
 
     return make
@@ -282,6 +287,16 @@ def submission(
     }
 
 
+def paid(body: dict[str, Any]) -> dict[str, str]:
+    """The header every client sends with a submission: the body's challenge token (docs/intake-api.md)."""
+    return {CHALLENGE_HEADER: body["pow"]["challenge"]}
+
+
+def post_submission(client: FlaskClient, body: dict[str, Any]) -> Any:
+    """POST a submission body as a client does: the challenge in its header, the document as JSON."""
+    return client.post("/v1/requests", json=body, headers=paid(body))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -304,6 +319,7 @@ def running_gunicorn(
         **files.environ(broker_url),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HAVEN_POW_DEPTH_PER_BIT": "1000000",
+        "HAVEN_POW_BASELINE_PER_MINUTE": "1000000",
         "HAVEN_THREADS": "4",
         "HAVEN_OPS_BIND": ops.removeprefix("http://"),
         **extra,

@@ -27,12 +27,14 @@ from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.serving import make_server
 
 from haven.envelope import PrivateKey
+from intake.guards.pow import CHALLENGE_HEADER
 from intake.serving.serve import QuietRequestHandler
 from tests.intake.conftest import (
     ROUTING,
     NetworkFiles,
     drain,
     ops_of,
+    paid,
     running_gunicorn,
     sealed,
     solve,
@@ -81,12 +83,16 @@ def test_nothing_the_client_sent_reaches_a_log_record(
             f"/v1/requests?{CANARY}=1",
             data=body,
             content_type="application/json",
-            headers=CANARY_HEADERS,
+            # Paid: every body is read and checked, so every check's errors are searched.
+            headers={**CANARY_HEADERS, **paid(valid)},
             environ_base={"REMOTE_ADDR": ADDRESS},
         )
         assert 400 <= response.status_code < 500
     accepted = client.post(
-        "/v1/requests", json=valid, headers=CANARY_HEADERS, environ_base={"REMOTE_ADDR": ADDRESS}
+        "/v1/requests",
+        json=valid,
+        headers={**CANARY_HEADERS, **paid(valid)},
+        environ_base={"REMOTE_ADDR": ADDRESS},
     )
     assert accepted.status_code == 202
     client.get(f"/{CANARY}", headers=CANARY_HEADERS, environ_base={"REMOTE_ADDR": ADDRESS})
@@ -167,9 +173,9 @@ def test_gunicorn_logs_no_request_data(
         },
     }
     for body in canary_bodies(valid):
-        status, answer = call(base, f"/v1/requests?{CANARY}=1", body)
+        status, answer = call(base, f"/v1/requests?{CANARY}=1", body, **paid(valid))
         assert 400 <= status < 500, answer
-    status, answer = call(base, "/v1/requests", json.dumps(valid).encode())
+    status, answer = call(base, "/v1/requests", json.dumps(valid).encode(), **paid(valid))
     assert status == 202, answer
     assert call(base, f"/{CANARY}")[0] == 404
     # Requests gunicorn itself refuses, before the app: a bad request line
@@ -187,6 +193,7 @@ def test_gunicorn_logs_no_request_data(
     connection.putrequest("POST", "/v1/requests")
     connection.putheader("Content-Type", "application/json")
     connection.putheader("Transfer-Encoding", "chunked")
+    connection.putheader(CHALLENGE_HEADER, challenge["token"])
     connection.endheaders()
     chunk = b"A" * 65536
     try:
@@ -223,9 +230,11 @@ def test_local_server_writes_no_request_log(
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.port}"
-        assert call(base, "/v1/challenge")[0] == 200
+        status, challenge = call(base, "/v1/challenge")
+        assert status == 200
         assert call(base, f"/{CANARY}")[0] == 404
-        assert call(base, "/v1/requests", CANARY.encode())[0] == 400
+        token = {CHALLENGE_HEADER: challenge["token"]}
+        assert call(base, "/v1/requests", CANARY.encode(), **token)[0] == 400
     finally:
         server.shutdown()
         thread.join()

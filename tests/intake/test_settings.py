@@ -34,6 +34,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
             HAVEN_BEHIND_TLS="yes",
             HAVEN_CHALLENGE_LIFETIME="120",
             HAVEN_POW_DEPTH_PER_BIT="250",
+            HAVEN_POW_BASELINE_PER_MINUTE="45",
             HAVEN_DIRECTORY_STATE=str(state),
             HAVEN_NOJS_TICKET_MIN_AGE="2",
             HAVEN_NOJS_TICKET_MAX_AGE="900",
@@ -55,6 +56,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
         "pow_min_bits": 8,
         "pow_max_bits": 12,
         "pow_depth_per_bit": 250,
+        "pow_baseline_per_minute": 45,
         "challenge_lifetime": 120,
         "behind_tls": True,
         "directory_state": state,
@@ -97,9 +99,10 @@ def test_defaults(files: NetworkFiles) -> None:
     settings = IntakeSettings.from_env(environ)
     assert (settings.pow_min_bits, settings.pow_max_bits, settings.challenge_lifetime) == (
         16,
-        24,
+        18,
         300,
     )
+    assert settings.pow_baseline_per_minute == 20
     assert settings.behind_tls is False
     assert settings.ops_bind == ("127.0.0.1", 8081)
 
@@ -114,6 +117,8 @@ def test_defaults(files: NetworkFiles) -> None:
         ({"HAVEN_POW_MIN_BITS": "33"}, "HAVEN_POW_MIN_BITS"),
         ({"HAVEN_POW_MAX_BITS": "4"}, "HAVEN_POW_MAX_BITS"),
         ({"HAVEN_POW_DEPTH_PER_BIT": "0"}, "HAVEN_POW_DEPTH_PER_BIT"),
+        ({"HAVEN_POW_BASELINE_PER_MINUTE": "0"}, "HAVEN_POW_BASELINE_PER_MINUTE"),
+        ({"HAVEN_POW_BASELINE_PER_MINUTE": "many"}, "HAVEN_POW_BASELINE_PER_MINUTE"),
         ({"HAVEN_CHALLENGE_LIFETIME": "5"}, "HAVEN_CHALLENGE_LIFETIME"),
         ({"HAVEN_BEHIND_TLS": "maybe"}, "HAVEN_BEHIND_TLS"),
         ({"HAVEN_AMQP_URL": "http://broker"}, "HAVEN_AMQP_URL"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import pytest
@@ -12,10 +12,11 @@ from intake.state import EXTENSION, IntakeState
 
 
 class DepthOnly:
-    """A publisher that only reports a queue depth (None: the broker is away)."""
+    """A publisher that only reports a backlog (None: the broker is away)."""
 
     def __init__(self, depth: int | None) -> None:
         self.depth = depth
+        self.watched: tuple[str, ...] = ()
 
     def publish(self, envelope: bytes, *, message_id: str) -> None:
         raise AssertionError("nothing is published here")
@@ -23,7 +24,10 @@ class DepthOnly:
     def ready(self) -> bool:
         return self.depth is not None
 
-    def intake_depth(self) -> int | None:
+    def watch(self, queues: Iterable[str]) -> None:
+        self.watched = tuple(queues)
+
+    def backlog(self) -> int | None:
         return self.depth
 
     def close(self) -> None:
@@ -34,7 +38,7 @@ class DepthOnly:
     ("depth", "expected"),
     [(None, 8), (0, 8), (2, 8), (3, 9), (7, 10), (10**6, 10)],
 )
-def test_current_difficulty_follows_the_queue_within_the_settings(
+def test_current_difficulty_follows_the_backlog_within_the_settings(
     make_settings: Callable[..., IntakeSettings], depth: int | None, expected: int
 ) -> None:
     settings = make_settings(pow_min_bits=8, pow_max_bits=10, pow_depth_per_bit=3)
@@ -50,3 +54,18 @@ def test_the_difficulty_is_read_at_each_call(make_settings: Callable[..., Any]) 
     assert state.current_difficulty() == 8
     publisher.depth = 6
     assert state.current_difficulty() == 10
+
+
+def test_the_backlog_watched_is_every_partner_queue_and_unassigned(
+    make_settings: Callable[..., Any],
+) -> None:
+    publisher = DepthOnly(0)
+    state = cast(
+        IntakeState, create_app(make_settings(), publisher=publisher).extensions[EXTENSION]
+    )
+    state.current_difficulty()
+    assert publisher.watched == (
+        "haven.partner.evacuators",
+        "haven.partner.lawyers",
+        "haven.unassigned",
+    )

@@ -25,6 +25,8 @@ const MAX_BUSY_RETRIES = 3;
 const MAX_POW_RETRIES = 2;
 const MAX_RETRY_AFTER_SECONDS = 120;
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
+// The request header that carries the challenge token (docs/intake-api.md).
+const POW_HEADER = "Haven-Pow-Challenge";
 // What the intake accepts as a nonce (schemas/json/submission.schema.json).
 const NONCE_RE = new RegExp(submission.properties.pow.properties.nonce.pattern, "u");
 const SERVER_CODE_RE = /^[a-z_]{1,40}$/;
@@ -400,7 +402,9 @@ function start() {
       // Exactly these three fields: the labels, the sealed bytes, the work.
       const response = await request(config.submit_url, {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        // The token in its header too: the intake checks it before it reads
+        // the body, so a request that has not paid costs it one HMAC.
+        headers: { "Content-Type": "application/json", [POW_HEADER]: challenge.token },
         body: JSON.stringify({
           routing: requestToSend.routing,
           envelope: envelopeText,

@@ -17,7 +17,7 @@ export const TOKEN_BYTES = 66;
 const TOKEN_DIFFICULTY_OFFSET = 17;
 const DIGEST_HEX_RE = /^[0-9a-f]{64}$/;
 const TOKEN_RE = /^[A-Za-z0-9_-]{88}$/;
-// Far above any difficulty the intake asks (its maximum is 24 by default):
+// Far above any difficulty the intake asks (its ceiling is 18 by default):
 // a hostile or broken answer must not keep a phone busy for ever.
 export const MAX_DIFFICULTY = 32;
 

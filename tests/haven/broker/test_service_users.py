@@ -9,6 +9,7 @@ prefix and are deleted at the end.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from haven.broker.topology import (
     RETRY_EXCHANGE,
     UNASSIGNED_EXCHANGE,
     UNASSIGNED_ROUTING_KEY,
+    backlog_queues,
     partner_queue,
     partner_username,
     retry_routing_key,
@@ -217,6 +219,36 @@ def test_intake_publishes_to_the_intake_and_checks_the_topology_passively(
         assert method is not None and body == b"sealed"
     finally:
         connection.close()
+
+
+def test_intake_reads_the_backlog_of_partner_queues_passively(services: Services) -> None:
+    """The backlog that prices proof of work, read with the intake's own rights (no read, no configure)."""
+    admin = pika.BlockingConnection(pika.URLParameters(services.url))
+    channel = admin.channel()
+    for queue in (partner_queue(services.by_queue), partner_queue(services.by_webhook)):
+        channel.queue_purge(queue)
+    channel.queue_purge(INTAKE_QUEUE)
+    for n in range(3):
+        channel.basic_publish(PARTNER_EXCHANGE, services.by_queue, b"waiting %d" % n)
+    channel.basic_publish(UNASSIGNED_EXCHANGE, UNASSIGNED_ROUTING_KEY, b"nobody serves it")
+    publisher = ConfirmedPublisher(BrokerSettings(url=services.url_of("intake")))
+    try:
+        # A partner new to the directory whose queue is not declared yet:
+        # its 404 must cost neither the other depths nor the publishing channel.
+        publisher.watch(
+            [*backlog_queues([services.by_queue, services.by_webhook]), "haven.partner.not-yet"]
+        )
+        deadline = time.monotonic() + 15
+        while publisher.backlog() != 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert publisher.backlog() == 4
+        publisher.publish(b"sealed", message_id="b" * 64)
+        assert publisher.ready()
+    finally:
+        publisher.close()
+        for queue in (partner_queue(services.by_queue), backlog_queues([])[0], INTAKE_QUEUE):
+            channel.queue_purge(queue)
+        admin.close()
 
 
 def test_router_declares_consumes_and_routes(services: Services) -> None:

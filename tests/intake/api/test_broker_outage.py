@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from haven.envelope import PrivateKey, digest
 from intake import IntakeSettings
 from tests.conftest import rabbitmqctl
-from tests.intake.conftest import drain, ops_of, sealed, submission
+from tests.intake.conftest import drain, ops_of, post_submission, sealed, submission
 
 pytestmark = [pytest.mark.broker, pytest.mark.disruptive]
 
@@ -46,7 +46,7 @@ def test_broker_stopped_then_restarted(
 ) -> None:
     _queued(intake_broker_url)
     first = sealed(partners)
-    assert client.post("/v1/requests", json=submission(client, first)).status_code == 202
+    assert post_submission(client, submission(client, first)).status_code == 202
 
     # The challenge is fetched and solved before the outage: what fails is
     # the publish, not the proof of work.
@@ -54,7 +54,7 @@ def test_broker_stopped_then_restarted(
     body = submission(client, during)
     rabbitmqctl("stop_app")
     started = time.monotonic()
-    response = client.post("/v1/requests", json=body)
+    response = post_submission(client, body)
     elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) >= 1
@@ -68,7 +68,7 @@ def test_broker_stopped_then_restarted(
     after = sealed(partners)
     deadline = time.monotonic() + 30
     while True:
-        response = client.post("/v1/requests", json=submission(client, after))
+        response = post_submission(client, submission(client, after))
         if response.status_code == 202 or time.monotonic() > deadline:
             break
         time.sleep(0.5)

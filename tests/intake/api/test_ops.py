@@ -17,7 +17,8 @@ from haven.envelope import PrivateKey
 from haven.store import Store, StoreSettings
 from intake import IntakeSettings, create_app
 from intake.app import ops_app
-from tests.intake.conftest import ops_of, sealed, submission
+from intake.guards.pow import CHALLENGE_HEADER
+from tests.intake.conftest import ops_of, post_submission, sealed, submission
 
 pytestmark = pytest.mark.broker
 
@@ -133,9 +134,12 @@ def test_hsts_only_behind_tls(settings: IntakeSettings, publisher: ConfirmedPubl
 def test_metrics_count_outcomes_and_categories(
     client: FlaskClient, channel: BlockingChannel, partners: dict[str, PrivateKey]
 ) -> None:
-    assert client.post("/v1/requests", json=submission(client, sealed(partners))).status_code == 202
-    client.post("/v1/requests", data="nope", content_type="application/json")
-    client.post("/v1/requests", json={"routing": {"category": "CANARY"}})
+    body = submission(client, sealed(partners))
+    assert post_submission(client, body).status_code == 202
+    # Paid for (a fresh token in the header), so the body is read and refused.
+    token = {CHALLENGE_HEADER: client.get("/v1/challenge").get_json()["token"]}
+    client.post("/v1/requests", data="nope", content_type="application/json", headers=token)
+    client.post("/v1/requests", json={"routing": {"category": "CANARY"}}, headers=token)
     client.get("/v1/CANARY-path")
     response = ops_of(client).get("/metrics")
     assert response.status_code == 200

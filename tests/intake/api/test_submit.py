@@ -15,6 +15,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.test import TestResponse
 
 from haven.envelope import Labels, PrivateKey, seal
+from intake.guards.pow import CHALLENGE_HEADER
 from intake.settings import MAX_BODY_BYTES
 from tests.intake.conftest import (
     ROUTING,
@@ -37,9 +38,28 @@ SECURITY_HEADERS = {
 }
 
 
+def token_for(client: FlaskClient, body: Any) -> str:
+    """The Haven-Pow-Challenge a client sends: the body's own token, or (for a body that has
+    none, to test what comes after the header) a fresh valid one."""
+    document = body
+    if isinstance(body, bytes | str):
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            document = None
+    try:
+        token = document["pow"]["challenge"]
+    except (KeyError, TypeError, IndexError):
+        token = None
+    if isinstance(token, str) and len(token) == 88 and token.isprintable():
+        return token
+    return str(client.get("/v1/challenge").get_json()["token"])
+
+
 def post(client: FlaskClient, body: Any, **kwargs: Any) -> TestResponse:
     data = body if isinstance(body, bytes | str) else json.dumps(body)
     kwargs.setdefault("content_type", "application/json")
+    kwargs["headers"] = {CHALLENGE_HEADER: token_for(client, body), **kwargs.get("headers", {})}
     return client.post("/v1/requests", data=data, **kwargs)
 
 
@@ -133,22 +153,77 @@ def test_wrong_content_type(
     )
 
 
+class Unread(io.BytesIO):
+    """A body that fails the test if the intake reads any of it."""
+
+    def read(self, *_: Any) -> bytes:
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
 def test_body_over_the_limit_is_refused_before_reading(client: FlaskClient) -> None:
-    class Unread(io.BytesIO):
-        """A body that fails the test if the intake reads any of it."""
-
-        def read(self, *_: Any) -> bytes:
-            raise AssertionError("the body was read")
-
-        readline = read
-
     response = client.post(
         "/v1/requests",
         input_stream=Unread(),
         content_type="application/json",
+        headers={CHALLENGE_HEADER: token_for(client, None)},
         environ_overrides={"CONTENT_LENGTH": str(MAX_BODY_BYTES + 1)},
     )
     assert_error(response, 413, "too_large", None)
+
+
+def forged(token: str) -> str:
+    raw = bytearray(base64.urlsafe_b64decode(token))
+    raw[17] = 0  # the difficulty byte: a forger asks for an easy challenge
+    return base64.urlsafe_b64encode(bytes(raw)).decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (None, "pow_invalid"),
+        ("", "pow_invalid"),
+        ("not a token", "pow_invalid"),
+        ("forged", "pow_invalid"),
+        ("expired", "pow_expired"),
+    ],
+)
+@pytest.mark.parametrize("length", [MAX_BODY_BYTES + 1, 12, None])
+def test_unpaid_request_is_refused_before_its_body_is_read(
+    client: FlaskClient, clock: FakeClock, header: str | None, code: str, length: int | None
+) -> None:
+    """An unpaid submission costs one HMAC: no byte of its body is read, so no 413, 415 or 400."""
+    headers = {}
+    if header is not None:
+        token = str(client.get("/v1/challenge").get_json()["token"])
+        headers[CHALLENGE_HEADER] = {"forged": forged(token), "expired": token}.get(header, header)
+    if header == "expired":
+        clock.advance(301)
+    overrides: dict[str, Any] = {}
+    if length is None:
+        headers["Transfer-Encoding"] = "chunked"
+        overrides["wsgi.input_terminated"] = True
+    else:
+        overrides["CONTENT_LENGTH"] = str(length)
+    response = client.post(
+        "/v1/requests",
+        input_stream=Unread(),
+        # Not even the media type is looked at.
+        content_type="text/plain",
+        headers=headers,
+        environ_overrides=overrides,
+    )
+    assert_error(response, 403, code, CHALLENGE_HEADER)
+
+
+def test_body_challenge_must_be_the_header_one(
+    client: FlaskClient, valid: dict[str, Any], channel: BlockingChannel
+) -> None:
+    other = str(client.get("/v1/challenge").get_json()["token"])
+    response = post(client, valid, headers={CHALLENGE_HEADER: other})
+    assert_error(response, 403, "pow_invalid", "pow.challenge")
+    assert drain(channel) == []
 
 
 def test_chunked_body_over_the_limit(client: FlaskClient) -> None:
@@ -157,7 +232,7 @@ def test_chunked_body_over_the_limit(client: FlaskClient) -> None:
         "/v1/requests",
         input_stream=io.BytesIO(big),
         content_type="application/json",
-        headers={"Transfer-Encoding": "chunked"},
+        headers={"Transfer-Encoding": "chunked", CHALLENGE_HEADER: token_for(client, None)},
         # What gunicorn sets for a chunked body: the server delimits it.
         environ_overrides={"wsgi.input_terminated": True},
     )
@@ -171,7 +246,10 @@ def test_largest_envelope_fits_the_body_limit(client: FlaskClient) -> None:
         "envelope": base64.b64encode(b"\0" * 104122).decode(),
         "pow": {"challenge": "A" * 88, "nonce": "f" * 32},
     }
-    response = post(client, json.dumps(body, indent=4))
+    response = post(
+        client, json.dumps(body, indent=4), headers={CHALLENGE_HEADER: token_for(client, None)}
+    )
+    # Read whole and parsed: refused only because its token is not the header's.
     assert_error(response, 403, "pow_invalid", "pow.challenge")
 
 
@@ -283,22 +361,20 @@ def test_routing_must_equal_the_envelope_labels(
 
 
 def test_forged_challenge(client: FlaskClient, valid: dict[str, Any]) -> None:
-    token = bytearray(base64.urlsafe_b64decode(valid["pow"]["challenge"]))
-    token[17] = 0  # the difficulty byte: a forger asks for an easy challenge
-    valid["pow"]["challenge"] = base64.urlsafe_b64encode(bytes(token)).decode()
-    assert_error(post(client, valid), 403, "pow_invalid", "pow.challenge")
+    valid["pow"]["challenge"] = forged(valid["pow"]["challenge"])
+    assert_error(post(client, valid), 403, "pow_invalid", CHALLENGE_HEADER)
 
 
 def test_challenge_from_another_intake(
     client: FlaskClient, valid: dict[str, Any], partners: dict[str, PrivateKey]
 ) -> None:
     valid["pow"]["challenge"] = base64.urlsafe_b64encode(bytes(66)).decode()
-    assert_error(post(client, valid), 403, "pow_invalid", "pow.challenge")
+    assert_error(post(client, valid), 403, "pow_invalid", CHALLENGE_HEADER)
 
 
 def test_expired_challenge(client: FlaskClient, valid: dict[str, Any], clock: FakeClock) -> None:
     clock.advance(301)
-    assert_error(post(client, valid), 403, "pow_expired", "pow.challenge")
+    assert_error(post(client, valid), 403, "pow_expired", CHALLENGE_HEADER)
 
 
 def test_challenge_just_before_expiry_is_accepted(
@@ -360,7 +436,7 @@ def test_envelope_sealed_outside_the_directory_is_refused(
     with_impostor = seal(
         b"x", Labels(**ROUTING), [partners["lawyers"].public_key, impostor.public_key]
     )
-    response = client.post("/v1/requests", json=submission(client, with_impostor))
+    response = post(client, submission(client, with_impostor))
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert (error["code"], error["field"]) == ("envelope_invalid", "envelope")
@@ -369,7 +445,7 @@ def test_envelope_sealed_outside_the_directory_is_refused(
     # directory "evacuators" serve desertion and legal aid, not evacuation).
     evacuation = {**ROUTING, "category": "evacuation"}
     wrong_partner = seal(b"x", Labels(**evacuation), [partners["evacuators"].public_key])
-    response = client.post("/v1/requests", json=submission(client, wrong_partner, evacuation))
+    response = post(client, submission(client, wrong_partner, evacuation))
     assert response.status_code == 422
     assert "no partner that serves this category" in response.get_json()["error"]["message"]
     assert drain(channel) == []

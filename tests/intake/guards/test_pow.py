@@ -11,8 +11,11 @@ import pytest
 
 from intake.guards.pow import (
     DIFFICULTY_SLACK,
+    SLACK_SECONDS,
     TOKEN_BYTES,
     TOKEN_TEXT_LENGTH,
+    DifficultyRule,
+    Load,
     PowRejected,
     ProofOfWork,
     difficulty_for,
@@ -109,6 +112,21 @@ def test_a_token_below_the_current_difficulty_less_the_slack_is_refused() -> Non
     assert (refused.value.reason, refused.value.field) == ("insufficient", "pow.challenge")
 
 
+def test_the_slack_is_for_a_fresh_token_only() -> None:
+    """A token stocked in a quiet minute cannot be spent at its old price once the load rose."""
+    clock = FakeClock()
+    pow_ = make(clock, min_bits=4)
+    token = pow_.issue(6).token
+    nonce = solve(token, ENVELOPE, 6)
+    clock.advance(SLACK_SECONDS)
+    pow_.verify(token, nonce, DIGEST, lambda: 8)  # as long as it takes a phone to solve: slack
+    clock.advance(1)
+    pow_.verify(token, nonce, DIGEST, lambda: 6)  # still good at its own price
+    with pytest.raises(PowRejected) as refused:
+        pow_.verify(token, nonce, DIGEST, lambda: 7)
+    assert (refused.value.reason, refused.value.field) == ("insufficient", "pow.challenge")
+
+
 def test_the_current_difficulty_is_asked_only_of_an_authentic_token() -> None:
     clock = FakeClock()
     pow_ = make(clock)
@@ -126,14 +144,44 @@ def test_the_current_difficulty_is_asked_only_of_an_authentic_token() -> None:
     assert (admitted.difficulty, asked) == (6, [1])
 
 
-def test_difficulty_rises_with_depth_within_bounds() -> None:
-    rule = {"min_bits": 16, "max_bits": 20, "depth_per_bit": 1000}
-    assert difficulty_for(None, **rule) == 16
-    assert difficulty_for(0, **rule) == 16
-    assert difficulty_for(999, **rule) == 16
-    assert difficulty_for(1000, **rule) == 17
-    assert difficulty_for(3500, **rule) == 19
-    assert difficulty_for(10**9, **rule) == 20
+RULE = DifficultyRule(min_bits=16, max_bits=22, baseline_per_minute=20, backlog_per_bit=1000)
+
+
+@pytest.mark.parametrize(
+    ("backlog", "bits"),
+    [(None, 16), (0, 16), (999, 16), (1000, 17), (3500, 19), (10**9, 22)],
+)
+def test_difficulty_rises_with_the_backlog_within_bounds(backlog: int | None, bits: int) -> None:
+    assert difficulty_for(Load(accepted_per_minute=0, backlog=backlog), RULE) == bits
+
+
+@pytest.mark.parametrize(
+    ("rate", "bits"),
+    [
+        (None, 16),  # the store is away: no extra bit
+        (0, 16),
+        (19, 16),
+        (20, 16),  # the baseline itself is free
+        (39, 16),
+        (40, 17),  # one bit per doubling over the baseline
+        (79, 17),
+        (80, 18),
+        (160, 19),
+        (1280, 22),
+        (10**9, 22),  # never above the ceiling
+    ],
+)
+def test_difficulty_rises_a_bit_per_doubling_of_the_acceptance_rate(
+    rate: int | None, bits: int
+) -> None:
+    assert difficulty_for(Load(accepted_per_minute=rate, backlog=0), RULE) == bits
+
+
+def test_rate_and_backlog_add_up_to_the_ceiling() -> None:
+    # The review's flood: routers empty the intake queue at once, so only the rate sees it.
+    assert difficulty_for(Load(accepted_per_minute=800, backlog=0), RULE) == 21
+    assert difficulty_for(Load(accepted_per_minute=80, backlog=2500), RULE) == 20
+    assert difficulty_for(Load(accepted_per_minute=800, backlog=2500), RULE) == 22
 
 
 def test_leading_zero_bits() -> None:

@@ -23,15 +23,17 @@ from haven.broker import BrokerUnavailable, ConfirmedPublisher, declare_topology
 from haven.envelope import PrivateKey
 from intake import IntakeSettings, create_app
 from intake.api import views as intake_api
-from intake.guards.pow import DIFFICULTY_SLACK
+from intake.guards.pow import CHALLENGE_HEADER, DIFFICULTY_SLACK
 from intake.guards.replay import RecentRequests
-from tests.intake.conftest import FakeClock, drain, sealed, submission
+from tests.intake.conftest import FakeClock, drain, paid, sealed, submission
 
 pytestmark = pytest.mark.broker
 
 
 def post(client: FlaskClient, body: dict[str, Any]) -> Any:
-    return client.post("/v1/requests", data=json.dumps(body), content_type="application/json")
+    return client.post(
+        "/v1/requests", data=json.dumps(body), content_type="application/json", headers=paid(body)
+    )
 
 
 def wait_for_depth(publisher: ConfirmedPublisher, wanted: int, seconds: float = 6.0) -> None:
@@ -217,7 +219,7 @@ def test_a_token_far_below_the_current_difficulty_is_refused(
     response = post(client, body)
     assert response.status_code == 403
     error = response.get_json()["error"]
-    assert (error["code"], error["field"]) == ("pow_insufficient", "pow.challenge")
+    assert (error["code"], error["field"]) == ("pow_insufficient", CHALLENGE_HEADER)
     assert "fetch a new one" in error["message"]
     assert len(drain(channel)) == 30
 

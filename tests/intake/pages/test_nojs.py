@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html import unescape
 from typing import Any
 
@@ -21,7 +21,15 @@ from intake import IntakeSettings, create_app
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
 from schemas.routing import CATEGORY_LABELS
-from tests.intake.conftest import FakeClock, NetworkFiles, drain, ops_of, sealed, submission
+from tests.intake.conftest import (
+    FakeClock,
+    NetworkFiles,
+    drain,
+    ops_of,
+    post_submission,
+    sealed,
+    submission,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -429,7 +437,10 @@ class DownPublisher:
     def ready(self) -> bool:
         return False
 
-    def intake_depth(self) -> int | None:
+    def watch(self, queues: Iterable[str]) -> None:
+        pass
+
+    def backlog(self) -> int | None:
         return None
 
     def close(self) -> None:
@@ -655,7 +666,7 @@ def test_the_javascript_path_is_untouched_by_a_no_js_flood(
     drain(channel)
     for _ in range(5):
         envelope = sealed(partners)
-        response = client.post("/v1/requests", json=submission(client, envelope))
+        response = post_submission(client, submission(client, envelope))
         assert response.status_code == 202, response.get_json()
     assert len(drain(channel)) == 5
 

@@ -55,8 +55,12 @@ def test_malformed_chunked_body_is_a_bad_request(
     gunicorn: tuple[str, subprocess.Popen[bytes]], body: bytes
 ) -> None:
     base, process = gunicorn
+    # Paid for: only a request whose challenge holds has its body read.
+    with urllib.request.urlopen(f"{base}/v1/challenge", timeout=10) as answer:  # noqa: S310
+        token = json.load(answer)["token"].encode()
     head = (
         b"POST /v1/requests HTTP/1.1\r\nHost: intake\r\n"
+        b"Haven-Pow-Challenge: " + token + b"\r\n"
         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     answer = exchange(base, head + body)

@@ -1,0 +1,89 @@
+"""The deployment's load as the difficulty sees it: acceptances per minute and the backlog.
+
+Acceptances are counted in memory and added to the shared store every
+SYNC_SECONDS by whichever request thread comes by first (no thread of our
+own, nothing to restart after gunicorn forks); the same exchange reads the
+deployment's total for the last minute. So an acceptance costs a lock and
+an addition, never a database write, and every instance sees a flood that
+the others accept within about two sync periods.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from haven.store import Acceptances, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+# The rate is the count over this window: long enough that a burst is not
+# forgotten between two challenges, short enough to fall back within a
+# minute or two once the flood stops.
+WINDOW_SECONDS = 60
+# How often one instance adds its count and reads the total: the lag before
+# a flood raises the difficulty everywhere.
+SYNC_SECONDS = 2.0
+
+
+class AcceptanceRate:
+    """Thread-safe; time comes in through `clock` (seconds, like time.time)."""
+
+    def __init__(self, acceptances: Acceptances, *, clock: Callable[[], float]) -> None:
+        self._acceptances = acceptances
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._syncing = threading.Lock()
+        self._pending = 0
+        self._deployment: int | None = None
+        self._synced_at = float("-inf")
+        # This instance's own acceptances in the window (whole seconds), the
+        # figure used while the store is away: a lower bound, never nothing.
+        self._own: deque[int] = deque()
+
+    def accepted(self) -> None:
+        """One more submission published and confirmed by this instance."""
+        now = int(self._clock())
+        with self._lock:
+            self._pending += 1
+            self._own.append(now)
+
+    def per_minute(self) -> int:
+        """Submissions accepted across the deployment in the last WINDOW_SECONDS."""
+        now = self._clock()
+        if now - self._synced_at >= SYNC_SECONDS and self._syncing.acquire(blocking=False):
+            # One thread syncs; the others read the last figure meanwhile.
+            try:
+                self._sync(now)
+            finally:
+                self._syncing.release()
+        with self._lock:
+            while self._own and self._own[0] < now - WINDOW_SECONDS:
+                self._own.popleft()
+            own, pending, deployment = len(self._own), self._pending, self._deployment
+        if deployment is None:
+            return own
+        # What the store knew at the last sync plus what this instance has
+        # accepted since (not yet added), never less than its own count.
+        return max(own, deployment + pending)
+
+    def _sync(self, now: float) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, 0
+        try:
+            total = self._acceptances.add_and_sum(
+                at=int(now), accepted=pending, since=int(now) - WINDOW_SECONDS
+            )
+        except StoreUnavailable as exc:
+            # Kept for the next sync; meanwhile this instance's own count stands.
+            with self._lock:
+                self._pending += pending
+                self._deployment = None
+            self._synced_at = now
+            log.warning("acceptance count not shared, the store is away: %s", exc)
+            return
+        with self._lock:
+            self._deployment = total
+        self._synced_at = now
