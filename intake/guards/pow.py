@@ -49,12 +49,14 @@ CHALLENGE_HEADER = "Haven-Pow-Challenge"
 
 # How far below the current difficulty a token may be and still be accepted,
 # and for how long after it was issued: a challenge fetched just before the
-# load rose (and solved on a slow phone over a slow Tor circuit) still counts,
-# one issued long before a surge (4 times or more less work) does not. Past
-# SLACK_SECONDS a token must meet the current difficulty in full: a flood
-# cannot stock cheap tokens in a quiet minute (a token may carry any number
-# of envelopes for its whole lifetime) and spend them once the price rose.
-DIFFICULTY_SLACK = 2
+# load rose by a bit (and solved on a slow phone over a slow Tor circuit)
+# still counts; one priced two bits or more below (4 times less work, the
+# whole range between the default floor and ceiling) does not, and the web
+# form fetches a new one. Past SLACK_SECONDS a token must meet the current
+# difficulty in full: a token may carry any number of envelopes for its
+# whole lifetime, so a flood must not stock cheap tokens in a quiet minute
+# and spend them once the price rose.
+DIFFICULTY_SLACK = 1
 SLACK_SECONDS = 60
 
 Reason = Literal["invalid", "expired", "insufficient"]

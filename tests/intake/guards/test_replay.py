@@ -232,10 +232,10 @@ def test_a_token_within_the_slack_is_accepted(
     settings, publisher, channel = own_vhost
     client = _load_client(settings, publisher, clock)
     body = submission(client, sealed(partners))
-    # 4 + 20 // 10 = 6 bits now: a 4-bit token is within the 2-bit slack.
-    _raise_depth(publisher, 20)
+    # 4 + 10 // 10 = 5 bits now: a 4-bit token is within the 1-bit slack.
+    _raise_depth(publisher, 10)
     assert post(client, body).status_code == 202
-    assert len(drain(channel)) == 21
+    assert len(drain(channel)) == 11
 
 
 # --- The token is judged before the envelope is hashed -------------------------------
