@@ -69,6 +69,7 @@ from worker.run import declare_routing
 
 POW_CONTEXT = b"haven/v1 pow\x00"
 SAMPLE_SECONDS = 5
+HONEST_PER_MINUTE = 60
 # What the depth-only rule amounted to (the router keeps the intake queue
 # empty): neither the rate nor the backlog adds a bit.
 FLOOR_ONLY = {"HAVEN_POW_BASELINE_PER_MINUTE": "1000000", "HAVEN_POW_DEPTH_PER_BIT": "1000000"}
@@ -435,6 +436,14 @@ def main() -> int:
             with running_router(settings, directory):
                 outcome = run_phase(network, env, seconds, fall, args.flood)
             per_minute[name] = report(outcome, 16, seconds)
+            baseline = int(rule["HAVEN_POW_BASELINE_PER_MINUTE"])
+            if baseline < HONEST_PER_MINUTE:
+                print(
+                    f"(the honest requests alone, {HONEST_PER_MINUTE} a minute, are "
+                    f"{HONEST_PER_MINUTE / baseline:.0f} times the baseline of {baseline}: "
+                    f"{(HONEST_PER_MINUTE // baseline).bit_length() - 1} bit above the floor "
+                    "once the flood has left the window)"
+                )
         ratio = per_minute["adaptive"] / per_minute["floor only"]
         print(
             f"\njunk accepted a minute: adaptive {per_minute['adaptive']:.0f}, "
