@@ -39,6 +39,7 @@ class AcceptanceRate:
         self._pending = 0
         self._deployment: int | None = None
         self._synced_at = float("-inf")
+        self._away = False
         # This instance's own acceptances in the window (whole seconds), the
         # figure used while the store is away: a lower bound, never nothing.
         self._own: deque[int] = deque()
@@ -82,8 +83,10 @@ class AcceptanceRate:
                 self._pending += pending
                 self._deployment = None
             self._synced_at = now
-            log.warning("acceptance count not shared, the store is away: %s", exc)
+            if not self._away:  # once per outage, not every sync
+                log.warning("acceptance count not shared, the store is away: %s", exc)
+            self._away = True
             return
         with self._lock:
             self._deployment = total
-        self._synced_at = now
+        self._synced_at, self._away = now, False

@@ -1,0 +1,74 @@
+"""The deployment's acceptance rate: shared through the real store, forgotten after its window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from haven.store import Acceptances, Store, StoreSettings, migrate
+from haven.store.schema import acceptances
+from intake.load import SYNC_SECONDS, WINDOW_SECONDS, AcceptanceRate
+from tests.intake.conftest import FakeClock
+
+
+@pytest.fixture
+def store(any_store_url: str) -> Iterator[Store]:
+    store = Store(StoreSettings(url=any_store_url))
+    migrate(store)
+    with store.begin() as connection:
+        connection.execute(delete(acceptances))  # other tests' rows of this run
+    yield store
+    store.close()
+
+
+def test_two_instances_see_one_rate(store: Store) -> None:
+    clock = FakeClock()
+    first = AcceptanceRate(Acceptances(store), clock=clock)
+    second = AcceptanceRate(Acceptances(store), clock=clock)
+    for _ in range(5):
+        first.accepted()
+    assert first.per_minute() == 5  # its first sync: the store has its 5
+    for _ in range(3):
+        second.accepted()
+    assert second.per_minute() == 8  # its first sync: 5 + 3
+    # The first does not ask the store again before a sync period has passed ...
+    assert first.per_minute() == 5
+    # ... and then sees the deployment's.
+    clock.advance(SYNC_SECONDS)
+    assert first.per_minute() == 8
+    # Between syncs an instance adds what it accepted since, without asking the store.
+    second.accepted()
+    assert second.per_minute() == 9
+
+
+def test_the_window_forgets_and_its_rows_go(store: Store) -> None:
+    clock = FakeClock()
+    rate = AcceptanceRate(Acceptances(store), clock=clock)
+    for _ in range(4):
+        rate.accepted()
+    clock.advance(SYNC_SECONDS)
+    assert rate.per_minute() == 4
+    clock.advance(WINDOW_SECONDS + 1)
+    assert rate.per_minute() == 0
+    with store.begin() as connection:
+        # Nothing older than the window stays in the database.
+        assert connection.execute(select(func.count()).select_from(acceptances)).scalar_one() == 0
+
+
+def test_without_the_store_an_instance_counts_its_own(
+    tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A store with no tables (not migrated): every sync fails.
+    away = Store(StoreSettings(url=f"sqlite:///{tmp_path_factory.mktemp('away') / 'none.db'}"))
+    clock = FakeClock()
+    rate = AcceptanceRate(Acceptances(away), clock=clock)
+    for _ in range(3):
+        rate.accepted()
+    assert rate.per_minute() == 3
+    clock.advance(SYNC_SECONDS)
+    assert rate.per_minute() == 3
+    # One warning per outage, not one per sync.
+    assert len([r for r in caplog.records if "store is away" in r.getMessage()]) == 1
+    away.close()
