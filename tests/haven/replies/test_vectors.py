@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from haven.envelope import PrivateKey
 from haven.replies import CodeError, ReceiptCode, derive, format_code, parse
 from tests.haven.replies.make_vectors import VECTORS, build, render
+from tests.repo import REPO
 
 NEGATIVE_NAMES = {
     "empty",
@@ -104,3 +106,13 @@ def test_negative_case_fails_with_its_reason(vectors: dict[str, Any], name: str)
     # The message names a position and a reason, never what was typed.
     for word in case["input"].split():
         assert word not in str(failure.value)
+
+
+def test_spec_lists_every_negative_case() -> None:
+    spec = (REPO / "docs" / "replies-v1.md").read_text(encoding="utf-8")
+    listed = set(
+        re.findall(
+            r"^\| `([a-z_]+)` \| .+ \| `(?:word_count|unknown_word|check_failed)` \|", spec, re.M
+        )
+    )
+    assert listed == NEGATIVE_NAMES

@@ -6,6 +6,7 @@ by hand, or made by a changed script, must still pass these.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections import Counter
 
@@ -92,3 +93,12 @@ def test_one_slip_check_finds_each_kind_of_slip() -> None:
 def test_russian_and_ukrainian_lists_share_no_word() -> None:
     # So a code names its own list, and parsing needs no language setting.
     assert set(word_list("ru")) & set(word_list("uk")) == set()
+
+
+def test_spec_names_each_list_by_its_digest() -> None:
+    # A changed list is a new version (docs/replies-v1.md section 1.2): the
+    # spec's table must change with it.
+    spec = (REPO / "docs" / "replies-v1.md").read_text(encoding="utf-8")
+    for language in LANGUAGES:
+        digest = hashlib.sha256((WORDS_DIR / f"{language}.txt").read_bytes()).hexdigest()
+        assert f"| `{language}.txt` | `{digest}` |" in spec
