@@ -84,6 +84,7 @@ def _parse_cases(entropy: bytes) -> list[dict[str, Any]]:
     return [
         {"name": "upper_case", "input": " ".join(ru).upper()},
         {"name": "yo_for_ye", "input": " ".join(with_yo)},
+        {"name": "upper_case_yo", "input": " ".join(with_yo).upper()},
         {"name": "numbered_lines", "input": "\n".join(f"{i}. {w}" for i, w in enumerate(ru, 1))},
         {"name": "hyphens_commas_tabs", "input": "-".join(en[:3]) + ",\t" + " ,  ".join(en[3:])},
         {"name": "decomposed_nfd", "input": unicodedata.normalize("NFD", " ".join(uk).title())},
