@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router clean broker browser schemas lock audit
+.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router bench-receipt clean broker browser schemas lock audit
 
 # Supply chain (docs/operators.md, "Dependencies"): every Python package,
 # transitive ones included, comes from a lock in requirements/ and is checked
@@ -121,6 +121,11 @@ bench: $(STAMP)
 # The router against a bare pika relay on the same broker (needs RabbitMQ).
 bench-router: $(STAMP) broker
 	$(BIN)/python bench/router_bench.py --requests 2000 --rounds 3
+
+# Receipt-code derivation: native Argon2id against Node's WebAssembly one
+# (docs/replies-v1.md section 1.7).
+bench-receipt: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python bench/receipt_bench.py --rounds 9
 
 clean:
 	rm -rf $(VENV) web/node_modules .mypy_cache .pytest_cache .ruff_cache

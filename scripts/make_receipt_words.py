@@ -1,0 +1,348 @@
+"""Make the receipt-code word lists: haven/replies/words/{en,ru,uk}.txt.
+
+Run from the repository root in a throwaway environment holding exactly the
+pinned sources below (they are not Haven dependencies; the lists are committed):
+
+    python3 -m venv /tmp/words && /tmp/words/bin/pip install \
+        wordfreq==3.1.1 pymorphy3==2.0.6 pymorphy3-dicts-ru==2.4.417150.4580142 \
+        pymorphy3-dicts-uk==2.4.1.1.1663094765 mnemonic==0.21
+    /tmp/words/bin/python scripts/make_receipt_words.py
+
+The rules are written down in docs/replies-v1.md section 1.2, and
+tests/haven/replies/test_words.py checks the committed lists against them.
+Every choice here is a filter in code, so a reviewer can rerun it and get the
+same bytes (the script refuses other versions of its sources).
+
+A requester reads these words off a screen, may say them aloud or write
+them on paper, and types them on a phone months later, possibly at a border
+with the phone in someone else's hands. So a word must be:
+- common and short (4 to 8 letters): easy to read, say and type;
+- a noun in its dictionary form (Russian and Ukrainian), not a name, brand,
+  abbreviation, slang or obscenity;
+- harmless if found: nothing about war, weapons, police, courts, prisons,
+  politics, death or crime, which a code written on paper must not suggest;
+- distinct: its first four letters name it alone (so no word is a prefix of
+  another and autocompletion needs at most four letters), and no other word
+  is one typing slip away (one letter changed, added, dropped, or two
+  neighbours swapped), which also removes near-homophones like код/кот.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+LIST_SIZE = 2048
+MIN_LEN, MAX_LEN = 4, 8
+PREFIX = 4
+OUT = Path(__file__).resolve().parent.parent / "haven" / "replies" / "words"
+
+PINNED = {
+    "wordfreq": "3.1.1",
+    "pymorphy3": "2.0.6",
+    "pymorphy3-dicts-ru": "2.4.417150.4580142",
+    "pymorphy3-dicts-uk": "2.4.1.1.1663094765",
+    "mnemonic": "0.21",
+    "xkcdpass": "1.30.0",
+}
+
+# Letters a word may use. Russian: no ё (typed as е by most people, and the
+# parser folds it), no ъ (rare, and confused with ь on phone keyboards).
+# Ukrainian: no ґ (often typed as г) and no apostrophe (several look-alike
+# characters, and phone keyboards hide it).
+ALPHABETS = {
+    "en": frozenset("abcdefghijklmnopqrstuvwxyz"),
+    "ru": frozenset("абвгдежзийклмнопрстуфхцчшщыьэюя"),
+    "uk": frozenset("абвгдеєжзиіїйклмнопрстуфхцчшщьюя"),
+}
+
+# OpenCorpora grammemes of words that are no good in a code: names,
+# surnames, patronymics, places, organisations, trademarks, abbreviations,
+# informal, slang, archaic, literary, misspelt or dialect forms.
+BAD_GRAMMEMES = frozenset(
+    "Name Surn Patr Geox Orgn Trad Abbr Infr Slng Arch Litr Erro Dist Init".split()
+)
+
+# Topics a code found on paper or on a phone must not suggest. A word is
+# dropped if it starts with one of these stems.
+BLOCKED_STEMS = {
+    "ru": """
+        войн воен вооруж арми солдат оруж бомб ракет танк пул снаряд взрыв выстрел
+        стрел пистол автомат граната мина штык смерт убий убит убийц труп кров казн
+        пытк тюрьм тюрем камер зона суд судь прокур адвокат полиц милиц арест розыск
+        преступ бандит вор краж террор фашист нацист фюрер путин кремл президент
+        власт парти выбор протест митинг революц бунт мятеж дезерт мобилиз призыв
+        повестк фронт генерал капитан офицер сержант майор полков батальон рота взвод
+        штаб шпион развед агент паспорт виза границ беженц наркот героин кокаин секс
+        порн проститут суицид самоубий резн расизм насил жертв рвот жоп хуй пизд бляд
+        еба дерьм сук гей лесби негр жид хохол москал чечен еврей украин росси русск
+        америк немец нем министр депутат санкц оккупац плен заложн враг атак удар бой
+        боец бойц конфликт операц флот авиац самолет вертолет дрон батар пушк
+        чекист фсб кгб донос следов допрос обыск конфиск прав закон ислам христ церк
+        религ бог дьявол черт ад рай мусульм стерв твар гетто колхоз британ барби дур
+        грех гроб губерн калибр конвой бункер вампир бардак кладбищ покойн мертв
+        свидетел подозр иск приговор хунт генштаб обстрел нардеп курв срач сран говн
+        пьян водк алкогол сигарет табак кур ксенофоб педик лох член мигрант эмигр
+        таможн допинг насмерт мент зэк урк боевик войск арсенал трибунал банд мошен
+        инфаркт опухол рак тойот боинг диас стоун гага сьерр библи морд пив кайф косяк
+        наркоз ракш пират маф бандер петух петушок опущен параш бомж шлюх
+    """.split(),
+    "uk": """
+        війн воєн воєнн військ озбро армі солдат зброя зброї бомб ракет танк кул снаряд
+        вибух постріл стріл пістолет автомат граната мін багнет смерт вбив вбит вбивц
+        труп кров страт катув тюрм тюрем камер зона суд судд прокур адвокат поліц
+        міліц арешт розшук злочин бандит злодій крадіж терор фашист нацист фюрер путін
+        кремл президент влад парті вибор протест мітинг революц бунт заколот дезерт
+        мобіліз призов повістк фронт генерал капітан офіцер сержант майор полков
+        батальйон рота взвод штаб шпигун розвід агент паспорт віза кордон біженц
+        наркот героїн кокаїн секс порн повія суїцид самогуб різанин расизм насильс
+        жертв блюв дуп хуй пизд бляд єба лайн сук гей лесбі негр жид москал чечен
+        єврей україн росі русск америк німець німц міністр депутат санкц окупац полон
+        заручн ворог атак удар бій бійц боєць конфлікт операц флот авіац літак
+        гелікоптер дрон батаре гармат сбу кдб донос слідч допит обшук конфіск прав
+        закон іслам христ церк релігі бог диявол чорт пекл рай мусульм кацап курв
+        срач барига вилуп дурен дурн нардеп генштаб обстріл хунт покійн мертв цвинтар
+        вирок свідок підозр позов буча урал корея сомалі сперм лайно гівн сран
+        п'ян горілк алкогол цигарк тютюн курін ксенофоб член мігрант емігр митн
+        допінг гетто колгосп британ грізн гріх труна губерн калібр конвой бункер
+        вампір безвіз опоблок кндр ескадр воїн гарнізон гвард клинок торпед кілер анус
+        збочен байстрюк бордель знищ каліц бостон глум маразм бандер пират маф рак
+        пиво бомж повія
+    """.split(),
+    "en": """
+        army armed arms soldier weapon bomb rocket missile tank bullet shell explo
+        shot gun pistol rifle grenade mine death dead die kill murder corpse blood
+        execut tortur prison jail cell court judge lawyer police cop arrest crime
+        criminal thief steal terror fascis nazi putin kremlin president power party
+        elect protest riot revolt rebel desert mobil draft front general captain
+        officer sergeant major battal spy agent passport visa border refugee drug
+        heroin cocaine sex porn suicide massacre racis violen victim vomit ass shit
+        fuck damn bitch gay negro jew russia ukrain americ german minister sanction
+        occup hostage enemy attack strike battle fight conflict warfare navy fleet
+        plane drone cannon church god devil hell heaven islam christ religio sin
+        stupid ugly fat naked kiss drunk coffin grave funeral corpse beer wine vodka
+        whisk cigar tobacco smok casino gambl smith apache java skype inmate ambush
+        brigade bunker alcohol autism cancer tumor pirate mafia bandit xbox yahoo destroy
+    """.split(),
+}
+
+# Words that pass every rule above yet are still poor choices, named one by
+# one after reading each list whole: war, violence, crime and punishment;
+# politics, states, parties, symbols and organisations (Мемориал, Левада,
+# Майдан, тризуб, триколор); slurs, insults and vulgarity; illness and death;
+# religion; ethnonyms; names, brands and firms. Native speakers review these
+# lists before a release (docs/replies-v1.md section 1.2); this is where a
+# reviewer's strike-outs go.
+EXCLUDED = {
+    "ru": set(
+        """
+        агитация агрессия амнистия атаман бабло байконур бентли бишоп битва бригада будда
+        варяг вердикт ветеран взлом винтовка воевода воин вражда вскрытие гарнизон гвардия
+        геноцид генсек герб гестапо гибель голливуд горсовет дебил десант дивизия диктатор
+        донна дума задница заговор замглавы захват избиение измена изгнание инвалид иуда
+        кабмин казак канцлер киллер кинжал киска китаец коалиция конгресс консул кортеж
+        крейсер крушение лазарет ламберт левада либерал лифчик любовник майдан мандат
+        манифест маньяк марго мемориал мерседес москвич мразь наркоман национал некролог
+        осколок отряд пехота плацдарм погром подлодка поджог позор придурок приказ прицел
+        произвол рабство раввин рапорт раскол росс роуд сатана сбербанк сейм сенатор
+        снайпер сражение схватка сучка теракт траур триколор трибун тролль турок ублюдок
+        угроза указ унтер фашизм фрегат фриц хаджи харт хауса хонда хищение хрень цензура
+        цыган чека шантаж шевроле шейх шериф штурм эмбарго эсминец эшелон японец испанец
+        эрмитаж фифа мисс месье могила молебен молитва мечеть икона епископ исповедь
+        крещение патриарх пастор пророк храм собор апостол божество демон алтарь вина
+        надзор лишение инсульт инфаркт диабет ожирение эпидемия инфекция синдром диагноз
+        обморок тошнота матка кишечник бюст брюхо идиот дрянь мерзость негодяй чувак
+        пацан мужик пикап эскорт любитель исход капитал паника ужас кошмар печать
+        опухоль вирус череп кулак мишень клятва орда орден рыцарь дуэль поединок
+        реванш трофей царь государь монарх держава империя протокол рейд брифинг
+        саммит кандидат коммуна совхоз мэрия губерния уезд самурай викинг ниндзя
+        фараон цезарь пенальти башкир бразилец буддизм гепатит гетман госдолг демократ
+        джихад дивизион идиотка игумен иномарка исполком капрал кларенс клевета комсомол
+        конница лжец мерзавец монархия мундир мутант ордер патруль подлец рознь сибиряк
+        склероз слежка сталкер татарин толстяк узник хартия цыганка часовня шинник чина
+        злоба брань беглец высадка дозор атеизм даун идиотизм медресе монахиня мститель
+        педофил побоище патриот заповедь аббат левиафан патрон подстава слизь кайла
+        """.split()
+    ),
+    "uk": set(
+        """
+        аборт авіаудар агонія агресія агітація аллах амністія анексія арсенал атеїст
+        барикада бетмен бойкот бовдур бурят біблія виконком вождь втеча втікач геморой
+        гендер гепатит гроб грабіж грузин дебіл держборг дерибан диверсія дивізія
+        дисидент дурак дурепа дурість есмінець ешелон заборона закордон заповіт заслання
+        зачистка злом знущання зрада йолоп кабмін кайзер камаз камуфляж капелан капрал
+        кинджал кодло командир комунізм корупція кримінал лінкор марш меджліс мент
+        меморіал месник напад наліт насилля нашестя наїзд нацбанк нація окупант олігарх
+        оргія отаман отруєння падлюка пентагон петля побиття погроза похорон педофіл
+        підарас підкуп путина путч пухлина рагуль розстріл руйнація русизм саботаж сапер
+        саван сифіліс срака ствол стеження суржик сутичка тиран тризуб троль убивство
+        ультрас урод уніформа ураження фланг француз хабар хорват хортиця холера чума
+        шльондра шлюха шабля шпиталь штандарт індієць італієць іспанець японець китаєць
+        англієць араб вірмен байрам синагога єпархія томос ігумен священик причастя
+        рабин диякон чернець монастир літургія єпископ ікона молебень базиліка таїнство
+        архангел синод вікарій обряд сповідь мученик пілігрим аеропорт європа волга
+        олімп оскар айпад айфон андроїд боїнг діарея сморід пронос сифіліс склероз
+        менінгіт глаукома плацента піхва пузо черево тампон некроз сепсис віспа астма
+        артрит анемія інсульт інфаркт діабет ожиріння епідемія пандемія інфекція
+        анамнез діагноз недуг хвороба гарячка кашель задишка агонія гній гниття
+        дурепа негідник потвора нікчема мерзота гидота тварюка товстун бидло
+        самогон похмілля пияцтво кальян пика ляпас побратим вишкіл кадет юнкер
+        редут цитадель фортеця бастіон вартовий опонент корсет фашизм
+        імперія ханство кайзер префект регент емір президія облрада сільрада
+        лісгосп ощадбанк конгрес коаліція асамблея сенат саміт депутат агресор аеродром
+        біткоїн гангстер гієна грабунок дивізіон дієцезія зіслання зрадниця катюша
+        комуніст корвет корсар криївка кіннота маршал мічман монгол нападник нелюд отрута
+        рать рейхстаг румун самосуд склеп талмуд убивця утікач хабарник царівна шибеник
+        ієрей покемон пантеон рецидив інсулін скальп шприц біженець бритва гробниця
+        дробовик жандарм люцифер монархія морда паскуда пасха псалом рейх чекіст шеврон
+        паломник наркоз фетиш шарлатан одесит римлянин осуд свячення командор лучник
+        вібратор глухота жгут італійка мокша ланос злюка пуштун угорець гадя празник
+        """.split()
+    ),
+    "en": set(
+        """
+        abuse addict aids amnesty badass blah caliber cavalry chevy choking corporal
+        democrat dictator ebay enlisted exile fled google illegal itunes jimmy john
+        lawsuit lego manila nintendo oops oxford panama parole patrol pentagon poison
+        pregnant purge python rehab sabotage scam sheriff siege slain sword timothy
+        treason trigger trump twitter unlawful unrest veteran veto walmart warrior womb
+        wrath wreck vicious vote voting suspect theft outrage outbreak nuclear uranium
+        imperial immortal pagan preacher pope sermon gospel deity almighty covenant
+        prayer evil hatred misery nasty hurt injury disease pandemic epidemic asthma
+        diabetes insane dumb liar savage trapped escape exodus celtic dutch french
+        latin atlantic pacific congress senate caucus federal judicial verdict trial
+        scrutiny security defense embassy emperor majesty dominion royal king
+        princess duchess parish pastor saint sacred bless faith devotion annex apostle
+        brethren bribe cadillac defeat diabetic diaper dictate diocese epilepsy flee
+        hangover hunt kingdom manpower opium patriot sabbath senator serpent sworn voter
+        wrestle autistic defender trolling swore hunting betray brute hunter
+        """.split()
+    ),
+}
+
+
+def _check_sources() -> None:
+    for name, version in PINNED.items():
+        found = importlib.metadata.version(name)
+        if found != version:
+            sys.exit(f"{name} {found} is installed; this script makes the lists from {version}")
+
+
+def _close(a: str, b: str) -> bool:
+    """True if b is one typing slip from a (optimal string alignment distance <= 1)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if la < lb else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _blocked(word: str, lang: str) -> bool:
+    # Russian and Ukrainian share many words: a word struck from one list is
+    # struck from both, or it would come back in the other.
+    excluded = EXCLUDED["ru"] | EXCLUDED["uk"] if lang in ("ru", "uk") else EXCLUDED[lang]
+    return word in excluded or any(word.startswith(s) for s in BLOCKED_STEMS[lang])
+
+
+def _grammemes(parse: object) -> list[str]:
+    return str(parse.tag).replace(" ", ",").split(",")  # type: ignore[attr-defined]
+
+
+def _is_plain_noun(morph: object, word: str, lang: str) -> bool:
+    if not morph.word_is_known(word):  # type: ignore[attr-defined]
+        return False  # guessed by the predictor: a name, a loan word, a typo
+    parses = morph.parse(word)  # type: ignore[attr-defined]
+    if any(BAD_GRAMMEMES & set(_grammemes(p)) for p in parses):
+        return False
+    # Only a noun, in every reading: no adjective used as a noun (левый),
+    # no verb form (печь), no adverb (вільно).
+    if any(p.tag.POS != "NOUN" for p in parses):
+        return False
+    if lang == "uk":
+        # The Ukrainian dictionary has no grammeme for proper names; its
+        # common nouns carry animacy first (NOUN,inan ...), while the names
+        # of places, firms and people it lists do not (NOUN,masc,inan).
+        parses = [p for p in parses if _grammemes(p)[1:2] in (["inan"], ["anim"])]
+    return any(
+        "nomn" in p.tag and "plur" not in p.tag and p.normal_form == word for p in parses
+    )
+
+
+def _candidates(lang: str) -> Iterator[str]:
+    import wordfreq
+
+    if lang == "en":
+        # Two lists already chosen for this job: BIP-39's English list (MIT,
+        # via python-mnemonic) and the EFF's long passphrase list (CC BY 3.0
+        # US, via xkcdpass), both free of names, taken together in
+        # wordfreq's frequency order (most common first).
+        from importlib.resources import files
+
+        from mnemonic import Mnemonic
+
+        eff = files("xkcdpass").joinpath("static/eff-long").read_text(encoding="utf-8")
+        pool = set(Mnemonic("english").wordlist) | {
+            line.split()[-1] for line in eff.splitlines() if line.strip()
+        }
+        rank = {w: i for i, w in enumerate(wordfreq.top_n_list("en", 200_000))}
+        yield from sorted(pool, key=lambda w: (rank.get(w, len(rank)), w))
+        return
+    import pymorphy3
+
+    morph = pymorphy3.MorphAnalyzer(lang=lang)
+    for word in wordfreq.top_n_list(lang, 100_000):
+        if MIN_LEN <= len(word) <= MAX_LEN and set(word) <= ALPHABETS[lang]:
+            if _is_plain_noun(morph, word, lang):
+                yield word
+
+
+def select(lang: str, candidates: Iterable[str], taken: set[str]) -> list[str]:
+    chosen: list[str] = []
+    prefixes: set[str] = set()
+    seen: set[str] = set()
+    for word in candidates:
+        if word in seen:
+            continue
+        seen.add(word)
+        if not (MIN_LEN <= len(word) <= MAX_LEN) or not set(word) <= ALPHABETS[lang]:
+            continue
+        if word in taken or _blocked(word, lang) or word[:PREFIX] in prefixes:
+            continue
+        if any(_close(word, other) for other in chosen):
+            continue
+        chosen.append(word)
+        prefixes.add(word[:PREFIX])
+        if len(chosen) == LIST_SIZE:
+            return sorted(chosen)
+    sys.exit(f"{lang}: only {len(chosen)} words pass the rules; {LIST_SIZE} are needed")
+
+
+def main() -> None:
+    _check_sources()
+    OUT.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    # Russian before Ukrainian, and Ukrainian leaves out every Russian word:
+    # the two lists share no word, so a code names its own list.
+    for lang in ("en", "ru", "uk"):
+        words = select(lang, _candidates(lang), taken)
+        taken |= set(words)
+        (OUT / f"{lang}.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+        print(f"{lang}: {len(words)} words")
+
+
+if __name__ == "__main__":
+    main()

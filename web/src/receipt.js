@@ -1,0 +1,254 @@
+// Haven replies v1, section 1: the receipt code and its keys, the browser side
+// (the Python side is haven/replies/).
+//
+// The normative definition is docs/replies-v1.md; every size and label here
+// comes from it. Like envelope.js this runs unchanged in the browser and in
+// Node >= 20: WebCrypto's getRandomValues, the pinned hash-wasm (Argon2id in
+// WebAssembly) and @noble/hashes (HKDF-SHA256), never a Node-only API.
+//
+// The word lists are passed in (wordLists(...)), not imported: the page's
+// bundle embeds the three files of haven/replies/words/, the Node tests read
+// them from disk, and there is one copy of each list in the repository.
+//
+// A code is the only secret behind a requester's mailbox: no function here
+// logs, stores or sends it, and every CodeError names a position and a
+// reason, never a word that was typed.
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { argon2id } from "hash-wasm";
+
+import { publicKeyFromSeed, kidOf } from "./envelope.js";
+
+export const LANGUAGES = Object.freeze(["en", "ru", "uk"]);
+export const LIST_SIZE = 2048;
+export const WORD_BITS = 11;
+export const ENTROPY_BYTES = 11;
+export const ENTROPY_BITS = ENTROPY_BYTES * 8; // 88
+export const DATA_WORDS = ENTROPY_BITS / WORD_BITS; // 8
+export const CODE_WORDS = DATA_WORDS + 1; // and the check word
+export const KEY_BYTES = 32;
+
+const ascii = new TextEncoder();
+export const ARGON2 = Object.freeze({
+  salt: "haven/replies/v1 receipt code",
+  timeCost: 2,
+  memoryKiB: 19456,
+  parallelism: 1,
+  tagBytes: 32,
+  version: 0x13,
+});
+export const HKDF_INFO = Object.freeze({
+  mailboxId: "haven/replies/v1 mailbox id",
+  accessSecret: "haven/replies/v1 mailbox access secret",
+  replySeed: "haven/replies/v1 reply key seed",
+});
+
+// GF(2^11) = GF(2)[x] / (x^11 + x^2 + 1), primitive: alpha = x has order
+// 2047, so the weights alpha^0 .. alpha^8 differ and none is zero, and any
+// one substituted word or two swapped words change the check (section 1.4).
+const FIELD_POLY = 0b1000_0000_0101;
+const FIELD_TOP = 1 << WORD_BITS;
+
+/** A receipt code that does not parse: reason "word_count", "unknown_word" or "check_failed". */
+export class CodeError extends Error {
+  constructor(reason, message, position = null) {
+    super(message);
+    this.name = "CodeError";
+    this.reason = reason;
+    this.position = position;
+  }
+}
+
+/**
+ * The three lists from their files' text (one word a line, final newline).
+ * Refuses a damaged list: codes made from it could not be read back elsewhere.
+ */
+export function wordLists(texts) {
+  const lists = {};
+  for (const language of LANGUAGES) {
+    const text = texts[language];
+    if (typeof text !== "string" || !text.endsWith("\n")) {
+      throw new TypeError(`receipt-code word list ${language} is missing`);
+    }
+    const words = Object.freeze(text.slice(0, -1).split("\n"));
+    const index = new Map(words.map((word, i) => [word, i]));
+    if (words.length !== LIST_SIZE || index.size !== LIST_SIZE) {
+      throw new TypeError(`receipt-code word list ${language} is damaged`);
+    }
+    lists[language] = Object.freeze({ words, index });
+  }
+  return Object.freeze(lists);
+}
+
+function gfMul(a, b) {
+  let product = 0;
+  while (b) {
+    if (b & 1) product ^= a;
+    b >>= 1;
+    a <<= 1;
+    if (a & FIELD_TOP) a ^= FIELD_POLY;
+  }
+  return product;
+}
+
+/** The check word's index: the sum over i = 1..8 of alpha^i * x_i in GF(2^11). */
+export function checkIndex(data) {
+  if (data.length !== DATA_WORDS) {
+    throw new TypeError(`a code has ${DATA_WORDS} data words`);
+  }
+  let check = 0;
+  let weight = 1;
+  for (const index of data) {
+    weight = gfMul(weight, 2);
+    check ^= gfMul(weight, index);
+  }
+  return check;
+}
+
+function isEntropy(entropy) {
+  return entropy instanceof Uint8Array && entropy.length === ENTROPY_BYTES;
+}
+
+function split(entropy) {
+  let value = 0n;
+  for (const byte of entropy) value = (value << 8n) | BigInt(byte);
+  const data = [];
+  for (let i = DATA_WORDS - 1; i >= 0; i -= 1) {
+    data.push(Number((value >> BigInt(WORD_BITS * i)) & 0x7ffn));
+  }
+  return data;
+}
+
+function join(data) {
+  let value = 0n;
+  for (const index of data) value = (value << BigInt(WORD_BITS)) | BigInt(index);
+  const entropy = new Uint8Array(ENTROPY_BYTES);
+  for (let i = ENTROPY_BYTES - 1; i >= 0; i -= 1) {
+    entropy[i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return entropy;
+}
+
+/** The nine word indices of a code: eight data words and the check word. */
+export function indicesOf(entropy) {
+  if (!isEntropy(entropy)) {
+    throw new TypeError(`a receipt code holds ${ENTROPY_BYTES} bytes of entropy`);
+  }
+  const data = split(entropy);
+  return [...data, checkIndex(data)];
+}
+
+/** A fresh code: { entropy, language }. `randomBytes` is the seam tests use. */
+export function generate(language, lists, randomBytes = defaultRandomBytes) {
+  if (!LANGUAGES.includes(language) || lists?.[language] === undefined) {
+    throw new TypeError(`no receipt-code word list for language ${language}`);
+  }
+  const entropy = randomBytes(ENTROPY_BYTES);
+  indicesOf(entropy); // checks its length
+  return Object.freeze({ entropy, language });
+}
+
+function defaultRandomBytes(n) {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** The code's words in its language. */
+export function wordsOf(code, lists) {
+  const { words } = lists[code.language];
+  return indicesOf(code.entropy).map((i) => words[i]);
+}
+
+/** The code as shown: its nine words, separated by single spaces. */
+export function formatCode(code, lists) {
+  return wordsOf(code, lists).join(" ");
+}
+
+/**
+ * Section 1.5: NFC, lower case, ё as е, and words as the runs of letters
+ * (Unicode category L); anything else, numbering on paper included, separates.
+ */
+export function normalise(text) {
+  const folded = text.normalize("NFC").toLowerCase().replaceAll("ё", "е");
+  return folded.match(/\p{L}+/gu) ?? [];
+}
+
+/** The code a person typed, or a CodeError saying where it went wrong. */
+export function parse(text, lists) {
+  const words = normalise(text);
+  if (words.length !== CODE_WORDS) {
+    throw new CodeError(
+      "word_count",
+      `a receipt code has ${CODE_WORDS} words; this has ${words.length}`,
+    );
+  }
+  // The lists share no word, so the one holding the most of the words is
+  // the code's; a tie goes to the first in LANGUAGES order.
+  let language = LANGUAGES[0];
+  let best = -1;
+  for (const candidate of LANGUAGES) {
+    const count = words.filter((word) => lists[candidate].index.has(word)).length;
+    if (count > best) {
+      best = count;
+      language = candidate;
+    }
+  }
+  const { index } = lists[language];
+  const indices = words.map((word, i) => {
+    if (!index.has(word)) {
+      throw new CodeError(
+        "unknown_word",
+        `word ${i + 1} of the receipt code is not in its word list`,
+        i + 1,
+      );
+    }
+    return index.get(word);
+  });
+  const data = indices.slice(0, DATA_WORDS);
+  if (indices[DATA_WORDS] !== checkIndex(data)) {
+    throw new CodeError(
+      "check_failed",
+      "the receipt code's check failed: a word is mistyped or two words are swapped",
+    );
+  }
+  return Object.freeze({ entropy: join(data), language });
+}
+
+/** Argon2id over the code's 11 entropy bytes: the slow step. */
+export async function stretch(entropy) {
+  if (!isEntropy(entropy)) {
+    throw new TypeError(`a receipt code holds ${ENTROPY_BYTES} bytes of entropy`);
+  }
+  return argon2id({
+    password: entropy,
+    salt: ascii.encode(ARGON2.salt),
+    iterations: ARGON2.timeCost,
+    memorySize: ARGON2.memoryKiB,
+    parallelism: ARGON2.parallelism,
+    hashLength: ARGON2.tagBytes,
+    outputType: "binary",
+  });
+}
+
+/** HKDF-SHA256 with an empty salt: 32 bytes for one label. */
+export function expand(tag, info) {
+  return hkdf(sha256, tag, undefined, ascii.encode(info), KEY_BYTES);
+}
+
+/**
+ * What a code unlocks: the mailbox id, the mailbox access secret, and the
+ * X-Wing reply key (its 32-byte seed, public key, and kid in hex).
+ */
+export async function deriveKeys(code) {
+  const tag = await stretch(code.entropy);
+  const replySeed = expand(tag, HKDF_INFO.replySeed);
+  const replyPublicKey = await publicKeyFromSeed(replySeed);
+  return Object.freeze({
+    mailboxId: expand(tag, HKDF_INFO.mailboxId),
+    accessSecret: expand(tag, HKDF_INFO.accessSecret),
+    replySeed,
+    replyPublicKey,
+    replyKid: await kidOf(replyPublicKey), // hex, as envelope.js gives it
+  });
+}
