@@ -13,6 +13,7 @@ from intake.guards.pow import ProofOfWork, difficulty_for
 from intake.guards.replay import RecentRequests
 from intake.metrics import IntakeMetrics
 from intake.settings import IntakeSettings
+from intake.site_manifest_file import SiteManifestFile
 
 EXTENSION = "haven.intake"
 
@@ -37,6 +38,8 @@ class IntakeState:
     recent: RecentRequests
     # The deployment's database, shared by every instance (haven.store).
     store: Store
+    # The network's signed site manifest, if the operator installed one.
+    site_manifest: SiteManifestFile | None = None
 
     def current_difficulty(self) -> int:
         """What a challenge issued now asks for (the queue depth is cached by the publisher).

@@ -1,0 +1,86 @@
+"""Fetching a live site over HTTP for `haven check-site`: bounded, with timeouts, like a plain browser.
+
+No cookies, no Referer, no redirects followed (the intake never
+redirects; a redirect is reported as the status it is), and every answer
+read to at most MAX_ANSWER_BYTES. Over Tor, run the check under torsocks.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+from urllib.parse import urlencode, urlsplit
+
+from haven.site.manifest import PageRequest
+from haven.site.walk import MAX_ANSWER_BYTES, Answer
+
+USER_AGENT = "haven-check-site"
+
+
+class SiteUnreachable(Exception):  # noqa: N818 - reads as the state it reports
+    """The site could not be asked or did not answer (network, TLS, timeout); the message says which."""
+
+
+class HttpFetcher:
+    """GET and POST on one site, given as http://host[:port] or https://host[:port]."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the site URL must be http://HOST[:PORT] or https://HOST[:PORT]")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            # The pages load /static/… from the origin's root: a site is an origin.
+            raise ValueError("the site URL must be an origin only, with no path, query or user")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(
+                "the site URL has a port that is not a number from 1 to 65535"
+            ) from None
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = port
+        self._timeout = timeout
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(
+                self._host, self._port, timeout=self._timeout, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+
+    def __call__(self, request: PageRequest) -> Answer:
+        headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}
+        body = None
+        if request.method == "POST":
+            body = urlencode(request.form).encode("ascii")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = self._connection()
+        try:
+            connection.request(request.method, request.path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read(MAX_ANSWER_BYTES + 1)
+            policies = tuple(response.headers.get_all("Content-Security-Policy") or ())
+        except (OSError, http.client.HTTPException) as exc:
+            raise SiteUnreachable(
+                f"{request.method} {self.origin}{request.path}: {_reason(exc)}"
+            ) from None
+        finally:
+            connection.close()
+        return Answer(
+            status=response.status,
+            csp=policies,
+            body=data[:MAX_ANSWER_BYTES],
+            truncated=len(data) > MAX_ANSWER_BYTES,
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or type(exc).__name__})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return type(exc).__name__

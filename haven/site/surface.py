@@ -1,0 +1,165 @@
+"""A page's code-carrying parts, read the way a browser would decide what to run.
+
+What runs in a page, or steers what runs, is: each <script> (its src, or
+the SHA-256 of its inline text, JSON data blocks included, since the form
+bundle takes its pinned network key and its URLs from one), each
+stylesheet and inline style, every handler attribute (on…), style
+attribute and javascript: URL, every frame, object and embed, <base>,
+<link> and <meta http-equiv>. Everything else on a page is text and form
+controls. The same reading is used to make the signed manifest and to
+check a live site, so the two cannot disagree on what a page is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+# One code item: a flat, sorted tuple of (name, value) strings.
+Item = tuple[tuple[str, str], ...]
+
+# The JSON block the form bundle reads its settings from (intake/templates/form.html).
+CONFIG_ID = "haven-config"
+# The settings in it that name code the bundle loads.
+CONFIG_CODE_URLS = ("pow_worker_url",)
+_EMBEDS = frozenset({"iframe", "frame", "object", "embed", "applet", "portal", "fencedframe"})
+_URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "data", "xlink:href"})
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def normalise_csp(value: str) -> str:
+    """A policy with its spacing made canonical: directives in order, one space apart."""
+    directives = (" ".join(part.split()) for part in value.split(";"))
+    return "; ".join(d for d in directives if d)
+
+
+def item(**values: str) -> Item:
+    return tuple(sorted(values.items()))
+
+
+def describe(code: Item) -> str:
+    """One item in words, for a mismatch line."""
+    values = dict(code)
+    kind = values.pop("kind")
+    return " ".join([kind, *(f"{name}={value}" for name, value in sorted(values.items()))])
+
+
+@dataclass
+class Surface:
+    items: list[Item] = field(default_factory=list)
+    # Same-origin or not, as written: the files the page makes the browser run.
+    loads: list[str] = field(default_factory=list)
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.surface = Surface()
+        self._open: tuple[str, dict[str, str]] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        self._attributes(tag, values)
+        add = self.surface.items.append
+        if tag == "script":
+            # An SVG script names its file in href (or xlink:href), not src.
+            src = next((values[n] for n in ("src", "href", "xlink:href") if n in values), None)
+            if src is not None:
+                values["src"] = src
+                add(item(kind="script", src=src, type=values.get("type", "")))
+                self.surface.loads.append(src)
+            self._open, self._text = (tag, values), []
+        elif tag == "style":
+            self._open, self._text = (tag, values), []
+        elif tag == "link":
+            rel = " ".join(values.get("rel", "").lower().split())
+            add(item(kind="link", rel=rel, href=values.get("href", "")))
+            if "stylesheet" in rel.split():
+                self.surface.loads.append(values.get("href", ""))
+        elif tag == "meta" and "http-equiv" in values:
+            add(
+                item(
+                    kind="meta",
+                    http_equiv=values["http-equiv"].lower(),
+                    content=values.get("content", ""),
+                )
+            )
+        elif tag == "base":
+            add(item(kind="base", href=values.get("href", "")))
+        elif tag in _EMBEDS:
+            add(item(kind="embed", tag=tag, src=values.get("src", values.get("data", ""))))
+
+    @property
+    def open_tag(self) -> str | None:
+        return self._open[0] if self._open is not None else None
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag in ("script", "style"):
+            self.handle_endtag(tag)
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is None or self._open[0] != tag:
+            return
+        _, values = self._open
+        text = "".join(self._text)
+        self._open, self._text = None, []
+        if tag == "style":
+            self.surface.items.append(item(kind="inline-style", sha256=sha256_hex(text.encode())))
+        elif "src" not in values:
+            kind = values.get("type", "")
+            self.surface.items.append(
+                item(kind="inline-script", type=kind, sha256=sha256_hex(text.encode()))
+            )
+            if values.get("id") == CONFIG_ID:
+                self.surface.loads.extend(_config_urls(text))
+
+    def _attributes(self, tag: str, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            digest = sha256_hex(value.encode())
+            if name.startswith("on"):
+                self.surface.items.append(
+                    item(kind="handler", tag=tag, attribute=name, sha256=digest)
+                )
+            elif name == "style":
+                self.surface.items.append(item(kind="style-attribute", tag=tag, sha256=digest))
+            elif name in _URL_ATTRIBUTES and "".join(value.split()).lower().startswith(
+                "javascript:"
+            ):
+                self.surface.items.append(
+                    item(kind="script-url", tag=tag, attribute=name, sha256=digest)
+                )
+
+
+def _config_urls(text: str) -> list[str]:
+    """The code URLs the form bundle is told to load (its proof-of-work Worker)."""
+    try:
+        config = json.loads(text)
+    except ValueError:
+        return []
+    if not isinstance(config, dict):
+        return []
+    return [config[key] for key in CONFIG_CODE_URLS if isinstance(config.get(key), str)]
+
+
+def read_surface(html: bytes) -> Surface:
+    """The code-carrying parts of a page, in document order (UTF-8, as the intake serves its pages)."""
+    reader = _Reader()
+    reader.feed(html.decode("utf-8", "replace"))
+    reader.close()
+    if reader.open_tag is not None:
+        # A script or style left open at the end still counts, with the
+        # text the parser kept back for an end tag that never came.
+        reader.handle_data(reader.rawdata)
+        reader.handle_endtag(reader.open_tag)
+    return reader.surface
