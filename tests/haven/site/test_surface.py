@@ -1,0 +1,84 @@
+"""What counts as code on a page: every way HTML can make a browser run or load something."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from haven.site.surface import describe, normalise_csp, read_surface
+from haven.site.walk import same_origin_path
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def kinds(html: str) -> list[str]:
+    return [describe(code) for code in read_surface(html.encode()).items]
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<script src="/a.js" defer></script>', "script src=/a.js type="),
+        ('<script type="module">go()</script>', f"inline-script sha256={sha('go()')} type=module"),
+        ("<style>p{}</style>", f"inline-style sha256={sha('p{}')}"),
+        ('<body onload="go()">', f"handler attribute=onload sha256={sha('go()')} tag=body"),
+        ('<p style="color:red">', f"style-attribute sha256={sha('color:red')} tag=p"),
+        (
+            '<a href=" JavaScript:go()">',
+            f"script-url attribute=href sha256={sha(' JavaScript:go()')} tag=a",
+        ),
+        ('<iframe src="https://x.example/"></iframe>', "embed src=https://x.example/ tag=iframe"),
+        ('<object data="/x.swf"></object>', "embed src=/x.swf tag=object"),
+        ('<base href="https://x.example/">', "base href=https://x.example/"),
+        ('<link rel="modulepreload" href="/m.js">', "link href=/m.js rel=modulepreload"),
+        (
+            '<meta http-equiv="refresh" content="0;url=https://x.example/">',
+            "meta content=0;url=https://x.example/ http_equiv=refresh",
+        ),
+        ('<svg><script href="/s.js"></script></svg>', "script src=/s.js type="),
+        # Left open at the end: still a script, with its text.
+        ("<script>go()", f"inline-script sha256={sha('go()')} type="),
+    ],
+)
+def test_each_way_to_run_code_is_an_item(html: str, expected: str) -> None:
+    assert kinds(html) == [expected]
+
+
+def test_text_and_form_controls_are_not_code() -> None:
+    page = '<h1>Haven</h1><form method="post" action="/"><button name="lang" value="ru">Русский</button></form><a href="/">x</a>'
+    assert kinds(page) == []
+
+
+def test_a_page_loads_its_scripts_stylesheets_and_the_configured_worker() -> None:
+    page = (
+        '<link rel="stylesheet" href="/static/haven.css"><script src="/static/haven-form.js"></script>'
+        '<script type="application/json" id="haven-config">{"pow_worker_url":"/static/w.js"}</script>'
+    )
+    assert read_surface(page.encode()).loads == [
+        "/static/haven.css",
+        "/static/haven-form.js",
+        "/static/w.js",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reference", "path"),
+    [
+        ("/static/a.js", "/static/a.js"),
+        ("static/a.js", "/static/a.js"),
+        ("//evil.example/a.js", None),
+        ("https://evil.example/a.js", None),
+        ("data:text/javascript,go()", None),
+    ],
+)
+def test_only_the_sites_own_files_are_fetched(reference: str, path: str | None) -> None:
+    assert same_origin_path(reference) == path
+
+
+def test_policies_compare_by_their_directives_not_their_spacing() -> None:
+    assert normalise_csp(" default-src  'none' ;script-src 'self';; ") == (
+        "default-src 'none'; script-src 'self'"
+    )
