@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -25,6 +26,16 @@ CONFIG_ID = "haven-config"
 # The settings in it that name code the bundle loads.
 CONFIG_CODE_URLS = ("pow_worker_url",)
 _EMBEDS = frozenset({"iframe", "frame", "object", "embed", "applet", "portal", "fencedframe"})
+# Where Python's tag reading and a browser's part ways. Python takes
+# `title=="a>` as the quoted value `a>…` up to the next quote, where a
+# browser reads the value `="a` and ends the tag at that `>`; and it reads
+# `src==/x.js` as "/x.js" where a browser loads "=/x.js". The intake's
+# templates escape every value, so none of its tags has a `<` or `>` inside,
+# or an `=` after an `=`: a tag that has one is an item of its own.
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+_DOUBLE_EQUALS = re.compile(r"=\s*=")
+_CSP_SPACE_CHARS = "\t\n\f\r "
+_CSP_SPACE = re.compile(r"[\t\n\f\r ]+")
 _URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "data", "xlink:href"})
 
 
@@ -34,7 +45,12 @@ def sha256_hex(data: bytes) -> str:
 
 def normalise_csp(value: str) -> str:
     """A policy with its spacing made canonical: directives in order, one space apart."""
-    directives = (" ".join(part.split()) for part in value.split(";"))
+    # Only CSP's own whitespace (ASCII tab, newline, form feed, return, space):
+    # Python's split() also takes a no-break space or a vertical tab, which a
+    # browser keeps inside the directive's name, dropping the directive.
+    directives = (
+        " ".join(_CSP_SPACE.split(part.strip(_CSP_SPACE_CHARS))) for part in value.split(";")
+    )
     return "; ".join(d for d in directives if d)
 
 
@@ -64,8 +80,19 @@ class _Reader(HTMLParser):
         self._text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        self._attributes(tag, values)
+        # A browser keeps the first of two attributes of one name and drops
+        # the rest: `<script src="/leak.js" src="/static/quick-exit.js">`
+        # loads /leak.js, so the first is the one read here too.
+        values: dict[str, str] = {}
+        for name, value in attrs:
+            values.setdefault(name, value or "")
+        raw = self.get_starttag_text() or ""
+        if _ambiguous(raw):
+            self.surface.items.append(
+                item(kind="ambiguous-tag", tag=tag, sha256=sha256_hex(raw.encode()))
+            )
+        # Every attribute as written, duplicates too: a second handler is still code.
+        self._attributes(tag, [(name, value or "") for name, value in attrs])
         add = self.surface.items.append
         if tag == "script":
             # An SVG script names its file in href (or xlink:href), not src.
@@ -124,8 +151,29 @@ class _Reader(HTMLParser):
             if values.get("id") == CONFIG_ID:
                 self.surface.loads.extend(_config_urls(text))
 
-    def _attributes(self, tag: str, values: dict[str, str]) -> None:
-        for name, value in values.items():
+    # Comments, declarations, processing instructions and CDATA sections are
+    # where Python's parser and a browser's disagree on where markup ends:
+    # a browser ends `<!-->`, `<!--->` and `<!-- --!>` at once and a CDATA
+    # section at its first `>`, where this parser reads on, so a script
+    # after them runs in the browser but is text here. Each is an item, so
+    # one that is not signed is a mismatch whatever either parser makes of it.
+    def handle_comment(self, data: str) -> None:
+        self._markup("comment", data)
+
+    def handle_decl(self, decl: str) -> None:
+        self._markup("declaration", decl)
+
+    def handle_pi(self, data: str) -> None:
+        self._markup("processing-instruction", data)
+
+    def unknown_decl(self, data: str) -> None:
+        self._markup("declaration", data)
+
+    def _markup(self, kind: str, text: str) -> None:
+        self.surface.items.append(item(kind=kind, sha256=sha256_hex(text.encode())))
+
+    def _attributes(self, tag: str, attributes: list[tuple[str, str]]) -> None:
+        for name, value in attributes:
             digest = sha256_hex(value.encode())
             if name.startswith("on"):
                 self.surface.items.append(
@@ -139,6 +187,11 @@ class _Reader(HTMLParser):
                 self.surface.items.append(
                     item(kind="script-url", tag=tag, attribute=name, sha256=digest)
                 )
+
+
+def _ambiguous(raw: str) -> bool:
+    inner = raw[1:-1]
+    return "<" in inner or ">" in inner or bool(_DOUBLE_EQUALS.search(_QUOTED.sub("", inner)))
 
 
 def _config_urls(text: str) -> list[str]:

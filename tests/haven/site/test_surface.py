@@ -82,3 +82,41 @@ def test_policies_compare_by_their_directives_not_their_spacing() -> None:
     assert normalise_csp(" default-src  'none' ;script-src 'self';; ") == (
         "default-src 'none'; script-src 'self'"
     )
+
+
+# Each of these runs /leak.js in Chromium (checked against the system's
+# Chromium while reviewing) where Python's parser sees nothing, or sees the
+# signed quick-exit script. Each must show up as something not signed.
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<script src="/leak.js" src="/static/quick-exit.js"></script>',
+        '<!-- a --!><script src="/leak.js"></script><!-- -->',
+        '<!--><script src="/leak.js"></script><!-- -->',
+        '<!---><script src="/leak.js"></script><!-- -->',
+        '<![CDATA[ x ><script src="/leak.js"></script> ]]>',
+        '<p title=="a><script src="/leak.js"></script>',
+        "<script src==/static/quick-exit.js></script>",
+    ],
+)
+def test_what_a_browser_runs_is_never_read_as_the_signed_page(html: str) -> None:
+    signed = kinds('<script src="/static/quick-exit.js"></script>')
+    assert kinds(html) not in ([], signed)
+
+
+def test_a_browser_keeps_the_first_of_two_attributes() -> None:
+    html = '<script src="/leak.js" src="/static/quick-exit.js"></script>'
+    assert kinds(html) == ["script src=/leak.js type="]
+
+
+def test_an_escaped_value_is_not_an_ambiguous_tag() -> None:
+    # What the intake's templates write: escaped values, base64 padding.
+    assert kinds('<input type="hidden" name="ticket" value="ab==&lt;&gt;">') == []
+
+
+def test_only_csp_whitespace_is_spacing() -> None:
+    assert normalise_csp("  default-src 'none';\tscript-src  'self' ;; ") == (
+        "default-src 'none'; script-src 'self'"
+    )
+    # A browser reads "default-src\xa0'none'" as one unknown directive, and drops it.
+    assert normalise_csp("default-src\xa0'none'") != "default-src 'none'"
