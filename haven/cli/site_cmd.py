@@ -142,6 +142,7 @@ def _client_fetcher(client: FlaskClient) -> Fetcher:
             status=response.status_code,
             csp=tuple(response.headers.getlist("Content-Security-Policy")),
             body=response.get_data(),
+            headers=tuple(response.headers.items()),
         )
 
     return fetch

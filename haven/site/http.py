@@ -62,6 +62,7 @@ class HttpFetcher:
             response = connection.getresponse()
             data = response.read(MAX_ANSWER_BYTES + 1)
             policies = tuple(response.headers.get_all("Content-Security-Policy") or ())
+            served = tuple(response.getheaders())
         except (OSError, http.client.HTTPException) as exc:
             raise SiteUnreachable(
                 f"{request.method} {self.origin}{request.path}: {_reason(exc)}"
@@ -73,6 +74,7 @@ class HttpFetcher:
             csp=policies,
             body=data[:MAX_ANSWER_BYTES],
             truncated=len(data) > MAX_ANSWER_BYTES,
+            headers=served,
         )
 
 

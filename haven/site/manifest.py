@@ -70,6 +70,8 @@ class SignedPage:
     csp: str
     # Its code-carrying parts, in document order (haven.site.surface.Item).
     code: tuple[tuple[tuple[str, str], ...], ...]
+    # The headers that change how a browser takes the answer (haven.site.walk.PINNED_HEADERS).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class SignedFile:
     sha256: str
     # A Web Worker runs under its own script's policy, so a file's counts too.
     csp: str
+    # The headers that change how a browser takes the answer (haven.site.walk.PINNED_HEADERS).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,11 +115,20 @@ def payload_bytes(manifest: SiteManifest) -> bytes:
                     "form": [list(pair) for pair in page.request.form],
                 },
                 "csp": page.csp,
+                "headers": [list(pair) for pair in page.headers],
                 "code": [dict(item) for item in page.code],
             }
             for page in manifest.pages
         ],
-        "files": [{"path": f.path, "sha256": f.sha256, "csp": f.csp} for f in manifest.files],
+        "files": [
+            {
+                "path": f.path,
+                "sha256": f.sha256,
+                "csp": f.csp,
+                "headers": [list(pair) for pair in f.headers],
+            }
+            for f in manifest.files
+        ],
     }
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
 
@@ -191,22 +204,30 @@ def parse_payload(payload: bytes) -> SiteManifest:
 
 
 def _page(data: Any) -> SignedPage:
-    entry = _object(data, "page", {"request", "csp", "code"})
+    entry = _object(data, "page", {"request", "csp", "headers", "code"})
     request = _object(entry["request"], "page request", {"method", "path", "form"})
     method = _string(request, "method")
     if method not in _METHODS:
         raise SiteError("site manifest: a page's method must be GET or POST")
-    form: list[tuple[str, str]] = []
-    for pair in _list(request, "form"):
+    form = _pairs(request, "form")
+    code = tuple(_item(item) for item in _list(entry, "code"))
+    return SignedPage(
+        PageRequest(method, _path(request, "path"), form),
+        _string(entry, "csp"),
+        code,
+        _pairs(entry, "headers"),
+    )
+
+
+def _pairs(data: Mapping[str, Any], name: str) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for pair in _list(data, name):
         if not (
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
         ):
-            raise SiteError("site manifest: a page's form is a list of [name, value] pairs")
-        form.append((pair[0], pair[1]))
-    code = tuple(_item(item) for item in _list(entry, "code"))
-    return SignedPage(
-        PageRequest(method, _path(request, "path"), tuple(form)), _string(entry, "csp"), code
-    )
+            raise SiteError(f"site manifest: {name} is a list of [name, value] pairs")
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
 
 
 def _item(data: Any) -> tuple[tuple[str, str], ...]:
@@ -218,11 +239,11 @@ def _item(data: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _file(data: Any) -> SignedFile:
-    entry = _object(data, "file", {"path", "sha256", "csp"})
+    entry = _object(data, "file", {"path", "sha256", "csp", "headers"})
     digest = _string(entry, "sha256")
     if not _HEX64.fullmatch(digest):
         raise SiteError("site manifest: a file's sha256 is 64 lower-case hex digits")
-    return SignedFile(_path(entry, "path"), digest, _string(entry, "csp"))
+    return SignedFile(_path(entry, "path"), digest, _string(entry, "csp"), _pairs(entry, "headers"))
 
 
 def _object(data: Any, what: str, members: set[str]) -> Mapping[str, Any]:

@@ -208,6 +208,10 @@ def _config_urls(text: str) -> list[str]:
 def read_surface(html: bytes) -> Surface:
     """The code-carrying parts of a page, in document order (UTF-8, as the intake serves its pages)."""
     reader = _Reader()
+    if html.startswith((b"\xfe\xff", b"\xff\xfe")):
+        # A UTF-16 byte order mark outranks every charset a page declares: the
+        # browser reads the page as UTF-16, markup this reading never sees.
+        reader.surface.items.append(item(kind="utf-16-byte-order-mark"))
     reader.feed(html.decode("utf-8", "replace"))
     reader.close()
     if reader.open_tag is not None:

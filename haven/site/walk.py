@@ -21,6 +21,24 @@ from haven.site.surface import describe, normalise_csp, read_surface, sha256_hex
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # Where the intake serves its signed manifest (docs/site-integrity.md).
 MANIFEST_PATH = "/v1/site-manifest"
+# Headers that change what a browser does with an answer, signed and compared
+# exactly (absent stays absent). Content-Type: a page's charset (utf-16le)
+# makes the browser read other markup than the checker, and a bundle served
+# as text/plain under nosniff never runs, so the form falls back to posting
+# what is typed to the intake; Refresh: the browser leaves the checked page
+# for one that is not walked; Link: preloads and stylesheets outside the
+# page; Content-Disposition: the page is downloaded, not shown;
+# Content-Encoding: the bytes run are not the bytes hashed;
+# Service-Worker-Allowed: a worker's reach over the pages.
+PINNED_HEADERS = (
+    "content-disposition",
+    "content-encoding",
+    "content-type",
+    "link",
+    "refresh",
+    "service-worker-allowed",
+    "x-content-type-options",
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,17 @@ class Answer:
     body: bytes
     # The body went past MAX_ANSWER_BYTES and was cut there.
     truncated: bool = False
+    # Every header as sent, (name, value), in order.
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def pinned_headers(self) -> tuple[tuple[str, str], ...]:
+        """The PINNED_HEADERS sent, lower-cased names, in the order sent within each name."""
+        return tuple(
+            (name, value)
+            for pinned in PINNED_HEADERS
+            for name, value in ((n.lower(), v) for n, v in self.headers)
+            if name == pinned
+        )
 
 
 class Fetcher(Protocol):
@@ -93,6 +122,7 @@ def page_mismatches(signed: SignedPage, seen: ObservedPage) -> list[str]:
     if answer.truncated:
         lines.append(f"{where}: larger than {MAX_ANSWER_BYTES} bytes")
     lines += _csp_mismatch(where, signed.csp, answer)
+    lines += _header_mismatches(where, signed.headers, answer)
     lines += _code_mismatches(where, signed.code, seen.code)
     return lines
 
@@ -108,7 +138,21 @@ def file_mismatches(signed: SignedFile, answer: Answer) -> list[str]:
     if digest != signed.sha256:
         lines.append(f"{where}: sha256 {digest} is not the signed {signed.sha256}")
     lines += _csp_mismatch(where, signed.csp, answer)
+    lines += _header_mismatches(where, signed.headers, answer)
     return lines
+
+
+def _header_mismatches(
+    where: str, signed: tuple[tuple[str, str], ...], answer: Answer
+) -> list[str]:
+    served = answer.pinned_headers()
+    if served == signed:
+        return []
+
+    def said(pairs: tuple[tuple[str, str], ...]) -> str:
+        return " | ".join(f"{name}: {value}" for name, value in pairs) or "(none)"
+
+    return [f'{where}: headers "{said(served)}" are not the signed "{said(signed)}"']
 
 
 def _csp_mismatch(where: str, signed: str, answer: Answer) -> list[str]:
@@ -166,7 +210,9 @@ def observe_site(
         seen = observe_page(fetch, request)
         if seen.answer.status != 200 or seen.answer.truncated:
             raise ValueError(f"page {request.label()} answered {seen.answer.status}")
-        signed_pages.append(SignedPage(request, signed_csp(seen.answer), seen.code))
+        signed_pages.append(
+            SignedPage(request, signed_csp(seen.answer), seen.code, seen.answer.pinned_headers())
+        )
         paths += [p for p in seen.loads if p not in paths]
     paths += [p for p in files if p not in paths]
     signed_files = []
@@ -174,5 +220,7 @@ def observe_site(
         answer = fetch(PageRequest("GET", path))
         if answer.status != 200 or answer.truncated:
             raise ValueError(f"{path} answered {answer.status}")
-        signed_files.append(SignedFile(path, sha256_hex(answer.body), signed_csp(answer)))
+        signed_files.append(
+            SignedFile(path, sha256_hex(answer.body), signed_csp(answer), answer.pinned_headers())
+        )
     return signed_pages, signed_files
