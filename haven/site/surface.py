@@ -36,6 +36,10 @@ _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _DOUBLE_EQUALS = re.compile(r"=\s*=")
 _CSP_SPACE_CHARS = "\t\n\f\r "
 _CSP_SPACE = re.compile(r"[\t\n\f\r ]+")
+# The attributes that tie a control to a form or send a form elsewhere.
+_FORM_TIES = frozenset(
+    {"form", "formaction", "formenctype", "formmethod", "formnovalidate", "formtarget"}
+)
 _URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "data", "xlink:href"})
 
 
@@ -94,19 +98,22 @@ class _Reader(HTMLParser):
         # Every attribute as written, duplicates too: a second handler is still code.
         self._attributes(tag, [(name, value or "") for name, value in attrs])
         add = self.surface.items.append
+        self._structure(tag, values)
         if tag == "script":
             # An SVG script names its file in href (or xlink:href), not src.
-            src = next((values[n] for n in ("src", "href", "xlink:href") if n in values), None)
-            if src is not None:
-                values["src"] = src
-                add(item(kind="script", src=src, type=values.get("type", "")))
+            named = next((n for n in ("src", "href", "xlink:href") if n in values), None)
+            if named is not None:
+                src = values[named]
+                shown = {named, "type"}
+                add(_with(values, shown, kind="script", src=src, type=values.get("type", "")))
                 self.surface.loads.append(src)
+                values = {**values, "src": src}
             self._open, self._text = (tag, values), []
         elif tag == "style":
             self._open, self._text = (tag, values), []
         elif tag == "link":
             rel = " ".join(values.get("rel", "").lower().split())
-            add(item(kind="link", rel=rel, href=values.get("href", "")))
+            add(_with(values, {"rel", "href"}, kind="link", rel=rel, href=values.get("href", "")))
             if "stylesheet" in rel.split():
                 self.surface.loads.append(values.get("href", ""))
         elif tag == "meta" and "http-equiv" in values:
@@ -146,10 +153,30 @@ class _Reader(HTMLParser):
         elif "src" not in values:
             kind = values.get("type", "")
             self.surface.items.append(
-                item(kind="inline-script", type=kind, sha256=sha256_hex(text.encode()))
+                _with(
+                    values,
+                    {"type"},
+                    kind="inline-script",
+                    type=kind,
+                    sha256=sha256_hex(text.encode()),
+                )
             )
             if values.get("id") == CONFIG_ID:
                 self.surface.loads.extend(_config_urls(text))
+
+    def _structure(self, tag: str, values: dict[str, str]) -> None:
+        """What the form bundle finds its way by: a page with these changed can stop it from running."""
+        # The bundle takes its config and the form by id, and does nothing
+        # when either is missing: the form then posts what is typed to the
+        # intake in the clear. Every id, every form and every control's tie
+        # to a form is therefore signed like code.
+        add = self.surface.items.append
+        if "id" in values:
+            add(item(kind="id", tag=tag, id=values["id"]))
+        if tag == "form":
+            add(_with(values, set(), kind="form"))
+        for name in _FORM_TIES & values.keys():
+            add(item(kind="form-tie", tag=tag, attribute=name, value=values[name]))
 
     # Comments, declarations, processing instructions and CDATA sections are
     # where Python's parser and a browser's disagree on where markup ends:
@@ -187,6 +214,24 @@ class _Reader(HTMLParser):
                 self.surface.items.append(
                     item(kind="script-url", tag=tag, attribute=name, sha256=digest)
                 )
+
+
+def _with(values: dict[str, str], shown: set[str], **fields: str) -> Item:
+    """An item with the element's other attributes, when it has any (`defer`, `nomodule`, `integrity`…).
+
+    Any of them can stop the signed file from running (`nomodule`, a wrong
+    `integrity`), and a browser may read one this reading does not (an SVG
+    script's href beside a src), so all are signed, quoted so no two sets
+    read alike. Handlers and styles are items of their own.
+    """
+    rest = sorted(
+        (name, value)
+        for name, value in values.items()
+        if name not in shown and not name.startswith("on") and name != "style"
+    )
+    if rest:
+        fields["with"] = " ".join(f"{name}={json.dumps(value)}" for name, value in rest)
+    return item(**fields)
 
 
 def _ambiguous(raw: str) -> bool:

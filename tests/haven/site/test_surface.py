@@ -21,7 +21,9 @@ def kinds(html: str) -> list[str]:
 @pytest.mark.parametrize(
     ("html", "expected"),
     [
-        ('<script src="/a.js" defer></script>', "script src=/a.js type="),
+        ('<script src="/a.js"></script>', "script src=/a.js type="),
+        # Any other attribute too: `nomodule` or a wrong `integrity` stops it running.
+        ('<script src="/a.js" nomodule></script>', 'script src=/a.js type= with=nomodule=""'),
         ('<script type="module">go()</script>', f"inline-script sha256={sha('go()')} type=module"),
         ("<style>p{}</style>", f"inline-style sha256={sha('p{}')}"),
         ('<body onload="go()">', f"handler attribute=onload sha256={sha('go()')} tag=body"),
@@ -48,8 +50,27 @@ def test_each_way_to_run_code_is_an_item(html: str, expected: str) -> None:
 
 
 def test_text_and_form_controls_are_not_code() -> None:
-    page = '<h1>Haven</h1><form method="post" action="/"><button name="lang" value="ru">Русский</button></form><a href="/">x</a>'
+    page = '<h1>Haven</h1><button name="lang" value="ru">Русский</button><a href="/">x</a>'
     assert kinds(page) == []
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # The bundle finds its form and config by id, and without them leaves
+        # the form to post what is typed to the intake in the clear.
+        ('<form id="haven-form">', ["id id=haven-form tag=form", 'form with=id="haven-form"']),
+        ('<input form="other">', ["form-tie attribute=form tag=input value=other"]),
+        ('<button formaction="/x">', ["form-tie attribute=formaction tag=button value=/x"]),
+        # An SVG script runs its href, not a src beside it.
+        (
+            '<svg><script href="/leak.js" src="/static/quick-exit.js"></script></svg>',
+            ['script src=/static/quick-exit.js type= with=href="/leak.js"'],
+        ),
+    ],
+)
+def test_what_the_bundle_finds_its_way_by_is_signed(html: str, expected: list[str]) -> None:
+    assert kinds(html) == expected
 
 
 def test_a_page_loads_its_scripts_stylesheets_and_the_configured_worker() -> None:
