@@ -108,7 +108,11 @@ def register(commands: Commands) -> None:
         "--network-id", metavar="ID", help="also require the manifest to be this network's"
     )
     check_site.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default 30)"
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="deadline for each whole answer (default 30)",
     )
     check_site.set_defaults(handler=run_check)
 

@@ -1,4 +1,4 @@
-"""Fetching a live site over HTTP for `haven check-site`: bounded, with timeouts, like a plain browser.
+"""Fetching a live site over HTTP for `haven check-site`: bounded, with a deadline, like a plain browser.
 
 No cookies, no Referer, no redirects followed (the intake never
 redirects; a redirect is reported as the status it is), and every answer
@@ -7,8 +7,11 @@ read to at most MAX_ANSWER_BYTES. Over Tor, run the check under torsocks.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
 import ssl
+import threading
 from urllib.parse import urlencode, urlsplit
 
 from haven.site.manifest import PageRequest
@@ -57,6 +60,22 @@ class HttpFetcher:
             body = urlencode(request.form).encode("ascii")
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         connection = self._connection()
+        # The socket's timeout bounds each read, not the answer: a server that
+        # sends a byte every few seconds would hold the check for hours. The
+        # whole request has one deadline; past it the socket is shut (the
+        # plain socket's shutdown, under TLS too) and the answer counts as none.
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+        timer = threading.Timer(self._timeout, expire)
+        timer.daemon = True
+        timer.start()
         try:
             connection.request(request.method, request.path, body=body, headers=headers)
             response = connection.getresponse()
@@ -64,11 +83,18 @@ class HttpFetcher:
             policies = tuple(response.headers.get_all("Content-Security-Policy") or ())
             served = tuple(response.getheaders())
         except (OSError, http.client.HTTPException) as exc:
+            reason = "no answer in time" if expired.is_set() else _reason(exc)
             raise SiteUnreachable(
-                f"{request.method} {self.origin}{request.path}: {_reason(exc)}"
+                f"{request.method} {self.origin}{request.path}: {reason}"
             ) from None
         finally:
+            timer.cancel()
             connection.close()
+        if expired.is_set():
+            # Cut short, the body read may look whole: it is not an answer.
+            raise SiteUnreachable(
+                f"{request.method} {self.origin}{request.path}: no answer in time"
+            )
         return Answer(
             status=response.status,
             csp=policies,
