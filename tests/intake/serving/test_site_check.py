@@ -196,6 +196,35 @@ def test_a_weaker_content_security_policy_fails(
     assert "connect-src *" in lines[0]
 
 
+@pytest.mark.parametrize(
+    "stop",
+    [
+        # Under nosniff a browser never runs a script served as text.
+        lambda path, headers, body: (
+            [
+                (k, "text/plain") if k == "Content-Type" and path == BUNDLE else (k, v)
+                for k, v in headers
+            ],
+            body,
+        ),
+        # Without its form the bundle does nothing.
+        lambda path, headers, body: (headers, body.replace(b'id="haven-form"', b'id="haven-f0rm"')),
+        # Either way the form falls back to posting what is typed to the intake in the clear.
+        lambda path, headers, body: (headers, body.replace(b"<script ", b"<script nomodule ")),
+    ],
+    ids=["bundle-as-text", "form-renamed", "nomodule"],
+)
+def test_a_site_that_stops_the_signed_bundle_fails(
+    serve: Callable[..., str],
+    files: NetworkFiles,
+    capsys: pytest.CaptureFixture[str],
+    stop: Tamper,
+) -> None:
+    code, lines, _ = check_site(capsys, serve(stop), files.verify_key_file)
+    assert code == 1
+    assert lines
+
+
 def test_a_manifest_signed_by_another_key_cannot_be_checked(
     serve: Callable[..., str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
