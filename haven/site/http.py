@@ -17,7 +17,12 @@ from urllib.parse import urlencode, urlsplit
 from haven.site.manifest import PageRequest
 from haven.site.walk import MAX_ANSWER_BYTES, Answer
 
-USER_AGENT = "haven-check-site"
+# Tor Browser's own: a check that names itself is a check a compromised
+# intake answers with the published code while browsers get another. It is
+# still not a browser (docs/site-integrity.md, "What it cannot see").
+USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
+PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+ACCEPT_LANGUAGE = "en-US,en;q=0.5"
 
 
 class SiteUnreachable(Exception):  # noqa: N818 - reads as the state it reports
@@ -54,7 +59,13 @@ class HttpFetcher:
         return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
 
     def __call__(self, request: PageRequest) -> Answer:
-        headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}
+        page = not request.path.startswith("/static/")
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": PAGE_ACCEPT if page else "*/*",
+            "Accept-Language": ACCEPT_LANGUAGE,
+            "Connection": "close",
+        }
         body = None
         if request.method == "POST":
             body = urlencode(request.form).encode("ascii")

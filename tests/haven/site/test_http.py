@@ -46,3 +46,29 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(trickling: str) -> None:
     with pytest.raises(SiteUnreachable, match=r"^GET http://127\.0\.0\.1:\d+/: no answer in time$"):
         fetch(PageRequest("GET", "/"))
     assert time.monotonic() - started < 5
+
+
+def test_the_check_does_not_name_itself() -> None:
+    # A check that says what it is gets the published code, and browsers another.
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            seen.append(connection.recv(65536))
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        HttpFetcher(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=5)(
+            PageRequest("GET", "/")
+        )
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+    request = seen[0].lower()
+    assert b"haven" not in request
+    assert b"\r\nuser-agent: mozilla/5.0 " in request
+    assert b"\r\naccept: text/html," in request
