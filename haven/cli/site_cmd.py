@@ -212,6 +212,17 @@ def run_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def printable(line: str) -> str:
+    """`line` with every character a terminal would act on written as an escape.
+
+    A mismatch line quotes what the site served (an attribute, a header): a
+    compromised intake could put a newline in it to break "one line per
+    mismatch", or terminal controls that erase the line or rewrite the screen
+    into "serves the signed code" for the person reading it.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
 def run_check(args: argparse.Namespace) -> int:
     try:
         pinned = load_verify_key(args.network_key)
@@ -228,7 +239,7 @@ def run_check(args: argparse.Namespace) -> int:
         f"valid until {iso_utc(manifest.expires_at)}"
     )
     for line in result.mismatches:
-        print(line)
+        print(printable(line))
     if result.mismatches:
         count = len(result.mismatches)
         print(
