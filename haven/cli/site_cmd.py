@@ -31,6 +31,7 @@ from haven.site import (
     Fetcher,
     HttpFetcher,
     PageRequest,
+    SeenManifestFile,
     SiteError,
     SiteManifest,
     SiteUnreachable,
@@ -96,7 +97,8 @@ def register(commands: Commands) -> None:
         "then fetch every page and every script and stylesheet as a browser would and compare "
         "them with it. One line per mismatch. Exit 0: the site serves the signed code; 1: it "
         "does not; 2: the check could not be made (unreachable, no manifest, bad signature, "
-        "expired). Over Tor: torsocks haven check-site http://….onion --network-key FILE",
+        "expired, older than the version --state has seen). "
+        "Over Tor: torsocks haven check-site http://….onion --network-key FILE",
     )
     check_site.add_argument(
         "url", metavar="URL", help="the intake's origin, e.g. https://intake.example"
@@ -106,6 +108,13 @@ def register(commands: Commands) -> None:
     )
     check_site.add_argument(
         "--network-id", metavar="ID", help="also require the manifest to be this network's"
+    )
+    check_site.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="remember the newest manifest version seen for this network in FILE, and refuse an "
+        "older one (a rollback to an older release); recommended for scheduled watchers",
     )
     check_site.add_argument(
         "--timeout",
@@ -229,7 +238,8 @@ def run_check(args: argparse.Namespace) -> int:
         if not 0 < args.timeout <= 300:
             raise CliError("--timeout must be between 0 and 300 seconds")
         fetch = HttpFetcher(args.url, timeout=args.timeout)
-        result = check(fetch, pinned, now=now(), network_id=args.network_id)
+        state = SeenManifestFile(args.state) if args.state is not None else None
+        result = check(fetch, pinned, now=now(), network_id=args.network_id, state=state)
     except (CliError, ValueError, SiteError, SiteUnreachable) as exc:
         print(f"haven check-site: could not check: {exc}", file=sys.stderr)
         return EXIT_UNCHECKED

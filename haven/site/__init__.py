@@ -19,8 +19,10 @@ from haven.site.manifest import (
     SiteManifest,
     iso_utc,
     sign_site_manifest,
+    verify_site_document,
     verify_site_manifest,
 )
+from haven.site.state import SeenManifest, SeenManifestFile
 from haven.site.walk import (
     MANIFEST_PATH,
     Answer,
@@ -40,6 +42,8 @@ __all__ = [
     "Fetcher",
     "HttpFetcher",
     "PageRequest",
+    "SeenManifest",
+    "SeenManifestFile",
     "SignedFile",
     "SignedPage",
     "SiteError",
@@ -52,5 +56,6 @@ __all__ = [
     "iso_utc",
     "observe_site",
     "sign_site_manifest",
+    "verify_site_document",
     "verify_site_manifest",
 ]

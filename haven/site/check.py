@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from haven.envelope import NetworkVerifyKey
-from haven.site.manifest import PageRequest, SiteError, SiteManifest, verify_site_manifest
+from haven.site.manifest import PageRequest, SiteError, SiteManifest, verify_site_document
+from haven.site.state import SeenManifest, SeenManifestFile
 from haven.site.walk import MANIFEST_PATH, Fetcher, check_site
 
 
@@ -18,9 +19,20 @@ class CheckResult:
 
 
 def fetch_manifest(
-    fetch: Fetcher, pinned: NetworkVerifyKey, *, now: datetime, network_id: str | None = None
+    fetch: Fetcher,
+    pinned: NetworkVerifyKey,
+    *,
+    now: datetime,
+    network_id: str | None = None,
+    state: SeenManifestFile | None = None,
 ) -> SiteManifest:
-    """The site's manifest, verified against the pinned key; SiteError if there is none to trust."""
+    """The site's manifest, verified against the pinned key; SiteError if there is none to trust.
+
+    With `state`, a manifest older than the newest one seen before is refused
+    (a rollback), and a verified one is remembered.
+    """
+    # Read first: a damaged state file stops the check before the site is asked.
+    seen = _load(state) if state is not None else None
     answer = fetch(PageRequest("GET", MANIFEST_PATH))
     if answer.status != 200:
         raise SiteError(
@@ -28,12 +40,36 @@ def fetch_manifest(
         )
     if answer.truncated:
         raise SiteError(f"the site's manifest at {MANIFEST_PATH} is too large")
-    return verify_site_manifest(answer.body, pinned, now=now, network_id=network_id)
+    manifest, payload = verify_site_document(
+        answer.body, pinned, now=now, network_id=network_id, seen=seen
+    )
+    if state is not None:
+        # Only now, after the signature, purpose, expiry and rollback checks:
+        # an unsigned document must never move the guard.
+        try:
+            state.store(manifest.network_id, manifest.version, payload)
+        except OSError as exc:
+            raise SiteError(
+                f"cannot record site manifest state {state.path}: {exc.strerror}"
+            ) from None
+    return manifest
+
+
+def _load(state: SeenManifestFile) -> SeenManifest | None:
+    try:
+        return state.load()
+    except OSError as exc:
+        raise SiteError(f"cannot read site manifest state {state.path}: {exc.strerror}") from None
 
 
 def check(
-    fetch: Fetcher, pinned: NetworkVerifyKey, *, now: datetime, network_id: str | None = None
+    fetch: Fetcher,
+    pinned: NetworkVerifyKey,
+    *,
+    now: datetime,
+    network_id: str | None = None,
+    state: SeenManifestFile | None = None,
 ) -> CheckResult:
     """Raises SiteError (no manifest to trust) or the fetcher's own error (site unreachable)."""
-    manifest = fetch_manifest(fetch, pinned, now=now, network_id=network_id)
+    manifest = fetch_manifest(fetch, pinned, now=now, network_id=network_id, state=state)
     return CheckResult(manifest, check_site(fetch, manifest))

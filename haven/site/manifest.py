@@ -30,6 +30,7 @@ from haven.envelope import (
     verify_document,
 )
 from haven.envelope.strictjson import StrictJSONError, loads
+from haven.seen import SeenVersion
 
 PURPOSE = "site-manifest"
 # The same bounds as the directory's (docs/directory.md): a publisher's clock
@@ -154,6 +155,26 @@ def verify_site_manifest(
     the intake (it serves what it has; the checker says it expired) and for
     the publisher renewing its own manifest.
     """
+    manifest, _ = verify_site_document(
+        document, pinned, now=now, network_id=network_id, allow_expired=allow_expired
+    )
+    return manifest
+
+
+def verify_site_document(
+    document: bytes,
+    pinned: NetworkVerifyKey,
+    *,
+    now: datetime,
+    network_id: str | None = None,
+    allow_expired: bool = False,
+    seen: SeenVersion | None = None,
+) -> tuple[SiteManifest, bytes]:
+    """verify_site_manifest, also returning the signed payload, and refusing a rollback.
+
+    `seen` is the newest manifest this checker accepted before: an older one
+    is an attacker serving an older release with its still-valid manifest.
+    """
     try:
         payload = verify_document(document, pinned, purpose=PURPOSE)
     except SignatureError as exc:
@@ -170,7 +191,9 @@ def verify_site_manifest(
             f"site manifest version {manifest.version} is issued in the future "
             f"({iso_utc(manifest.issued_at)})"
         )
-    return manifest
+    if seen is not None:
+        seen.check(manifest.network_id, manifest.version, payload)
+    return manifest, payload
 
 
 def parse_payload(payload: bytes) -> SiteManifest:

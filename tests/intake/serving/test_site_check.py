@@ -106,9 +106,9 @@ def serve(
 
 
 def check_site(
-    capsys: pytest.CaptureFixture[str], url: str, key_file: Path
+    capsys: pytest.CaptureFixture[str], url: str, key_file: Path, *options: str
 ) -> tuple[int, list[str], str]:
-    code = main(["check-site", url, "--network-key", str(key_file)], {})
+    code = main(["check-site", url, "--network-key", str(key_file), *options], {})
     out, err = capsys.readouterr()
     return code, out.splitlines(), err
 
@@ -325,3 +325,131 @@ def test_the_intake_refuses_to_start_on_another_networks_manifest(
             publisher=publisher,
             store=store,
         )
+
+
+def resigned(signed_site: Path, files: NetworkFiles, tmp_path: Path, **changes: Any) -> Path:
+    """The published manifest with `changes`, signed again by the network key: what a rollback replays."""
+    current = verify_site_manifest(
+        signed_site.read_bytes(), files.network_key.verify_key, now=datetime.now(UTC)
+    )
+    path = tmp_path / f"manifest-{len(list(tmp_path.glob('manifest-*')))}.json"
+    path.write_bytes(sign_site_manifest(dataclasses.replace(current, **changes), files.network_key))
+    return path
+
+
+def seen(state: Path) -> tuple[str, int]:
+    record = json.loads(state.read_text())
+    return record["network_id"], record["version"]
+
+
+def test_state_is_created_and_a_newer_manifest_remembered(
+    serve: Callable[..., str],
+    files: NetworkFiles,
+    signed_site: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = tmp_path / "watch" / "seen-site.json"
+    code, _, err = check_site(capsys, serve(), files.verify_key_file, "--state", str(state))
+    assert (code, err) == (0, "")
+    assert seen(state) == ("haven-test", 1)
+    # The same manifest again passes: watchers check the same release many times.
+    assert check_site(capsys, serve(), files.verify_key_file, "--state", str(state))[0] == 0
+    newer = resigned(signed_site, files, tmp_path, version=2)
+    code, lines, err = check_site(
+        capsys, serve(manifest=newer), files.verify_key_file, "--state", str(state)
+    )
+    assert (code, err) == (0, "")
+    assert "site manifest haven-test version 2" in lines[0]
+    assert seen(state) == ("haven-test", 2)
+
+
+def test_an_older_manifest_than_seen_is_a_rollback(
+    serve: Callable[..., str],
+    files: NetworkFiles,
+    signed_site: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = tmp_path / "seen-site.json"
+    newer = resigned(signed_site, files, tmp_path, version=2)
+    assert (
+        check_site(capsys, serve(manifest=newer), files.verify_key_file, "--state", str(state))[0]
+        == 0
+    )
+    # The compromised intake goes back to the older release and its still-valid manifest.
+    code, lines, err = check_site(capsys, serve(), files.verify_key_file, "--state", str(state))
+    assert (code, lines) == (2, [])
+    assert err == (
+        "haven check-site: could not check: "
+        "site manifest version 1 is older than version 2 already seen\n"
+    )
+    assert seen(state) == ("haven-test", 2)
+
+
+def test_two_manifests_under_one_version_cannot_be_checked(
+    serve: Callable[..., str],
+    files: NetworkFiles,
+    signed_site: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = tmp_path / "seen-site.json"
+    assert check_site(capsys, serve(), files.verify_key_file, "--state", str(state))[0] == 0
+    issued = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    other = resigned(
+        signed_site, files, tmp_path, issued_at=issued, expires_at=issued + timedelta(days=2)
+    )
+    code, lines, err = check_site(
+        capsys, serve(manifest=other), files.verify_key_file, "--state", str(state)
+    )
+    assert (code, lines) == (2, [])
+    assert err == (
+        "haven check-site: could not check: "
+        "site manifest version 1 differs from the version 1 already seen\n"
+    )
+
+
+def test_an_unverified_manifest_never_moves_the_state(
+    serve: Callable[..., str],
+    signed_site: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = tmp_path / "other.pub"
+    other.write_text(NetworkKey.generate().verify_key.to_text() + "\n")
+    state = tmp_path / "seen-site.json"
+    code, _, err = check_site(capsys, serve(), other, "--state", str(state))
+    assert code == 2
+    assert "signature does not verify" in err
+    assert not state.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"network_id": "haven-test", "version": "5", "payload_sha256": ""}',
+        '{"network_id": "haven-test"}',
+        None,  # a directory where the file should be: unreadable
+    ],
+)
+def test_a_damaged_state_file_cannot_be_checked(
+    content: str | None,
+    serve: Callable[..., str],
+    files: NetworkFiles,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = tmp_path / "seen-site.json"
+    if content is None:
+        state.mkdir()
+    else:
+        state.write_text(content)
+    code, lines, err = check_site(capsys, serve(), files.verify_key_file, "--state", str(state))
+    assert (code, lines) == (2, [])
+    assert len(err.splitlines()) == 1
+    assert err.startswith("haven check-site: could not check: ")
+    assert str(state) in err
+    # Never reset: a damaged guard is a person's job, not silently a fresh start.
+    assert content is None or state.read_text() == content
