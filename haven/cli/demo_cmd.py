@@ -299,7 +299,8 @@ def _sign_site(step: Step, base: Path) -> None:
 
 
 def _check_site(step: Step, base: Path, url: str) -> None:
-    watch = ["check-site", url, "--network-key", str(base / "network.pub")]
+    watch = ["check-site", url, "--network-key", str(base / "network.pub"),
+             "--state", str(base / "seen-site.json")]  # fmt: skip
     print(f"\nA partner or watcher checks the code the intake serves: haven {' '.join(watch)}")
     step(watch)
 
