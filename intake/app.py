@@ -31,6 +31,7 @@ from intake.load import AcceptanceRate
 from intake.metrics import NO_CATEGORY, UNMATCHED, IntakeMetrics
 from intake.pages import views as pages
 from intake.settings import IntakeSettings
+from intake.site_manifest_file import SiteManifestFile
 from intake.state import EXTENSION, IntakeState, Publisher
 
 API_TITLE = "Haven intake"
@@ -60,7 +61,7 @@ def create_app(
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Flask:
-    """An intake app; raises DirectoryError if the directory file does not verify.
+    """An intake app; raises DirectoryError if the directory file does not verify, SiteError if the site manifest does not.
 
     `publisher` defaults to a ConfirmedPublisher on `settings.broker`: one
     connection per process, owned by an I/O thread started on first use (and
@@ -101,6 +102,11 @@ def create_app(
         recent=RecentRequests(window=settings.challenge_lifetime, clock=clock),
         store=store,
         acceptances=AcceptanceRate(Acceptances(store), clock=clock),
+        site_manifest=(
+            SiteManifestFile(settings.site_manifest_file, settings.network_verify_key, clock=clock)
+            if settings.site_manifest_file is not None
+            else None
+        ),
     )
     app.register_blueprint(api)
     # /healthz, /readyz and /metrics are not on this (public) app at all:

@@ -80,6 +80,10 @@ class IntakeSettings:
     # and the accepted-requests counter by category is a timeline of who
     # asked for which help). HAVEN_OPS_BIND, an IP literal and a port.
     ops_bind: tuple[str, int] = ("127.0.0.1", 8081)
+    # The network's signed site manifest (docs/site-integrity.md), served at
+    # /v1/site-manifest so partners and watchers can check the code served
+    # here against it (`haven check-site`). Unset: 404 there.
+    site_manifest_file: Path | None = None
 
     def __post_init__(self) -> None:
         if len(self.pow_secret) < MIN_POW_SECRET_BYTES:
@@ -159,6 +163,7 @@ class IntakeSettings:
             ),
             nojs_patient_age=_integer(environ, "HAVEN_NOJS_PATIENT_AGE", cls.nojs_patient_age),
             ops_bind=_bind(environ, "HAVEN_OPS_BIND", cls.ops_bind),
+            site_manifest_file=_optional_path(environ, "HAVEN_SITE_MANIFEST_FILE"),
         )
 
 

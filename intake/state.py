@@ -16,6 +16,7 @@ from intake.guards.replay import RecentRequests
 from intake.load import AcceptanceRate
 from intake.metrics import IntakeMetrics
 from intake.settings import IntakeSettings
+from intake.site_manifest_file import SiteManifestFile
 
 EXTENSION = "haven.intake"
 
@@ -41,6 +42,8 @@ class IntakeState:
     recent: RecentRequests
     # The deployment's database, shared by every instance (haven.store).
     store: Store
+    # The network's signed site manifest, if the operator installed one.
+    site_manifest: SiteManifestFile | None = None
 
     # Submissions accepted across the deployment lately (shared through the store).
     acceptances: AcceptanceRate

@@ -218,6 +218,8 @@ def _serve(
             "HAVEN_BIND": f"127.0.0.1:{port}",
             # /healthz, /readyz and /metrics: beside the public port, never on it.
             "HAVEN_OPS_BIND": f"127.0.0.1:{ops_port}",
+            # The code the pages serve, signed at every start (`haven check-site`).
+            "HAVEN_SITE_MANIFEST_FILE": str(base / "site-manifest.json"),
         }
         management = ManagementAccess.from_env(environ, broker.url).url
     except SettingsError as exc:
@@ -242,6 +244,7 @@ def _serve(
             force=True,
             private=True,
         )
+    _sign_site(step, base)
     url = f"http://127.0.0.1:{port}"
     ops_url = f"http://127.0.0.1:{ops_port}"
     print(f"\nStarting the intake on {url} (operators' endpoints on {ops_url}) and a router")
@@ -255,6 +258,7 @@ def _serve(
     )
     try:
         _wait_ready(ops_url, intake, router)
+        _check_site(step, base, url)
         before = _partner_depths(broker.url)
         print(f"\nA requester submits the sealed example: haven submit {envelope} --url {url}")
         step(["submit", str(envelope), "--url", url])
@@ -283,6 +287,22 @@ def _serve(
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _sign_site(step: Step, base: Path) -> None:
+    """Sign the code this installed intake serves, at every start: the code may have changed since."""
+    print(
+        "\nThe network signs the code this installed intake's pages serve (docs/site-integrity.md):"
+    )
+    step(["network", "sign-site", "--key", str(base / "network.key"), "--directory", str(base / "directory.json"),
+          "--out", str(base / "site-manifest.json"), "--passphrase-file", str(base / "DEMO-ONLY-passphrase")])  # fmt: skip
+
+
+def _check_site(step: Step, base: Path, url: str) -> None:
+    watch = ["check-site", url, "--network-key", str(base / "network.pub"),
+             "--state", str(base / "seen-site.json")]  # fmt: skip
+    print(f"\nA partner or watcher checks the code the intake serves: haven {' '.join(watch)}")
+    step(watch)
 
 
 def _as_service(environ: Mapping[str, str], services: Path, role: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from haven.cli import (
     schemas_cmd,
     seal_cmd,
     services_cmd,
+    site_cmd,
     store_cmd,
     submit_cmd,
 )
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (
         keys_cmd,
         network_cmd,
+        site_cmd,
         seal_cmd,
         submit_cmd,
         services_cmd,

@@ -19,6 +19,7 @@ from haven.cli.common import (
     write_new,
 )
 from haven.cli.keyfiles import load_network_key, load_public_key, load_verify_key
+from haven.cli.site_cmd import register_sign
 from haven.directory import (
     DEFAULT_VALIDITY,
     DirectoryError,
@@ -61,6 +62,7 @@ def register(commands: Commands) -> None:
     add_passphrase_option(create)
     add_force_option(create)
     create.set_defaults(handler=run_create)
+    register_sign(network)
 
     directory = commands.add_parser(
         "directory", help="edit and verify the signed directory"

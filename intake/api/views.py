@@ -96,6 +96,58 @@ def directory() -> Response:
     return response
 
 
+# The signed site manifest's document, as the OpenAPI document describes it.
+_SITE_MANIFEST_DOCUMENT = {
+    "type": "object",
+    "required": ["format", "purpose", "payload", "signature"],
+    "additionalProperties": False,
+    "properties": {
+        "format": {"type": "string", "enum": ["haven-signed-v1"]},
+        "purpose": {"type": "string", "enum": ["site-manifest"]},
+        "payload": {
+            "type": "string",
+            "format": "byte",
+            "description": "The manifest, standard base64.",
+        },
+        "signature": {
+            "type": "string",
+            "format": "byte",
+            "description": "Ed25519 by the pinned network key.",
+        },
+    },
+}
+
+
+@api.get("/site-manifest", provide_automatic_options=False)
+@operation(
+    {
+        "tags": ["directory"],
+        "responses": {
+            "200": json_body(
+                _SITE_MANIFEST_DOCUMENT,
+                "The signed site manifest, byte for byte as the network's publisher signed it.",
+                headers=NO_STORE,
+            ),
+        },
+    }
+)
+def site_manifest() -> Response:
+    """The signed site manifest.
+
+    SHA-256 of every script and stylesheet the pages load, and each page's
+    code-carrying parts and Content-Security-Policy, signed by the network
+    key, so that anyone can check the code served here is the published
+    code (`haven check-site`, docs/site-integrity.md). 404 when the
+    operator has not installed one.
+    """
+    manifest = intake_state().site_manifest
+    if manifest is None:
+        raise ApiError("not_found", "this intake serves no site manifest")
+    response = Response(manifest.current(), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @api.get("/challenge", provide_automatic_options=False)
 @operation(
     {

@@ -15,6 +15,7 @@ from flask import Flask
 
 from haven.broker import SettingsError
 from haven.directory import DirectoryError
+from haven.site import SiteError
 from haven.store import Store, StoreUnavailable, migrate
 from intake.app import create_app
 from intake.settings import IntakeSettings
@@ -32,6 +33,8 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
         _stop(f"bad setting: {exc}")
     except DirectoryError as exc:
         _stop(f"refusing to serve the partner directory: {exc}")
+    except SiteError as exc:
+        _stop(f"refusing to serve the site manifest: {exc}")
     # No topology is declared here: `haven provision` declares it, and the
     # intake's broker user may only publish to the intake exchange. The
     # publisher checks it passively and answers 503 (and /readyz) until

@@ -36,6 +36,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
             HAVEN_POW_DEPTH_PER_BIT="250",
             HAVEN_POW_BASELINE_PER_MINUTE="45",
             HAVEN_DIRECTORY_STATE=str(state),
+            HAVEN_SITE_MANIFEST_FILE=str(tmp_path / "site-manifest.json"),
             HAVEN_NOJS_TICKET_MIN_AGE="2",
             HAVEN_NOJS_TICKET_MAX_AGE="900",
             HAVEN_NOJS_BUCKET_SIZE="4",
@@ -60,6 +61,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
         "challenge_lifetime": 120,
         "behind_tls": True,
         "directory_state": state,
+        "site_manifest_file": tmp_path / "site-manifest.json",
         "nojs_ticket_min_age": 2,
         "nojs_ticket_max_age": 900,
         "nojs_bucket_size": 4,
@@ -180,3 +182,27 @@ def test_entry_point_stops_with_one_line(files: NetworkFiles) -> None:
         check=False,
     )
     assert done.stderr == "haven intake: bad setting: HAVEN_POW_MIN_BITS must be a whole number\n"
+
+
+def test_entry_point_stops_with_one_line_on_a_bad_site_manifest(
+    files: NetworkFiles, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "site-manifest.json"
+    manifest.write_bytes(b"{}")
+    environ = {
+        **files.environ(URL, HAVEN_SITE_MANIFEST_FILE=str(manifest)),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from intake.serving.wsgi import app_from_env; app_from_env()"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "haven intake: refusing to serve the site manifest: site manifest refused: "
+        "not a signed document: format is not haven-signed-v1\n"
+    )

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.broker
 
 EXPECTED_OPERATIONS = {
     ("/v1/directory", "get"),
+    ("/v1/site-manifest", "get"),
     ("/v1/challenge", "get"),
     ("/v1/requests", "post"),
     ("/v1/openapi.json", "get"),
