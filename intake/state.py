@@ -42,11 +42,10 @@ class IntakeState:
     recent: RecentRequests
     # The deployment's database, shared by every instance (haven.store).
     store: Store
-    # The network's signed site manifest, if the operator installed one.
-    site_manifest: SiteManifestFile | None = None
-
     # Submissions accepted across the deployment lately (shared through the store).
     acceptances: AcceptanceRate
+    # The network's signed site manifest, if the operator installed one.
+    site_manifest: SiteManifestFile | None = None
 
     def load(self) -> Load:
         """The acceptance rate and the backlog as last seen (cached: no I/O on most calls)."""
