@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -135,7 +136,10 @@ class _NoPublisher:
     def ready(self) -> bool:
         return False
 
-    def intake_depth(self) -> int | None:
+    def watch(self, queues: Iterable[str]) -> None:
+        return None
+
+    def backlog(self) -> int | None:
         return None
 
     def close(self) -> None:
