@@ -7,11 +7,18 @@ nonce is a replay (or the dead-lettered twin of a decline already
 honoured) and re-routes nothing.
 
 `ConsumedAssignments` is the interface. It must be shared by every router
-of a deployment and survive restarts, which a store in the deployment's
-database gives. `MemoryConsumedAssignments` is the in-process
-implementation in use until then: per router and bounded, so a replay
-that reaches another router, or one that comes after a restart or after
-`capacity` newer assignments, is not recognised by it.
+of a deployment and survive restarts: a partner holds the sealed headers
+of every request it was given and can publish its decline again, to
+whichever router takes it, at any time. `haven.store.StoreConsumedAssignments`
+keeps it in the deployment's database (the primary key decides, so one of
+two routers racing on a nonce wins), for `HAVEN_ROUTER_CONSUMED_RETENTION`
+(default 30 days, well past the longest partner deadline: worker.settings);
+worker.main gives every router process that one.
+
+`MemoryConsumedAssignments` is the in-process implementation for tests and
+for embedding a router without a store: per router and bounded, so a
+replay that reaches another router, or one that comes after a restart or
+after `capacity` newer assignments, is not recognised by it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,12 @@ from typing import Protocol
 
 class ConsumedAssignments(Protocol):
     def consume(self, nonce: bytes) -> bool:
-        """True the first time `nonce` is consumed, False ever after; atomic."""
+        """True the first time `nonce` is consumed, False ever after; atomic.
+
+        May raise when the record cannot be reached (the store's
+        StoreUnavailable): nothing is decided then, and the router's
+        consumer hands the delivery back to the broker.
+        """
         ...
 
 

@@ -16,7 +16,14 @@ secret on the command line), passed in by the caller. Both read:
                              (worker.seal); HAVEN_ROUTER_PREVIOUS_KEY_FILE during a rotation
 
 The router also reads HAVEN_ROUTER_*, HAVEN_PARTNER_*, HAVEN_DECLINES_PER_MINUTE
-(worker.settings, haven.broker.limits). The webhook delivery also reads:
+(worker.settings, haven.broker.limits), and the store where every router
+records the assignments it used up (worker.consumed):
+
+    HAVEN_STORE_URL            postgresql://… or sqlite:///path (haven.store.settings)
+    HAVEN_STORE_PASSWORD_FILE  optional: the database password
+
+The webhook delivery only seals assignments, it never consumes one, so it
+needs no store. It also reads:
 
     HAVEN_AMQP_URL's user      the one the router must trust for declines
                                (the router's HAVEN_SERVICE_USERS)
@@ -27,10 +34,13 @@ The router also reads HAVEN_ROUTER_*, HAVEN_PARTNER_*, HAVEN_DECLINES_PER_MINUTE
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 
+from haven.store import Store, StoreConsumedAssignments, StoreUnavailable, migrate
 from worker.directory import DirectoryLoader
 from worker.metrics import RouterMetrics
 from worker.run import run_router
@@ -38,15 +48,37 @@ from worker.service import run_service
 from worker.settings import RouterSettings
 from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
 
+log = logging.getLogger(__name__)
+
 
 def main(environ: Mapping[str, str]) -> int:
     """Run one router until SIGTERM; the exit code."""
     metrics = RouterMetrics()
 
     def serve(settings: RouterSettings, load: DirectoryLoader, stop: threading.Event) -> None:
-        run_router(settings, load, stop, metrics=metrics)
+        assert settings.store is not None  # noqa: S101 - RouterSettings.from_env requires it
+        store = Store(settings.store)
+        try:
+            _migrate_or_warn(store)
+            consumed = StoreConsumedAssignments(
+                store, retention=settings.consumed_retention, clock=time.time
+            )
+            run_router(settings, load, stop, metrics=metrics, consumed=consumed)
+        finally:
+            store.close()
 
     return run_service("haven-worker", environ, RouterSettings.from_env, serve, metrics.registry)
+
+
+def _migrate_or_warn(store: Store) -> None:
+    # As the intake does at start: every instance migrates, a PostgreSQL lock
+    # makes instances starting together take turns. Not fatal: requests from
+    # the intake are routed without the store; a decline or return that needs
+    # it is handed back to the broker until the store answers (worker.router).
+    try:
+        migrate(store)
+    except StoreUnavailable as exc:
+        log.warning("store not migrated now: %s", exc)
 
 
 def deliver_main(environ: Mapping[str, str]) -> int:

@@ -3,9 +3,11 @@
 PostgreSQL in the compose stack and CI, an embedded SQLite file for the demo;
 SQLAlchemy Core for access, Alembic for migrations (docs/operators.md, "The
 store"). It holds no address and no content: today only hashes of used
-no-JavaScript tickets with their expiry; later the sealed reply mailboxes.
+no-JavaScript tickets and of consumed routing assignments, each with its
+expiry; later the sealed reply mailboxes.
 """
 
+from haven.store.assignments import StoreConsumedAssignments
 from haven.store.db import Store, StoreUnavailable
 from haven.store.migrate import migrate, schema_differences
 from haven.store.settings import StoreSettings, StoreSettingsError
@@ -13,6 +15,7 @@ from haven.store.tickets import TicketClaim, UsedTickets
 
 __all__ = [
     "Store",
+    "StoreConsumedAssignments",
     "StoreSettings",
     "StoreSettingsError",
     "StoreUnavailable",

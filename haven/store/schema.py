@@ -20,3 +20,15 @@ used_tickets = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("used_tickets_expires_at", "expires_at"),
 )
+
+# A routing-state assignment that was used up (worker.consumed): SHA-256 of
+# its sealed nonce, never the nonce itself, and when the row may go (its
+# consumption plus the retention, well past the longest partner deadline:
+# worker.settings). A row says only that some assignment was answered.
+consumed_assignments = Table(
+    "consumed_assignments",
+    metadata,
+    Column("nonce_hash", LargeBinary(32), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("consumed_assignments_expires_at", "expires_at"),
+)

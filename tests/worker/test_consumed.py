@@ -1,28 +1,43 @@
 """The record of consumed assignments: the contract every implementation keeps.
 
-Written against the `ConsumedAssignments` interface only, so that the
-store shared by all routers of a deployment passes the same tests: add it
-to IMPLEMENTATIONS.
+Written against the `ConsumedAssignments` interface only: the in-process
+record and the deployment's store (on PostgreSQL and on SQLite) pass the
+same tests. A new implementation joins IMPLEMENTATIONS.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 
+from haven.store import Store, StoreConsumedAssignments, StoreSettings, migrate
+from tests.conftest import store_url
 from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
+from worker.settings import DEFAULT_CONSUMED_RETENTION
 
-IMPLEMENTATIONS: dict[str, Callable[[], ConsumedAssignments]] = {
-    "memory": lambda: MemoryConsumedAssignments(10_000),
+
+def on_store(request: pytest.FixtureRequest, backend: str) -> ConsumedAssignments:
+    """The record every router of a deployment shares, on a migrated store."""
+    store = Store(StoreSettings(url=store_url(request, backend)))
+    request.addfinalizer(store.close)
+    migrate(store)
+    return StoreConsumedAssignments(store, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time)
+
+
+IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest], ConsumedAssignments]] = {
+    "memory": lambda _request: MemoryConsumedAssignments(10_000),
+    "store-postgresql": lambda request: on_store(request, "postgresql"),
+    "store-sqlite": lambda request: on_store(request, "sqlite"),
 }
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def consumed(request: pytest.FixtureRequest) -> ConsumedAssignments:
-    return IMPLEMENTATIONS[request.param]()
+    return IMPLEMENTATIONS[request.param](request)
 
 
 def test_a_nonce_is_consumed_once(consumed: ConsumedAssignments) -> None:

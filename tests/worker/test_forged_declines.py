@@ -13,6 +13,7 @@ was really handed on, and quarantine holds what the per-sender bound allows.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from haven.broker.topology import (
 )
 from haven.directory import empty_directory, with_partner
 from haven.envelope import PrivateKey, digest
+from haven.store import Store, StoreConsumedAssignments, StoreSettings, migrate
 from schemas.directory import Directory
 from tests.haven.broker.test_provision import as_partner
 from tests.worker.conftest import (
@@ -50,9 +52,11 @@ from tests.worker.conftest import (
     wait_until,
 )
 from worker.budget import DeclineBudget
-from worker.consumed import MemoryConsumedAssignments
+from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
 from worker.headers import TRIED
+from worker.metrics import RouterMetrics
 from worker.router import FORGED_DECLINE
+from worker.settings import DEFAULT_CONSUMED_RETENTION
 
 pytestmark = pytest.mark.broker
 
@@ -266,3 +270,112 @@ def test_a_decline_redelivered_after_a_lost_connection_is_still_honoured(
     assert depth(channel, QUARANTINE_QUEUE) == 0
     [(properties, _)] = [m for p in ids if p != holder for m in take_all(channel, partner_queue(p))]
     assert properties.message_id == request_id
+
+
+def _on_store(request: pytest.FixtureRequest) -> Callable[[], ConsumedAssignments]:
+    """Each router its own handle on the one store of the deployment."""
+    url = str(request.getfixturevalue("postgres_url"))
+    first = Store(StoreSettings(url=url))
+    migrate(first)
+    request.addfinalizer(first.close)
+
+    def record() -> ConsumedAssignments:
+        handle = Store(StoreSettings(url=url))
+        request.addfinalizer(handle.close)
+        return StoreConsumedAssignments(
+            handle, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time
+        )
+
+    return record
+
+
+@pytest.fixture(
+    params=[
+        "store",
+        # The per-router record cannot pass: kept to prove the test tells them apart.
+        pytest.param("memory", marks=pytest.mark.xfail(strict=True, reason="per router")),
+    ]
+)
+def router_record(request: pytest.FixtureRequest) -> Callable[[], ConsumedAssignments]:
+    """How a router process gets its record of consumed assignments."""
+    if request.param == "store":
+        return _on_store(request)
+    return lambda: MemoryConsumedAssignments(10_000)
+
+
+def test_a_decline_replayed_to_another_router_is_forged(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+    router_record: Callable[[], ConsumedAssignments],
+) -> None:
+    """One router honours a partner's decline; the partner sends it again, and another router takes it.
+
+    The second router never saw the first one's decision: only the record
+    they share (the deployment's store) tells it the assignment is used up.
+    It quarantines the replay as forged, and nothing is routed again. The
+    second router is also what the first becomes after a restart.
+    """
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url)
+
+    def in_queues() -> dict[str, int]:
+        return {p: depth(channel, partner_queue(p)) for p in ids}
+
+    def rerouted(metrics: RouterMetrics) -> float:
+        return sum(metrics.value("rerouted", category="desertion", partner=p) for p in ids)
+
+    with running_router(settings, directory, consumed=router_record()) as first:
+        request_id = publish(sealed(directory))
+        wait_until(lambda: sum(in_queues().values()) == 1, what="the request routed")
+        holder = next(p for p, n in in_queues().items() if n == 1)
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            method, received, body = own.basic_get(partner_queue(holder), auto_ack=False)
+            assert method is not None and received.message_id == request_id
+            honest = decline_properties(received, "no-capacity", partner_username(holder))
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+            own.basic_ack(method.delivery_tag)
+        finally:
+            connection.close()
+        wait_until(lambda: rerouted(first.metrics) == 1, what="the decline honoured")
+        wait_until(lambda: sum(in_queues().values()) == 1, what="the request handed on")
+    (taker,) = [p for p, n in in_queues().items() if n == 1]
+    assert taker != holder
+
+    with running_router(settings, directory, consumed=router_record()) as second:
+        # The same decline again, as the partner can publish it at any time.
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+        finally:
+            connection.close()
+        wait_until(lambda: depth(channel, RETURNED_QUEUE) == 0, what="the replay taken")
+        wait_until(
+            lambda: (
+                second.metrics.value("forged", partner=holder, outcome="quarantined")
+                + rerouted(second.metrics)
+                >= 1
+            ),
+            what="the replay decided",
+        )
+        metrics = second.metrics
+
+    print(
+        f"replay at the second router: forged "
+        f"{metrics.value('forged', partner=holder, outcome='quarantined'):.0f}, re-routed "
+        f"{rerouted(metrics):.0f}"
+    )
+    assert rerouted(metrics) == 0
+    assert metrics.value("forged", partner=holder, outcome="quarantined") == 1
+    delivered = {p: take_all(channel, partner_queue(p)) for p in ids}
+    assert {p: len(m) for p, m in delivered.items()} == {p: 1 if p == taker else 0 for p in ids}
+    [(quarantined, _)] = take_all(channel, QUARANTINE_QUEUE)
+    assert quarantined.headers["x-haven-reason"] == FORGED_DECLINE
+    assert depth(channel, UNASSIGNED_QUEUE) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from sqlalchemy import inspect, select
 from haven.cli.main import main
 from haven.store import (
     Store,
+    StoreConsumedAssignments,
     StoreSettings,
     StoreSettingsError,
     StoreUnavailable,
@@ -19,8 +21,9 @@ from haven.store import (
     migrate,
     schema_differences,
 )
+from haven.store.assignments import nonce_hash
 from haven.store.migrate import downgrade
-from haven.store.schema import used_tickets
+from haven.store.schema import consumed_assignments, used_tickets
 from haven.store.tickets import ticket_hash
 from tests.conftest import postgres_database
 
@@ -55,6 +58,9 @@ def test_the_migrations_give_the_schema_of_the_models(fresh_url: str) -> None:
         assert store.ready()
         migrate(store)  # every instance runs it at start: twice changes nothing
         assert schema_differences(store) == []
+        downgrade(store, "0001")  # a router release rolled back: the intake's table stays
+        tables = inspect(store.engine()).get_table_names()
+        assert "used_tickets" in tables and "consumed_assignments" not in tables
         downgrade(store, "base")
         assert "used_tickets" not in inspect(store.engine()).get_table_names()
         migrate(store)
@@ -122,12 +128,68 @@ def test_only_a_hash_and_an_expiry_are_kept_and_expired_rows_go(store: Store) ->
     assert not tickets.seen(young)
 
 
+def test_an_assignment_is_consumed_once_across_two_routers_and_a_restart(
+    any_store_url: str, store: Store
+) -> None:
+    nonce = secrets.token_bytes(16)
+    first = StoreConsumedAssignments(store, retention=3600, clock=time.time)
+    other = Store(StoreSettings(url=any_store_url))  # a second router's own handle
+    try:
+        second = StoreConsumedAssignments(other, retention=3600, clock=time.time)
+        assert first.consume(nonce) is True
+        assert second.consume(nonce) is False
+    finally:
+        other.close()
+    store.close()  # the first router restarts: nothing of it is left in memory
+    restarted = StoreConsumedAssignments(
+        Store(StoreSettings(url=any_store_url)), retention=3600, clock=time.time
+    )
+    assert restarted.consume(nonce) is False
+
+
+def test_consumed_nonces_are_kept_as_hashes_until_the_retention_and_swept_in_batches(
+    store: Store,
+) -> None:
+    now = [time.time() + 10_000_000]  # past any row another test left in this run's database
+    record = StoreConsumedAssignments(
+        store, retention=100, clock=lambda: now[0], purge_every=60, purge_batch=3
+    )
+    while record.purge():  # what other tests left in this run's database, all expired by now
+        pass
+    old = [secrets.token_bytes(16) for _ in range(5)]
+    for nonce in old:
+        assert record.consume(nonce)  # the first consume also sweeps (nothing left)
+    assert [column.name for column in consumed_assignments.columns] == ["nonce_hash", "expires_at"]
+    with store.begin() as connection:
+        kept = set(connection.execute(select(consumed_assignments.c.nonce_hash)).scalars())
+    assert {nonce_hash(nonce) for nonce in old} <= kept
+    assert not set(old) & kept  # the nonce a seal carries is never stored
+    now[0] += 50
+    young = secrets.token_bytes(16)
+    assert record.consume(young)
+    # Within the retention a replay is still refused, and nothing is swept.
+    assert record.purge() == 0
+    assert record.consume(old[0]) is False
+    now[0] += 51  # the old ones are past their retention, the young one is not
+    # One sweep deletes a bounded batch, never the whole table at once.
+    assert record.purge() == 3
+    assert record.purge() == 2
+    assert record.purge() == 0
+    assert record.consume(young) is False
+    # A consume sweeps by itself, at most once a minute per router.
+    now[0] += 100
+    assert record.consume(secrets.token_bytes(16))
+    assert record.consume(young) is True  # gone with the sweep: remembered no longer
+
+
 def test_an_unreachable_store_is_an_outage_not_a_crash() -> None:
     store = Store(StoreSettings(url="postgresql://postgres@127.0.0.1:1/haven", timeout=1))
     try:
         assert not store.ready()
         with pytest.raises(StoreUnavailable):
             UsedTickets(store, clock=time.time).claim(b"\x06" * 16, expires_at=0)
+        with pytest.raises(StoreUnavailable):
+            StoreConsumedAssignments(store, retention=60, clock=time.time).consume(b"\x07" * 16)
         with pytest.raises(StoreUnavailable):
             migrate(store)
     finally:
