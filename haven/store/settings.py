@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from haven.files import FileTooLargeError, read_at_most
+from haven.files import read_setting_file
 
 _MAX_PASSWORD_FILE_BYTES = 4096
 # Only these two; the driver is fixed so every deployment runs the one the tests ran.
@@ -38,16 +38,12 @@ class StoreSettings:
         password = None
         password_file = environ.get("HAVEN_STORE_PASSWORD_FILE", "")
         if password_file:
-            try:
-                raw = read_at_most(Path(password_file), _MAX_PASSWORD_FILE_BYTES)
-            except OSError as exc:
-                raise StoreSettingsError(
-                    f"HAVEN_STORE_PASSWORD_FILE: cannot read {password_file}: {exc.strerror}"
-                ) from None
-            except FileTooLargeError as exc:
-                raise StoreSettingsError(
-                    f"HAVEN_STORE_PASSWORD_FILE: {password_file} is {exc}"
-                ) from None
+            raw = read_setting_file(
+                "HAVEN_STORE_PASSWORD_FILE",
+                Path(password_file),
+                _MAX_PASSWORD_FILE_BYTES,
+                error=StoreSettingsError,
+            )
             password = raw.decode("utf-8", "replace").strip()
         # No default: an instance that quietly made a file of its own would
         # keep single use to itself, the very thing the store is there for.

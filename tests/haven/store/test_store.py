@@ -6,6 +6,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
@@ -213,6 +214,26 @@ def test_an_unreachable_store_is_an_outage_not_a_crash() -> None:
 def test_bad_settings_name_the_variable(environ: dict[str, str], words: str) -> None:
     with pytest.raises(StoreSettingsError, match=words):
         StoreSettings.from_env(environ)
+
+
+def test_an_unusable_password_file_is_named_in_the_words_every_setting_uses(
+    tmp_path: Path,
+) -> None:
+    large = tmp_path / "large"
+    large.write_bytes(b"p" * 4097)
+    for path, says in (
+        (large, f"HAVEN_STORE_PASSWORD_FILE: {large} is larger than 4096 bytes"),
+        (
+            tmp_path / "absent",
+            f"HAVEN_STORE_PASSWORD_FILE: cannot read {tmp_path / 'absent'}: "
+            "No such file or directory",
+        ),
+    ):
+        with pytest.raises(StoreSettingsError) as raised:
+            StoreSettings.from_env(
+                {"HAVEN_STORE_URL": "postgresql://h/d", "HAVEN_STORE_PASSWORD_FILE": str(path)}
+            )
+        assert str(raised.value) == says
 
 
 def test_the_password_comes_from_a_file_and_stays_out_of_sight(
