@@ -79,9 +79,10 @@ def _create_engine(settings: StoreSettings) -> Engine:
         return engine
     return create_engine(
         url,
-        # No pool: the store is touched a few times a minute (no-JavaScript
-        # sends, readiness probes), so a connection per use costs little, and
-        # no connection outlives its use to be shared across a fork or left open.
+        # No pool: the store is touched far less often than requests arrive
+        # (no-JavaScript sends, a router's declines and returns, readiness
+        # probes), so a connection per use costs little, and no connection
+        # outlives its use to be shared across a fork or left open.
         poolclass=NullPool,
         connect_args={
             "connect_timeout": max(1, int(settings.timeout)),
