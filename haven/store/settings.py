@@ -59,7 +59,8 @@ class StoreSettings:
     def sqlalchemy_url(self) -> URL:
         try:
             url = make_url(self.url)
-        except ArgumentError:
+        # ValueError: a port that is not a number; its text would not name the variable.
+        except (ArgumentError, ValueError):
             raise StoreSettingsError(
                 "HAVEN_STORE_URL must be a postgresql:// or sqlite:/// URL"
             ) from None

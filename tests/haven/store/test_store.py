@@ -203,6 +203,8 @@ def test_an_unreachable_store_is_an_outage_not_a_crash() -> None:
         ({}, "HAVEN_STORE_URL is not set"),
         ({"HAVEN_STORE_URL": "mysql://db/haven"}, "postgresql://"),
         ({"HAVEN_STORE_URL": "not a url"}, "postgresql://"),
+        # A port that is not a number: SQLAlchemy says only "invalid literal for int()".
+        ({"HAVEN_STORE_URL": "postgresql://h:port/d"}, "HAVEN_STORE_URL must be"),
         ({"HAVEN_STORE_URL": "sqlite://"}, "needs a file path"),
         ({"HAVEN_STORE_URL": "sqlite:///:memory:"}, "needs a file path"),
         (
