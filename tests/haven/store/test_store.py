@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import secrets
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select
@@ -65,6 +67,45 @@ def test_the_migrations_give_the_schema_of_the_models(fresh_url: str) -> None:
         downgrade(store, "base")
         assert "used_tickets" not in inspect(store.engine()).get_table_names()
         migrate(store)
+        assert schema_differences(store) == []
+    finally:
+        store.close()
+
+
+def _migrate_when_all_are_ready(url: str, start: Any, outcomes: Any) -> None:
+    """One instance starting: migrate at the same moment as the others; what it got."""
+    store = Store(StoreSettings(url=url))
+    start.wait()
+    try:
+        migrate(store)
+        outcomes.put("migrated")
+    except StoreUnavailable as exc:
+        outcomes.put(f"{exc}: {exc.__cause__}")
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("fresh_url", ["postgresql", "sqlite"], indirect=True)
+def test_instances_migrating_at_once_all_succeed(fresh_url: str) -> None:
+    # The intake and the router migrate at start, often at the same moment
+    # (`make run` starts both on one SQLite file; compose, on one PostgreSQL).
+    # Processes, not threads: Alembic's context is one per process.
+    store = Store(StoreSettings(url=fresh_url))
+    try:
+        # The file exists (in WAL mode) before the race: what is raced is the migration.
+        assert not store.ready()
+        spawn = multiprocessing.get_context("spawn")
+        start, outcomes = spawn.Barrier(3), spawn.Queue()
+        instances = [
+            spawn.Process(target=_migrate_when_all_are_ready, args=(fresh_url, start, outcomes))
+            for _ in range(3)
+        ]
+        for instance in instances:
+            instance.start()
+        got = [outcomes.get(timeout=60) for _ in instances]
+        for instance in instances:
+            instance.join(timeout=60)
+        assert got == ["migrated"] * 3
         assert schema_differences(store) == []
     finally:
         store.close()
