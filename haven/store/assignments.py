@@ -11,14 +11,17 @@ Only a hash of the nonce and the row's expiry are kept.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from haven.store.db import Store
+from haven.store.db import Store, StoreUnavailable
 from haven.store.schema import consumed_assignments
+
+log = logging.getLogger(__name__)
 
 # How often one router sweeps expired rows, and at most how many one sweep
 # deletes: a sweep never holds a decline up for long, and 1000 a minute
@@ -97,4 +100,10 @@ class StoreConsumedAssignments:
             if now - self._last_purge < self._purge_every:
                 return
             self._last_purge = now
-        self.purge()
+        try:
+            self.purge()
+        except StoreUnavailable:
+            # A sweep that failed (a lock held by another router's sweep, a
+            # timeout) is tried again next time; it must not fail the decline
+            # that triggered it, which would spend one of its deliveries.
+            log.warning("store: sweep of consumed assignments failed, retried later")

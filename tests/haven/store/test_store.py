@@ -224,6 +224,33 @@ def test_consumed_nonces_are_kept_as_hashes_until_the_retention_and_swept_in_bat
     assert record.consume(young) is True  # gone with the sweep: remembered no longer
 
 
+def test_a_sweep_that_fails_does_not_fail_the_consume(postgres_url: str) -> None:
+    # Another router's sweep holds the expired rows (here: an open
+    # transaction that locked one) past the statement timeout: this sweep
+    # gives up, and the decline that triggered it is still decided.
+    now = [time.time() + 20_000_000]  # past any row another test left in this database
+    store = Store(StoreSettings(url=postgres_url, timeout=1))
+    other = Store(StoreSettings(url=postgres_url))
+    try:
+        migrate(other)
+        record = StoreConsumedAssignments(store, retention=100, clock=lambda: now[0])
+        while record.purge():
+            pass
+        expired = secrets.token_bytes(16)
+        assert record.consume(expired)
+        now[0] += 101
+        with other.begin() as holder:
+            holder.execute(
+                select(consumed_assignments.c.nonce_hash)
+                .where(consumed_assignments.c.nonce_hash == nonce_hash(expired))
+                .with_for_update()
+            )
+            assert record.consume(secrets.token_bytes(16)) is True
+    finally:
+        other.close()
+        store.close()
+
+
 def test_an_unreachable_store_is_an_outage_not_a_crash() -> None:
     store = Store(StoreSettings(url="postgresql://postgres@127.0.0.1:1/haven", timeout=1))
     try:
