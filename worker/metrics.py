@@ -66,6 +66,12 @@ class RouterMetrics:
             "Returns of an assignment already answered (a decline's twin, or a replay), dropped",
             ("partner",),
         )
+        # No labels: the store's outage is one fact, whatever it interrupted.
+        self.store_unavailable = Counter(
+            "haven_router_store_unavailable",
+            "Declines and returns handed back (or left unsettled) because the store was away",
+            registry=self.registry,
+        )
         self._children: dict[tuple[Counter, str, str], Counter] = {}
 
     def child(self, counter: Counter, category: str, partner: str) -> Counter:

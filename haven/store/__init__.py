@@ -7,13 +7,14 @@ no-JavaScript tickets and of consumed routing assignments, each with its
 expiry; later the sealed reply mailboxes.
 """
 
-from haven.store.assignments import StoreConsumedAssignments
+from haven.store.assignments import Consumption, StoreConsumedAssignments
 from haven.store.db import Store, StoreUnavailable
 from haven.store.migrate import migrate, schema_differences
 from haven.store.settings import StoreSettings, StoreSettingsError
 from haven.store.tickets import TicketClaim, UsedTickets
 
 __all__ = [
+    "Consumption",
     "Store",
     "StoreConsumedAssignments",
     "StoreSettings",

@@ -4,8 +4,10 @@ A router consumes an assignment's nonce (worker.seal) when it honours a
 decline or a dead-lettered return of it; the database's primary key
 decides, so of two routers consuming the same nonce at once exactly one
 is told it is new, and a replay that reaches another router, or comes
-after a restart, is told it is used (worker.consumed holds the contract).
-Only a hash of the nonce and the row's expiry are kept.
+after a restart, is told it is used (worker.consumed holds the contract). A row is written
+unsettled and marked settled once the router's onward publish is
+confirmed. Only a hash of the nonce, whether it is settled, and the row's
+expiry are kept.
 """
 
 from __future__ import annotations
@@ -14,12 +16,18 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from typing import Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from haven.store.db import Store, StoreUnavailable
 from haven.store.schema import consumed_assignments
+
+# What consuming a nonce found (worker.consumed): new (consumed by this
+# call), unsettled (consumed, its onward publish not confirmed yet, or
+# never), settled (consumed and handed on).
+Consumption = Literal["new", "unsettled", "settled"]
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +72,39 @@ class StoreConsumedAssignments:
         self._lock = threading.Lock()
         self._last_purge = float("-inf")
 
-    def consume(self, nonce: bytes) -> bool:
-        """True the first time any router consumes `nonce`, False after; StoreUnavailable."""
+    def consume(self, nonce: bytes) -> Consumption:
+        """ "new" the first time any router consumes `nonce`, then its state; StoreUnavailable."""
         self._purge_now_and_then()
+        key = nonce_hash(nonce)
         expires_at = int(self._clock()) + self._retention
         try:
             with self._store.begin() as connection:
                 connection.execute(
                     insert(consumed_assignments).values(
-                        nonce_hash=nonce_hash(nonce), expires_at=expires_at
+                        nonce_hash=key, expires_at=expires_at, settled=False
                     )
                 )
         except IntegrityError:
             # The key is there: another router (or this one, before a
             # restart) already used this assignment up.
-            return False
-        return True
+            with self._store.begin() as connection:
+                settled = connection.execute(
+                    select(consumed_assignments.c.settled).where(
+                        consumed_assignments.c.nonce_hash == key
+                    )
+                ).scalar_one_or_none()
+            # None: swept in between, long past any way it could come back.
+            return "unsettled" if settled is False else "settled"
+        return "new"
+
+    def settle(self, nonce: bytes) -> None:
+        """Mark `nonce` settled (its request was handed on); StoreUnavailable."""
+        with self._store.begin() as connection:
+            connection.execute(
+                update(consumed_assignments)
+                .where(consumed_assignments.c.nonce_hash == nonce_hash(nonce))
+                .values(settled=True)
+            )
 
     def purge(self) -> int:
         """Delete at most `purge_batch` rows past their expiry; how many went."""

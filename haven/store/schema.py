@@ -6,7 +6,7 @@ address, a user agent or any part of a request.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, LargeBinary, MetaData, Table
 
 metadata = MetaData()
 
@@ -24,11 +24,14 @@ used_tickets = Table(
 # A routing-state assignment that was used up (worker.consumed): SHA-256 of
 # its sealed nonce, never the nonce itself, and when the row may go (its
 # consumption plus the retention, well past the longest partner deadline:
-# worker.settings). A row says only that some assignment was answered.
+# worker.settings), and whether the router that consumed it has handed the
+# request on (settled: a redelivery of it is then a replay, never a
+# router's unfinished work). A row says only that some assignment was answered.
 consumed_assignments = Table(
     "consumed_assignments",
     metadata,
     Column("nonce_hash", LargeBinary(32), primary_key=True),
     Column("expires_at", BigInteger, nullable=False),
+    Column("settled", Boolean, nullable=False),
     Index("consumed_assignments_expires_at", "expires_at"),
 )

@@ -42,10 +42,23 @@ def consumed(request: pytest.FixtureRequest) -> ConsumedAssignments:
 
 def test_a_nonce_is_consumed_once(consumed: ConsumedAssignments) -> None:
     nonce, other = secrets.token_bytes(16), secrets.token_bytes(16)
-    assert consumed.consume(nonce) is True
-    assert consumed.consume(nonce) is False
-    assert consumed.consume(nonce) is False
-    assert consumed.consume(other) is True
+    assert consumed.consume(nonce) == "new"
+    assert consumed.consume(nonce) == "unsettled"
+    assert consumed.consume(nonce) == "unsettled"
+    assert consumed.consume(other) == "new"
+
+
+def test_a_consumed_nonce_is_unsettled_until_settled_and_settled_ever_after(
+    consumed: ConsumedAssignments,
+) -> None:
+    nonce, other = secrets.token_bytes(16), secrets.token_bytes(16)
+    assert consumed.consume(nonce) == "new"
+    assert consumed.consume(nonce) == "unsettled"
+    consumed.settle(nonce)
+    assert consumed.consume(nonce) == "settled"
+    assert consumed.consume(nonce) == "settled"
+    assert consumed.consume(other) == "new"  # settling one settles no other
+    assert consumed.consume(other) == "unsettled"
 
 
 def test_racing_consumers_see_exactly_one_first_use(consumed: ConsumedAssignments) -> None:
@@ -57,7 +70,7 @@ def test_racing_consumers_see_exactly_one_first_use(consumed: ConsumedAssignment
     def race() -> None:
         start.wait()
         for nonce in nonces:
-            if consumed.consume(nonce):
+            if consumed.consume(nonce) == "new":
                 with lock:
                     wins.append(nonce)
 
@@ -73,8 +86,8 @@ def test_the_memory_record_is_bounded_and_forgets_the_oldest_first() -> None:
     record = MemoryConsumedAssignments(3)
     first, *rest = [bytes([i]) * 16 for i in range(4)]
     for nonce in (first, *rest):
-        assert record.consume(nonce)
+        assert record.consume(nonce) == "new"
     assert len(record) == 3
-    assert record.consume(rest[-1]) is False
+    assert record.consume(rest[-1]) == "unsettled"
     # Beyond its capacity the per-router record no longer knows the oldest.
-    assert record.consume(first) is True
+    assert record.consume(first) == "new"

@@ -37,7 +37,14 @@ from haven.broker.topology import (
 )
 from haven.directory import empty_directory, with_partner
 from haven.envelope import PrivateKey, digest
-from haven.store import Store, StoreConsumedAssignments, StoreSettings, migrate
+from haven.store import (
+    Consumption,
+    Store,
+    StoreConsumedAssignments,
+    StoreSettings,
+    StoreUnavailable,
+    migrate,
+)
 from schemas.directory import Directory
 from tests.haven.broker.test_provision import as_partner
 from tests.worker.conftest import (
@@ -379,3 +386,85 @@ def test_a_decline_replayed_to_another_router_is_forged(
     [(quarantined, _)] = take_all(channel, QUARANTINE_QUEUE)
     assert quarantined.headers["x-haven-reason"] == FORGED_DECLINE
     assert depth(channel, UNASSIGNED_QUEUE) == 0
+
+
+class _FailsWhenArmed:
+    """The deployment's record, with one consume that fails when armed (a store hiccup)."""
+
+    def __init__(self, inner: ConsumedAssignments) -> None:
+        self.inner = inner
+        self.armed = False
+
+    def consume(self, nonce: bytes) -> Consumption:
+        if self.armed:
+            self.armed = False
+            raise StoreUnavailable("OperationalError")
+        return self.inner.consume(nonce)
+
+    def settle(self, nonce: bytes) -> None:
+        self.inner.settle(nonce)
+
+
+def test_a_replayed_decline_handed_back_once_is_not_honoured_when_redelivered(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+    request: pytest.FixtureRequest,
+) -> None:
+    """The partner replays a decline that was honoured; the replay's first delivery is handed back.
+
+    The broker redelivers it, flagged redelivered. That flag marks a
+    router's own unfinished work only while the assignment is unsettled;
+    this one was handed on, so the replay is acked and counted, never
+    routed a second time.
+    """
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url)
+    record = _FailsWhenArmed(_on_store(request)())
+
+    def rerouted(metrics: RouterMetrics) -> float:
+        return sum(metrics.value("rerouted", category="desertion", partner=p) for p in ids)
+
+    with running_router(settings, directory, consumed=record) as router:
+        request_id = publish(sealed(directory))
+        wait_until(lambda: sum(depth(channel, partner_queue(p)) for p in ids) == 1, what="routed")
+        holder = next(p for p in ids if depth(channel, partner_queue(p)) == 1)
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            method, received, body = own.basic_get(partner_queue(holder), auto_ack=False)
+            assert method is not None and received.message_id == request_id
+            honest = decline_properties(received, "no-capacity", partner_username(holder))
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+            own.basic_ack(method.delivery_tag)
+            wait_until(lambda: rerouted(router.metrics) == 1, what="the decline honoured")
+            # The replay; its first delivery meets the store away and is handed back.
+            record.armed = True
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+        finally:
+            connection.close()
+        wait_until(
+            lambda: (
+                not record.armed
+                and depth(channel, RETURNED_QUEUE) == 0
+                and router.metrics.value("used_returns", partner=holder) + rerouted(router.metrics)
+                >= 2
+            ),
+            timeout=30,
+            what="the replay decided",
+        )
+        metrics = router.metrics
+    forged = sum(
+        metrics.value("forged", partner=holder, outcome=outcome)
+        for outcome in ("quarantined", "dropped")
+    )
+    print(f"redelivered replay: rerouted {rerouted(metrics) - 1:.0f}, forged {forged:.0f}")
+    assert rerouted(metrics) == 1
+    assert metrics.value("used_returns", partner=holder) == 1
+    assert forged == 0
+    delivered = {p: take_all(channel, partner_queue(p)) for p in ids}
+    assert sum(len(m) for m in delivered.values()) == 1
+    assert depth(channel, QUARANTINE_QUEUE) == 0

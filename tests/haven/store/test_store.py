@@ -178,15 +178,15 @@ def test_an_assignment_is_consumed_once_across_two_routers_and_a_restart(
     other = Store(StoreSettings(url=any_store_url))  # a second router's own handle
     try:
         second = StoreConsumedAssignments(other, retention=3600, clock=time.time)
-        assert first.consume(nonce) is True
-        assert second.consume(nonce) is False
+        assert first.consume(nonce) == "new"
+        assert second.consume(nonce) == "unsettled"
     finally:
         other.close()
     store.close()  # the first router restarts: nothing of it is left in memory
     restarted = StoreConsumedAssignments(
         Store(StoreSettings(url=any_store_url)), retention=3600, clock=time.time
     )
-    assert restarted.consume(nonce) is False
+    assert restarted.consume(nonce) == "unsettled"
 
 
 def test_consumed_nonces_are_kept_as_hashes_until_the_retention_and_swept_in_batches(
@@ -200,28 +200,32 @@ def test_consumed_nonces_are_kept_as_hashes_until_the_retention_and_swept_in_bat
         pass
     old = [secrets.token_bytes(16) for _ in range(5)]
     for nonce in old:
-        assert record.consume(nonce)  # the first consume also sweeps (nothing left)
-    assert [column.name for column in consumed_assignments.columns] == ["nonce_hash", "expires_at"]
+        assert record.consume(nonce) == "new"  # the first consume also sweeps (nothing left)
+    assert [column.name for column in consumed_assignments.columns] == [
+        "nonce_hash",
+        "expires_at",
+        "settled",
+    ]
     with store.begin() as connection:
         kept = set(connection.execute(select(consumed_assignments.c.nonce_hash)).scalars())
     assert {nonce_hash(nonce) for nonce in old} <= kept
     assert not set(old) & kept  # the nonce a seal carries is never stored
     now[0] += 50
     young = secrets.token_bytes(16)
-    assert record.consume(young)
+    assert record.consume(young) == "new"
     # Within the retention a replay is still refused, and nothing is swept.
     assert record.purge() == 0
-    assert record.consume(old[0]) is False
+    assert record.consume(old[0]) == "unsettled"
     now[0] += 51  # the old ones are past their retention, the young one is not
     # One sweep deletes a bounded batch, never the whole table at once.
     assert record.purge() == 3
     assert record.purge() == 2
     assert record.purge() == 0
-    assert record.consume(young) is False
+    assert record.consume(young) == "unsettled"
     # A consume sweeps by itself, at most once a minute per router.
     now[0] += 100
-    assert record.consume(secrets.token_bytes(16))
-    assert record.consume(young) is True  # gone with the sweep: remembered no longer
+    assert record.consume(secrets.token_bytes(16)) == "new"
+    assert record.consume(young) == "new"  # gone with the sweep: remembered no longer
 
 
 def test_a_sweep_that_fails_does_not_fail_the_consume(postgres_url: str) -> None:
@@ -237,7 +241,7 @@ def test_a_sweep_that_fails_does_not_fail_the_consume(postgres_url: str) -> None
         while record.purge():
             pass
         expired = secrets.token_bytes(16)
-        assert record.consume(expired)
+        assert record.consume(expired) == "new"
         now[0] += 101
         with other.begin() as holder:
             holder.execute(
@@ -245,7 +249,7 @@ def test_a_sweep_that_fails_does_not_fail_the_consume(postgres_url: str) -> None
                 .where(consumed_assignments.c.nonce_hash == nonce_hash(expired))
                 .with_for_update()
             )
-            assert record.consume(secrets.token_bytes(16)) is True
+            assert record.consume(secrets.token_bytes(16)) == "new"
     finally:
         other.close()
         store.close()

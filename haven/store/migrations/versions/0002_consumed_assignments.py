@@ -19,6 +19,7 @@ def upgrade() -> None:
         "consumed_assignments",
         sa.Column("nonce_hash", sa.LargeBinary(32), primary_key=True),
         sa.Column("expires_at", sa.BigInteger, nullable=False),
+        sa.Column("settled", sa.Boolean, nullable=False),
     )
     op.create_index("consumed_assignments_expires_at", "consumed_assignments", ["expires_at"])
 
