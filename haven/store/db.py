@@ -73,7 +73,9 @@ def _create_engine(settings: StoreSettings) -> Engine:
     url = settings.sqlalchemy_url()
     if settings.is_sqlite:
         engine = create_engine(
-            url, connect_args={"timeout": settings.timeout, "check_same_thread": False}
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": settings.timeout, "check_same_thread": False},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -84,6 +86,9 @@ def _create_engine(settings: StoreSettings) -> Engine:
         # probes), so a connection per use costs little, and no connection
         # outlives its use to be shared across a fork or left open.
         poolclass=NullPool,
+        # An error's text must not carry what a statement was given (a
+        # ticket's or nonce's hash) into a log or a traceback.
+        hide_parameters=True,
         connect_args={
             "connect_timeout": max(1, int(settings.timeout)),
             # A query stuck behind a lock ends instead of holding a worker thread.

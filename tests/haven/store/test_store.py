@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from haven.cli.main import main
 from haven.store import (
@@ -335,3 +335,17 @@ def test_haven_store_migrate(any_store_url: str, capsys: pytest.CaptureFixture[s
     assert main(["store", "migrate"], unreachable) == 1
     err = capsys.readouterr().err
     assert err.startswith("haven: error: the store is not reachable") and err.count("\n") == 1
+
+
+def test_a_failed_statement_does_not_carry_its_parameters(any_store_url: str) -> None:
+    # What a statement was given (a hash of a ticket or nonce) must not
+    # reach a log through the error's text or its chained cause.
+    canary = "canary-" + secrets.token_hex(8)
+    store = Store(StoreSettings(url=any_store_url))
+    try:
+        with pytest.raises(StoreUnavailable) as caught, store.begin() as connection:
+            connection.execute(text("SELECT :canary FROM no_such_table"), {"canary": canary})
+    finally:
+        store.close()
+    assert canary not in str(caught.value)
+    assert canary not in str(caught.value.__cause__)
