@@ -74,6 +74,12 @@ ALL_TRIED = "all-partners-tried"
 FORGED_DECLINE = "forged-decline"
 UNKNOWN_SENDER = "unknown"
 
+# A delivery handed back because the store was away waits this long, doubled
+# for each earlier delivery (the quorum queue's x-delivery-count), at most
+# STORE_RETRY_MAX: 2, 4, 8, 16, 32 s, then the delivery limit quarantines it.
+STORE_RETRY_BASE = 2.0
+STORE_RETRY_MAX = 32.0
+
 # The state of a request fresh from the intake (immutable, so shared).
 _FRESH = RoutingState()
 
@@ -119,6 +125,14 @@ def _check_envelope(delivery: Delivery) -> tuple[Header, str] | str:
     return header, message_id
 
 
+def store_retry_delay(delivery: Delivery) -> float:
+    """Seconds before a delivery that met the store away is handed back."""
+    count = (delivery.properties.headers or {}).get("x-delivery-count", 0)
+    # A header a partner wrote could be anything; only a small count counts.
+    earlier = count if isinstance(count, int) and 0 <= count < 16 else 0
+    return min(STORE_RETRY_BASE * float(2**earlier), STORE_RETRY_MAX)
+
+
 class Router:
     """The routing decisions, as a `DeliveryHandler` for `ConfirmingConsumer`."""
 
@@ -157,10 +171,29 @@ class Router:
 
     def on_delivery(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
         self._maybe_refresh(consumer)
-        if delivery.queue == INTAKE_QUEUE:
-            self._from_intake(consumer, delivery)
-        else:
-            self._returned(consumer, delivery)
+        try:
+            if delivery.queue == INTAKE_QUEUE:
+                self._from_intake(consumer, delivery)
+            else:
+                self._returned(consumer, delivery)
+        except StoreUnavailable as exc:
+            # Nothing was decided (the store is consulted before anything is
+            # published). Handed back after a delay that grows with each
+            # delivery, so the returned queue's delivery limit (5) gives the
+            # store about a minute before an honest decline lands in
+            # quarantine. One line, the error's type only (StoreUnavailable's
+            # text is the driver error's type name, haven.store.db): the
+            # driver's own text names the database's host and port, and
+            # SQLAlchemy's the statement.
+            delay = store_retry_delay(delivery)
+            log.warning(
+                "store unavailable (%s): a delivery from %s handed back in %.0fs",
+                exc,
+                delivery.queue,
+                delay,
+            )
+            self.metrics.store_unavailable.inc()
+            consumer.requeue_later(delivery, delay)
 
     def _from_intake(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
         checked = _check_envelope(delivery)
@@ -539,7 +572,7 @@ class Router:
             # The request is handed on, so its source is acked all the same;
             # left unsettled, a replay of this decline that the broker
             # redelivers could be honoured once more (docs/routing.md).
-            log.warning("store unavailable (%s): assignment left unsettled", type(exc).__name__)
+            log.warning("store unavailable (%s): assignment left unsettled", exc)
             self.metrics.store_unavailable.inc()
 
     def _remember(self, request: _Request) -> None:

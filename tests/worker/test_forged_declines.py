@@ -12,7 +12,9 @@ was really handed on, and quarantine holds what the per-sender bound allows.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -468,3 +470,110 @@ def test_a_replayed_decline_handed_back_once_is_not_honoured_when_redelivered(
     delivered = {p: take_all(channel, partner_queue(p)) for p in ids}
     assert sum(len(m) for m in delivered.values()) == 1
     assert depth(channel, QUARANTINE_QUEUE) == 0
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on: the store's database, down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _StoreThatComesBack:
+    """The deployment's record, reached through a database that is down until `up`.
+
+    Down, it is a real store on a closed port (psycopg's connection refused,
+    turned into StoreUnavailable by haven.store); up, the run's PostgreSQL.
+    """
+
+    def __init__(self, down: ConsumedAssignments, up: ConsumedAssignments) -> None:
+        self._down, self._up = down, up
+        self.is_up = False
+
+    def _record(self) -> ConsumedAssignments:
+        return self._up if self.is_up else self._down
+
+    def consume(self, nonce: bytes) -> Consumption:
+        return self._record().consume(nonce)
+
+    def settle(self, nonce: bytes) -> None:
+        self._record().settle(nonce)
+
+
+def test_a_decline_waits_out_a_store_outage_and_is_honoured_when_it_is_back(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+    *,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store is away when an honest decline arrives: not quarantined, honoured once it is back.
+
+    Handed back with a growing delay (2, 4, 8… s), not at once: five
+    immediate redeliveries would spend the returned queue's delivery limit
+    in a fraction of a second. The router's log says the store was away in
+    one line, without the database's address.
+    """
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url)
+    port = _closed_port()
+    unreachable = Store(
+        StoreSettings(url=f"postgresql://postgres@127.0.0.1:{port}/haven", timeout=1)
+    )
+    request.addfinalizer(unreachable.close)
+    record = _StoreThatComesBack(
+        StoreConsumedAssignments(
+            unreachable, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time
+        ),
+        _on_store(request)(),
+    )
+
+    def rerouted(metrics: RouterMetrics) -> float:
+        return sum(metrics.value("rerouted", category="desertion", partner=p) for p in ids)
+
+    caplog.set_level(logging.INFO)
+    with running_router(settings, directory, consumed=record) as router:
+        request_id = publish(sealed(directory))
+        wait_until(lambda: sum(depth(channel, partner_queue(p)) for p in ids) == 1, what="routed")
+        holder = next(p for p in ids if depth(channel, partner_queue(p)) == 1)
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            method, received, body = own.basic_get(partner_queue(holder), auto_ack=False)
+            assert method is not None and received.message_id == request_id
+            honest = decline_properties(received, "no-capacity", partner_username(holder))
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+            own.basic_ack(method.delivery_tag)
+        finally:
+            connection.close()
+        # Five immediate redeliveries would have quarantined it in well under a second.
+        time.sleep(5)
+        assert depth(channel, QUARANTINE_QUEUE) == 0
+        assert router.metrics.value("store_unavailable") >= 2  # handed back, delivered again
+        assert rerouted(router.metrics) == 0
+        record.is_up = True
+        wait_until(lambda: rerouted(router.metrics) == 1, timeout=40, what="the decline honoured")
+        metrics = router.metrics
+    print(
+        f"store away: handed back {metrics.value('store_unavailable'):.0f} times, "
+        f"quarantined {depth(channel, QUARANTINE_QUEUE)}, rerouted {rerouted(metrics):.0f}"
+    )
+    assert depth(channel, QUARANTINE_QUEUE) == 0
+    delivered = [m for p in ids if p != holder for m in take_all(channel, partner_queue(p))]
+    assert [props.message_id for props, _ in delivered] == [request_id]
+    # One line per hand-back, the error's type only: no address, no statement.
+    # (pika's own lines name the broker's address; only Haven's are checked.)
+    logged = "\n".join(
+        caplog.handler.format(record)
+        for record in caplog.records
+        if record.name.startswith(("worker", "haven"))
+    )
+    assert "store unavailable (OperationalError)" in logged
+    assert str(port) not in logged
+    assert "127.0.0.1" not in logged
+    assert "[SQL" not in logged
+    assert "Traceback" not in logged
