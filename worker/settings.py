@@ -13,6 +13,7 @@ from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.broker.settings import env_number
 from haven.store import StoreSettings, StoreSettingsError
+from schemas.directory import MAX_DEADLINE_SECONDS
 from worker.seal import RouterKeys
 
 # How long a consumed assignment is remembered (worker.consumed), seconds.
@@ -23,7 +24,7 @@ from worker.seal import RouterKeys
 # Past it, a replay of that assignment's decline is honoured once more.
 DEFAULT_CONSUMED_RETENTION = 30 * 86_400
 # Never less than the longest deadline a directory may give and a day.
-_MIN_CONSUMED_RETENTION = 1_209_600 + 86_400
+_MIN_CONSUMED_RETENTION = MAX_DEADLINE_SECONDS + 86_400
 _MAX_CONSUMED_RETENTION = 365 * 86_400
 
 
@@ -64,8 +65,10 @@ class RouterSettings:
             raise SettingsError("HAVEN_ROUTER_PREFETCH must be between 1 and 1000")
         if not 1 <= self.seen_capacity <= 10_000_000:
             raise SettingsError("HAVEN_ROUTER_SEEN_CAPACITY must be between 1 and 10000000")
-        if self.max_deadline is not None and not 1 <= self.max_deadline <= 1_209_600:
-            raise SettingsError("HAVEN_ROUTER_MAX_DEADLINE must be between 1 and 1209600 seconds")
+        if self.max_deadline is not None and not 1 <= self.max_deadline <= MAX_DEADLINE_SECONDS:
+            raise SettingsError(
+                f"HAVEN_ROUTER_MAX_DEADLINE must be between 1 and {MAX_DEADLINE_SECONDS} seconds"
+            )
         if not 0 < self.shutdown_timeout <= 300:
             raise SettingsError("HAVEN_ROUTER_SHUTDOWN_TIMEOUT must be between 0 and 300 seconds")
         if not 1 <= self.directory_refresh <= 86_400:
