@@ -34,21 +34,19 @@ needs no store. It also reads:
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
 
-from haven.store import Store, StoreConsumedAssignments, StoreUnavailable, migrate
+from haven.store import Store, StoreConsumedAssignments
 from worker.directory import DirectoryLoader
 from worker.metrics import RouterMetrics
 from worker.run import run_router
 from worker.service import run_service
 from worker.settings import RouterSettings
+from worker.store_record import migrate_or_warn
 from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
-
-log = logging.getLogger(__name__)
 
 
 def main(environ: Mapping[str, str]) -> int:
@@ -59,7 +57,7 @@ def main(environ: Mapping[str, str]) -> int:
         assert settings.store is not None  # noqa: S101 - RouterSettings.from_env requires it
         store = Store(settings.store)
         try:
-            _migrate_or_warn(store)
+            migrate_or_warn(store)
             consumed = StoreConsumedAssignments(
                 store, retention=settings.consumed_retention, clock=time.time
             )
@@ -68,17 +66,6 @@ def main(environ: Mapping[str, str]) -> int:
             store.close()
 
     return run_service("haven-worker", environ, RouterSettings.from_env, serve, metrics.registry)
-
-
-def _migrate_or_warn(store: Store) -> None:
-    # As the intake does at start: every instance migrates, a PostgreSQL lock
-    # makes instances starting together take turns. Not fatal: requests from
-    # the intake are routed without the store; a decline or return that needs
-    # it is handed back to the broker until the store answers (worker.router).
-    try:
-        migrate(store)
-    except StoreUnavailable as exc:
-        log.warning("store not migrated now: %s", exc)
 
 
 def deliver_main(environ: Mapping[str, str]) -> int:

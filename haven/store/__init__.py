@@ -9,7 +9,7 @@ expiry; later the sealed reply mailboxes.
 
 from haven.store.assignments import Consumption, StoreConsumedAssignments
 from haven.store.db import Store, StoreUnavailable
-from haven.store.migrate import migrate, schema_differences
+from haven.store.migrate import StoreSchemaUnknown, migrate, schema_differences
 from haven.store.settings import StoreSettings, StoreSettingsError
 from haven.store.tickets import TicketClaim, UsedTickets
 
@@ -17,6 +17,7 @@ __all__ = [
     "Consumption",
     "Store",
     "StoreConsumedAssignments",
+    "StoreSchemaUnknown",
     "StoreSettings",
     "StoreSettingsError",
     "StoreUnavailable",

@@ -17,6 +17,7 @@ from haven.cli.main import main
 from haven.store import (
     Store,
     StoreConsumedAssignments,
+    StoreSchemaUnknown,
     StoreSettings,
     StoreSettingsError,
     StoreUnavailable,
@@ -355,3 +356,22 @@ def test_a_failed_statement_does_not_carry_its_parameters(any_store_url: str) ->
         store.close()
     assert canary not in str(caught.value)
     assert canary not in str(caught.value.__cause__)
+
+
+@pytest.mark.parametrize("fresh_url", ["postgresql", "sqlite"], indirect=True)
+def test_a_store_a_newer_release_migrated_is_a_store_error_not_a_crash(fresh_url: str) -> None:
+    # A rolling upgrade: the new intake migrated to a revision this release
+    # has never heard of. Migrating again refuses in words, and the tables
+    # this release knows still answer.
+    store = Store(StoreSettings(url=fresh_url))
+    try:
+        migrate(store)
+        with store.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+        with pytest.raises(StoreSchemaUnknown, match="revision this release does not know"):
+            migrate(store)
+        with pytest.raises(StoreUnavailable):  # what the intake and the router catch
+            migrate(store)
+        assert store.ready()
+    finally:
+        store.close()
