@@ -45,7 +45,7 @@ from worker.metrics import RouterMetrics
 from worker.run import run_router
 from worker.service import run_service
 from worker.settings import RouterSettings
-from worker.store_record import migrate_or_warn
+from worker.store_record import MigratingRecord, migrate_or_warn
 from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
 
 
@@ -57,9 +57,13 @@ def main(environ: Mapping[str, str]) -> int:
         assert settings.store is not None  # noqa: S101 - RouterSettings.from_env requires it
         store = Store(settings.store)
         try:
-            migrate_or_warn(store)
-            consumed = StoreConsumedAssignments(
-                store, retention=settings.consumed_retention, clock=time.time
+            consumed = MigratingRecord(
+                store,
+                StoreConsumedAssignments(
+                    store, retention=settings.consumed_retention, clock=time.time
+                ),
+                migrated=migrate_or_warn(store),
+                clock=time.monotonic,
             )
             run_router(settings, load, stop, metrics=metrics, consumed=consumed)
         finally:
