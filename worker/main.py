@@ -34,6 +34,7 @@ needs no store. It also reads:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -48,6 +49,9 @@ from worker.settings import RouterSettings
 from worker.store_record import MigratingRecord, migrate_or_warn
 from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
 
+# Connections a router keeps open to the store (haven.store.settings).
+ROUTER_STORE_POOL = 2
+
 
 def main(environ: Mapping[str, str]) -> int:
     """Run one router until SIGTERM; the exit code."""
@@ -55,7 +59,9 @@ def main(environ: Mapping[str, str]) -> int:
 
     def serve(settings: RouterSettings, load: DirectoryLoader, stop: threading.Event) -> None:
         assert settings.store is not None  # noqa: S101 - RouterSettings.from_env requires it
-        store = Store(settings.store)
+        # The router never forks: it keeps a couple of connections open
+        # (haven.store.db), one consumer thread uses one at a time.
+        store = Store(dataclasses.replace(settings.store, pool_size=ROUTER_STORE_POOL))
         try:
             consumed = MigratingRecord(
                 store,

@@ -29,6 +29,11 @@ class StoreSettings:
     password: str | None = field(default=None, repr=False)
     # Upper bound on waiting for a connection or a lock; past it the caller answers 503.
     timeout: float = 5.0
+    # PostgreSQL connections kept open between uses; 0: none (a connection
+    # per use). Only for a process that never forks: a pooled connection
+    # inherited by a forked child would be shared by two processes. The
+    # router sets it (worker.main); the intake, forked by gunicorn, does not.
+    pool_size: int = 0
 
     def __post_init__(self) -> None:
         self.sqlalchemy_url()  # raises StoreSettingsError now, at start, not at the first request

@@ -17,12 +17,15 @@ import pytest
 from haven.store import Store, StoreConsumedAssignments, StoreSettings, migrate
 from tests.conftest import store_url
 from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
+from worker.main import ROUTER_STORE_POOL
 from worker.settings import DEFAULT_CONSUMED_RETENTION
 
 
-def on_store(request: pytest.FixtureRequest, backend: str) -> ConsumedAssignments:
+def on_store(
+    request: pytest.FixtureRequest, backend: str, *, pool_size: int = 0
+) -> ConsumedAssignments:
     """The record every router of a deployment shares, on a migrated store."""
-    store = Store(StoreSettings(url=store_url(request, backend)))
+    store = Store(StoreSettings(url=store_url(request, backend), pool_size=pool_size))
     request.addfinalizer(store.close)
     migrate(store)
     return StoreConsumedAssignments(store, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time)
@@ -31,6 +34,10 @@ def on_store(request: pytest.FixtureRequest, backend: str) -> ConsumedAssignment
 IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest], ConsumedAssignments]] = {
     "memory": lambda _request: MemoryConsumedAssignments(10_000),
     "store-postgresql": lambda request: on_store(request, "postgresql"),
+    # As worker.main runs it: a few pooled connections.
+    "store-postgresql-pooled": lambda request: on_store(
+        request, "postgresql", pool_size=ROUTER_STORE_POOL
+    ),
     "store-sqlite": lambda request: on_store(request, "sqlite"),
 }
 

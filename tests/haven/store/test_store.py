@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import delete, inspect, select, text
 
 from haven.cli.main import main
 from haven.store import (
@@ -375,3 +375,33 @@ def test_a_store_a_newer_release_migrated_is_a_store_error_not_a_crash(fresh_url
         assert store.ready()
     finally:
         store.close()
+
+
+def test_a_settled_nonce_is_answered_from_memory_and_an_unsettled_one_never(
+    any_store_url: str, store: Store
+) -> None:
+    # A partner's replays of a settled decline cost no round trip: the
+    # router remembers what it settled, or what the store said was settled.
+    first = StoreConsumedAssignments(store, retention=3600, clock=time.time, settled_cache=2)
+    other = Store(StoreSettings(url=any_store_url))  # a second router
+    try:
+        second = StoreConsumedAssignments(other, retention=3600, clock=time.time)
+        mine, theirs = secrets.token_bytes(16), secrets.token_bytes(16)
+        assert first.consume(mine) == "new"
+        first.settle(mine)
+        assert second.consume(theirs) == "new"
+        # Unsettled is never remembered: it may still become settled.
+        assert first.consume(theirs) == "unsettled"
+        second.settle(theirs)
+        assert first.consume(theirs) == "settled"
+        with store.begin() as connection:  # the rows go (the store is not asked)
+            connection.execute(delete(consumed_assignments))
+        assert first.consume(mine) == "settled"
+        assert first.consume(theirs) == "settled"
+        # Bounded: past its size the oldest is asked of the store again.
+        newest = secrets.token_bytes(16)
+        first.consume(newest)
+        first.settle(newest)
+        assert first.consume(mine) == "new"
+    finally:
+        other.close()
