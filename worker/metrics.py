@@ -63,7 +63,8 @@ class RouterMetrics:
         )
         self.used_returns = counter(
             "haven_router_used_returns",
-            "Returns of an assignment already answered (a decline's twin, or a replay), dropped",
+            "Returns of an assignment already answered (a decline's twin, a replay, or a "
+            "redelivered decline of a settled one), dropped",
             ("partner",),
         )
         # No labels: the store's outage is one fact, whatever it interrupted.
