@@ -9,13 +9,16 @@ the old one's looser mode, and a crash never leaves half a file.
 
 Reading (`read_at_most`): never more than the caller's limit and one byte,
 whatever the path is (a named pipe, a device, a file still growing);
-its size from stat() is not trusted.
+its size from stat() is not trusted. `read_setting_file` is that read for
+a file a setting names (a password, a key, a secret), with the one wording
+every setting uses when the file cannot be used.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -55,3 +58,27 @@ def read_at_most(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise FileTooLargeError(limit)
     return data
+
+
+class SettingFileError(ValueError):
+    """A file named by a setting cannot be read; the message names the variable and the path."""
+
+
+def read_setting_file(
+    variable: str,
+    path: Path,
+    limit: int,
+    *,
+    error: Callable[[str], Exception] = SettingFileError,
+) -> bytes:
+    """The bytes of the file `variable` names, at most `limit`; else `error` with a one-line reason.
+
+    The reason names the variable, the path and what went wrong, never a
+    byte of the file: these files hold passwords and keys.
+    """
+    try:
+        return read_at_most(path, limit)
+    except FileTooLargeError as exc:
+        raise error(f"{variable}: {path} is {exc}") from None
+    except OSError as exc:
+        raise error(f"{variable}: cannot read {path}: {exc.strerror}") from None

@@ -10,7 +10,7 @@ from pathlib import Path
 from haven.broker import BrokerSettings, SettingsError
 from haven.directory import DirectoryError, read_network_verify_key
 from haven.envelope import MAX_ENVELOPE_BYTES, NetworkVerifyKey
-from haven.files import FileTooLargeError, read_at_most
+from haven.files import read_setting_file
 from haven.store import StoreSettings, StoreSettingsError
 
 # The largest body a valid submission can have: the largest envelope in
@@ -187,13 +187,7 @@ def _optional_path(environ: Mapping[str, str], name: str) -> Path | None:
 
 
 def _read(environ: Mapping[str, str], name: str, limit: int) -> bytes:
-    path = _path(environ, name)
-    try:
-        return read_at_most(path, limit)
-    except OSError as exc:
-        raise SettingsError(f"{name}: cannot read {path}: {exc.strerror}") from None
-    except FileTooLargeError as exc:
-        raise SettingsError(f"{name}: {path} is {exc}") from None
+    return read_setting_file(name, _path(environ, name), limit, error=SettingsError)
 
 
 def _verify_key(environ: Mapping[str, str], name: str) -> NetworkVerifyKey:

@@ -31,6 +31,11 @@ from schemas.errors import one_line
 from schemas.routing import CATEGORIES, LANGUAGES, REGIONS
 from schemas.validators import FullMatch, single_line
 
+# The longest response deadline a directory may give a partner (14 days):
+# the router's deadline cap and how long it remembers a used assignment
+# (worker.settings) are measured against it.
+MAX_DEADLINE_SECONDS = 1_209_600
+
 PUBLIC_KEY_BYTES = 1216
 MAX_PARTNERS = 200
 MAX_KEYS = 4
@@ -234,8 +239,8 @@ class _DeliverySchema(_Strict):
 
 
 class _DeadlineSchema(_Strict):
-    normal = _integer(600, 1_209_600)
-    urgent = _integer(300, 1_209_600)
+    normal = _integer(600, MAX_DEADLINE_SECONDS)
+    urgent = _integer(300, MAX_DEADLINE_SECONDS)
 
     @validates_schema
     def _urgent_is_sooner(self, data: Mapping[str, Any], **kwargs: Any) -> None:

@@ -210,9 +210,18 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def any_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Each store test twice: on this run's PostgreSQL database and on a fresh SQLite file."""
-    if request.param == "postgresql":
+STORE_BACKENDS = ("postgresql", "sqlite")
+
+
+def store_url(request: pytest.FixtureRequest, backend: str) -> str:
+    """This run's PostgreSQL database, or a fresh SQLite file: where a store test runs."""
+    if backend == "postgresql":
         return str(request.getfixturevalue("postgres_url"))
-    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite3'}"
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("store")
+    return f"sqlite:///{folder / 'store.sqlite3'}"
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def any_store_url(request: pytest.FixtureRequest) -> str:
+    """Each store test twice: on this run's PostgreSQL database and on a fresh SQLite file."""
+    return store_url(request, request.param)

@@ -16,7 +16,14 @@ secret on the command line), passed in by the caller. Both read:
                              (worker.seal); HAVEN_ROUTER_PREVIOUS_KEY_FILE during a rotation
 
 The router also reads HAVEN_ROUTER_*, HAVEN_PARTNER_*, HAVEN_DECLINES_PER_MINUTE
-(worker.settings, haven.broker.limits). The webhook delivery also reads:
+(worker.settings, haven.broker.limits), and the store where every router
+records the assignments it used up (worker.consumed):
+
+    HAVEN_STORE_URL            postgresql://… or sqlite:///path (haven.store.settings)
+    HAVEN_STORE_PASSWORD_FILE  optional: the database password
+
+The webhook delivery only seals assignments, it never consumes one, so it
+needs no store. It also reads:
 
     HAVEN_AMQP_URL's user      the one the router must trust for declines
                                (the router's HAVEN_SERVICE_USERS)
@@ -27,16 +34,23 @@ The router also reads HAVEN_ROUTER_*, HAVEN_PARTNER_*, HAVEN_DECLINES_PER_MINUTE
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
+import time
 from collections.abc import Mapping
 
+from haven.store import Store, StoreConsumedAssignments
 from worker.directory import DirectoryLoader
 from worker.metrics import RouterMetrics
 from worker.run import run_router
 from worker.service import run_service
 from worker.settings import RouterSettings
+from worker.store_record import MigratingRecord, migrate_or_warn
 from worker.webhook import WebhookMetrics, WebhookSettings, run_deliverer
+
+# Connections a router keeps open to the store (haven.store.settings).
+ROUTER_STORE_POOL = 2
 
 
 def main(environ: Mapping[str, str]) -> int:
@@ -44,7 +58,22 @@ def main(environ: Mapping[str, str]) -> int:
     metrics = RouterMetrics()
 
     def serve(settings: RouterSettings, load: DirectoryLoader, stop: threading.Event) -> None:
-        run_router(settings, load, stop, metrics=metrics)
+        assert settings.store is not None  # noqa: S101 - RouterSettings.from_env requires it
+        # The router never forks: it keeps a couple of connections open
+        # (haven.store.db), one consumer thread uses one at a time.
+        store = Store(dataclasses.replace(settings.store, pool_size=ROUTER_STORE_POOL))
+        try:
+            consumed = MigratingRecord(
+                store,
+                StoreConsumedAssignments(
+                    store, retention=settings.consumed_retention, clock=time.time
+                ),
+                migrated=migrate_or_warn(store),
+                clock=time.monotonic,
+            )
+            run_router(settings, load, stop, metrics=metrics, consumed=consumed)
+        finally:
+            store.close()
 
     return run_service("haven-worker", environ, RouterSettings.from_env, serve, metrics.registry)
 

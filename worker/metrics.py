@@ -63,8 +63,15 @@ class RouterMetrics:
         )
         self.used_returns = counter(
             "haven_router_used_returns",
-            "Returns of an assignment already answered (a decline's twin, or a replay), dropped",
+            "Returns of an assignment already answered (a decline's twin, a replay, or a "
+            "redelivered decline of a settled one), dropped",
             ("partner",),
+        )
+        # No labels: the store's outage is one fact, whatever it interrupted.
+        self.store_unavailable = Counter(
+            "haven_router_store_unavailable",
+            "Declines and returns handed back (or left unsettled) because the store was away",
+            registry=self.registry,
         )
         self._children: dict[tuple[Counter, str, str], Counter] = {}
 

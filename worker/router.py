@@ -38,6 +38,7 @@ from haven.broker.topology import (
     retry_routing_key,
 )
 from haven.envelope import EnvelopeFormatError, Header, digest, inspect, is_message_id
+from haven.store import StoreUnavailable
 from schemas.directory import Directory, Partner
 from schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
 from worker.budget import DeclineBudget
@@ -48,7 +49,7 @@ from worker.choice import (
     deadline_seconds,
     stable_uniform,
 )
-from worker.consumed import ConsumedAssignments
+from worker.consumed import ConsumedAssignments, honoured
 from worker.directory import DirectoryLoader, reload_or_keep
 from worker.headers import REASON, RoutingState, death_reason
 from worker.metrics import NO_PARTNER, UNKNOWN_CATEGORY, RouterMetrics
@@ -73,6 +74,12 @@ ALL_TRIED = "all-partners-tried"
 FORGED_DECLINE = "forged-decline"
 UNKNOWN_SENDER = "unknown"
 
+# A delivery handed back because the store was away waits this long, doubled
+# for each earlier delivery (the quorum queue's x-delivery-count), at most
+# STORE_RETRY_MAX: 2, 4, 8, 16, 32 s, then the delivery limit quarantines it.
+STORE_RETRY_BASE = 2.0
+STORE_RETRY_MAX = 32.0
+
 # The state of a request fresh from the intake (immutable, so shared).
 _FRESH = RoutingState()
 
@@ -83,6 +90,9 @@ class _Request:
     header: Header
     message_id: str
     state: RoutingState
+    # The assignment this decline or return consumed (worker.consumed):
+    # settled when what carries the request on is confirmed.
+    nonce: bytes | None = None
 
     @property
     def category(self) -> str:
@@ -113,6 +123,14 @@ def _check_envelope(delivery: Delivery) -> tuple[Header, str] | str:
     ):
         return INVALID_LABELS
     return header, message_id
+
+
+def store_retry_delay(delivery: Delivery) -> float:
+    """Seconds before a delivery that met the store away is handed back."""
+    count = (delivery.properties.headers or {}).get("x-delivery-count", 0)
+    # A header a partner wrote could be anything; only a small count counts.
+    earlier = count if isinstance(count, int) and 0 <= count < 16 else 0
+    return min(STORE_RETRY_BASE * float(2**earlier), STORE_RETRY_MAX)
 
 
 class Router:
@@ -153,10 +171,29 @@ class Router:
 
     def on_delivery(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
         self._maybe_refresh(consumer)
-        if delivery.queue == INTAKE_QUEUE:
-            self._from_intake(consumer, delivery)
-        else:
-            self._returned(consumer, delivery)
+        try:
+            if delivery.queue == INTAKE_QUEUE:
+                self._from_intake(consumer, delivery)
+            else:
+                self._returned(consumer, delivery)
+        except StoreUnavailable as exc:
+            # Nothing was decided (the store is consulted before anything is
+            # published). Handed back after a delay that grows with each
+            # delivery, so the returned queue's delivery limit (5) gives the
+            # store about a minute before an honest decline lands in
+            # quarantine. One line, the error's type only (StoreUnavailable's
+            # text is the driver error's type name, haven.store.db): the
+            # driver's own text names the database's host and port, and
+            # SQLAlchemy's the statement.
+            delay = store_retry_delay(delivery)
+            log.warning(
+                "store unavailable (%s): a delivery from %s handed back in %.0fs",
+                exc,
+                delivery.queue,
+                delay,
+            )
+            self.metrics.store_unavailable.inc()
+            consumer.requeue_later(delivery, delay)
 
     def _from_intake(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
         checked = _check_envelope(delivery)
@@ -196,15 +233,15 @@ class Router:
         except BadSealError:
             self._forged(consumer, delivery, header.labels.category)
             return
-        request = _Request(delivery, header, message_id, sealed.state)
+        request = _Request(delivery, header, message_id, sealed.state, sealed.nonce)
         if DECLINE in headers:
             self._on_decline(consumer, request, sealed.nonce)
             return
-        if not self.consumed.consume(sealed.nonce) and not delivery.redelivered:
+        if not honoured(self.consumed.consume(sealed.nonce), delivery.redelivered):
             # The assignment was already answered (a decline honoured, and
             # now its dead-lettered twin; or a replayed return): routed once.
-            # A redelivery is this router's own unfinished work after a
-            # crash, and is finished rather than dropped.
+            # A redelivery of an unsettled one is a router's own unfinished
+            # work after a crash, and is finished rather than dropped.
             who = sealed.state.partner or NO_PARTNER
             log.info("request %s: return of a used assignment (%s) dropped", message_id, who)
             self.metrics.used_returns.labels(self._sender(who)).inc()
@@ -268,12 +305,28 @@ class Router:
                 sender not in self._trusted
                 and (reason in SERVICE_REASONS or sender != partner_username(partner_id))
             )
-            # Last: a refused decline must not use up the assignment. A
-            # redelivery (the broker's flag, no partner can set it) is this
-            # decline again after a lost connection: its first try may have
-            # consumed the nonce before its onward publish was confirmed.
-            or not (self.consumed.consume(nonce) or request.delivery.redelivered)
         ):
+            self._forged(consumer, request.delivery, request.category)
+            return
+        # Last: a refused decline must not use up the assignment.
+        consumption = self.consumed.consume(nonce)
+        if consumption == "settled" and request.delivery.redelivered:
+            # Handed back to the broker once (a store outage, a lost
+            # connection) and redelivered, but its assignment was already
+            # handed on: a replay, or this router's own decline whose ack
+            # was lost after its confirm. Either way the work is done, so
+            # it is acked and counted, neither routed again nor quarantined
+            # (quarantine would show operators a copy of a request that is
+            # where it should be).
+            log.info("request %s: redelivered decline of a settled assignment", request.message_id)
+            self.metrics.used_returns.labels(self._sender(partner_id)).inc()
+            consumer.ack(request.delivery)
+            return
+        # A redelivery (the broker's flag, no partner can set it) of an
+        # unsettled assignment is this decline again after a lost
+        # connection: its first try consumed the nonce before its onward
+        # publish was confirmed. Anything else already used is a replay.
+        if not honoured(consumption, request.delivery.redelivered):
             self._forged(consumer, request.delivery, request.category)
             return
         log.info("request %s: declined by %s (%s)", request.message_id, partner_id, reason)
@@ -282,7 +335,12 @@ class Router:
             # Broken for this partner (cannot be opened, or its content is
             # invalid): operators look at it rather than the next partner.
             self._quarantine(
-                consumer, request.delivery, f"partner-{reason}", request.category, state
+                consumer,
+                request.delivery,
+                f"partner-{reason}",
+                request.category,
+                state,
+                nonce=nonce,
             )
             return
         # A webhook that failed every retry tier goes to the next partner;
@@ -347,7 +405,14 @@ class Router:
         )
         if partner is None:
             if none_left is not None:
-                self._quarantine(consumer, request.delivery, none_left, request.category, state)
+                self._quarantine(
+                    consumer,
+                    request.delivery,
+                    none_left,
+                    request.category,
+                    state,
+                    nonce=request.nonce,
+                )
             else:
                 self._unassign(consumer, request, ALL_TRIED if state.tried else NO_ELIGIBLE)
             return
@@ -382,6 +447,7 @@ class Router:
 
         def done(outcome: Outcome) -> None:
             if outcome == "confirmed":
+                self._settle(request.nonce)
                 consumer.ack(request.delivery)
                 self.metrics.child(counter, request.category, partner.id).inc()
                 self._remember(request)
@@ -405,6 +471,7 @@ class Router:
 
         def done(outcome: Outcome) -> None:
             if outcome == "confirmed":
+                self._settle(request.nonce)
                 consumer.ack(request.delivery)
                 self.metrics.unassigned.labels(request.category).inc()
                 self._remember(request)
@@ -419,7 +486,12 @@ class Router:
         self.metrics.retries.labels(request.category, partner_id).inc()
         if tier > len(self.settings.limits.retry_delays):
             self._quarantine(
-                consumer, request.delivery, RETRIES_EXHAUSTED, request.category, request.state
+                consumer,
+                request.delivery,
+                RETRIES_EXHAUSTED,
+                request.category,
+                request.state,
+                nonce=request.nonce,
             )
             return
         # The tried list is kept as it was: the retry repeats the same step
@@ -438,11 +510,17 @@ class Router:
 
         def done(outcome: Outcome) -> None:
             if outcome == "confirmed":
+                self._settle(request.nonce)
                 consumer.ack(request.delivery)
                 log.info("request %s: retry tier %d", request.message_id, tier)
             else:
                 self._quarantine(
-                    consumer, request.delivery, RETRY_UNAVAILABLE, request.category, request.state
+                    consumer,
+                    request.delivery,
+                    RETRY_UNAVAILABLE,
+                    request.category,
+                    request.state,
+                    nonce=request.nonce,
                 )
 
         consumer.publish(outgoing, done)
@@ -454,6 +532,8 @@ class Router:
         reason: str,
         category: str,
         state: RoutingState | None = None,
+        *,
+        nonce: bytes | None = None,
     ) -> None:
         claimed = delivery.properties.message_id
         message_id = claimed if is_message_id(claimed) else None
@@ -468,6 +548,8 @@ class Router:
         )
 
         def done(outcome: Outcome) -> None:
+            # Handed on either way: to quarantine, or dead-lettered there.
+            self._settle(nonce)
             if outcome == "confirmed":
                 consumer.ack(delivery)
             else:
@@ -479,6 +561,19 @@ class Router:
             log.warning("message %s: quarantined (%s)", message_id or "-", reason)
 
         consumer.publish(outgoing, done)
+
+    def _settle(self, nonce: bytes | None) -> None:
+        """Record a consumed assignment as handed on, before its source is acked."""
+        if nonce is None:
+            return
+        try:
+            self.consumed.settle(nonce)
+        except StoreUnavailable as exc:
+            # The request is handed on, so its source is acked all the same;
+            # left unsettled, a replay of this decline that the broker
+            # redelivers could be honoured once more (docs/routing.md).
+            log.warning("store unavailable (%s): assignment left unsettled", exc)
+            self.metrics.store_unavailable.inc()
 
     def _remember(self, request: _Request) -> None:
         if request.from_intake:

@@ -57,7 +57,8 @@ def run_router(
     metrics = metrics if metrics is not None else RouterMetrics()
     # Survives reconnects: duplicates are recognised across a broker restart.
     seen = SeenIds(settings.seen_capacity)
-    # Per router until the deployment's shared store backs it (worker.consumed).
+    # The process passes the deployment's store (worker.main); without one
+    # (tests, embedding) the record is this router's own (worker.consumed).
     consumed = (
         consumed if consumed is not None else MemoryConsumedAssignments(settings.consumed_capacity)
     )

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from haven.broker.settings import SettingsError
-from haven.files import FileTooLargeError, read_at_most
+from haven.files import read_setting_file
 from worker.headers import SEAL, BadHeadersError, RoutingState
 
 KEY_BYTES = 32
@@ -79,12 +79,7 @@ class RouterKey:
     @classmethod
     def from_file(cls, path: Path, variable: str) -> RouterKey:
         # Errors name the variable and the file, never a byte of the key.
-        try:
-            secret = read_at_most(path, KEY_BYTES)
-        except FileTooLargeError:
-            raise SettingsError(f"{variable}: {path} holds more than {KEY_BYTES} bytes") from None
-        except OSError as exc:
-            raise SettingsError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+        secret = read_setting_file(variable, path, KEY_BYTES, error=SettingsError)
         if len(secret) != KEY_BYTES:
             raise SettingsError(f"{variable}: {path} must hold exactly {KEY_BYTES} random bytes")
         return cls(secret)

@@ -12,7 +12,20 @@ from haven.broker.consumer import ConsumerSettings
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.broker.settings import env_number
+from haven.store import StoreSettings, StoreSettingsError
+from schemas.directory import MAX_DEADLINE_SECONDS
 from worker.seal import RouterKeys
+
+# How long a consumed assignment is remembered (worker.consumed), seconds.
+# An assignment comes back (a decline, or its dead-lettered twin) at the
+# latest when the partner's deadline has run out and the broker's delivery
+# limit is spent; deadlines are at most 14 days (schemas.directory), so 30
+# days leaves more than two weeks for a broker or router outage in between.
+# Past it, a replay of that assignment's decline is honoured once more.
+DEFAULT_CONSUMED_RETENTION = 30 * 86_400
+# Never less than the longest deadline a directory may give and a day.
+_MIN_CONSUMED_RETENTION = MAX_DEADLINE_SECONDS + 86_400
+_MAX_CONSUMED_RETENTION = 365 * 86_400
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,11 @@ class RouterSettings:
     # Forged declines quarantined per sending partner per minute; beyond
     # that they are dropped (counted), so they cannot fill quarantine.
     declines_per_minute: int = 20
-    # Assignment nonces this router remembers as consumed (worker.consumed).
+    # Where consumed assignments are recorded (worker.consumed): the
+    # deployment's store, shared by every router. None (tests, embedding)
+    # keeps them in this router's memory, `consumed_capacity` at most.
+    store: StoreSettings | None = None
+    consumed_retention: int = DEFAULT_CONSUMED_RETENTION
     consumed_capacity: int = 200_000
     # The key that seals routing state (worker.seal); shared with the
     # webhook delivery, never with partners.
@@ -48,8 +65,10 @@ class RouterSettings:
             raise SettingsError("HAVEN_ROUTER_PREFETCH must be between 1 and 1000")
         if not 1 <= self.seen_capacity <= 10_000_000:
             raise SettingsError("HAVEN_ROUTER_SEEN_CAPACITY must be between 1 and 10000000")
-        if self.max_deadline is not None and not 1 <= self.max_deadline <= 1_209_600:
-            raise SettingsError("HAVEN_ROUTER_MAX_DEADLINE must be between 1 and 1209600 seconds")
+        if self.max_deadline is not None and not 1 <= self.max_deadline <= MAX_DEADLINE_SECONDS:
+            raise SettingsError(
+                f"HAVEN_ROUTER_MAX_DEADLINE must be between 1 and {MAX_DEADLINE_SECONDS} seconds"
+            )
         if not 0 < self.shutdown_timeout <= 300:
             raise SettingsError("HAVEN_ROUTER_SHUTDOWN_TIMEOUT must be between 0 and 300 seconds")
         if not 1 <= self.directory_refresh <= 86_400:
@@ -57,7 +76,12 @@ class RouterSettings:
         if not 1 <= self.declines_per_minute <= 10_000:
             raise SettingsError("HAVEN_DECLINES_PER_MINUTE must be between 1 and 10000")
         if not 1_000 <= self.consumed_capacity <= 10_000_000:
-            raise SettingsError("HAVEN_ROUTER_CONSUMED_CAPACITY must be between 1000 and 10000000")
+            raise SettingsError("consumed_capacity must be between 1000 and 10000000")
+        if not _MIN_CONSUMED_RETENTION <= self.consumed_retention <= _MAX_CONSUMED_RETENTION:
+            raise SettingsError(
+                f"HAVEN_ROUTER_CONSUMED_RETENTION must be between {_MIN_CONSUMED_RETENTION} "
+                f"and {_MAX_CONSUMED_RETENTION} seconds (15 to 365 days)"
+            )
 
     def trusted_users(self) -> frozenset[str]:
         own = pika.URLParameters(self.broker.url).credentials
@@ -97,8 +121,19 @@ class RouterSettings:
             declines_per_minute=int(
                 number("HAVEN_DECLINES_PER_MINUTE", cls.declines_per_minute, int)
             ),
-            consumed_capacity=int(
-                number("HAVEN_ROUTER_CONSUMED_CAPACITY", cls.consumed_capacity, int)
+            consumed_retention=int(
+                number("HAVEN_ROUTER_CONSUMED_RETENTION", cls.consumed_retention, int)
             ),
             keys=RouterKeys.from_env(environ),
+            store=_store(environ),
         )
+
+
+def _store(environ: Mapping[str, str]) -> StoreSettings:
+    # Required: a router that kept consumed assignments to itself would
+    # honour a replayed decline that reached another router, or came after
+    # a restart (the store is what makes "once" hold for the deployment).
+    try:
+        return StoreSettings.from_env(environ)
+    except StoreSettingsError as exc:
+        raise SettingsError(str(exc)) from None

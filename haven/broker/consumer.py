@@ -190,6 +190,34 @@ class ConfirmingConsumer:
         if channel is not None and channel.is_open:
             channel.basic_reject(delivery.delivery_tag, requeue=False)
 
+    def requeue_later(self, delivery: Delivery, delay: float) -> None:
+        """Hand `delivery` back to the broker (reject with requeue) after `delay` seconds.
+
+        For a delivery that cannot be decided now (the store is away): an
+        immediate requeue would come straight back and spend the queue's
+        delivery limit in a fraction of a second, sending an honest message
+        to quarantine. Meanwhile it holds one prefetch slot. The handler must
+        not have published for it.
+        """
+        connection = self._connection
+        channel = self._consume_channel
+        tag = delivery.delivery_tag
+        # Settled by the timer only: an ack or reject of this tag meanwhile
+        # (a late confirm) is ignored, since a second settlement of one tag
+        # closes the channel.
+        self._abandoned.add(tag)
+
+        def hand_back() -> None:
+            # A replaced connection or channel: its deliveries went back to
+            # the broker with it, and this tag means nothing on the new one.
+            if self._connection is not connection or self._consume_channel is not channel:
+                return
+            if channel is not None and channel.is_open:
+                channel.basic_reject(tag, requeue=True)
+
+        if connection is not None:
+            connection.ioloop.call_later(delay, hand_back)
+
     def stop(self, ending: Ending = "stopped") -> None:
         """Stop consuming, finish what is in flight, then close."""
         if self.state in ("stopping", "closing", "closed"):

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from haven.broker.settings import SettingsError
-from haven.files import FileTooLargeError, read_at_most
+from haven.files import read_setting_file
 
 # Far above any real answer (a user or connection list); a broker (or
 # something posing as it) cannot make the provisioner read without bound.
@@ -92,20 +92,15 @@ def _local_default(host: str | None) -> str:
 
 def _read_password(path: Path) -> str:
     """One line of UTF-8 from HAVEN_MANAGEMENT_PASSWORD_FILE, read with a bound."""
-    try:
-        raw = read_at_most(path, MAX_PASSWORD_FILE)
-    except OSError as exc:
-        raise SettingsError(
-            f"HAVEN_MANAGEMENT_PASSWORD_FILE {path}: cannot read it ({exc.strerror})"
-        ) from None
-    except FileTooLargeError as exc:
-        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is {exc}") from None
+    raw = read_setting_file(
+        "HAVEN_MANAGEMENT_PASSWORD_FILE", path, MAX_PASSWORD_FILE, error=SettingsError
+    )
     try:
         password = raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is not UTF-8") from None
+        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE: {path} is not UTF-8") from None
     if not password:
-        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE {path} is empty")
+        raise SettingsError(f"HAVEN_MANAGEMENT_PASSWORD_FILE: {path} is empty")
     return password
 
 

@@ -12,7 +12,8 @@ def register(commands: Commands) -> None:
     store = commands.add_parser(
         "store",
         help="the deployment's database (HAVEN_STORE_URL)",
-        description="The database every intake of a deployment shares (docs/operators.md, 'The store').",
+        description="The database every intake and router of a deployment shares "
+        "(docs/operators.md, 'The store').",
     )
     actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = actions.add_parser(

@@ -73,16 +73,37 @@ def _create_engine(settings: StoreSettings) -> Engine:
     url = settings.sqlalchemy_url()
     if settings.is_sqlite:
         engine = create_engine(
-            url, connect_args={"timeout": settings.timeout, "check_same_thread": False}
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": settings.timeout, "check_same_thread": False},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # By default no pool: the intake touches the store far less often than
+    # requests arrive (no-JavaScript sends, readiness probes), so a
+    # connection per use costs little, and no connection outlives its use
+    # to be shared across a gunicorn fork. A router (which never forks)
+    # keeps a few open: each decline costs it a round trip, not a
+    # connection setup as well. No pre-ping (a round trip more per use): a
+    # connection the database dropped fails one statement, SQLAlchemy
+    # empties the pool, and the router hands that delivery back for a
+    # later try (worker.router); recycling bounds how stale one gets.
+    pooling: dict[str, Any] = (
+        {
+            "pool_size": settings.pool_size,
+            "max_overflow": 0,
+            "pool_timeout": settings.timeout,
+            "pool_recycle": 300,
+        }
+        if settings.pool_size > 0
+        else {"poolclass": NullPool}
+    )
     return create_engine(
         url,
-        # No pool: the store is touched a few times a minute (no-JavaScript
-        # sends, readiness probes), so a connection per use costs little, and
-        # no connection outlives its use to be shared across a fork or left open.
-        poolclass=NullPool,
+        **pooling,
+        # An error's text must not carry what a statement was given (a
+        # ticket's or nonce's hash) into a log or a traceback.
+        hide_parameters=True,
         connect_args={
             "connect_timeout": max(1, int(settings.timeout)),
             # A query stuck behind a lock ends instead of holding a worker thread.

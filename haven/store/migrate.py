@@ -8,8 +8,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.util.exc import CommandError
 
-from haven.store.db import Store
+from haven.store.db import Store, StoreUnavailable
 from haven.store.schema import metadata
 
 SCRIPT_LOCATION = "haven.store:migrations"
@@ -24,9 +25,29 @@ def _config(store: Store) -> Config:
     return config
 
 
+class StoreSchemaUnknown(StoreUnavailable):
+    """The database is at a revision this release does not know: a newer release migrated it.
+
+    During a rolling upgrade the instances already upgraded migrate first;
+    the older ones keep working on the tables they know (a migration only
+    adds), so callers treat it like any store error: warn and carry on.
+    """
+
+
 def migrate(store: Store, revision: str = "head") -> None:
-    """Bring the database to `revision`; idempotent, safe to run from every instance at start."""
-    command.upgrade(_config(store), revision)
+    """Bring the database to `revision`; idempotent, safe to run from every instance at start.
+
+    StoreUnavailable if the database cannot be reached; StoreSchemaUnknown
+    if it is already at a revision this release does not have.
+    """
+    try:
+        command.upgrade(_config(store), revision)
+    except CommandError:
+        # Alembic's text names only the revision; a fixed one says what it means.
+        raise StoreSchemaUnknown(
+            "the store is at a schema revision this release does not know "
+            "(a newer release migrated it)"
+        ) from None
 
 
 def downgrade(store: Store, revision: str) -> None:

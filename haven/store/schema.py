@@ -6,7 +6,7 @@ address, a user agent or any part of a request.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, Table
 
 metadata = MetaData()
 
@@ -20,6 +20,22 @@ used_tickets = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("used_tickets_expires_at", "expires_at"),
 )
+
+# A routing-state assignment that was used up (worker.consumed): SHA-256 of
+# its sealed nonce, never the nonce itself, and when the row may go (its
+# consumption plus the retention, well past the longest partner deadline:
+# worker.settings), and whether the router that consumed it has handed the
+# request on (settled: a redelivery of it is then a replay, never a
+# router's unfinished work). A row says only that some assignment was answered.
+consumed_assignments = Table(
+    "consumed_assignments",
+    metadata,
+    Column("nonce_hash", LargeBinary(32), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("settled", Boolean, nullable=False),
+    Index("consumed_assignments_expires_at", "expires_at"),
+)
+
 
 # How many submissions the deployment accepted (intake.load): each intake
 # instance adds one row per few seconds in which it accepted any, with the

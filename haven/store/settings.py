@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from haven.files import FileTooLargeError, read_at_most
+from haven.files import read_setting_file
 
 _MAX_PASSWORD_FILE_BYTES = 4096
 # Only these two; the driver is fixed so every deployment runs the one the tests ran.
@@ -29,6 +29,11 @@ class StoreSettings:
     password: str | None = field(default=None, repr=False)
     # Upper bound on waiting for a connection or a lock; past it the caller answers 503.
     timeout: float = 5.0
+    # PostgreSQL connections kept open between uses; 0: none (a connection
+    # per use). Only for a process that never forks: a pooled connection
+    # inherited by a forked child would be shared by two processes. The
+    # router sets it (worker.main); the intake, forked by gunicorn, does not.
+    pool_size: int = 0
 
     def __post_init__(self) -> None:
         self.sqlalchemy_url()  # raises StoreSettingsError now, at start, not at the first request
@@ -38,16 +43,12 @@ class StoreSettings:
         password = None
         password_file = environ.get("HAVEN_STORE_PASSWORD_FILE", "")
         if password_file:
-            try:
-                raw = read_at_most(Path(password_file), _MAX_PASSWORD_FILE_BYTES)
-            except OSError as exc:
-                raise StoreSettingsError(
-                    f"HAVEN_STORE_PASSWORD_FILE: cannot read {password_file}: {exc.strerror}"
-                ) from None
-            except FileTooLargeError as exc:
-                raise StoreSettingsError(
-                    f"HAVEN_STORE_PASSWORD_FILE: {password_file} is {exc}"
-                ) from None
+            raw = read_setting_file(
+                "HAVEN_STORE_PASSWORD_FILE",
+                Path(password_file),
+                _MAX_PASSWORD_FILE_BYTES,
+                error=StoreSettingsError,
+            )
             password = raw.decode("utf-8", "replace").strip()
         # No default: an instance that quietly made a file of its own would
         # keep single use to itself, the very thing the store is there for.
@@ -63,7 +64,8 @@ class StoreSettings:
     def sqlalchemy_url(self) -> URL:
         try:
             url = make_url(self.url)
-        except ArgumentError:
+        # ValueError: a port that is not a number; its text would not name the variable.
+        except (ArgumentError, ValueError):
             raise StoreSettingsError(
                 "HAVEN_STORE_URL must be a postgresql:// or sqlite:/// URL"
             ) from None

@@ -229,6 +229,23 @@ def test_the_router_key_is_made_and_given_to_routers_and_the_deliverer_only(
         )
 
 
+def test_every_intake_and_router_shares_the_one_store(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    # A router with a store of its own (or none) would honour a decline
+    # replayed to it that another router already honoured (docs/routing.md).
+    holders = {
+        name for name, service in services.items() if "store_password" in service.get("secrets", [])
+    }
+    assert holders == {"intake", "worker"}
+    for name in holders:
+        environment = services[name]["environment"]
+        assert environment["HAVEN_STORE_URL"] == "postgresql://haven@postgres:5432/haven"
+        assert environment["HAVEN_STORE_PASSWORD_FILE"] == "/run/secrets/store_password"
+        assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert compose["secrets"]["store_password"] == {"file": "./secrets/store.password"}
+
+
 def test_rabbitmq_password_hash_is_rabbitmqs_sha256_scheme() -> None:
     # Salt CAFEBABE and password "foo", as RabbitMQ computes it
     # (base64 of salt followed by SHA-256(salt || password)).
@@ -516,7 +533,7 @@ def test_metrics_ports_open_to_all_addresses_only_on_the_internal_network(
         assert service["environment"]["HAVEN_METRICS_BIND"] == "0.0.0.0"  # noqa: S104
         assert "ports" not in service, name
         assert "edge" not in service["networks"], name
-    # The router reaches only the broker.
+    # The router reaches only the broker and the store.
     assert services["worker"]["networks"] == ["backend"]
 
 

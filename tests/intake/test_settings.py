@@ -138,6 +138,21 @@ def test_bad_settings_name_the_variable(
         IntakeSettings.from_env({**files.environ(URL), **change})
 
 
+def test_an_unusable_secret_file_is_named_in_the_words_every_setting_uses(
+    files: NetworkFiles, tmp_path: Path
+) -> None:
+    large = tmp_path / "large"
+    large.write_bytes(b"x" * 4097)
+    absent = tmp_path / "absent"
+    for path, says in (
+        (large, f"HAVEN_POW_SECRET_FILE: {large} is larger than 4096 bytes"),
+        (absent, f"HAVEN_POW_SECRET_FILE: cannot read {absent}: No such file or directory"),
+    ):
+        with pytest.raises(SettingsError) as raised:
+            IntakeSettings.from_env({**files.environ(URL), "HAVEN_POW_SECRET_FILE": str(path)})
+        assert str(raised.value) == says
+
+
 def test_short_secret_and_bad_key_file(files: NetworkFiles, tmp_path: Path) -> None:
     short = tmp_path / "short"
     short.write_bytes(b"x" * 31)

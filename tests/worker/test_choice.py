@@ -14,6 +14,7 @@ from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import Backoff, BackoffPolicy
 from haven.directory import with_partner, without_partner
 from haven.envelope import Labels, inspect, seal
+from haven.store import StoreSettings
 from schemas.directory import Directory
 from tests.worker.conftest import NOW, ROUTER_KEYS, partner_entry, router_key_file, sealed
 from worker import choice
@@ -228,7 +229,8 @@ def test_settings_from_env_read_every_variable_the_router_documents(tmp_path: Pa
             "HAVEN_DIRECTORY_REFRESH": "42",
             "HAVEN_SERVICE_USERS": "haven-deliver,haven-other",
             "HAVEN_DECLINES_PER_MINUTE": "33",
-            "HAVEN_ROUTER_CONSUMED_CAPACITY": "5432",
+            "HAVEN_STORE_URL": "postgresql://haven@db/haven",
+            "HAVEN_ROUTER_CONSUMED_RETENTION": "1300000",
             **router_key_file(tmp_path),
         }
     )
@@ -257,7 +259,8 @@ def test_settings_from_env_read_every_variable_the_router_documents(tmp_path: Pa
         directory_refresh=42,
         service_users=frozenset({"haven-deliver", "haven-other"}),
         declines_per_minute=33,
-        consumed_capacity=5432,
+        store=StoreSettings(url="postgresql://haven@db/haven"),
+        consumed_retention=1_300_000,
         keys=ROUTER_KEYS,
     )
     assert settings == expected
@@ -270,13 +273,21 @@ def test_settings_from_env_read_every_variable_the_router_documents(tmp_path: Pa
         (expected, defaults),
     ):
         for name in (f.name for f in dataclasses.fields(group)):
-            if name not in {"broker", "limits", "backoff", "keys"}:
+            # consumed_capacity: only for a router without a store, never from the environment.
+            if name not in {"broker", "limits", "backoff", "keys", "consumed_capacity"}:
                 assert getattr(group, name) != getattr(default_group, name), name
-    keyed = router_key_file(tmp_path)
+    keyed = {**router_key_file(tmp_path), "HAVEN_STORE_URL": "sqlite:///store.sqlite3"}
     assert RouterSettings.from_env(keyed).max_deadline is None
     with pytest.raises(SettingsError):
         RouterSettings.from_env({**keyed, "HAVEN_ROUTER_PREFETCH": "0"})
     with pytest.raises(SettingsError, match="HAVEN_ROUTER_KEY_FILE"):
         RouterSettings.from_env({})
+    # Without the store a router would keep used assignments to itself.
+    without_store = {k: v for k, v in keyed.items() if k != "HAVEN_STORE_URL"}
+    with pytest.raises(SettingsError, match="HAVEN_STORE_URL is not set"):
+        RouterSettings.from_env(without_store)
+    for days in ("1000000", "40000000", "30d"):
+        with pytest.raises(SettingsError, match="HAVEN_ROUTER_CONSUMED_RETENTION"):
+            RouterSettings.from_env({**keyed, "HAVEN_ROUTER_CONSUMED_RETENTION": days})
     with pytest.raises(SettingsError):
         RoutingLimits.from_env({"HAVEN_RETRY_DELAYS": "5,x"})

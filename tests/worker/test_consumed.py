@@ -1,36 +1,71 @@
 """The record of consumed assignments: the contract every implementation keeps.
 
-Written against the `ConsumedAssignments` interface only, so that the
-store shared by all routers of a deployment passes the same tests: add it
-to IMPLEMENTATIONS.
+Written against the `ConsumedAssignments` interface only: the in-process
+record and the deployment's store (on PostgreSQL and on SQLite) pass the
+same tests. A new implementation joins IMPLEMENTATIONS.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 
+from haven.store import Store, StoreConsumedAssignments, StoreSettings, migrate
+from tests.conftest import store_url
 from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
+from worker.main import ROUTER_STORE_POOL
+from worker.settings import DEFAULT_CONSUMED_RETENTION
 
-IMPLEMENTATIONS: dict[str, Callable[[], ConsumedAssignments]] = {
-    "memory": lambda: MemoryConsumedAssignments(10_000),
+
+def on_store(
+    request: pytest.FixtureRequest, backend: str, *, pool_size: int = 0
+) -> ConsumedAssignments:
+    """The record every router of a deployment shares, on a migrated store."""
+    store = Store(StoreSettings(url=store_url(request, backend), pool_size=pool_size))
+    request.addfinalizer(store.close)
+    migrate(store)
+    return StoreConsumedAssignments(store, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time)
+
+
+IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest], ConsumedAssignments]] = {
+    "memory": lambda _request: MemoryConsumedAssignments(10_000),
+    "store-postgresql": lambda request: on_store(request, "postgresql"),
+    # As worker.main runs it: a few pooled connections.
+    "store-postgresql-pooled": lambda request: on_store(
+        request, "postgresql", pool_size=ROUTER_STORE_POOL
+    ),
+    "store-sqlite": lambda request: on_store(request, "sqlite"),
 }
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def consumed(request: pytest.FixtureRequest) -> ConsumedAssignments:
-    return IMPLEMENTATIONS[request.param]()
+    return IMPLEMENTATIONS[request.param](request)
 
 
 def test_a_nonce_is_consumed_once(consumed: ConsumedAssignments) -> None:
     nonce, other = secrets.token_bytes(16), secrets.token_bytes(16)
-    assert consumed.consume(nonce) is True
-    assert consumed.consume(nonce) is False
-    assert consumed.consume(nonce) is False
-    assert consumed.consume(other) is True
+    assert consumed.consume(nonce) == "new"
+    assert consumed.consume(nonce) == "unsettled"
+    assert consumed.consume(nonce) == "unsettled"
+    assert consumed.consume(other) == "new"
+
+
+def test_a_consumed_nonce_is_unsettled_until_settled_and_settled_ever_after(
+    consumed: ConsumedAssignments,
+) -> None:
+    nonce, other = secrets.token_bytes(16), secrets.token_bytes(16)
+    assert consumed.consume(nonce) == "new"
+    assert consumed.consume(nonce) == "unsettled"
+    consumed.settle(nonce)
+    assert consumed.consume(nonce) == "settled"
+    assert consumed.consume(nonce) == "settled"
+    assert consumed.consume(other) == "new"  # settling one settles no other
+    assert consumed.consume(other) == "unsettled"
 
 
 def test_racing_consumers_see_exactly_one_first_use(consumed: ConsumedAssignments) -> None:
@@ -42,7 +77,7 @@ def test_racing_consumers_see_exactly_one_first_use(consumed: ConsumedAssignment
     def race() -> None:
         start.wait()
         for nonce in nonces:
-            if consumed.consume(nonce):
+            if consumed.consume(nonce) == "new":
                 with lock:
                     wins.append(nonce)
 
@@ -58,8 +93,8 @@ def test_the_memory_record_is_bounded_and_forgets_the_oldest_first() -> None:
     record = MemoryConsumedAssignments(3)
     first, *rest = [bytes([i]) * 16 for i in range(4)]
     for nonce in (first, *rest):
-        assert record.consume(nonce)
+        assert record.consume(nonce) == "new"
     assert len(record) == 3
-    assert record.consume(rest[-1]) is False
+    assert record.consume(rest[-1]) == "unsettled"
     # Beyond its capacity the per-router record no longer knows the oldest.
-    assert record.consume(first) is True
+    assert record.consume(first) == "new"

@@ -12,7 +12,10 @@ was really handed on, and quarantine holds what the per-sender bound allows.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,14 @@ from haven.broker.topology import (
 )
 from haven.directory import empty_directory, with_partner
 from haven.envelope import PrivateKey, digest
+from haven.store import (
+    Consumption,
+    Store,
+    StoreConsumedAssignments,
+    StoreSettings,
+    StoreUnavailable,
+    migrate,
+)
 from schemas.directory import Directory
 from tests.haven.broker.test_provision import as_partner
 from tests.worker.conftest import (
@@ -50,9 +61,11 @@ from tests.worker.conftest import (
     wait_until,
 )
 from worker.budget import DeclineBudget
-from worker.consumed import MemoryConsumedAssignments
+from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
 from worker.headers import TRIED
+from worker.metrics import RouterMetrics
 from worker.router import FORGED_DECLINE
+from worker.settings import DEFAULT_CONSUMED_RETENTION
 
 pytestmark = pytest.mark.broker
 
@@ -266,3 +279,301 @@ def test_a_decline_redelivered_after_a_lost_connection_is_still_honoured(
     assert depth(channel, QUARANTINE_QUEUE) == 0
     [(properties, _)] = [m for p in ids if p != holder for m in take_all(channel, partner_queue(p))]
     assert properties.message_id == request_id
+
+
+def _on_store(request: pytest.FixtureRequest) -> Callable[[], ConsumedAssignments]:
+    """Each router its own handle on the one store of the deployment."""
+    url = str(request.getfixturevalue("postgres_url"))
+    first = Store(StoreSettings(url=url))
+    migrate(first)
+    request.addfinalizer(first.close)
+
+    def record() -> ConsumedAssignments:
+        handle = Store(StoreSettings(url=url))
+        request.addfinalizer(handle.close)
+        return StoreConsumedAssignments(
+            handle, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time
+        )
+
+    return record
+
+
+@pytest.fixture(
+    params=[
+        "store",
+        # The per-router record cannot pass: kept to prove the test tells them apart.
+        pytest.param("memory", marks=pytest.mark.xfail(strict=True, reason="per router")),
+    ]
+)
+def router_record(request: pytest.FixtureRequest) -> Callable[[], ConsumedAssignments]:
+    """How a router process gets its record of consumed assignments."""
+    if request.param == "store":
+        return _on_store(request)
+    return lambda: MemoryConsumedAssignments(10_000)
+
+
+def test_a_decline_replayed_to_another_router_is_forged(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+    router_record: Callable[[], ConsumedAssignments],
+) -> None:
+    """One router honours a partner's decline; the partner sends it again, and another router takes it.
+
+    The second router never saw the first one's decision: only the record
+    they share (the deployment's store) tells it the assignment is used up.
+    It quarantines the replay as forged, and nothing is routed again. The
+    second router is also what the first becomes after a restart.
+    """
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url)
+
+    def in_queues() -> dict[str, int]:
+        return {p: depth(channel, partner_queue(p)) for p in ids}
+
+    def rerouted(metrics: RouterMetrics) -> float:
+        return sum(metrics.value("rerouted", category="desertion", partner=p) for p in ids)
+
+    with running_router(settings, directory, consumed=router_record()) as first:
+        request_id = publish(sealed(directory))
+        wait_until(lambda: sum(in_queues().values()) == 1, what="the request routed")
+        holder = next(p for p, n in in_queues().items() if n == 1)
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            method, received, body = own.basic_get(partner_queue(holder), auto_ack=False)
+            assert method is not None and received.message_id == request_id
+            honest = decline_properties(received, "no-capacity", partner_username(holder))
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+            own.basic_ack(method.delivery_tag)
+        finally:
+            connection.close()
+        wait_until(lambda: rerouted(first.metrics) == 1, what="the decline honoured")
+        wait_until(lambda: sum(in_queues().values()) == 1, what="the request handed on")
+    (taker,) = [p for p, n in in_queues().items() if n == 1]
+    assert taker != holder
+
+    with running_router(settings, directory, consumed=router_record()) as second:
+        # The same decline again, as the partner can publish it at any time.
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+        finally:
+            connection.close()
+        wait_until(lambda: depth(channel, RETURNED_QUEUE) == 0, what="the replay taken")
+        wait_until(
+            lambda: (
+                second.metrics.value("forged", partner=holder, outcome="quarantined")
+                + rerouted(second.metrics)
+                >= 1
+            ),
+            what="the replay decided",
+        )
+        metrics = second.metrics
+
+    print(
+        f"replay at the second router: forged "
+        f"{metrics.value('forged', partner=holder, outcome='quarantined'):.0f}, re-routed "
+        f"{rerouted(metrics):.0f}"
+    )
+    assert rerouted(metrics) == 0
+    assert metrics.value("forged", partner=holder, outcome="quarantined") == 1
+    delivered = {p: take_all(channel, partner_queue(p)) for p in ids}
+    assert {p: len(m) for p, m in delivered.items()} == {p: 1 if p == taker else 0 for p in ids}
+    [(quarantined, _)] = take_all(channel, QUARANTINE_QUEUE)
+    assert quarantined.headers["x-haven-reason"] == FORGED_DECLINE
+    assert depth(channel, UNASSIGNED_QUEUE) == 0
+
+
+class _FailsWhenArmed:
+    """The deployment's record, with one consume that fails when armed (a store hiccup)."""
+
+    def __init__(self, inner: ConsumedAssignments) -> None:
+        self.inner = inner
+        self.armed = False
+
+    def consume(self, nonce: bytes) -> Consumption:
+        if self.armed:
+            self.armed = False
+            raise StoreUnavailable("OperationalError")
+        return self.inner.consume(nonce)
+
+    def settle(self, nonce: bytes) -> None:
+        self.inner.settle(nonce)
+
+
+def test_a_replayed_decline_handed_back_once_is_not_honoured_when_redelivered(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+    request: pytest.FixtureRequest,
+) -> None:
+    """The partner replays a decline that was honoured; the replay's first delivery is handed back.
+
+    The broker redelivers it, flagged redelivered. That flag marks a
+    router's own unfinished work only while the assignment is unsettled;
+    this one was handed on, so the replay is acked and counted, never
+    routed a second time.
+    """
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url)
+    record = _FailsWhenArmed(_on_store(request)())
+
+    def rerouted(metrics: RouterMetrics) -> float:
+        return sum(metrics.value("rerouted", category="desertion", partner=p) for p in ids)
+
+    with running_router(settings, directory, consumed=record) as router:
+        request_id = publish(sealed(directory))
+        wait_until(lambda: sum(depth(channel, partner_queue(p)) for p in ids) == 1, what="routed")
+        holder = next(p for p in ids if depth(channel, partner_queue(p)) == 1)
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            method, received, body = own.basic_get(partner_queue(holder), auto_ack=False)
+            assert method is not None and received.message_id == request_id
+            honest = decline_properties(received, "no-capacity", partner_username(holder))
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+            own.basic_ack(method.delivery_tag)
+            wait_until(lambda: rerouted(router.metrics) == 1, what="the decline honoured")
+            # The replay; its first delivery meets the store away and is handed back.
+            record.armed = True
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+        finally:
+            connection.close()
+        wait_until(
+            lambda: (
+                not record.armed
+                and depth(channel, RETURNED_QUEUE) == 0
+                and router.metrics.value("used_returns", partner=holder) + rerouted(router.metrics)
+                >= 2
+            ),
+            timeout=30,
+            what="the replay decided",
+        )
+        metrics = router.metrics
+    forged = sum(
+        metrics.value("forged", partner=holder, outcome=outcome)
+        for outcome in ("quarantined", "dropped")
+    )
+    print(f"redelivered replay: rerouted {rerouted(metrics) - 1:.0f}, forged {forged:.0f}")
+    assert rerouted(metrics) == 1
+    assert metrics.value("used_returns", partner=holder) == 1
+    assert forged == 0
+    delivered = {p: take_all(channel, partner_queue(p)) for p in ids}
+    assert sum(len(m) for m in delivered.values()) == 1
+    assert depth(channel, QUARANTINE_QUEUE) == 0
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on: the store's database, down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _StoreThatComesBack:
+    """The deployment's record, reached through a database that is down until `up`.
+
+    Down, it is a real store on a closed port (psycopg's connection refused,
+    turned into StoreUnavailable by haven.store); up, the run's PostgreSQL.
+    """
+
+    def __init__(self, down: ConsumedAssignments, up: ConsumedAssignments) -> None:
+        self._down, self._up = down, up
+        self.is_up = False
+
+    def _record(self) -> ConsumedAssignments:
+        return self._up if self.is_up else self._down
+
+    def consume(self, nonce: bytes) -> Consumption:
+        return self._record().consume(nonce)
+
+    def settle(self, nonce: bytes) -> None:
+        self._record().settle(nonce)
+
+
+def test_a_decline_waits_out_a_store_outage_and_is_honoured_when_it_is_back(
+    fresh_broker_url: str,
+    network: tuple[Directory, Path],
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+    *,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store is away when an honest decline arrives: not quarantined, honoured once it is back.
+
+    Handed back with a growing delay (2, 4, 8… s), not at once: five
+    immediate redeliveries would spend the returned queue's delivery limit
+    in a fraction of a second. The router's log says the store was away in
+    one line, without the database's address.
+    """
+    directory, credentials = network
+    ids = [p.id for p in directory.partners]
+    settings = router_settings(fresh_broker_url)
+    port = _closed_port()
+    unreachable = Store(
+        StoreSettings(url=f"postgresql://postgres@127.0.0.1:{port}/haven", timeout=1)
+    )
+    request.addfinalizer(unreachable.close)
+    record = _StoreThatComesBack(
+        StoreConsumedAssignments(
+            unreachable, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time
+        ),
+        _on_store(request)(),
+    )
+
+    def rerouted(metrics: RouterMetrics) -> float:
+        return sum(metrics.value("rerouted", category="desertion", partner=p) for p in ids)
+
+    caplog.set_level(logging.INFO)
+    with running_router(settings, directory, consumed=record) as router:
+        request_id = publish(sealed(directory))
+        wait_until(lambda: sum(depth(channel, partner_queue(p)) for p in ids) == 1, what="routed")
+        holder = next(p for p in ids if depth(channel, partner_queue(p)) == 1)
+        connection = as_partner(fresh_broker_url, credentials, holder)
+        try:
+            own = connection.channel()
+            own.confirm_delivery()
+            method, received, body = own.basic_get(partner_queue(holder), auto_ack=False)
+            assert method is not None and received.message_id == request_id
+            honest = decline_properties(received, "no-capacity", partner_username(holder))
+            own.basic_publish(DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, body, honest, mandatory=True)
+            own.basic_ack(method.delivery_tag)
+        finally:
+            connection.close()
+        # Five immediate redeliveries would have quarantined it in well under a second.
+        time.sleep(5)
+        assert depth(channel, QUARANTINE_QUEUE) == 0
+        assert router.metrics.value("store_unavailable") >= 2  # handed back, delivered again
+        assert rerouted(router.metrics) == 0
+        record.is_up = True
+        wait_until(lambda: rerouted(router.metrics) == 1, timeout=40, what="the decline honoured")
+        metrics = router.metrics
+    print(
+        f"store away: handed back {metrics.value('store_unavailable'):.0f} times, "
+        f"quarantined {depth(channel, QUARANTINE_QUEUE)}, rerouted {rerouted(metrics):.0f}"
+    )
+    assert depth(channel, QUARANTINE_QUEUE) == 0
+    delivered = [m for p in ids if p != holder for m in take_all(channel, partner_queue(p))]
+    assert [props.message_id for props, _ in delivered] == [request_id]
+    # One line per hand-back, the error's type only: no address, no statement.
+    # (pika's own lines name the broker's address; only Haven's are checked.)
+    logged = "\n".join(
+        caplog.handler.format(record)
+        for record in caplog.records
+        if record.name.startswith(("worker", "haven"))
+    )
+    assert "store unavailable (OperationalError)" in logged
+    assert str(port) not in logged
+    assert "127.0.0.1" not in logged
+    assert "[SQL" not in logged
+    assert "Traceback" not in logged

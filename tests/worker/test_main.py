@@ -55,6 +55,7 @@ def test_sigterm_stops_the_worker_cleanly_and_loses_nothing(
         # The same limits as the topology declared above: a quorum queue
         # refuses a redeclare with other arguments.
         "HAVEN_RETRY_DELAYS": "1,1",
+        "HAVEN_STORE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
         **router_key_file(tmp_path),
     }
     worker = subprocess.Popen(

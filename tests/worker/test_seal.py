@@ -96,7 +96,16 @@ def test_key_files_are_read_strictly_and_never_shown(tmp_path: Path) -> None:
         with pytest.raises(SettingsError, match="HAVEN_ROUTER_KEY_FILE") as raised:
             RouterKeys.from_env({"HAVEN_ROUTER_KEY_FILE": str(path)})
         assert secret[:8].hex() not in str(raised.value)
-    with pytest.raises(SettingsError, match="HAVEN_ROUTER_KEY_FILE: cannot read"):
-        RouterKeys.from_env({"HAVEN_ROUTER_KEY_FILE": str(tmp_path / "absent")})
+    path.write_bytes(secret + b"\n")
+    with pytest.raises(SettingsError) as raised:
+        RouterKeys.from_env({"HAVEN_ROUTER_KEY_FILE": str(path)})
+    # The words every setting that names a file uses (haven.files.read_setting_file).
+    assert str(raised.value) == f"HAVEN_ROUTER_KEY_FILE: {path} is larger than {KEY_BYTES} bytes"
+    absent = tmp_path / "absent"
+    with pytest.raises(SettingsError) as raised:
+        RouterKeys.from_env({"HAVEN_ROUTER_KEY_FILE": str(absent)})
+    assert str(raised.value) == (
+        f"HAVEN_ROUTER_KEY_FILE: cannot read {absent}: No such file or directory"
+    )
     with pytest.raises(SettingsError, match="HAVEN_ROUTER_KEY_FILE must name"):
         RouterKeys.from_env({})

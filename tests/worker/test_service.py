@@ -32,6 +32,7 @@ def _environ(tmp_path: Path, **extra: str) -> dict[str, str]:
         "HAVEN_DIRECTORY_FILE": str(tmp_path / "absent.json"),
         "HAVEN_NETWORK_VERIFY_KEY_FILE": str(tmp_path / "absent.pub"),
         "HAVEN_WEBHOOK_SECRETS_DIR": str(tmp_path),
+        "HAVEN_STORE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
         **router_key_file(tmp_path),
         **extra,
     }

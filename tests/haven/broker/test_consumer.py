@@ -99,3 +99,37 @@ def test_a_failing_handler_charges_only_its_own_delivery(
         # charged a delivery, never quarantined with the poison one.
         assert handler.seen[HEALTHY] == 1
     assert _depth(fresh_broker_url, QUARANTINE_QUEUE) == 1
+
+
+class _WaitsForTheStore:
+    """Hands a delivery back later twice (the store away), then settles it."""
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+        self.counts: list[object] = []
+
+    def on_delivery(self, consumer: ConfirmingConsumer, delivery: Delivery) -> None:
+        self.at.append(time.monotonic())
+        self.counts.append((delivery.properties.headers or {}).get("x-delivery-count", 0))
+        if len(self.at) <= 2:
+            consumer.requeue_later(delivery, 0.5)
+            # A settlement meanwhile (a late confirm) must not be a second one.
+            consumer.ack(delivery)
+            return
+        consumer.ack(delivery)
+
+
+def test_a_delivery_handed_back_later_returns_after_the_delay_and_once(
+    fresh_broker_url: str,
+) -> None:
+    declare_topology(BrokerSettings(url=fresh_broker_url))
+    _publish(fresh_broker_url, HEALTHY)
+    handler = _WaitsForTheStore()
+    with _consuming(fresh_broker_url, handler):
+        _wait(lambda: len(handler.at) == 3, "the third delivery")
+        _wait(lambda: _depth(fresh_broker_url, INTAKE_QUEUE) == 0, "the delivery settled")
+    gaps = [later - earlier for earlier, later in zip(handler.at, handler.at[1:], strict=False)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+    # Each hand-back is a failed delivery the quorum queue counts.
+    assert handler.counts == [0, 1, 2]
+    assert _depth(fresh_broker_url, QUARANTINE_QUEUE) == 0

@@ -54,9 +54,12 @@ def test_the_password_never_shows_in_a_repr(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "says"),
     [
-        (b"", "is empty"),
-        (b"\xff\xfe\n", "is not UTF-8"),
-        (b"x" * (MAX_PASSWORD_FILE + 1), f"larger than {MAX_PASSWORD_FILE} bytes"),
+        (b"", "HAVEN_MANAGEMENT_PASSWORD_FILE: .* is empty"),
+        (b"\xff\xfe\n", "HAVEN_MANAGEMENT_PASSWORD_FILE: .* is not UTF-8"),
+        (
+            b"x" * (MAX_PASSWORD_FILE + 1),
+            f"HAVEN_MANAGEMENT_PASSWORD_FILE: .* is larger than {MAX_PASSWORD_FILE} bytes",
+        ),
     ],
 )
 def test_a_bad_password_file_is_one_clear_error(tmp_path: Path, content: bytes, says: str) -> None:
@@ -67,10 +70,13 @@ def test_a_bad_password_file_is_one_clear_error(tmp_path: Path, content: bytes, 
 
 
 def test_a_missing_password_file_names_the_variable(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match=r"HAVEN_MANAGEMENT_PASSWORD_FILE .*cannot read"):
-        ManagementAccess.from_env(
-            {"HAVEN_MANAGEMENT_PASSWORD_FILE": str(tmp_path / "absent")}, LOCAL
-        )
+    absent = tmp_path / "absent"
+    with pytest.raises(SettingsError) as raised:
+        ManagementAccess.from_env({"HAVEN_MANAGEMENT_PASSWORD_FILE": str(absent)}, LOCAL)
+    # The words every setting that names a file uses (haven.files.read_setting_file).
+    assert str(raised.value) == (
+        f"HAVEN_MANAGEMENT_PASSWORD_FILE: cannot read {absent}: No such file or directory"
+    )
 
 
 def test_a_url_with_credentials_in_it_is_refused() -> None:

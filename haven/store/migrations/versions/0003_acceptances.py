@@ -1,8 +1,6 @@
 """Recent acceptance counts, so every intake instance prices work by the deployment's rate.
 
-Revision 0003. It follows 0001 on this branch; revision 0002 (the router's
-consumed assignments) is written in parallel: when both are merged, this
-one's down_revision becomes "0002" so the history stays one line.
+Revision 0003, after 0002 (the routers' consumed assignments).
 """
 
 from __future__ import annotations
@@ -11,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
