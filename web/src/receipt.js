@@ -30,6 +30,18 @@ export const CODE_WORDS = DATA_WORDS + 1; // and the check word
 export const KEY_BYTES = 32;
 
 const ascii = new TextEncoder();
+
+// The SHA-256 of each list file, as docs/replies-v1.md section 1.2 lists
+// them. A list with CRLF line ends (a checkout or bundler that rewrote them),
+// a byte-order mark, or re-sorted under another collation still has 2048
+// distinct lines, yet names other indices: codes made from it would open
+// other mailboxes, or none. Only the digest tells such a list apart.
+export const LIST_SHA256 = Object.freeze({
+  en: "771221c2a01419a4f72660cc25635c675b2e2c7c12e23ddc6588e7c0a4720638",
+  ru: "c4b202b788976e4dd6cd149225ac7290f02101a22e380932e5cde13b0213331c",
+  uk: "b5c51cc58e9c2b39cf05ea1548033054092c9e6f72febfa8628dfcc3e3e45daa",
+});
+const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 export const ARGON2 = Object.freeze({
   salt: "haven/replies/v1 receipt code",
   timeCost: 2,
@@ -62,7 +74,8 @@ export class CodeError extends Error {
 
 /**
  * The three lists from their files' text (one word a line, final newline).
- * Refuses a damaged list: codes made from it could not be read back elsewhere.
+ * Refuses a list whose bytes are not the spec's: codes made from it could not
+ * be read back elsewhere.
  */
 export function wordLists(texts) {
   const lists = {};
@@ -71,11 +84,11 @@ export function wordLists(texts) {
     if (typeof text !== "string" || !text.endsWith("\n")) {
       throw new TypeError(`receipt-code word list ${language} is missing`);
     }
-    const words = Object.freeze(text.slice(0, -1).split("\n"));
-    const index = new Map(words.map((word, i) => [word, i]));
-    if (words.length !== LIST_SIZE || index.size !== LIST_SIZE) {
+    if (toHex(sha256(ascii.encode(text))) !== LIST_SHA256[language]) {
       throw new TypeError(`receipt-code word list ${language} is damaged`);
     }
+    const words = Object.freeze(text.slice(0, -1).split("\n"));
+    const index = new Map(words.map((word, i) => [word, i]));
     lists[language] = Object.freeze({ words, index });
   }
   return Object.freeze(lists);

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 
 from haven.replies import LANGUAGES, word_list
+from haven.replies.words import parse_list
 from tests.repo import REPO
 
 WORDS_DIR = REPO / "haven" / "replies" / "words"
@@ -102,3 +103,20 @@ def test_spec_names_each_list_by_its_digest() -> None:
     for language in LANGUAGES:
         digest = hashlib.sha256((WORDS_DIR / f"{language}.txt").read_bytes()).hexdigest()
         assert f"| `{language}.txt` | `{digest}` |" in spec
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_list_with_other_bytes_is_refused(language: str) -> None:
+    # Each still has 2048 distinct lines, yet names other indices than the
+    # spec's list, so codes made from it would open other mailboxes.
+    raw = (WORDS_DIR / f"{language}.txt").read_bytes()
+    words = raw.decode("utf-8").split("\n")[:-1]
+    assert len(parse_list(language, raw)) == 2048
+    reordered = [words[1], words[0], *words[2:]]
+    for damaged in (
+        ("\n".join(reordered) + "\n").encode("utf-8"),
+        raw.replace(b"\n", b"\r\n"),
+        b"\xef\xbb\xbf" + raw,
+    ):
+        with pytest.raises(RuntimeError, match=f"list {language} is damaged"):
+            parse_list(language, damaged)
