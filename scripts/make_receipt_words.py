@@ -5,7 +5,8 @@ pinned sources below (they are not Haven dependencies; the lists are committed):
 
     python3 -m venv /tmp/words && /tmp/words/bin/pip install \
         wordfreq==3.1.1 pymorphy3==2.0.6 pymorphy3-dicts-ru==2.4.417150.4580142 \
-        pymorphy3-dicts-uk==2.4.1.1.1663094765 mnemonic==0.21
+        pymorphy3-dicts-uk==2.4.1.1.1663094765 mnemonic==0.21 \
+        xkcdpass==1.30.0
     /tmp/words/bin/python scripts/make_receipt_words.py
 
 The rules are written down in docs/replies-v1.md section 1.2, and
