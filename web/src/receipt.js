@@ -37,9 +37,9 @@ const ascii = new TextEncoder();
 // distinct lines, yet names other indices: codes made from it would open
 // other mailboxes, or none. Only the digest tells such a list apart.
 export const LIST_SHA256 = Object.freeze({
-  en: "771221c2a01419a4f72660cc25635c675b2e2c7c12e23ddc6588e7c0a4720638",
-  ru: "c4b202b788976e4dd6cd149225ac7290f02101a22e380932e5cde13b0213331c",
-  uk: "b5c51cc58e9c2b39cf05ea1548033054092c9e6f72febfa8628dfcc3e3e45daa",
+  en: "69d857e12260776d1cfa2907f09a4647d4e55dd750027ce759ab3fbbcbf4a4eb",
+  ru: "48cafb27f4b9574e3192e062677c7421d55ead1841713fe1bb194aa2cd4766dd",
+  uk: "f16351651d1534c0da553cedf10b5f69f5ceaf75c99e8773a74094ca85a7960a",
 });
 const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 export const ARGON2 = Object.freeze({
