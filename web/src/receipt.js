@@ -178,13 +178,35 @@ export function formatCode(code, lists) {
   return wordsOf(code, lists).join(" ");
 }
 
+// Latin letters that look like Cyrillic ones, folded to the Cyrillic letter
+// inside a word that already has a Cyrillic letter (section 1.5): a phone's
+// Latin layout or a person copying by eye can put a Latin "o" or "i" into
+// "вокзал" or "місто". No list word mixes scripts, so folding cannot make one
+// word read as another; words with no Cyrillic letter are left alone.
+const LATIN_TO_CYRILLIC = new Map(
+  Array.from("acekmhoptxyi", (latin, i) => [latin, "асекмнортхуі"[i]]),
+);
+const CYRILLIC = /[\u0400-\u04ff]/u;
+
+function foldWord(word) {
+  if (!CYRILLIC.test(word)) return word;
+  return Array.from(word, (c) => LATIN_TO_CYRILLIC.get(c) ?? c).join("");
+}
+
 /**
- * Section 1.5: NFC, lower case, ё as е, and words as the runs of letters
- * (Unicode category L); anything else, numbering on paper included, separates.
+ * Section 1.5: NFC; combining marks and format characters (Mn, Me, Cf)
+ * dropped, so a stress mark, a soft hyphen or a zero-width space does not
+ * split a word; lower case, ё as е; words as the runs of letters (Unicode
+ * category L), anything else, numbering on paper included, separating; and
+ * Latin look-alikes folded inside Cyrillic words.
  */
 export function normalise(text) {
-  const folded = text.normalize("NFC").toLowerCase().replaceAll("ё", "е");
-  return folded.match(/\p{L}+/gu) ?? [];
+  const folded = text
+    .normalize("NFC")
+    .replace(/[\p{Mn}\p{Me}\p{Cf}]/gu, "")
+    .toLowerCase()
+    .replaceAll("ё", "е");
+  return (folded.match(/\p{L}+/gu) ?? []).map(foldWord);
 }
 
 /** The code a person typed, or a CodeError saying where it went wrong. */
