@@ -38,6 +38,11 @@ from pathlib import Path
 LIST_SIZE = 2048
 MIN_LEN, MAX_LEN = 4, 8
 PREFIX = 4
+# How far down wordfreq's frequency list (ru, uk) candidates are taken from.
+# The strike-outs leave Ukrainian short of 2048 within the first 100,000;
+# the lists take the most frequent words that pass, so going deeper only
+# reaches where needed.
+CANDIDATES = 150_000
 OUT = Path(__file__).resolve().parent.parent / "haven" / "replies" / "words"
 
 PINNED = {
@@ -236,7 +241,9 @@ TOPIC_STEMS: dict[str, dict[str, tuple[str, ...]]] = {
             мишен кибор спецназ засад блокпост блокад свастик рейнджер летчик десант
             дивизи гвард пехот артилл снайпер штурм оборон окоп траншей казарм
             каск бронежил бронетех бтр камуфл бойн сраж побед капитул перемир
-            вторжен наступлен ухил морпих колони популис отступлен эвакуац воздушн тревог сирен укрыти
+            вторжен наступлен ухил морпих колони популис комисс колдун чаклун
+            целит терап акушер ведьм відьм зрад токсик лейкем меланом цироз никотин
+            аритм абсцес антиген аорт ринит миссион протез отступлен эвакуац воздушн тревог сирен укрыти
             сховищ бомбоуб обстрел ранени ранен контуз калек инвалид ветеран
             дезертир уклон медосмотр медоглад военкомат военком комисар комбат
             комрот командир полковод ополч партизан диверс саботаж разминир
@@ -247,6 +254,8 @@ TOPIC_STEMS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "en": tuple(
             """
+            alien cruel crush immun isolat identif reform tactic glori debat proof
+            secre nurs marx civic captiv cardi estrog inflict escalat resist
             comrade deploy enforce armor armour helmet shield guard target
             retreat salute scout victor revolver turret arson militar militia
             troop regiment platoon squad convoy barrack trench sniper artillery
@@ -517,6 +526,95 @@ TOPIC_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "вотум галера гематома карцер утреня здуття козелець локус аншлюс мародер ротмістр хомутець осанна дуся василіск схованка".split()
         ),
     },
+    "a reading of each whole list: war, force and the state": {
+        "ru": tuple(
+            """
+            витязь героизм доблесть натиск оплот сводка борец борьба защита атташе
+            резерв вызов взятие ношение сжигание погоня резидент посол прошение реформа
+            союз альянс управа комитет чиновник преемник народ орган миссия царевич
+            царица царство трон
+        """.split()
+        ),
+        "uk": tuple(
+            """
+            подвиг відзнака салют твердиня опір протидія товариш взяття нищення руїна
+            розбрат обурення анклав декрет делегат речник радник унія ярмо скіпетр
+            свавілля
+        """.split()
+        ),
+        "en": tuple(
+            """
+            fire force glory tactics uniform order obey launch alert alarm siren capture
+            chasing struggle pact reform debate state civil capital supreme
+        """.split()
+        ),
+    },
+    "a reading of each whole list: courts, papers, money and leaving": {
+        "ru": tuple("алиби арбитр должник детектив штраф пропуск ловушка распад".split()),
+        "uk": tuple(
+            """
+            боржник кредитор відкуп відплата викриття вчинення догана дільниця відділок
+            слухання мантія імунітет офшор акциз транзит довідка дозвіл авіарейс виїзд
+            валіза виходець чужинець знаряддя кубло злотий
+        """.split()
+        ),
+        "en": tuple(
+            """
+            alias alien identity legal pardon permit proof sentence swear flight leave
+            hidden isolated shelter resident secret
+        """.split()
+        ),
+    },
+    "a reading of each whole list: faith, illness, vice and names": {
+        "ru": tuple(
+            """
+            ведьма колдун шаман идол кардинал ковчег оракул мадонна гуру безумие пациент
+            клиника медицина препарат терапия аллергия хирург фельдшер синяк скелет плоть
+            утрата казино покер лотерея батя прикол бродяга супермен франк фрау френч
+            охотник
+        """.split()
+        ),
+        "uk": tuple(
+            """
+            відьма чаклун ідол глорія вінчання отець каяття зцілення служіння піст
+            різдво колядка щедрик капела душа акушер ампула антидот артерія атрофія
+            загоєння зачаття катетер клініка марення медик невролог нежить озноб
+            ортопед пацієнт тремор укол уролог терапія хірург щеплення токсин сказ
+            втрата жахіття алярм уран свинець спирт броварня корчма хмільник девон
+            юпітер амур амазонка цариця
+        """.split()
+        ),
+        "en": tuple(
+            """
+            agony anxiety bully cruel crushed disgrace dosage fury immune sick suffer
+            turmoil orphan nurse vascular karma miracle cardinal guru santa secular
+            poker lottery nicotine licking ninja kung female phoenix sierra jersey
+        """.split()
+        ),
+    },
+    "a reading of what the whole-list strikes brought in": {
+        "ru": tuple(
+            """
+            арбитраж безумец защитник запор иврит избирком инион колдунья откуп подонок
+            политрук расплата сброд свами сожжение урон хван царствие шинель стояк
+            месиво окурок осетин мицубиси геллер гусар идиш корн либидо распятие дикарь мулла ниссан
+        """.split()
+        ),
+        "uk": tuple(
+            """
+            амуніція англійка бровар вамп відьмак голгофа злягання катедра кетамін кліка
+            лярва неявка протез радниця розбій самвидав синець таверна улан урна
+            фанатик швейцар азовець акафіст облава онколог плейбой псоріаз рупія целібат
+            шулер ледар згусток хопер
+        """.split()
+        ),
+        "en": tuple(
+            """
+            aliens cadet capitol captive rotting struck nemesis embargo myspace perish
+            seizing pamphlet perjury siberian slug
+        """.split()
+        ),
+    },
     "the first reviewer's strikes, as given": {
         lang: tuple(words.split())
         for lang, words in (
@@ -685,7 +783,7 @@ def _candidates(lang: str) -> Iterator[str]:
     import pymorphy3
 
     morph = pymorphy3.MorphAnalyzer(lang=lang)
-    for word in wordfreq.top_n_list(lang, 100_000):
+    for word in wordfreq.top_n_list(lang, CANDIDATES):
         if (
             MIN_LEN <= len(word) <= MAX_LEN
             and set(word) <= ALPHABETS[lang]

@@ -22,9 +22,9 @@ WORD_BITS = 11
 # names other indices, so opens another mailbox than any other implementation
 # would: only the digest tells such a list apart.
 LIST_SHA256 = {
-    "en": "69d857e12260776d1cfa2907f09a4647d4e55dd750027ce759ab3fbbcbf4a4eb",
-    "ru": "48cafb27f4b9574e3192e062677c7421d55ead1841713fe1bb194aa2cd4766dd",
-    "uk": "f16351651d1534c0da553cedf10b5f69f5ceaf75c99e8773a74094ca85a7960a",
+    "en": "5e1977ba60ad237124fb554ffb126e16433740ae99862fe96bddf19176e126f7",
+    "ru": "9e176621865298bbef01d44a8b5c40b93c54cbb6de444a3835924554befc74c2",
+    "uk": "a5ee3df20973af73f79493caea02fa5913b930f2c529e17f5d78aeec2ebae3ab",
 }
 
 
