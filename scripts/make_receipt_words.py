@@ -20,8 +20,11 @@ with the phone in someone else's hands. So a word must be:
 - common and short (4 to 8 letters): easy to read, say and type;
 - a noun in its dictionary form (Russian and Ukrainian), not a name, brand,
   abbreviation, slang or obscenity;
-- harmless if found: nothing about war, weapons, police, courts, prisons,
-  politics, death or crime, which a code written on paper must not suggest;
+- harmless if found: nothing about war, weapons, the military, police,
+  courts, prisons, papers and borders, leaving a country, politics, death,
+  illness, drugs, religion, peoples or places, which a code written on paper
+  must not suggest (struck by topic in BLOCKED_STEMS, TOPIC_STEMS and
+  TOPIC_WORDS, for Russian and Ukrainian together: see _blocked);
 - distinct: its first four letters name it alone (so no word is a prefix of
   another and autocompletion needs at most four letters), and no other word
   is one typing slip away (one letter changed, added, dropped, or two
@@ -140,7 +143,7 @@ BLOCKED_STEMS = {
 # Майдан, тризуб, триколор); slurs, insults and vulgarity; illness and death;
 # religion; ethnonyms; names, brands and firms. Native speakers review these
 # lists before a release (docs/replies-v1.md section 1.2); this is where a
-# reviewer's strike-outs go.
+# reviewer's strike-outs went first; later ones go into TOPIC_WORDS below.
 EXCLUDED = {
     "ru": set(
         """

@@ -151,7 +151,8 @@ def _negative_cases(entropy: bytes) -> list[dict[str, Any]]:
     apostrophe = uk.copy()
     apostrophe[2] = uk[2][:2] + "\u02bc" + uk[2][2:]
     # An English word one slip off (a letter dropped): the message must not
-    # repeat it, which only an English case can show, the message being English.
+    # repeat it, checked in the message's own script too, where an echoed
+    # word would pass for part of the sentence.
     en = _words(entropy, "en")
     typo = en.copy()
     typo[4] = en[4][:1] + en[4][2:]
