@@ -23,8 +23,8 @@ WORD_BITS = 11
 # would: only the digest tells such a list apart.
 LIST_SHA256 = {
     "en": "5e1977ba60ad237124fb554ffb126e16433740ae99862fe96bddf19176e126f7",
-    "ru": "9e176621865298bbef01d44a8b5c40b93c54cbb6de444a3835924554befc74c2",
-    "uk": "a5ee3df20973af73f79493caea02fa5913b930f2c529e17f5d78aeec2ebae3ab",
+    "ru": "3f8704a41c120c398567e123f423ac29a12bb2c14198d2eae2a436980e20739f",
+    "uk": "66a956107d8dab2418ad1bb5463c819aa1204f66e16a8598df5a4cd54ee7db81",
 }
 
 

@@ -38,8 +38,8 @@ const ascii = new TextEncoder();
 // other mailboxes, or none. Only the digest tells such a list apart.
 export const LIST_SHA256 = Object.freeze({
   en: "5e1977ba60ad237124fb554ffb126e16433740ae99862fe96bddf19176e126f7",
-  ru: "9e176621865298bbef01d44a8b5c40b93c54cbb6de444a3835924554befc74c2",
-  uk: "a5ee3df20973af73f79493caea02fa5913b930f2c529e17f5d78aeec2ebae3ab",
+  ru: "3f8704a41c120c398567e123f423ac29a12bb2c14198d2eae2a436980e20739f",
+  uk: "66a956107d8dab2418ad1bb5463c819aa1204f66e16a8598df5a4cd54ee7db81",
 });
 const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 export const ARGON2 = Object.freeze({
