@@ -83,8 +83,8 @@ run: $(STAMP)
 	$(BIN)/haven demo --serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check haven intake worker schemas tests bench
-	$(BIN)/ruff format --check haven intake worker schemas tests bench
+	$(BIN)/ruff check haven intake worker schemas tests bench scripts
+	$(BIN)/ruff format --check haven intake worker schemas tests bench scripts
 	$(BIN)/bandit -q -c pyproject.toml -r haven intake worker schemas
 
 typecheck: $(STAMP)

@@ -5,7 +5,8 @@ pinned sources below (they are not Haven dependencies; the lists are committed):
 
     python3 -m venv /tmp/words && /tmp/words/bin/pip install \
         wordfreq==3.1.1 pymorphy3==2.0.6 pymorphy3-dicts-ru==2.4.417150.4580142 \
-        pymorphy3-dicts-uk==2.4.1.1.1663094765 mnemonic==0.21
+        pymorphy3-dicts-uk==2.4.1.1.1663094765 mnemonic==0.21 \
+        xkcdpass==1.30.0
     /tmp/words/bin/python scripts/make_receipt_words.py
 
 The rules are written down in docs/replies-v1.md section 1.2, and
@@ -19,8 +20,11 @@ with the phone in someone else's hands. So a word must be:
 - common and short (4 to 8 letters): easy to read, say and type;
 - a noun in its dictionary form (Russian and Ukrainian), not a name, brand,
   abbreviation, slang or obscenity;
-- harmless if found: nothing about war, weapons, police, courts, prisons,
-  politics, death or crime, which a code written on paper must not suggest;
+- harmless if found: nothing about war, weapons, the military, police,
+  courts, prisons, papers and borders, leaving a country, politics, death,
+  illness, drugs, religion, peoples or places, which a code written on paper
+  must not suggest (struck by topic in BLOCKED_STEMS, TOPIC_STEMS and
+  TOPIC_WORDS, for Russian and Ukrainian together: see _blocked);
 - distinct: its first four letters name it alone (so no word is a prefix of
   another and autocompletion needs at most four letters), and no other word
   is one typing slip away (one letter changed, added, dropped, or two
@@ -37,6 +41,11 @@ from pathlib import Path
 LIST_SIZE = 2048
 MIN_LEN, MAX_LEN = 4, 8
 PREFIX = 4
+# How far down wordfreq's frequency list (ru, uk) candidates are taken from.
+# The strike-outs leave Ukrainian short of 2048 within the first 100,000;
+# the lists take the most frequent words that pass, so going deeper only
+# reaches where needed.
+CANDIDATES = 150_000
 OUT = Path(__file__).resolve().parent.parent / "haven" / "replies" / "words"
 
 PINNED = {
@@ -134,7 +143,7 @@ BLOCKED_STEMS = {
 # Майдан, тризуб, триколор); slurs, insults and vulgarity; illness and death;
 # religion; ethnonyms; names, brands and firms. Native speakers review these
 # lists before a release (docs/replies-v1.md section 1.2); this is where a
-# reviewer's strike-outs go.
+# reviewer's strike-outs went first; later ones go into TOPIC_WORDS below.
 EXCLUDED = {
     "ru": set(
         """
@@ -223,6 +232,414 @@ EXCLUDED = {
 }
 
 
+# The same topics again, after a second reader's pass over the lists, kept by
+# topic so a reviewer can see why a word went. Stems strike every word they
+# begin (folded, in both Cyrillic lists); words strike themselves alone, for
+# stems that would take innocent words with them (полк/полка, доза/дозвіл).
+TOPIC_STEMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "war, weapons and the military": {
+        "ru": tuple(
+            """
+            вояк залп прицел затвор орудие вышк адмирал вертолет звани звитяг маневр
+            мишен кибор спецназ засад блокпост блокад свастик рейнджер летчик десант
+            дивизи гвард пехот артилл снайпер штурм оборон окоп траншей казарм
+            каск бронежил бронетех бтр камуфл бойн сраж побед капитул перемир
+            вторжен наступлен ухил морпих колони популис комисс колдун чаклун
+            целит терап акушер ведьм відьм зрад токсик лейкем меланом цироз никотин
+            аритм абсцес антиген аорт ринит миссион протез отступлен эвакуац воздушн тревог сирен укрыти
+            сховищ бомбоуб обстрел ранени ранен контуз калек инвалид ветеран
+            дезертир уклон медосмотр медоглад военкомат военком комисар комбат
+            комрот командир полковод ополч партизан диверс саботаж разминир
+            патрон пуля пули кобур ружь револьв мушкет арбалет катапульт
+            пулемет огнемет сабл шпаг меч кинжал нож тесак топор сокир
+            шлем бронь доспех щит знамен вымпел трофе медал орден наград
+        """.split()
+        ),
+        "en": tuple(
+            """
+            alien cruel crush immun isolat identif reform tactic glori debat proof
+            secre nurs marx civic captiv cardi estrog inflict escalat resist
+            comrade deploy enforce armor armour helmet shield guard target
+            retreat salute scout victor revolver turret arson militar militia
+            troop regiment platoon squad convoy barrack trench sniper artillery
+            ammo ammunit holster rifle knife razor dagger blade sword spear
+            arrow archer musket canon cannon medal combat assault invade invasion
+            raid siege surrender ceasefire warrior veteran wound
+        """.split()
+        ),
+    },
+    "leaving, exile and the draft": {
+        "ru": tuple(
+            """
+            контракт бегств беглец убежищ трусост трус лагер табор табир
+            изгнан эмигр иммигр миграц мигра депорт экстрад бежен переселен
+            отсроч отставк притулок неволи полон заложник ухилен уклонист
+            втеч втикач утек нелегал контрабанд
+        """.split()
+        ),
+        "en": tuple(
+            """
+            defer getaway abroad relocat emigra immigra migrant asylum refuge
+            deport exile fled flee escap evade evasion smuggl border
+        """.split()
+        ),
+    },
+    "politics, the state and its symbols": {
+        "ru": tuple(
+            """
+            полити свобод олигарх наци гимн флаг петици либерал патриот активист
+            анарх популиз идеолог доктрин бюллетен голосов референд демократ
+            диктат тотали режим оппозиц санкц фракц лозунг пропаганд агитац
+            цензур госдум держдум дума рада верховн парламент губернат мэр
+            сенат конгресс партий союзник гидност очильник намесник державн
+            держав государ империал импери монарх коммуни социализ капитализ
+            феминиз гендер клятв присяг манифест митинг пикет марш шестви
+            забастов бастов
+        """.split()
+        ),
+        "en": tuple(
+            """
+            national citizen freedom liberty feminis gender ideolog petition
+            slogan pledge govern deputy nominee mandate policy polic census
+            politic democra republic parliament congress senat regime anthem
+            flag banner protest rally march strike union comrad patriot
+        """.split()
+        ),
+    },
+    "courts, police and crime": {
+        "ru": tuple(
+            """
+            трибунал крад доказ ухвал апелляц апеляц улик свидетел очевид сыщ
+            следств следоват дозн показан залог выкуп шантаж подделк подробк
+            афер мошен хакер хулиган клевет наклеп порушн нарушит правонаруш
+            кодекс слушани заседан надзор нагляд охран безопасн безпек охорон угроз загроз
+            досье допуск явк шифр дело кража грабеж разбо похищ рэкет
+            вымогат взятк хабар коррупц контрабан конвоир надзират
+        """.split()
+        ),
+        "en": tuple(
+            """
+            evidence witness penalty guilt innocent culprit felon convict
+            fraud forger ransom bribe hacking hacker stash smuggl thief burglar
+            robber robbery heist hostage custody warrant trial testimon
+            accus alibi detective investig interrogat surveil
+        """.split()
+        ),
+    },
+    "drugs and drink": {
+        "ru": tuple(
+            """
+            закладк дилер порошок нарко героин кокаин амфетамин марихуан
+            гашиш травк виски бурбон мартини коньяк текил абсент
+            самогон брага вино пиво водк шампанск ликер бренди сидр
+        """.split()
+        ),
+        "en": tuple(
+            """
+            scotch cider whisk vodka tequila brandy liquor tavern
+            stoned weed cannabis opiat overdose
+        """.split()
+        ),
+    },
+    "religion": {
+        "ru": tuple(
+            """
+            крест хрест троиц ересь ерес жрец батюшк завет обител тора святост
+            свят пришест хадж секта сект абат янгол ангел каплиц костел католи
+            православ протестант баптист хрещ крещ грешн греш молит молеб
+            монах монаст чернец черниц инок пастор пастир проповед пророк
+            апостол архиер епископ митрополит диакон дьяк священ иконост икон
+            мечет синагог храм собор церк часовн литург евхарист причаст
+            исповед покаян рай пекл ад демон сатан люцифер будд индуи
+            кришн ислам мусульм коран библи евангел псалм псалом реквием
+            мавзол обелиск прах таинств житие миро
+        """.split()
+        ),
+        "en": tuple(
+            """
+            trinity ritual psychic pray priest monk nun bishop pastor preach
+            prophet saint sacred holy church chapel temple mosque synagog
+            bible gospel psalm sermon heaven hell satan demon angel spirit
+            soul worship faith pilgrim
+        """.split()
+        ),
+    },
+    "illness, injury and death": {
+        "ru": tuple(
+            """
+            грипп болезн больниц хвороб симптом зараз рана язв вирус вакцин
+            карантин амнез депресс психиатр психиатр психоз безсон бессон
+            инфекц эпидем пандем инсульт инфаркт рак опухол диабет диагноз
+            лихорад кашл туберкул гепатит вич спид умер умир покойн мертв
+            смерт гиб гроб похорон останк уламк облом уламок влучан поранен
+            травм перелом ожог шрам увеч зморшк морщин
+        """.split()
+        ),
+        "en": tuple(
+            """
+            departed demise ashes grieving grief mourn skull skeleton bone
+            illness virus syndrome chronic surgery surgeon hospital
+            disorder infect fever cough disease patient clinic wound injur
+            fracture cancer tumor stroke coma dying dead death bury burial
+            tomb grave corpse
+        """.split()
+        ),
+    },
+    "insults and shame": {
+        "ru": tuple(
+            """
+            идиот дебил кретин дурак дура боягуз негодя подлец мерзав
+            сволоч скотин быдл урод изверг нелюд грешник
+        """.split()
+        ),
+        "en": tuple(
+            """
+            idiot moron fool coward loser jerk creep freak
+        """.split()
+        ),
+    },
+    "races, peoples and places": {
+        "ru": tuple(
+            """
+            арий ариец афро киянин дарниц оболон петривк полтав вуйк заир
+            негр азиат кавказ славян европ азия африк америк китай япон
+            индий индей цыган турк татар еврей араб перс грузин армян
+        """.split()
+        ),
+        "en": tuple(
+            """
+            turkey olympic african asian arab indian mexican irish scottish
+            welsh english british american canadian swiss greek roman
+        """.split()
+        ),
+    },
+    "brands, names and firms": {
+        "ru": tuple(
+            """
+            гривн твиттер рено мартини тойот опел биткой биткоин гага зика
+            перри честер попович финн геркулес золушк фигаро ниндзя викинг
+            хартия эскорт беркут
+        """.split()
+        ),
+        "en": tuple(
+            """
+            ipad iphone android google apple nokia canon nikon sony tesla
+            amazon netflix facebook
+        """.split()
+        ),
+    },
+}
+
+# Words struck alone: a stem would take innocent words with them, or the
+# word is not a plain noun in its dictionary form (an inflected form, a
+# particle, half of a phrase) though the dictionary reads it as one.
+TOPIC_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "war and the military": {
+        "ru": tuple(
+            "полк рота взвод наказ приказ чота вылет рубеж тир мина дот рана бес гад трус".split()
+        ),
+        "en": tuple("bar pub rum gin scar".split()),
+        "uk": tuple("полк наказ чота рубіж вишкіл".split()),
+    },
+    "politics and the state": {
+        "ru": tuple(
+            "нация родина знамя созыв избрание пакт вече фракция отставка поручик спец соратник".split()
+        ),
+        "uk": tuple("нація батьківщина пакт віче".split()),
+    },
+    "not a plain noun in its dictionary form": {
+        "ru": tuple("летие гран кунг пойнт поул стен уток мышей леса треста реал".split()),
+        "uk": tuple("треба кшталт зморшок".split()),
+    },
+    "war, weapons, force and the military (read after regenerating)": {
+        "ru": tuple("булава ефрейтор обоз осада полигон стычка выпад дебош штурвал".split()),
+        "uk": tuple(
+            "армада бліндаж бранець кортик легіон морпіх навала облога поручник радист форпост сармат колючка кашкет".split()
+        ),
+        "en": tuple("wrecking".split()),
+    },
+    "leaving, borders and papers (read after regenerating)": {
+        "ru": tuple("побег пошлина контроль изолятор".split()),
+        "uk": tuple("держмито прописка ухиляння сховок ізгой ізолятор".split()),
+        "en": tuple("depart embark".split()),
+    },
+    "politics, the state, crowns and eras (read after regenerating)": {
+        "ru": tuple(
+            "билль буржуа зампред застой марксизм обком ценз флешмоб престол рабыня пласт".split()
+        ),
+        "uk": tuple(
+            "деспот династія популіст тиранія феодал цензор гарант керманич корона падишах свита рабиня радгосп євнух".split()
+        ),
+        "en": tuple("nation".split()),
+    },
+    "courts, crime and money passed under the table (read after regenerating)": {
+        "ru": tuple("жулик истец нотариус подкуп синдикат умысел шредер трафик".split()),
+        "uk": tuple("фізособа колонія наруга".split()),
+        "en": tuple("crook evident".split()),
+    },
+    "religion and the supernatural (read after regenerating)": {
+        "ru": tuple("имам муфтий нечисть смирение дзен лоно заклятие".split()),
+        "uk": tuple(
+            "агнець вертеп десятина догма духівник капличка костьол мольфар обітниця псалтир скит чакра віщун".split()
+        ),
+        "en": tuple("deacon rebirth vowed".split()),
+    },
+    "illness, the body, sex and death (read after regenerating)": {
+        "ru": tuple("боль насморк педиатр плацебо сгусток гарем бабник".split()),
+        "uk": tuple(
+            "бинт джгут болячка біопсія вагіна гангрена гастрит ембріон ерекція еритема забиття заїкання лімфома мігрень морфін тромб вдівець кончина морг мрець саркофаг оголення".split()
+        ),
+        "en": tuple("coronary obituary skeletal surgical feminine".split()),
+    },
+    "drink, drugs, gambling (read after regenerating)": {
+        "ru": tuple("опиум".split()),
+        "uk": tuple("херес опіум загул".split()),
+        "en": tuple("stout roulette".split()),
+    },
+    "insults, slang and vulgarity (read after regenerating)": {
+        "ru": tuple("засранец лакей баба башка глюк".split()),
+        "uk": tuple("псих епік".split()),
+    },
+    "peoples, places, names and brands (read after regenerating)": {
+        "ru": tuple(
+            "белорус ирландец румын скиф сакс раса хинди аэрофлот вольво пепси твит ришелье морин амелия пегас ляпис торо рами питта хоррор".split()
+        ),
+        "uk": tuple(
+            "болгарин ерзя мавр ліберія гавана бескид бистриця тернівка рейтер аерофлот сітроен фіат ікарус памперс конкорд ммоль номен спін".split()
+        ),
+        "en": tuple("polish ipod mandarin".split()),
+    },
+    "third reading: war, crime, politics and faith": {
+        "ru": tuple("боцман сообщник плагиат эсер джинн чародей мясник погибель виконт".split()),
+        "uk": tuple(
+            "динаміт четар піке аконіт порука масон комунар шайтан содом нунцій панотець".split()
+        ),
+        "en": tuple("curfew enlist robbing tainted".split()),
+    },
+    "third reading: illness, insults, peoples, names, gambling": {
+        "ru": tuple("аутизм пластырь болван ругань бабка казах узбек муромец гарт твин".split()),
+        "uk": tuple(
+            "кандидоз ларингіт стоматит тромбоз овуляція фобія рожа ридання психопат нероба русич зулу крилов галатея клондайк стокер джекпот".split()
+        ),
+        "en": tuple("douche morphine native".split()),
+    },
+    "fourth reading": {
+        "ru": tuple("рамблер хайд тупость хамство керн".split()),
+        "uk": tuple(
+            "вотум галера гематома карцер утреня здуття козелець локус аншлюс мародер ротмістр хомутець осанна дуся василіск схованка".split()
+        ),
+    },
+    "a reading of each whole list: war, force and the state": {
+        "ru": tuple(
+            """
+            витязь героизм доблесть натиск оплот сводка борец борьба защита атташе
+            резерв вызов взятие ношение сжигание погоня резидент посол прошение реформа
+            союз альянс управа комитет чиновник преемник народ орган миссия царевич
+            царица царство трон
+        """.split()
+        ),
+        "uk": tuple(
+            """
+            подвиг відзнака салют твердиня опір протидія товариш взяття нищення руїна
+            розбрат обурення анклав декрет делегат речник радник унія ярмо скіпетр
+            свавілля
+        """.split()
+        ),
+        "en": tuple(
+            """
+            fire force glory tactics uniform order obey launch alert alarm siren capture
+            chasing struggle pact reform debate state civil capital supreme
+        """.split()
+        ),
+    },
+    "a reading of each whole list: courts, papers, money and leaving": {
+        "ru": tuple("алиби арбитр должник детектив штраф пропуск ловушка распад".split()),
+        "uk": tuple(
+            """
+            боржник кредитор відкуп відплата викриття вчинення догана дільниця відділок
+            слухання мантія імунітет офшор акциз транзит довідка дозвіл авіарейс виїзд
+            валіза виходець чужинець знаряддя кубло злотий
+        """.split()
+        ),
+        "en": tuple(
+            """
+            alias alien identity legal pardon permit proof sentence swear flight leave
+            hidden isolated shelter resident secret
+        """.split()
+        ),
+    },
+    "a reading of each whole list: faith, illness, vice and names": {
+        "ru": tuple(
+            """
+            ведьма колдун шаман идол кардинал ковчег оракул мадонна гуру безумие пациент
+            клиника медицина препарат терапия аллергия хирург фельдшер синяк скелет плоть
+            утрата казино покер лотерея батя прикол бродяга супермен франк фрау френч
+            охотник
+        """.split()
+        ),
+        "uk": tuple(
+            """
+            відьма чаклун ідол глорія вінчання отець каяття зцілення служіння піст
+            різдво колядка щедрик капела душа акушер ампула антидот артерія атрофія
+            загоєння зачаття катетер клініка марення медик невролог нежить озноб
+            ортопед пацієнт тремор укол уролог терапія хірург щеплення токсин сказ
+            втрата жахіття алярм уран свинець спирт броварня корчма хмільник девон
+            юпітер амур амазонка цариця
+        """.split()
+        ),
+        "en": tuple(
+            """
+            agony anxiety bully cruel crushed disgrace dosage fury immune sick suffer
+            turmoil orphan nurse vascular karma miracle cardinal guru santa secular
+            poker lottery nicotine licking ninja kung female phoenix sierra jersey
+        """.split()
+        ),
+    },
+    "a reading of what the whole-list strikes brought in": {
+        "ru": tuple(
+            """
+            арбитраж безумец защитник запор иврит избирком инион колдунья откуп подонок
+            политрук расплата сброд свами сожжение урон хван царствие шинель стояк
+            месиво окурок осетин мицубиси геллер гусар идиш корн либидо распятие дикарь мулла ниссан пост
+        """.split()
+        ),
+        "uk": tuple(
+            """
+            амуніція англійка бровар вамп відьмак голгофа злягання катедра кетамін кліка
+            лярва неявка протез радниця розбій самвидав синець таверна улан урна
+            фанатик швейцар азовець акафіст облава онколог плейбой псоріаз рупія целібат
+            шулер ледар згусток хопер
+        """.split()
+        ),
+        "en": tuple(
+            """
+            aliens cadet capitol captive rotting struck nemesis embargo myspace perish
+            seizing pamphlet perjury siberian slug
+        """.split()
+        ),
+    },
+    "the first reviewer's strikes, as given": {
+        lang: tuple(words.split())
+        for lang, words in (
+            (
+                "ru",
+                "контракт политика свобода режим вышка затвор орудие рубеж убежище бегство отставка поручик охрана очевидец залог сыщик шифр слушание кодекс лагерь изоляция грипп болезнь больница симптом зараза рана язва прах реквием мавзолей обелиск крест таинство троица ересь житие жрец батюшка завет миро обитель тора олигарх нация родина гимн флаг знамя лозунг петиция фракция избрание созыв гривна твиттер рено мартини виски бурбон хулиган хакер подделка выкуп закладка дилер доза порошок беркут спец соратник досье явка допуск тревога сирена вылет миграция трусость летие гран кунг афро пойнт поул стен уток мышей леса треста реал перри честер попович финн геркулес золушка фигаро вакцина шествие",
+            ),
+            (
+                "uk",
+                "вояк залп полк приціл адмірал вертоліт звання звитяга маневр мішень наказ чота кіборг табір укриття сховище рубіж санітар медогляд ухилення притулок міграція неволя останок уламок влучання загроза тривога безпека охорона нагляд апеляція ухвала доказ наклеп порушник крадій афера підробка трибунал ідіот боягуз грішник каплиця костел католик хрещення хрест святість пришестя хадж секта абат янгол політика патріот активіст анархія популізм ліберал націонал ідеолог доктрина пакт віче бюлетень союзник гідність очільник намісник киянин дарниця оболонь петрівка полтавка вуйко тойота опель біткойн гага арій заїр зіка треба кшталт зморшок інвалід ніндзя вікінг хартія ескорт блокада епіцентр вимпел двобій забій сокира рейнджер льотчик амнезія депресія психіатр безсоння вірус карантин",
+            ),
+            (
+                "en",
+                "comrade deploy enforce anthem armor helmet shield guard target deferred retreat salute scout victory national citizen freedom liberty feminist gender ideology petition slogan pledge govern deputy nominee mandate policy census evidence witness penalty guilt innocent relocate abroad getaway departed demise ashes grieving skull skeleton illness virus syndrome chronic surgery hospital disorder stash knife razor psychic trinity ritual ipad android scotch cider tavern turkey hacking olympic",
+            ),
+        )
+    },
+}
+
+DEMONYM_ENDINGS = ("янин", "анин", "чанин", "ичанка", "янка")
+
+
 def _check_sources() -> None:
     for name, version in PINNED.items():
         found = importlib.metadata.version(name)
@@ -251,11 +668,74 @@ def _close(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+# Russian and Ukrainian share most of this vocabulary, spelt a little
+# differently (либерал/ліберал, прицел/приціл, аппеляция/апеляція). A stem
+# or word struck for either language is struck from both Cyrillic lists, and
+# they are compared folded: the vowels и і ї ы е є э ё as one letter, ґ as г,
+# no soft sign or apostrophe, doubled letters as one. Folding only ever
+# strikes more words, never fewer.
+_FOLD = str.maketrans(
+    {
+        "і": "и",
+        "ї": "и",
+        "ы": "и",
+        "е": "и",
+        "є": "и",
+        "э": "и",
+        "ё": "и",
+        "ґ": "г",
+        "ь": None,
+        "ъ": None,
+        "'": None,
+    }
+)
+
+
+def _fold(word: str) -> str:
+    folded = word.lower().translate(_FOLD)
+    return "".join(c for i, c in enumerate(folded) if i == 0 or c != folded[i - 1])
+
+
+def _cyrillic(table: dict[str, Iterable[str]]) -> frozenset[str]:
+    return frozenset(_fold(w) for lang in ("ru", "uk") for w in table[lang])
+
+
+_STEMS = {
+    "en": tuple(BLOCKED_STEMS["en"])
+    + tuple(s for topic in TOPIC_STEMS.values() for s in topic.get("en", ())),
+    "cyr": tuple(
+        sorted(
+            _cyrillic(BLOCKED_STEMS)
+            | {
+                _fold(s)
+                for topic in TOPIC_STEMS.values()
+                for lang in ("ru", "uk")
+                for s in topic.get(lang, ())
+            }
+        )
+    ),
+}
+_WORDS = {
+    "en": frozenset(EXCLUDED["en"])
+    | {w for topic in TOPIC_WORDS.values() for w in topic.get("en", ())},
+    "cyr": _cyrillic(EXCLUDED)
+    | {
+        _fold(w)
+        for topic in TOPIC_WORDS.values()
+        for lang in ("ru", "uk")
+        for w in topic.get(lang, ())
+    },
+}
+
+
 def _blocked(word: str, lang: str) -> bool:
-    # Russian and Ukrainian share many words: a word struck from one list is
-    # struck from both, or it would come back in the other.
-    excluded = EXCLUDED["ru"] | EXCLUDED["uk"] if lang in ("ru", "uk") else EXCLUDED[lang]
-    return word in excluded or any(word.startswith(s) for s in BLOCKED_STEMS[lang])
+    key = "en" if lang == "en" else "cyr"
+    folded = word if lang == "en" else _fold(word)
+    if folded in _WORDS[key] or folded.startswith(_STEMS[key]):
+        return True
+    # A person named by where they come from (киянин, москвич, одесит) says
+    # where a requester is from.
+    return lang != "en" and folded.endswith(DEMONYM_ENDINGS)
 
 
 def _grammemes(parse: object) -> list[str]:
@@ -272,14 +752,16 @@ def _is_plain_noun(morph: object, word: str, lang: str) -> bool:
     # no verb form (печь), no adverb (вільно).
     if any(p.tag.POS != "NOUN" for p in parses):
         return False
+    # Only a dictionary form, in every reading: no inflected form that
+    # happens to spell another noun too (мышей, уток, стен, леса).
+    if any(p.normal_form != word for p in parses):
+        return False
     if lang == "uk":
         # The Ukrainian dictionary has no grammeme for proper names; its
         # common nouns carry animacy first (NOUN,inan ...), while the names
         # of places, firms and people it lists do not (NOUN,masc,inan).
         parses = [p for p in parses if _grammemes(p)[1:2] in (["inan"], ["anim"])]
-    return any(
-        "nomn" in p.tag and "plur" not in p.tag and p.normal_form == word for p in parses
-    )
+    return any("nomn" in p.tag and "plur" not in p.tag and p.normal_form == word for p in parses)
 
 
 def _candidates(lang: str) -> Iterator[str]:
@@ -304,10 +786,13 @@ def _candidates(lang: str) -> Iterator[str]:
     import pymorphy3
 
     morph = pymorphy3.MorphAnalyzer(lang=lang)
-    for word in wordfreq.top_n_list(lang, 100_000):
-        if MIN_LEN <= len(word) <= MAX_LEN and set(word) <= ALPHABETS[lang]:
-            if _is_plain_noun(morph, word, lang):
-                yield word
+    for word in wordfreq.top_n_list(lang, CANDIDATES):
+        if (
+            MIN_LEN <= len(word) <= MAX_LEN
+            and set(word) <= ALPHABETS[lang]
+            and _is_plain_noun(morph, word, lang)
+        ):
+            yield word
 
 
 def select(lang: str, candidates: Iterable[str], taken: set[str]) -> list[str]:

@@ -120,9 +120,36 @@ def format_code(code: ReceiptCode) -> str:
     return " ".join(code.words)
 
 
+# Latin letters that look like Cyrillic ones on a screen or on paper, folded
+# to the Cyrillic letter inside a word that already has a Cyrillic letter
+# (section 1.5). A phone's Latin layout, a copy through a Latin-only font,
+# or a person copying by eye can put a Latin "o" or "i" into "вокзал" or
+# "місто"; no list word mixes scripts, so folding cannot make one word read
+# as another. Words with no Cyrillic letter (English) are left alone.
+_LATIN_TO_CYRILLIC = str.maketrans("acekmhoptxyi", "асекмнортхуі")
+
+# Combining marks (Mn, Me) and format characters (Cf) are dropped after NFC:
+# a stress mark (U+0301) copied from a dictionary, a soft hyphen (U+00AD) a
+# word processor put in, or a zero-width space must not split a word or make
+# it unknown. NFC has already composed й, ї and ё, so no list letter is lost.
+_DROPPED_CATEGORIES = frozenset(("Mn", "Me", "Cf"))
+
+
+def _is_cyrillic(char: str) -> bool:
+    return "\u0400" <= char <= "\u04ff"
+
+
+def _fold_word(word: str) -> str:
+    if any(_is_cyrillic(c) for c in word):
+        return word.translate(_LATIN_TO_CYRILLIC)
+    return word
+
+
 def normalise(text: str) -> list[str]:
-    """Section 1.5: NFC, lower case, ё as е, and words as the runs of letters."""
-    text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+    """Section 1.5: NFC, marks dropped, lower case, ё as е, words as runs of letters, look-alikes folded."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(c for c in text if unicodedata.category(c) not in _DROPPED_CATEGORIES)
+    text = text.lower().replace("ё", "е")
     words: list[str] = []
     current: list[str] = []
     for char in text:
@@ -136,7 +163,7 @@ def normalise(text: str) -> list[str]:
             current = []
     if current:
         words.append("".join(current))
-    return words
+    return [_fold_word(word) for word in words]
 
 
 def _language_of(words: list[str]) -> str:

@@ -30,6 +30,18 @@ export const CODE_WORDS = DATA_WORDS + 1; // and the check word
 export const KEY_BYTES = 32;
 
 const ascii = new TextEncoder();
+
+// The SHA-256 of each list file, as docs/replies-v1.md section 1.2 lists
+// them. A list with CRLF line ends (a checkout or bundler that rewrote them),
+// a byte-order mark, or re-sorted under another collation still has 2048
+// distinct lines, yet names other indices: codes made from it would open
+// other mailboxes, or none. Only the digest tells such a list apart.
+export const LIST_SHA256 = Object.freeze({
+  en: "5e1977ba60ad237124fb554ffb126e16433740ae99862fe96bddf19176e126f7",
+  ru: "3f8704a41c120c398567e123f423ac29a12bb2c14198d2eae2a436980e20739f",
+  uk: "66a956107d8dab2418ad1bb5463c819aa1204f66e16a8598df5a4cd54ee7db81",
+});
+const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 export const ARGON2 = Object.freeze({
   salt: "haven/replies/v1 receipt code",
   timeCost: 2,
@@ -62,7 +74,8 @@ export class CodeError extends Error {
 
 /**
  * The three lists from their files' text (one word a line, final newline).
- * Refuses a damaged list: codes made from it could not be read back elsewhere.
+ * Refuses a list whose bytes are not the spec's: codes made from it could not
+ * be read back elsewhere.
  */
 export function wordLists(texts) {
   const lists = {};
@@ -71,11 +84,11 @@ export function wordLists(texts) {
     if (typeof text !== "string" || !text.endsWith("\n")) {
       throw new TypeError(`receipt-code word list ${language} is missing`);
     }
-    const words = Object.freeze(text.slice(0, -1).split("\n"));
-    const index = new Map(words.map((word, i) => [word, i]));
-    if (words.length !== LIST_SIZE || index.size !== LIST_SIZE) {
+    if (toHex(sha256(ascii.encode(text))) !== LIST_SHA256[language]) {
       throw new TypeError(`receipt-code word list ${language} is damaged`);
     }
+    const words = Object.freeze(text.slice(0, -1).split("\n"));
+    const index = new Map(words.map((word, i) => [word, i]));
     lists[language] = Object.freeze({ words, index });
   }
   return Object.freeze(lists);
@@ -165,13 +178,35 @@ export function formatCode(code, lists) {
   return wordsOf(code, lists).join(" ");
 }
 
+// Latin letters that look like Cyrillic ones, folded to the Cyrillic letter
+// inside a word that already has a Cyrillic letter (section 1.5): a phone's
+// Latin layout or a person copying by eye can put a Latin "o" or "i" into
+// "вокзал" or "місто". No list word mixes scripts, so folding cannot make one
+// word read as another; words with no Cyrillic letter are left alone.
+const LATIN_TO_CYRILLIC = new Map(
+  Array.from("acekmhoptxyi", (latin, i) => [latin, "асекмнортхуі"[i]]),
+);
+const CYRILLIC = /[\u0400-\u04ff]/u;
+
+function foldWord(word) {
+  if (!CYRILLIC.test(word)) return word;
+  return Array.from(word, (c) => LATIN_TO_CYRILLIC.get(c) ?? c).join("");
+}
+
 /**
- * Section 1.5: NFC, lower case, ё as е, and words as the runs of letters
- * (Unicode category L); anything else, numbering on paper included, separates.
+ * Section 1.5: NFC; combining marks and format characters (Mn, Me, Cf)
+ * dropped, so a stress mark, a soft hyphen or a zero-width space does not
+ * split a word; lower case, ё as е; words as the runs of letters (Unicode
+ * category L), anything else, numbering on paper included, separating; and
+ * Latin look-alikes folded inside Cyrillic words.
  */
 export function normalise(text) {
-  const folded = text.normalize("NFC").toLowerCase().replaceAll("ё", "е");
-  return folded.match(/\p{L}+/gu) ?? [];
+  const folded = text
+    .normalize("NFC")
+    .replace(/[\p{Mn}\p{Me}\p{Cf}]/gu, "")
+    .toLowerCase()
+    .replaceAll("ё", "е");
+  return (folded.match(/\p{L}+/gu) ?? []).map(foldWord);
 }
 
 /** The code a person typed, or a CodeError saying where it went wrong. */

@@ -166,6 +166,12 @@ describe("receipt codes", () => {
     words[7] = words[8];
     assert.throws(() => wordLists({ ...texts, ru: `${words.join("\n")}\n` }), /damaged/);
     assert.throws(() => wordLists({ ...texts, uk: undefined }), /missing/);
+    // Each of these still has 2048 distinct lines, yet names other indices.
+    const reordered = [lists.en.words[1], lists.en.words[0], ...lists.en.words.slice(2)];
+    assert.throws(() => wordLists({ ...texts, en: `${reordered.join("\n")}\n` }), /en is damaged/);
+    const crlf = texts.uk.replaceAll("\n", "\r\n");
+    assert.throws(() => wordLists({ ...texts, uk: crlf }), /uk is damaged/);
+    assert.throws(() => wordLists({ ...texts, ru: `\ufeff${texts.ru}` }), /ru is damaged/);
   });
 
   test("wrong entropy is refused", async () => {

@@ -35,6 +35,8 @@ TEST_ONLY_ENTROPIES = [
 ]
 
 
+# Cyrillic letters and the Latin letters that look like them, which section
+# 1.5 folds back inside a word that has a Cyrillic letter.
 LOOK_ALIKES = {
     "а": "a",
     "е": "e",
@@ -46,10 +48,18 @@ LOOK_ALIKES = {
     "к": "k",
     "м": "m",
     "т": "t",
-    "н": "h",
-    "в": "b",
-    "и": "u",
+    "н": "H",
+    "і": "i",
 }
+# Latin letters a person might type for a Cyrillic one, which are not folded
+# (they do not look the same): the word stays unknown.
+NOT_FOLDED = {"в": "b", "и": "u", "д": "d", "л": "l", "з": "z", "г": "r"}
+
+
+def _one_look_alike(word: str) -> str:
+    # One Latin letter in a word that keeps its other Cyrillic letters.
+    cyrillic = next(c for c in word if c in LOOK_ALIKES)
+    return word.replace(cyrillic, LOOK_ALIKES[cyrillic], 1)
 
 
 def _positive(name: str, entropy: bytes) -> dict[str, Any]:
@@ -89,7 +99,28 @@ def _parse_cases(entropy: bytes) -> list[dict[str, Any]]:
         {"name": "hyphens_commas_tabs", "input": "-".join(en[:3]) + ",\t" + " ,  ".join(en[3:])},
         {"name": "decomposed_nfd", "input": unicodedata.normalize("NFD", " ".join(uk).title())},
         {"name": "surrounding_spaces", "input": "\u00a0 " + "  ".join(uk) + " \n"},
+        {"name": "latin_homoglyph", "input": " ".join(_one_look_alike(w) for w in ru)},
+        {
+            "name": "latin_i_in_ukrainian",
+            "input": " ".join(w.replace("і", "i") for w in uk[:5])
+            + " "
+            + " ".join(w.replace("і", "I").upper() for w in uk[5:]),
+        },
+        # A stress mark (U+0301) on the first vowel, as a dictionary shows it.
+        {"name": "stress_marks", "input": " ".join(_stressed(w) for w in ru)},
+        # A soft hyphen, a zero-width space and a word joiner inside words.
+        {
+            "name": "format_characters",
+            "input": " ".join(
+                w[:2] + ("\u00ad", "\u200b", "\u2060")[i % 3] + w[2:] for i, w in enumerate(uk)
+            ),
+        },
     ]
+
+
+def _stressed(word: str) -> str:
+    i = next(i for i, c in enumerate(word) if c in "аеиоуыэюяіїє")
+    return word[: i + 1] + "\u0301" + word[i + 1 :]
 
 
 def _negative_cases(entropy: bytes) -> list[dict[str, Any]]:
@@ -109,10 +140,25 @@ def _negative_cases(entropy: bytes) -> list[dict[str, Any]]:
     unknown_first[0] = "ъъъъ"
     mixed = ru.copy()
     mixed[6] = _words(entropy, "uk")[6]
-    homoglyph = ru.copy()
-    # A Latin letter inside a Cyrillic word looks the same and is not the word.
-    cyrillic = next(c for c in ru[3] if c in LOOK_ALIKES)
-    homoglyph[3] = ru[3].replace(cyrillic, LOOK_ALIKES[cyrillic], 1)
+    # A Latin letter that does not look like the Cyrillic one is not folded.
+    not_folded = ru.copy()
+    latin_at = next(i for i, w in enumerate(ru) if set(w) & NOT_FOLDED.keys())
+    letter = next(c for c in ru[latin_at] if c in NOT_FOLDED)
+    not_folded[latin_at] = ru[latin_at].replace(letter, NOT_FOLDED[letter], 1)
+    # U+02BC (a letter, category Lm) keeps the word whole: nine words, and
+    # the third is unknown, since no list word has an apostrophe.
+    uk = _words(entropy, "uk")
+    apostrophe = uk.copy()
+    apostrophe[2] = uk[2][:2] + "\u02bc" + uk[2][2:]
+    # An English word one slip off (a letter dropped): the message must not
+    # repeat it, checked in the message's own script too, where an echoed
+    # word would pass for part of the sentence.
+    en = _words(entropy, "en")
+    typo = en.copy()
+    typo[4] = en[4][:1] + en[4][2:]
+    # Four Ukrainian words, then four Russian: a tie, which goes to ru (en,
+    # ru, uk order), so the first unknown word is the first.
+    tie = [*uk[:4], *ru[4:8], "zzzz"]
     return [
         {"name": "empty", "input": "", "reason": "word_count", "position": None},
         {
@@ -152,10 +198,28 @@ def _negative_cases(entropy: bytes) -> list[dict[str, Any]]:
             "position": 7,
         },
         {
-            "name": "latin_homoglyph",
-            "input": " ".join(homoglyph),
+            "name": "latin_letter_not_a_look_alike",
+            "input": " ".join(not_folded),
             "reason": "unknown_word",
-            "position": 4,
+            "position": latin_at + 1,
+        },
+        {
+            "name": "modifier_apostrophe",
+            "input": " ".join(apostrophe),
+            "reason": "unknown_word",
+            "position": 3,
+        },
+        {
+            "name": "english_typo",
+            "input": " ".join(typo),
+            "reason": "unknown_word",
+            "position": 5,
+        },
+        {
+            "name": "language_tie",
+            "input": " ".join(tie),
+            "reason": "unknown_word",
+            "position": 1,
         },
         {
             "name": "substituted_word",

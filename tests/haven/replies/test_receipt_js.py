@@ -81,7 +81,8 @@ def test_js_fails_each_kind_of_wrong_vector(tmp_path: Path) -> None:
     vectors["positive"][1]["reply_kid"] = "00" * 32
     vectors["parse"][0]["entropy"] = "00" * 11
     vectors["negative"][4]["position"] = 2
-    vectors["negative"][8]["reason"] = "unknown_word"
+    negative = {case["name"]: case for case in vectors["negative"]}
+    negative["substituted_word"]["reason"] = "unknown_word"
     wrong = tmp_path / "wrong-vectors.json"
     wrong.write_text(json.dumps(vectors, ensure_ascii=False), encoding="utf-8")
     result = _run_js_tests(wrong)

@@ -7,12 +7,15 @@ by hand, or made by a changed script, must still pass these.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import itertools
 from collections import Counter
+from types import ModuleType
 
 import pytest
 
 from haven.replies import LANGUAGES, word_list
+from haven.replies.words import parse_list
 from tests.repo import REPO
 
 WORDS_DIR = REPO / "haven" / "replies" / "words"
@@ -102,3 +105,51 @@ def test_spec_names_each_list_by_its_digest() -> None:
     for language in LANGUAGES:
         digest = hashlib.sha256((WORDS_DIR / f"{language}.txt").read_bytes()).hexdigest()
         assert f"| `{language}.txt` | `{digest}` |" in spec
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_list_with_other_bytes_is_refused(language: str) -> None:
+    # Each still has 2048 distinct lines, yet names other indices than the
+    # spec's list, so codes made from it would open other mailboxes.
+    raw = (WORDS_DIR / f"{language}.txt").read_bytes()
+    words = raw.decode("utf-8").split("\n")[:-1]
+    assert len(parse_list(language, raw)) == 2048
+    reordered = [words[1], words[0], *words[2:]]
+    for damaged in (
+        ("\n".join(reordered) + "\n").encode("utf-8"),
+        raw.replace(b"\n", b"\r\n"),
+        b"\xef\xbb\xbf" + raw,
+    ):
+        with pytest.raises(RuntimeError, match=f"list {language} is damaged"):
+            parse_list(language, damaged)
+
+
+def _generator() -> ModuleType:
+    # The script's strike-outs need only the standard library to load.
+    spec = importlib.util.spec_from_file_location(
+        "make_receipt_words", REPO / "scripts" / "make_receipt_words.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_word_is_one_the_generator_strikes(language: str) -> None:
+    # A word struck by topic in either Cyrillic list must be gone from both,
+    # spelt the Russian or the Ukrainian way (либерал/ліберал, прицел/приціл):
+    # a code found on paper must not read as war, flight, politics or crime.
+    blocked = _generator()._blocked
+    assert [w for w in word_list(language) if blocked(w, language)] == []
+
+
+def test_strikes_reach_the_other_cyrillic_spelling() -> None:
+    blocked = _generator()._blocked
+    for ru, uk in (
+        ("либерал", "ліберал"),
+        ("прицел", "приціл"),
+        ("олигарх", "олігарх"),
+        ("нация", "нація"),
+    ):
+        assert blocked(ru, "ru") and blocked(uk, "uk") and blocked(ru, "uk") and blocked(uk, "ru")
