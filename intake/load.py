@@ -49,18 +49,24 @@ class AcceptanceRate:
         now = int(self._clock())
         with self._lock:
             self._pending += 1
+            self._restamp_future(now)
             self._own.append(now)
 
     def per_minute(self) -> int:
         """Submissions accepted across the deployment in the last WINDOW_SECONDS."""
         now = self._clock()
-        if now - self._synced_at >= SYNC_SECONDS and self._syncing.acquire(blocking=False):
+        # A clock stepped back (NTP, a restored VM) puts the last sync in the
+        # future: sync at once, or this instance's acceptances would reach no
+        # other instance for as long as the step.
+        since_sync = now - self._synced_at
+        if not 0 <= since_sync < SYNC_SECONDS and self._syncing.acquire(blocking=False):
             # One thread syncs; the others read the last figure meanwhile.
             try:
                 self._sync(now)
             finally:
                 self._syncing.release()
         with self._lock:
+            self._restamp_future(int(now))
             while self._own and self._own[0] < now - WINDOW_SECONDS:
                 self._own.popleft()
             own, pending, deployment = len(self._own), self._pending, self._deployment
@@ -69,6 +75,16 @@ class AcceptanceRate:
         # What the store knew at the last sync plus what this instance has
         # accepted since (not yet added), never less than its own count.
         return max(own, deployment + pending)
+
+    def _restamp_future(self, now: int) -> None:
+        """After the clock stepped back, count what it stamped ahead of it as accepted now.
+
+        Otherwise those stamps stay in the window for as long as the step
+        (an hour back, an hour at a rate that may be the ceiling's). Under
+        self._lock; costs a copy only when the clock has gone back.
+        """
+        if self._own and self._own[-1] > now:
+            self._own = deque(min(at, now) for at in self._own)
 
     def _sync(self, now: float) -> None:
         with self._lock:

@@ -72,3 +72,38 @@ def test_without_the_store_an_instance_counts_its_own(
     # One warning per outage, not one per sync.
     assert len([r for r in caplog.records if "store is away" in r.getMessage()]) == 1
     away.close()
+
+
+def test_a_clock_stepped_back_still_shares_the_count(store: Store) -> None:
+    """NTP or a restored VM steps the clock back: the count must not stall for as long as the step."""
+    clock = FakeClock()
+    first = AcceptanceRate(Acceptances(store), clock=clock)
+    for _ in range(10):
+        first.accepted()
+    assert first.per_minute() == 10
+    clock.advance(-3600)
+    for _ in range(5):
+        first.accepted()
+    clock.advance(SYNC_SECONDS)
+    first.per_minute()
+    with store.begin() as connection:
+        # Everything this instance accepted is in the store, where the others read it.
+        total = select(func.sum(acceptances.c.accepted))
+        assert connection.execute(total).scalar_one() == 15
+
+
+def test_a_clock_stepped_back_forgets_its_own_count_after_the_window(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    away = Store(StoreSettings(url=f"sqlite:///{tmp_path_factory.mktemp('away') / 'none.db'}"))
+    clock = FakeClock()
+    rate = AcceptanceRate(Acceptances(away), clock=clock)
+    for _ in range(10):
+        rate.accepted()
+    assert rate.per_minute() == 10
+    clock.advance(-3600)
+    assert rate.per_minute() == 10  # still the last minute's, as far as anyone knows
+    clock.advance(WINDOW_SECONDS + 1)
+    # Not an hour more at the pre-step count (the ceiling's, after a flood).
+    assert rate.per_minute() == 0
+    away.close()
