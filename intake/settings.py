@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haven.broker import BrokerSettings, SettingsError
+from haven.broker import BrokerSettings, RoutingLimits, SettingsError
 from haven.directory import DirectoryError, read_network_verify_key
 from haven.envelope import MAX_ENVELOPE_BYTES, NetworkVerifyKey
 from haven.files import FileTooLargeError, read_at_most
@@ -52,6 +52,10 @@ class IntakeSettings:
     # Acceptances per minute, across the deployment, that cost no extra bit;
     # one bit more per doubling above it (docs/intake-api.md, "Proof of work").
     pow_baseline_per_minute: int = 20
+    # The routers' HAVEN_PARTNER_MAX_LENGTH (the same variable, so the two
+    # agree): a partner's queue counts into the backlog only above half of
+    # it (haven.broker.topology.backlog_queues).
+    partner_max_length: int = RoutingLimits.partner_max_length
     challenge_lifetime: int = 300
     # HSTS only when TLS is terminated in front of the intake (never over plain HTTP or onion).
     behind_tls: bool = False
@@ -123,6 +127,8 @@ class IntakeSettings:
             raise SettingsError("HAVEN_POW_DEPTH_PER_BIT must be between 1 and 10000000")
         if not 1 <= self.pow_baseline_per_minute <= 1_000_000:
             raise SettingsError("HAVEN_POW_BASELINE_PER_MINUTE must be between 1 and 1000000")
+        if not 1 <= self.partner_max_length <= 10_000_000:
+            raise SettingsError("HAVEN_PARTNER_MAX_LENGTH must be between 1 and 10000000")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IntakeSettings:
@@ -138,6 +144,9 @@ class IntakeSettings:
             pow_depth_per_bit=_integer(environ, "HAVEN_POW_DEPTH_PER_BIT", cls.pow_depth_per_bit),
             pow_baseline_per_minute=_integer(
                 environ, "HAVEN_POW_BASELINE_PER_MINUTE", cls.pow_baseline_per_minute
+            ),
+            partner_max_length=_integer(
+                environ, "HAVEN_PARTNER_MAX_LENGTH", cls.partner_max_length
             ),
             challenge_lifetime=_integer(
                 environ, "HAVEN_CHALLENGE_LIFETIME", cls.challenge_lifetime
