@@ -90,9 +90,9 @@ class AcceptanceRate:
         with self._lock:
             pending, self._pending = self._pending, 0
         try:
-            total = self._acceptances.add_and_sum(
-                at=int(now), accepted=pending, since=int(now) - WINDOW_SECONDS
-            )
+            # Stamped and windowed by the database's clock, not this instance's
+            # (haven.store.acceptances): instances whose clocks differ still share one window.
+            total = self._acceptances.add_and_sum(accepted=pending, window=WINDOW_SECONDS)
         except StoreUnavailable as exc:
             # Kept for the next sync; meanwhile this instance's own count stands.
             with self._lock:

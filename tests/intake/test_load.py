@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from haven.store import Acceptances, Store, StoreSettings, migrate
 from haven.store.schema import acceptances
@@ -43,6 +43,12 @@ def test_two_instances_see_one_rate(store: Store) -> None:
     assert second.per_minute() == 9
 
 
+def age_rows(store: Store, seconds: int) -> None:
+    """As if `seconds` had passed on the database's clock, the one the window is kept by."""
+    with store.begin() as connection:
+        connection.execute(update(acceptances).values(at=acceptances.c.at - seconds))
+
+
 def test_the_window_forgets_and_its_rows_go(store: Store) -> None:
     clock = FakeClock()
     rate = AcceptanceRate(Acceptances(store), clock=clock)
@@ -50,11 +56,34 @@ def test_the_window_forgets_and_its_rows_go(store: Store) -> None:
         rate.accepted()
     clock.advance(SYNC_SECONDS)
     assert rate.per_minute() == 4
+    age_rows(store, WINDOW_SECONDS + 1)
     clock.advance(WINDOW_SECONDS + 1)
     assert rate.per_minute() == 0
     with store.begin() as connection:
         # Nothing older than the window stays in the database.
         assert connection.execute(select(func.count()).select_from(acceptances)).scalar_one() == 0
+
+
+@pytest.mark.parametrize("skew", [-600, 600])
+def test_an_instance_with_a_skewed_clock_still_counts(store: Store, skew: int) -> None:
+    """The window is kept by the database's clock: an instance ten minutes off is neither
+    deleted by the others at once (behind) nor kept in everyone's window (ahead)."""
+    right, off = FakeClock(), FakeClock()
+    off.advance(skew)
+    first = AcceptanceRate(Acceptances(store), clock=right)
+    skewed = AcceptanceRate(Acceptances(store), clock=off)
+    for _ in range(5):
+        skewed.accepted()
+    assert skewed.per_minute() == 5
+    first.accepted()
+    # The first instance's sync (insert, delete, sum) keeps the skewed one's rows.
+    assert first.per_minute() == 6
+    off.advance(SYNC_SECONDS)
+    assert skewed.per_minute() == 6
+    # And its rows leave the window a minute later on the database's clock, as everyone's do.
+    age_rows(store, WINDOW_SECONDS + 1)
+    right.advance(WINDOW_SECONDS + 1)
+    assert first.per_minute() == 0
 
 
 def test_without_the_store_an_instance_counts_its_own(
