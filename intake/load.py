@@ -58,11 +58,15 @@ class AcceptanceRate:
         # A clock stepped back (NTP, a restored VM) puts the last sync in the
         # future: sync at once, or this instance's acceptances would reach no
         # other instance for as long as the step.
-        since_sync = now - self._synced_at
-        if not 0 <= since_sync < SYNC_SECONDS and self._syncing.acquire(blocking=False):
+        if self._due(now) and self._syncing.acquire(blocking=False):
             # One thread syncs; the others read the last figure meanwhile.
             try:
-                self._sync(now)
+                # Asked again under the lock: another thread may have synced
+                # between our look and our taking it, and two syncs back to
+                # back would double the store's writes for nothing.
+                now = self._clock()
+                if self._due(now):
+                    self._sync(now)
             finally:
                 self._syncing.release()
         with self._lock:
@@ -75,6 +79,10 @@ class AcceptanceRate:
         # What the store knew at the last sync plus what this instance has
         # accepted since (not yet added), never less than its own count.
         return max(own, deployment + pending)
+
+    def _due(self, now: float) -> bool:
+        """A sync period has passed, or the clock went back past the last sync."""
+        return not 0 <= now - self._synced_at < SYNC_SECONDS
 
     def _restamp_future(self, now: int) -> None:
         """After the clock stepped back, count what it stamped ahead of it as accepted now.

@@ -79,9 +79,11 @@ def _create_engine(settings: StoreSettings) -> Engine:
         return engine
     return create_engine(
         url,
-        # No pool: the store is touched a few times a minute (no-JavaScript
-        # sends, readiness probes), so a connection per use costs little, and
-        # no connection outlives its use to be shared across a fork or left open.
+        # No pool: each intake process touches the store about once every
+        # two seconds (its acceptance-count sync, intake.load) plus its
+        # no-JavaScript sends and readiness probes, so a connection per use
+        # costs little, and no connection outlives its use to be shared
+        # across a fork or left open.
         poolclass=NullPool,
         connect_args={
             "connect_timeout": max(1, int(settings.timeout)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -136,3 +137,55 @@ def test_a_clock_stepped_back_forgets_its_own_count_after_the_window(
     # Not an hour more at the pre-step count (the ceiling's, after a flood).
     assert rate.per_minute() == 0
     away.close()
+
+
+class CountedAcceptances(Acceptances):
+    """The real store's count, and how many syncs reached it."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.syncs = 0
+
+    def add_and_sum(self, *, accepted: int, window: int) -> int:
+        self.syncs += 1
+        return super().add_and_sum(accepted=accepted, window=window)
+
+
+class LateLock:
+    """A sync lock the second thread reaches only once the first thread's sync is over.
+
+    The race it stages: a thread sees a sync is due, and before it takes the
+    lock another thread syncs and lets go of it.
+    """
+
+    def __init__(self, first_done: threading.Event) -> None:
+        self._lock = threading.Lock()
+        self._first_done = first_done
+        self._first = threading.get_ident()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if threading.get_ident() != self._first:
+            assert self._first_done.wait(10)
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+        if threading.get_ident() == self._first:
+            self._first_done.set()
+
+
+def test_two_threads_do_not_sync_back_to_back(store: Store) -> None:
+    clock = FakeClock()
+    counted = CountedAcceptances(store)
+    rate = AcceptanceRate(counted, clock=clock)
+    first_done = threading.Event()
+    # Stages the race on the rate's own sync lock.
+    rate._syncing = LateLock(first_done)  # type: ignore[assignment]
+    results: list[int] = []
+    second = threading.Thread(target=lambda: results.append(rate.per_minute()))
+    second.start()  # sees the sync due, waits at the lock
+    rate.accepted()
+    results.append(rate.per_minute())  # syncs, lets go of the lock
+    second.join(10)
+    assert results == [1, 1]
+    assert counted.syncs == 1
