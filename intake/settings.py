@@ -119,7 +119,16 @@ class IntakeSettings:
     def _check_pow(self) -> None:
         if not 0 <= self.pow_min_bits <= MAX_POW_BITS:
             raise SettingsError(f"HAVEN_POW_MIN_BITS must be between 0 and {MAX_POW_BITS}")
-        if not self.pow_min_bits <= self.pow_max_bits <= MAX_POW_BITS:
+        if self.pow_max_bits < self.pow_min_bits:
+            # Most likely an upgrade: the default ceiling fell from 24 to 18,
+            # so a floor above 18 with no ceiling set no longer fits under it.
+            raise SettingsError(
+                f"HAVEN_POW_MAX_BITS ({self.pow_max_bits}; 18 when unset) is below "
+                f"HAVEN_POW_MIN_BITS ({self.pow_min_bits}): set HAVEN_POW_MAX_BITS to "
+                f"between {self.pow_min_bits} and {MAX_POW_BITS} (docs/operators.md, "
+                f'"Upgrade notes")'
+            )
+        if self.pow_max_bits > MAX_POW_BITS:
             raise SettingsError(
                 f"HAVEN_POW_MAX_BITS must be between HAVEN_POW_MIN_BITS and {MAX_POW_BITS}"
             )

@@ -139,6 +139,17 @@ def test_bad_settings_name_the_variable(
         IntakeSettings.from_env({**files.environ(URL), **change})
 
 
+def test_a_floor_above_the_new_default_ceiling_says_what_to_set(files: NetworkFiles) -> None:
+    """An operator upgrading with HAVEN_POW_MIN_BITS=20 and no ceiling set (the old default was 24)."""
+    environ = files.environ(URL, HAVEN_POW_MIN_BITS="20")
+    del environ["HAVEN_POW_MAX_BITS"]
+    with pytest.raises(SettingsError) as refused:
+        IntakeSettings.from_env(environ)
+    message = str(refused.value)
+    assert "18 when unset" in message
+    assert "set HAVEN_POW_MAX_BITS to between 20 and 32" in message
+
+
 def test_short_secret_and_bad_key_file(files: NetworkFiles, tmp_path: Path) -> None:
     short = tmp_path / "short"
     short.write_bytes(b"x" * 31)
