@@ -64,6 +64,7 @@ class ApiError(Exception):
         field: str | None = None,
         details: list[tuple[str, str]] | None = None,
         retry_after: int | None = None,
+        body_unread: bool = False,
     ) -> None:
         super().__init__(code)
         self.code = code
@@ -72,6 +73,10 @@ class ApiError(Exception):
         self.field = field
         self.details = details
         self.retry_after = retry_after
+        # Refused before a byte of the body was read: the connection closes
+        # with the answer, or the server would drain a body of any declared
+        # length (all of an unpaid flood's bytes) to keep it alive.
+        self.body_unread = body_unread
 
 
 def outcome_of(code: str) -> str:
@@ -88,6 +93,10 @@ def error_response(error: ApiError) -> Response:
     response.status_code = error.status
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
+    if error.body_unread:
+        # Honoured by Werkzeug's server; under gunicorn by
+        # intake.serving.gunicorn_worker, since gunicorn drops it otherwise.
+        response.headers["Connection"] = "close"
     # Read by the metrics hook: the outcome of this answer, from the table above.
     g.error_code = error.code
     return response

@@ -49,18 +49,28 @@ class AcceptanceRate:
         now = int(self._clock())
         with self._lock:
             self._pending += 1
+            self._restamp_future(now)
             self._own.append(now)
 
     def per_minute(self) -> int:
         """Submissions accepted across the deployment in the last WINDOW_SECONDS."""
         now = self._clock()
-        if now - self._synced_at >= SYNC_SECONDS and self._syncing.acquire(blocking=False):
+        # A clock stepped back (NTP, a restored VM) puts the last sync in the
+        # future: sync at once, or this instance's acceptances would reach no
+        # other instance for as long as the step.
+        if self._due(now) and self._syncing.acquire(blocking=False):
             # One thread syncs; the others read the last figure meanwhile.
             try:
-                self._sync(now)
+                # Asked again under the lock: another thread may have synced
+                # between our look and our taking it, and two syncs back to
+                # back would double the store's writes for nothing.
+                now = self._clock()
+                if self._due(now):
+                    self._sync(now)
             finally:
                 self._syncing.release()
         with self._lock:
+            self._restamp_future(int(now))
             while self._own and self._own[0] < now - WINDOW_SECONDS:
                 self._own.popleft()
             own, pending, deployment = len(self._own), self._pending, self._deployment
@@ -70,13 +80,27 @@ class AcceptanceRate:
         # accepted since (not yet added), never less than its own count.
         return max(own, deployment + pending)
 
+    def _due(self, now: float) -> bool:
+        """A sync period has passed, or the clock went back past the last sync."""
+        return not 0 <= now - self._synced_at < SYNC_SECONDS
+
+    def _restamp_future(self, now: int) -> None:
+        """After the clock stepped back, count what it stamped ahead of it as accepted now.
+
+        Otherwise those stamps stay in the window for as long as the step
+        (an hour back, an hour at a rate that may be the ceiling's). Under
+        self._lock; costs a copy only when the clock has gone back.
+        """
+        if self._own and self._own[-1] > now:
+            self._own = deque(min(at, now) for at in self._own)
+
     def _sync(self, now: float) -> None:
         with self._lock:
             pending, self._pending = self._pending, 0
         try:
-            total = self._acceptances.add_and_sum(
-                at=int(now), accepted=pending, since=int(now) - WINDOW_SECONDS
-            )
+            # Stamped and windowed by the database's clock, not this instance's
+            # (haven.store.acceptances): instances whose clocks differ still share one window.
+            total = self._acceptances.add_and_sum(accepted=pending, window=WINDOW_SECONDS)
         except StoreUnavailable as exc:
             # Kept for the next sync; meanwhile this instance's own count stands.
             with self._lock:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haven.broker import BrokerSettings, SettingsError
+from haven.broker import BrokerSettings, RoutingLimits, SettingsError
 from haven.directory import DirectoryError, read_network_verify_key
 from haven.envelope import MAX_ENVELOPE_BYTES, NetworkVerifyKey
 from haven.files import read_setting_file
@@ -52,6 +52,10 @@ class IntakeSettings:
     # Acceptances per minute, across the deployment, that cost no extra bit;
     # one bit more per doubling above it (docs/intake-api.md, "Proof of work").
     pow_baseline_per_minute: int = 20
+    # The routers' HAVEN_PARTNER_MAX_LENGTH (the same variable, so the two
+    # agree): a partner's queue counts into the backlog only above half of
+    # it (haven.broker.topology.backlog_queues).
+    partner_max_length: int = RoutingLimits.partner_max_length
     challenge_lifetime: int = 300
     # HSTS only when TLS is terminated in front of the intake (never over plain HTTP or onion).
     behind_tls: bool = False
@@ -119,7 +123,16 @@ class IntakeSettings:
     def _check_pow(self) -> None:
         if not 0 <= self.pow_min_bits <= MAX_POW_BITS:
             raise SettingsError(f"HAVEN_POW_MIN_BITS must be between 0 and {MAX_POW_BITS}")
-        if not self.pow_min_bits <= self.pow_max_bits <= MAX_POW_BITS:
+        if self.pow_max_bits < self.pow_min_bits:
+            # Most likely an upgrade: the default ceiling fell from 24 to 18,
+            # so a floor above 18 with no ceiling set no longer fits under it.
+            raise SettingsError(
+                f"HAVEN_POW_MAX_BITS ({self.pow_max_bits}; 18 when unset) is below "
+                f"HAVEN_POW_MIN_BITS ({self.pow_min_bits}): set HAVEN_POW_MAX_BITS to "
+                f"between {self.pow_min_bits} and {MAX_POW_BITS} (docs/operators.md, "
+                f'"Upgrade notes")'
+            )
+        if self.pow_max_bits > MAX_POW_BITS:
             raise SettingsError(
                 f"HAVEN_POW_MAX_BITS must be between HAVEN_POW_MIN_BITS and {MAX_POW_BITS}"
             )
@@ -127,6 +140,8 @@ class IntakeSettings:
             raise SettingsError("HAVEN_POW_DEPTH_PER_BIT must be between 1 and 10000000")
         if not 1 <= self.pow_baseline_per_minute <= 1_000_000:
             raise SettingsError("HAVEN_POW_BASELINE_PER_MINUTE must be between 1 and 1000000")
+        if not 1 <= self.partner_max_length <= 10_000_000:
+            raise SettingsError("HAVEN_PARTNER_MAX_LENGTH must be between 1 and 10000000")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IntakeSettings:
@@ -142,6 +157,9 @@ class IntakeSettings:
             pow_depth_per_bit=_integer(environ, "HAVEN_POW_DEPTH_PER_BIT", cls.pow_depth_per_bit),
             pow_baseline_per_minute=_integer(
                 environ, "HAVEN_POW_BASELINE_PER_MINUTE", cls.pow_baseline_per_minute
+            ),
+            partner_max_length=_integer(
+                environ, "HAVEN_PARTNER_MAX_LENGTH", cls.partner_max_length
             ),
             challenge_lifetime=_integer(
                 environ, "HAVEN_CHALLENGE_LIFETIME", cls.challenge_lifetime

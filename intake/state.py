@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -26,7 +26,7 @@ class Publisher(Protocol):
 
     def publish(self, envelope: bytes, *, message_id: str) -> None: ...
     def ready(self) -> bool: ...
-    def watch(self, queues: Iterable[str]) -> None: ...
+    def watch(self, queues: Mapping[str, int]) -> None: ...
     def backlog(self) -> int | None: ...
     def close(self) -> None: ...
 
@@ -53,7 +53,9 @@ class IntakeState:
             partners = [p.id for p in self.directory.current().directory.partners]
         except DirectoryExpired:
             partners = []  # submissions are refused (503) meanwhile anyway
-        self.publisher.watch(backlog_queues(partners))
+        self.publisher.watch(
+            backlog_queues(partners, partner_max_length=self.settings.partner_max_length)
+        )
         return Load(
             accepted_per_minute=self.acceptances.per_minute(),
             backlog=self.publisher.backlog(),

@@ -5,6 +5,7 @@ explicit limits, dead-lettering at-least-once (DESIGN.md "Queues").
 """
 
 from haven.broker.connection import connect, declare, declare_topology
+from haven.broker.limits import RoutingLimits
 from haven.broker.publisher import BrokerUnavailable, ConfirmedPublisher
 from haven.broker.settings import BrokerSettings, SettingsError
 from haven.broker.topology import (
@@ -23,6 +24,7 @@ __all__ = [
     "BrokerSettings",
     "BrokerUnavailable",
     "ConfirmedPublisher",
+    "RoutingLimits",
     "SettingsError",
     "Topology",
     "backlog_queues",

@@ -23,10 +23,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import pika
@@ -91,7 +92,7 @@ class ConfirmedPublisher:
         # thread, so a reader never sees it change), and the probe channel:
         # a passive check of a missing queue closes its channel, so it is
         # never the publishing one.
-        self._watched: frozenset[str] = frozenset()
+        self._watched: Mapping[str, int] = MappingProxyType({})
         self._waiting: dict[str, tuple[int, float]] = {}
         self._missing_until: dict[str, float] = {}
         self._probe: Channel | None = None
@@ -142,12 +143,15 @@ class ConfirmedPublisher:
             return None
         return self._depth
 
-    def watch(self, queues: Iterable[str]) -> None:
-        """Count these queues too in backlog(); only ever checked passively, never declared."""
-        self._watched = frozenset(queues)
+    def watch(self, queues: Mapping[str, int]) -> None:
+        """Count these queues too in backlog(), each only above its allowance (queue -> requests not counted).
+
+        Only ever checked passively, never declared (haven.broker.topology.backlog_queues).
+        """
+        self._watched = MappingProxyType(dict(queues))
 
     def backlog(self) -> int | None:
-        """Requests waiting in the intake queue and every watched queue; None when the broker is away.
+        """Requests waiting in the intake queue, plus each watched queue's beyond its allowance; None when the broker is away.
 
         A watched queue not answered lately (missing, or the probe is
         reconnecting) counts as empty: the intake queue's depth stands.
@@ -157,7 +161,7 @@ class ConfirmedPublisher:
             return None
         now, watched = time.monotonic(), self._watched
         return depth + sum(
-            waiting
+            max(0, waiting - watched[queue])
             for queue, (waiting, at) in self._waiting.items()
             if queue in watched and now - at <= DEPTH_FRESH_SECONDS
         )

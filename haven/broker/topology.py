@@ -148,14 +148,22 @@ def partner_of_queue(queue: str) -> str | None:
     return partner_id if _PARTNER_ID.match(partner_id) else None
 
 
-def backlog_queues(partner_ids: Iterable[str]) -> tuple[str, ...]:
-    """Where routed requests wait beyond the intake queue: every partner's queue and unassigned.
+def backlog_queues(partner_ids: Iterable[str], *, partner_max_length: int) -> dict[str, int]:
+    """Where routed requests wait beyond the intake queue, each with how many waiting there are not load.
 
-    The intake counts them (passively) into the backlog that prices its
-    proof of work: the routers empty the intake queue at once, so a flood
-    piles up here instead.
+    Every partner's queue and unassigned. The intake counts them (passively)
+    into the backlog that prices its proof of work: the routers empty the
+    intake queue at once, so a flood piles up here instead. A partner's
+    queue counts only above half its capacity (`partner_max_length`, the
+    routers' HAVEN_PARTNER_MAX_LENGTH): below that its depth is the partner's
+    reading pace (one that pulls once a day keeps a day of requests), and
+    honest requesters must not pay for it; near full, the routers' publishes
+    are about to be refused, and that is when its backlog must price work.
+    Unassigned counts in full: no partner will ever read it down.
     """
-    return (*sorted(partner_queue(p) for p in set(partner_ids)), UNASSIGNED_QUEUE)
+    half = partner_max_length // 2
+    allowances = {partner_queue(p): half for p in sorted(set(partner_ids))}
+    return {**allowances, UNASSIGNED_QUEUE: 0}
 
 
 def retry_queue(tier: int) -> str:

@@ -24,6 +24,14 @@ from haven.envelope import MAX_ENVELOPE_BYTES, EnvelopeFormatError, digest, insp
 from intake.guards.pow import CHALLENGE_HEADER, leading_zero_bits, pow_hash
 
 TIMEOUT_SECONDS = 60
+# New challenges fetched after a refused one, as the web form does
+# (web/src/form.js, MAX_POW_RETRIES): a challenge that expired while solving,
+# or one priced before the load rose, is worth one more try, not a failure.
+POW_RETRIES = 2
+# The refusals of the challenge itself that a new one cures. Not pow_invalid
+# (a forged or foreign token), nor pow_insufficient on `pow.nonce` (our
+# solution does not hold: solving again would not change that).
+_NEW_CHALLENGE_HELPS = frozenset({"pow_expired", "pow_insufficient"})
 MAX_NONCES = 1 << 32
 
 
@@ -77,39 +85,63 @@ def _call(
 
 
 def submit(envelope: bytes, base_url: str) -> str:
-    """Post one envelope; return the request id the intake confirmed."""
+    """Post one envelope; return the request id the intake confirmed.
+
+    A challenge refused as expired or no longer hard enough (it expired
+    while solving, or the load rose meanwhile) is replaced by a new one and
+    the same envelope sent again, POW_RETRIES times at most, as the web form
+    does; the same envelope is the same request id, so a resend is never a
+    second request.
+    """
     try:
         labels = inspect(envelope).labels
     except EnvelopeFormatError as exc:
         raise CliError(f"not a valid envelope: {exc}") from None
     base = base_url.rstrip("/")
-    status, challenge, _ = _call(f"{base}/v1/challenge")
-    if status != 200:
-        raise CliError(f"the intake gave no challenge (HTTP {status})")
-    nonce = solve(
-        challenge["token"], hashlib.sha256(envelope).digest(), int(challenge["difficulty"])
-    )
-    body = {
-        "routing": labels.__dict__,
-        "envelope": base64.b64encode(envelope).decode("ascii"),
-        "pow": {"challenge": challenge["token"], "nonce": nonce},
-    }
-    # The intake checks the header's token before it reads the body.
-    status, answer, retry_after = _call(
-        f"{base}/v1/requests", body, {CHALLENGE_HEADER: challenge["token"]}
-    )
+    envelope_digest = hashlib.sha256(envelope).digest()
+    for attempt in range(POW_RETRIES + 1):
+        status, answer, retry_after = _paid_post(base, envelope, labels.__dict__, envelope_digest)
+        error = answer.get("error", {}) if status != 202 else {}
+        if (
+            status == 403
+            and error.get("code") in _NEW_CHALLENGE_HELPS
+            and error.get("field") != "pow.nonce"
+        ):
+            if attempt < POW_RETRIES:
+                continue
+            raise CliError(
+                f"the intake refused the proof of work {POW_RETRIES + 1} times "
+                f"({error.get('code')}): it is under heavy load; try again in a minute"
+            )
+        break
     if status == 503:
         raise CliError(
             f"the intake is busy or its broker is away; try again in {retry_after or 'a few'} seconds"
         )
     if status != 202:
-        error = answer.get("error", {})
         raise CliError(
             f"refused (HTTP {status}): {error.get('field', '')} {error.get('message', '')}".strip()
         )
     if answer.get("id") != digest(envelope):
         raise CliError("the intake answered with another request id")
     return str(answer["id"])
+
+
+def _paid_post(
+    base: str, envelope: bytes, routing: dict[str, str], envelope_digest: bytes
+) -> tuple[int, dict[str, Any], str | None]:
+    """Fetch a challenge, solve it over this envelope, post; the intake's answer."""
+    status, challenge, _ = _call(f"{base}/v1/challenge")
+    if status != 200:
+        raise CliError(f"the intake gave no challenge (HTTP {status})")
+    nonce = solve(challenge["token"], envelope_digest, int(challenge["difficulty"]))
+    body = {
+        "routing": routing,
+        "envelope": base64.b64encode(envelope).decode("ascii"),
+        "pow": {"challenge": challenge["token"], "nonce": nonce},
+    }
+    # The intake checks the header's token before it reads the body.
+    return _call(f"{base}/v1/requests", body, {CHALLENGE_HEADER: challenge["token"]})
 
 
 def run(args: argparse.Namespace) -> int:

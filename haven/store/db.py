@@ -79,9 +79,10 @@ def _create_engine(settings: StoreSettings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # By default no pool: the intake touches the store far less often than
-    # requests arrive (no-JavaScript sends, readiness probes), so a
-    # connection per use costs little, and no connection outlives its use
+    # By default no pool: each intake process touches the store about once
+    # every two seconds (its acceptance-count sync, intake.load) plus its
+    # no-JavaScript sends and readiness probes, so a connection per use
+    # costs little, and no connection outlives its use
     # to be shared across a gunicorn fork. A router (which never forks)
     # keeps a few open: each decline costs it a round trip, not a
     # connection setup as well. No pre-ping (a round trip more per use): a

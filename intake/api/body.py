@@ -40,10 +40,14 @@ def read_json(limit: int) -> Any:
     if request.mimetype != "application/json" or (
         request.mimetype_params.get("charset", "utf-8").lower() not in _UTF8
     ):
-        raise ApiError("unsupported_media_type", "the body must be application/json (UTF-8)")
+        raise ApiError(
+            "unsupported_media_type",
+            "the body must be application/json (UTF-8)",
+            body_unread=True,
+        )
     # Refused on the declared length, before a byte of the body is read.
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError("too_large", f"the body is larger than {limit} bytes")
+        raise ApiError("too_large", f"the body is larger than {limit} bytes", body_unread=True)
     # A chunked body has no declared length: Werkzeug stops reading it at
     # MAX_CONTENT_LENGTH (one byte over our limit), so reaching that is refusing it.
     try:

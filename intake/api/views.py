@@ -246,7 +246,7 @@ def submit() -> tuple[Response, int]:
     state = intake_state()
     header = request.headers.get(CHALLENGE_HEADER)
     if header is None:
-        raise ApiError("pow_invalid", _POW_MISSING, field=CHALLENGE_HEADER)
+        raise ApiError("pow_invalid", _POW_MISSING, field=CHALLENGE_HEADER, body_unread=True)
     try:
         # The token first, from its header (HMAC, version, expiry,
         # difficulty): a request that has not paid is refused before a byte
@@ -254,7 +254,10 @@ def submit() -> tuple[Response, int]:
         token = state.pow.admit(header, state.current_difficulty, field=CHALLENGE_HEADER)
     except PowRejected as rejected:
         raise ApiError(
-            f"pow_{rejected.reason}", _pow_message(rejected), field=rejected.field
+            f"pow_{rejected.reason}",
+            _pow_message(rejected),
+            field=rejected.field,
+            body_unread=True,
         ) from None
     submission = load_submission(read_json(state.settings.max_body_bytes))
     if submission.pow.challenge != header:

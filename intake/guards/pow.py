@@ -55,9 +55,13 @@ CHALLENGE_HEADER = "Haven-Pow-Challenge"
 # form fetches a new one. Past SLACK_SECONDS a token must meet the current
 # difficulty in full: a token may carry any number of envelopes for its
 # whole lifetime, so a flood must not stock cheap tokens in a quiet minute
-# and spend them once the price rose.
+# and spend them once the price rose. 20 s covers a slow phone's floor
+# solve (2.6 s expected, 12 s for one requester in a hundred) and a Tor
+# round trip; every second more lets a flood that pre-solved floor
+# envelopes keep spending them between the instances' syncs
+# (docs/intake-api.md, "Tokens issued before a rise").
 DIFFICULTY_SLACK = 1
-SLACK_SECONDS = 60
+SLACK_SECONDS = 20
 
 Reason = Literal["invalid", "expired", "insufficient"]
 

@@ -10,12 +10,18 @@ connection is closed.
 
 A buffering reverse proxy in front (the compose stack's) is still the
 first line against clients that trickle a byte at a time.
+
+It also honours the intake's `Connection: close` (given with a refusal made
+before the body was read, intake.errors): gunicorn drops that header from an
+application's answer and, on a kept-alive connection, would read and
+discard the unread body, however long it is declared, before the next
+request. Here the answer closes the connection instead.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
@@ -52,3 +58,35 @@ class BoundedReadThreadWorker(ThreadWorker):  # type: ignore[misc]
 
         conn.init = init_with_deadline
         return super().handle(conn)
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        # The standard middleware seat: the Flask app stays what gunicorn
+        # holds (the operators' listener reads its extensions).
+        self.wsgi.wsgi_app = closing_when_asked(self.wsgi.wsgi_app)
+
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def closing_when_asked(app: WsgiApp) -> WsgiApp:
+    """`app`, with gunicorn closing the connection after any answer that says `Connection: close`."""
+
+    def closing_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if any(k.lower() == "connection" and v.lower() == "close" for k, v in headers):
+                # gunicorn's start_response is a method of its Response:
+                # force_close() makes it send `Connection: close` itself and
+                # close the socket after the answer, with no drain.
+                owner = getattr(start_response, "__self__", None)
+                force_close = getattr(owner, "force_close", None)
+                if callable(force_close):
+                    force_close()
+                # Hop-by-hop: the server's to send, never the application's (PEP 3333).
+                headers = [(k, v) for k, v in headers if k.lower() != "connection"]
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return closing_app

@@ -35,6 +35,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
             HAVEN_CHALLENGE_LIFETIME="120",
             HAVEN_POW_DEPTH_PER_BIT="250",
             HAVEN_POW_BASELINE_PER_MINUTE="45",
+            HAVEN_PARTNER_MAX_LENGTH="4321",
             HAVEN_DIRECTORY_STATE=str(state),
             HAVEN_SITE_MANIFEST_FILE=str(tmp_path / "site-manifest.json"),
             HAVEN_NOJS_TICKET_MIN_AGE="2",
@@ -58,6 +59,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
         "pow_max_bits": 12,
         "pow_depth_per_bit": 250,
         "pow_baseline_per_minute": 45,
+        "partner_max_length": 4321,
         "challenge_lifetime": 120,
         "behind_tls": True,
         "directory_state": state,
@@ -121,6 +123,7 @@ def test_defaults(files: NetworkFiles) -> None:
         ({"HAVEN_POW_DEPTH_PER_BIT": "0"}, "HAVEN_POW_DEPTH_PER_BIT"),
         ({"HAVEN_POW_BASELINE_PER_MINUTE": "0"}, "HAVEN_POW_BASELINE_PER_MINUTE"),
         ({"HAVEN_POW_BASELINE_PER_MINUTE": "many"}, "HAVEN_POW_BASELINE_PER_MINUTE"),
+        ({"HAVEN_PARTNER_MAX_LENGTH": "0"}, "HAVEN_PARTNER_MAX_LENGTH"),
         ({"HAVEN_CHALLENGE_LIFETIME": "5"}, "HAVEN_CHALLENGE_LIFETIME"),
         ({"HAVEN_BEHIND_TLS": "maybe"}, "HAVEN_BEHIND_TLS"),
         ({"HAVEN_AMQP_URL": "http://broker"}, "HAVEN_AMQP_URL"),
@@ -151,6 +154,17 @@ def test_an_unusable_secret_file_is_named_in_the_words_every_setting_uses(
         with pytest.raises(SettingsError) as raised:
             IntakeSettings.from_env({**files.environ(URL), "HAVEN_POW_SECRET_FILE": str(path)})
         assert str(raised.value) == says
+
+
+def test_a_floor_above_the_new_default_ceiling_says_what_to_set(files: NetworkFiles) -> None:
+    """An operator upgrading with HAVEN_POW_MIN_BITS=20 and no ceiling set (the old default was 24)."""
+    environ = files.environ(URL, HAVEN_POW_MIN_BITS="20")
+    del environ["HAVEN_POW_MAX_BITS"]
+    with pytest.raises(SettingsError) as refused:
+        IntakeSettings.from_env(environ)
+    message = str(refused.value)
+    assert "18 when unset" in message
+    assert "set HAVEN_POW_MAX_BITS to between 20 and 32" in message
 
 
 def test_short_secret_and_bad_key_file(files: NetworkFiles, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import pytest
@@ -16,7 +16,7 @@ class DepthOnly:
 
     def __init__(self, depth: int | None) -> None:
         self.depth = depth
-        self.watched: tuple[str, ...] = ()
+        self.watched: dict[str, int] = {}
 
     def publish(self, envelope: bytes, *, message_id: str) -> None:
         raise AssertionError("nothing is published here")
@@ -24,8 +24,8 @@ class DepthOnly:
     def ready(self) -> bool:
         return self.depth is not None
 
-    def watch(self, queues: Iterable[str]) -> None:
-        self.watched = tuple(queues)
+    def watch(self, queues: Mapping[str, int]) -> None:
+        self.watched = dict(queues)
 
     def backlog(self) -> int | None:
         return self.depth
@@ -60,12 +60,12 @@ def test_the_backlog_watched_is_every_partner_queue_and_unassigned(
     make_settings: Callable[..., Any],
 ) -> None:
     publisher = DepthOnly(0)
-    state = cast(
-        IntakeState, create_app(make_settings(), publisher=publisher).extensions[EXTENSION]
-    )
+    settings = make_settings(partner_max_length=501)
+    state = cast(IntakeState, create_app(settings, publisher=publisher).extensions[EXTENSION])
     state.current_difficulty()
-    assert publisher.watched == (
-        "haven.partner.evacuators",
-        "haven.partner.lawyers",
-        "haven.unassigned",
-    )
+    # A partner's queue counts above half its capacity; unassigned in full.
+    assert publisher.watched == {
+        "haven.partner.evacuators": 250,
+        "haven.partner.lawyers": 250,
+        "haven.unassigned": 0,
+    }

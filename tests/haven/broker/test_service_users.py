@@ -38,6 +38,7 @@ from haven.broker.topology import (
     QUARANTINE_ROUTING_KEY,
     RETRY_EXCHANGE,
     UNASSIGNED_EXCHANGE,
+    UNASSIGNED_QUEUE,
     UNASSIGNED_ROUTING_KEY,
     backlog_queues,
     partner_queue,
@@ -222,31 +223,43 @@ def test_intake_publishes_to_the_intake_and_checks_the_topology_passively(
 
 
 def test_intake_reads_the_backlog_of_partner_queues_passively(services: Services) -> None:
-    """The backlog that prices proof of work, read with the intake's own rights (no read, no configure)."""
+    """The backlog that prices proof of work, read with the intake's own rights (no read, no configure).
+
+    A partner's queue counts only above half its capacity (a partner that
+    reads slowly is not load); unassigned counts in full.
+    """
     admin = pika.BlockingConnection(pika.URLParameters(services.url))
     channel = admin.channel()
     for queue in (partner_queue(services.by_queue), partner_queue(services.by_webhook)):
         channel.queue_purge(queue)
     channel.queue_purge(INTAKE_QUEUE)
-    for n in range(3):
+    for n in range(5):
         channel.basic_publish(PARTNER_EXCHANGE, services.by_queue, b"waiting %d" % n)
+    # Within the slow partner's half: not counted.
+    channel.basic_publish(PARTNER_EXCHANGE, services.by_webhook, b"read tomorrow")
     channel.basic_publish(UNASSIGNED_EXCHANGE, UNASSIGNED_ROUTING_KEY, b"nobody serves it")
     publisher = ConfirmedPublisher(BrokerSettings(url=services.url_of("intake")))
     try:
         # A partner new to the directory whose queue is not declared yet:
         # its 404 must cost neither the other depths nor the publishing channel.
-        publisher.watch(
-            [*backlog_queues([services.by_queue, services.by_webhook]), "haven.partner.not-yet"]
-        )
+        watched = backlog_queues([services.by_queue, services.by_webhook], partner_max_length=6)
+        publisher.watch({**watched, "haven.partner.not-yet": 3})
+        # 5 waiting for by_queue, 3 of them within half of 6; 1 for by_webhook, within; 1 unassigned.
+        expected = (5 - 3) + 0 + 1
         deadline = time.monotonic() + 15
-        while publisher.backlog() != 4 and time.monotonic() < deadline:
+        while publisher.backlog() != expected and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert publisher.backlog() == 4
+        assert publisher.backlog() == expected
         publisher.publish(b"sealed", message_id="b" * 64)
         assert publisher.ready()
     finally:
         publisher.close()
-        for queue in (partner_queue(services.by_queue), backlog_queues([])[0], INTAKE_QUEUE):
+        for queue in (
+            partner_queue(services.by_queue),
+            partner_queue(services.by_webhook),
+            UNASSIGNED_QUEUE,
+            INTAKE_QUEUE,
+        ):
             channel.queue_purge(queue)
         admin.close()
 

@@ -171,6 +171,8 @@ def test_body_over_the_limit_is_refused_before_reading(client: FlaskClient) -> N
         environ_overrides={"CONTENT_LENGTH": str(MAX_BODY_BYTES + 1)},
     )
     assert_error(response, 413, "too_large", None)
+    # Not read, so not drained either: the connection ends with the answer.
+    assert response.headers["Connection"] == "close"
 
 
 def forged(token: str) -> str:
@@ -215,6 +217,7 @@ def test_unpaid_request_is_refused_before_its_body_is_read(
         environ_overrides=overrides,
     )
     assert_error(response, 403, code, CHALLENGE_HEADER)
+    assert response.headers["Connection"] == "close"
 
 
 def test_body_challenge_must_be_the_header_one(
@@ -223,6 +226,8 @@ def test_body_challenge_must_be_the_header_one(
     other = str(client.get("/v1/challenge").get_json()["token"])
     response = post(client, valid, headers={CHALLENGE_HEADER: other})
     assert_error(response, 403, "pow_invalid", "pow.challenge")
+    # The body was read: the connection may be kept.
+    assert "Connection" not in response.headers
     assert drain(channel) == []
 
 

@@ -127,6 +127,20 @@ def test_the_slack_is_for_a_fresh_token_only() -> None:
     assert (refused.value.reason, refused.value.field) == ("insufficient", "pow.challenge")
 
 
+def test_the_slack_lasts_twenty_seconds() -> None:
+    """Long enough for a slow phone's floor solve; short, since pre-solved floor envelopes spend it."""
+    clock = FakeClock()
+    pow_ = make(clock, min_bits=4)
+    token = pow_.issue(6).token
+    nonce = solve(token, ENVELOPE, 6)
+    clock.advance(20)
+    pow_.verify(token, nonce, DIGEST, lambda: 7)
+    clock.advance(1)
+    with pytest.raises(PowRejected) as refused:
+        pow_.verify(token, nonce, DIGEST, lambda: 7)
+    assert refused.value.reason == "insufficient"
+
+
 def test_the_current_difficulty_is_asked_only_of_an_authentic_token() -> None:
     clock = FakeClock()
     pow_ = make(clock)

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
+from sqlalchemy import delete
 from werkzeug.test import TestResponse
 
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
 from haven.envelope import PrivateKey, digest, open_envelope
 from haven.store import Store, StoreSettings, UsedTickets
+from haven.store.schema import acceptances
 from intake import IntakeSettings, create_app
 from intake.guards.nojs import TicketRejected, Tickets, TokenBucket
 from intake.pages.catalog import read_catalog
@@ -288,6 +290,23 @@ def test_metrics_count_no_js_submissions_by_endpoint_and_outcome_only(
     assert 'endpoint="pages.step",outcome="ok"} 2.0' in text  # the form page, the review
     assert CANARY not in text
     assert len(drain(channel)) == 1
+
+
+def test_a_no_js_send_is_priced_like_any_acceptance(
+    own_intake: Callable[..., tuple[FlaskClient, FakeClock]],
+    store: Store,
+    channel: BlockingChannel,
+) -> None:
+    """A flood through the server-sealed path raises the proof of work as one through the API does."""
+    with store.begin() as connection:
+        connection.execute(delete(acceptances))  # other tests' acceptances of this run
+    client, clock = own_intake(pow_min_bits=8, pow_max_bits=12, pow_baseline_per_minute=1)
+    assert client.get("/v1/challenge").get_json()["difficulty"] == 8
+    for _ in range(2):
+        assert send(client, clock).status_code == 200
+    # Two a minute is twice the baseline: one bit more.
+    assert client.get("/v1/challenge").get_json()["difficulty"] == 9
+    assert len(drain(channel)) == 2
 
 
 @pytest.mark.parametrize(

@@ -106,3 +106,32 @@ def test_silent_half_requests_cannot_take_every_thread(
         finally:
             for sock in stalled:
                 sock.close()
+
+
+@pytest.mark.parametrize("token", [None, b"A" * 88], ids=["missing", "forged"])
+def test_a_refusal_before_the_body_closes_the_connection(
+    gunicorn: tuple[str, subprocess.Popen[bytes]], token: bytes | None
+) -> None:
+    """An unpaid request's body is never read, and the server must not read it either.
+
+    On a kept-alive connection gunicorn would drain the unread body (however
+    long it says it is) before the next request: the intake answers
+    `Connection: close` instead, and the connection ends with the answer.
+    """
+    base, _ = gunicorn
+    host, port = base.removeprefix("http://").split(":")
+    head = b"POST /v1/requests HTTP/1.1\r\nHost: intake\r\nConnection: keep-alive\r\n"
+    if token is not None:
+        head += b"Haven-Pow-Challenge: " + token + b"\r\n"
+    head += b"Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head + b"{" * 1000)  # a start of the body, the rest never sent
+        connection.settimeout(3)  # under gunicorn's 5 s drain: a drain would time this out
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split(b" ")[:2] == [b"HTTP/1.1", b"403"], answer[:300]
+    head_lines = rest.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    headers = {k.lower(): v for k, v in (line.split(b": ", 1) for line in head_lines)}
+    assert headers[b"connection"] == b"close"
