@@ -41,6 +41,9 @@ PURGE_BATCH = 1000
 # replay of one costs no round trip before the per-partner bound applies.
 # 2 × 32-byte hash plus dict overhead: about 20 MB at most.
 SETTLED_CACHE = 100_000
+# Settles kept for a later write while the store is away: each is written
+# with the next settle, in one statement.
+UNWRITTEN_SETTLES = 1000
 
 
 def nonce_hash(nonce: bytes) -> bytes:
@@ -84,6 +87,10 @@ class StoreConsumedAssignments:
         # the oldest forgotten first; a forgotten one is asked of the store.
         self._settled: OrderedDict[bytes, None] = OrderedDict()
         self._settled_cache = settled_cache
+        # Settles the store was away for, oldest first: written with the next
+        # settle that reaches it (bounded; one past the bound stays known
+        # here, in `_settled`, only).
+        self._unwritten: OrderedDict[bytes, None] = OrderedDict()
 
     def consume(self, nonce: bytes) -> Consumption:
         """ "new" the first time any router consumes `nonce`, then its state; StoreUnavailable."""
@@ -118,14 +125,31 @@ class StoreConsumedAssignments:
         return "new"
 
     def settle(self, nonce: bytes) -> None:
-        """Mark `nonce` settled (its request was handed on); StoreUnavailable."""
+        """Mark `nonce` settled (its request was handed on); StoreUnavailable.
+
+        Called only once the request is handed on, so this router remembers
+        it settled even if the store is away: a replay of the decline that
+        the broker redelivers (handed back during that very outage) is then
+        refused here rather than honoured a second time. The write that
+        failed is tried again with the next settle, so other routers learn
+        it too once the store is back.
+        """
+        key = nonce_hash(nonce)
+        self._remember_settled(key)
+        with self._lock:
+            self._unwritten[key] = None
+            while len(self._unwritten) > UNWRITTEN_SETTLES:
+                self._unwritten.popitem(last=False)
+            keys = list(self._unwritten)
         with self._store.begin() as connection:
             connection.execute(
                 update(consumed_assignments)
-                .where(consumed_assignments.c.nonce_hash == nonce_hash(nonce))
+                .where(consumed_assignments.c.nonce_hash.in_(keys))
                 .values(settled=True)
             )
-        self._remember_settled(nonce_hash(nonce))
+        with self._lock:
+            for written in keys:
+                self._unwritten.pop(written, None)
 
     def _remember_settled(self, key: bytes) -> None:
         if self._settled_cache < 1:

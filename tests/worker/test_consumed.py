@@ -14,7 +14,13 @@ from collections.abc import Callable
 
 import pytest
 
-from haven.store import Store, StoreConsumedAssignments, StoreSettings, migrate
+from haven.store import (
+    Store,
+    StoreConsumedAssignments,
+    StoreSettings,
+    StoreUnavailable,
+    migrate,
+)
 from tests.conftest import store_url
 from worker.consumed import ConsumedAssignments, MemoryConsumedAssignments
 from worker.main import ROUTER_STORE_POOL
@@ -98,3 +104,41 @@ def test_the_memory_record_is_bounded_and_forgets_the_oldest_first() -> None:
     assert record.consume(rest[-1]) == "unsettled"
     # Beyond its capacity the per-router record no longer knows the oldest.
     assert record.consume(first) == "new"
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_a_settle_the_store_missed_is_still_refused_here_and_written_with_the_next(
+    request: pytest.FixtureRequest, backend: str
+) -> None:
+    """The store is away when a router settles: the request was handed on all the same.
+
+    Left unsettled, a partner's replay of that decline, handed back during
+    the outage and redelivered, would be honoured a second time. This
+    router remembers it settled at once; the store learns it with the next
+    settle that reaches it, so another router refuses it too.
+    """
+    url = store_url(request, backend)
+    store = Store(StoreSettings(url=url))
+    request.addfinalizer(store.close)
+    migrate(store)
+    here = StoreConsumedAssignments(store, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time)
+    elsewhere = StoreConsumedAssignments(
+        store, retention=DEFAULT_CONSUMED_RETENTION, clock=time.time
+    )
+    missed, later = secrets.token_bytes(16), secrets.token_bytes(16)
+    assert here.consume(missed) == "new"
+    assert here.consume(later) == "new"
+    # The store away for this router's statements: its table is not there.
+    with store.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE consumed_assignments RENAME TO away")
+    try:
+        with pytest.raises(StoreUnavailable):
+            here.settle(missed)
+        assert here.consume(missed) == "settled"
+    finally:
+        with store.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE away RENAME TO consumed_assignments")
+    assert elsewhere.consume(missed) == "unsettled"
+    here.settle(later)
+    assert elsewhere.consume(missed) == "settled"
+    assert elsewhere.consume(later) == "settled"
