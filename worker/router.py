@@ -548,14 +548,18 @@ class Router:
         )
 
         def done(outcome: Outcome) -> None:
-            # Handed on either way: to quarantine, or dead-lettered there.
-            self._settle(nonce)
             if outcome == "confirmed":
+                self._settle(nonce)
                 consumer.ack(delivery)
             else:
                 # Quarantine itself refused: the source queue dead-letters
                 # the rejected delivery to quarantine, and at-least-once
-                # dead-lettering holds it until quarantine has room.
+                # dead-lettering holds it until quarantine has room. Not
+                # settled: a reject has no confirm, and if the connection
+                # dies before the broker takes it, the redelivery must find
+                # the assignment unsettled and finish the work; settled, it
+                # would be acked (a decline) or dropped (a return) and the
+                # request lost.
                 consumer.reject(delivery)
             self.metrics.quarantined.labels(category).inc()
             log.warning("message %s: quarantined (%s)", message_id or "-", reason)
@@ -569,9 +573,10 @@ class Router:
         try:
             self.consumed.settle(nonce)
         except StoreUnavailable as exc:
-            # The request is handed on, so its source is acked all the same;
-            # left unsettled, a replay of this decline that the broker
-            # redelivers could be honoured once more (docs/routing.md).
+            # The request is handed on, so its source is acked all the same.
+            # The record remembers it settled in memory and writes it with
+            # its next settle (haven.store.assignments); until then a replay
+            # redelivered to another router could be honoured once more.
             log.warning("store unavailable (%s): assignment left unsettled", exc)
             self.metrics.store_unavailable.inc()
 

@@ -13,7 +13,7 @@ import pika
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from haven.broker import INTAKE_EXCHANGE, INTAKE_QUEUE, QUARANTINE_QUEUE
+from haven.broker import INTAKE_EXCHANGE, INTAKE_QUEUE, QUARANTINE_QUEUE, BrokerSettings
 from haven.broker.declines import decline_properties
 from haven.broker.topology import (
     DECLINES_EXCHANGE,
@@ -26,6 +26,7 @@ from haven.broker.topology import (
 )
 from haven.directory import empty_directory, recipient_keys, with_partner
 from haven.envelope import Labels, PrivateKey, digest, seal
+from haven.store import Consumption
 from schemas.directory import Directory
 from tests.conftest import rabbitmqctl
 from tests.worker.conftest import (
@@ -39,6 +40,7 @@ from tests.worker.conftest import (
     wait_until,
 )
 from worker import declare_routing
+from worker.consumed import MemoryConsumedAssignments
 
 pytestmark = pytest.mark.broker
 
@@ -347,3 +349,64 @@ def test_a_partner_cannot_send_the_webhook_deliverers_decline(
     if ends_in == QUARANTINE_QUEUE:
         assert properties.headers["x-haven-reason"] == "forged-decline"
     assert depth(channel, UNASSIGNED_QUEUE) == 0
+
+
+class _Recording:
+    """The in-process record, noting every nonce the router consumes."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryConsumedAssignments(1000)
+        self.nonces: list[bytes] = []
+
+    def consume(self, nonce: bytes) -> Consumption:
+        self.nonces.append(nonce)
+        return self.inner.consume(nonce)
+
+    def settle(self, nonce: bytes) -> None:
+        self.inner.settle(nonce)
+
+
+def test_a_decline_quarantine_refuses_is_rejected_and_its_assignment_left_unsettled(
+    fresh_broker_url: str, directory: Directory, channel: BlockingChannel
+) -> None:
+    """Quarantine is full: the decline is rejected (dead-lettered there), not acked.
+
+    A reject has no confirm: if the connection died before the broker took
+    it, the decline comes back redelivered, and must find its assignment
+    unsettled so that it is finished. Settled, it would be acked as work
+    already done and the request would be lost.
+    """
+    url = fresh_broker_url
+    settings = router_settings(url, broker=BrokerSettings(url=url, quarantine_max_length=1))
+    record = _Recording()
+    envelope = sealed(directory)
+    with running_router(settings, directory, consumed=record) as router:
+        channel.basic_publish(
+            INTAKE_EXCHANGE,
+            "request",
+            envelope,
+            pika.BasicProperties(delivery_mode=2, message_id=digest(envelope)),
+        )
+        partner = holder(channel)
+        # Quarantine over its length (reject-publish, a quorum queue's soft
+        # limit): the router's publish there is refused.
+        for _ in range(2):
+            channel.basic_publish("", QUARANTINE_QUEUE, b"filler")
+        wait_until(lambda: depth(channel, QUARANTINE_QUEUE) == 2, what="quarantine full")
+        method, received, body = channel.basic_get(partner_queue(partner), auto_ack=True)
+        assert method is not None
+        user = unquote(url.split("//", 1)[1].split(":", 1)[0])
+        channel.basic_publish(
+            DECLINES_EXCHANGE,
+            DECLINES_ROUTING_KEY,
+            body,
+            decline_properties(received, "undecryptable", user_id=user),
+        )
+        wait_until(
+            lambda: router.metrics.value("quarantined", category="desertion") == 1,
+            what="the decline sent to quarantine",
+        )
+        # Held by at-least-once dead-lettering, not acked away.
+        assert depth(channel, QUARANTINE_QUEUE) == 2
+    (nonce,) = record.nonces
+    assert record.inner.consume(nonce) == "unsettled"
