@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pika
 from pika.exceptions import AMQPError
@@ -252,6 +253,10 @@ def _serve(
     serve_intake = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONF]
     # Each service connects as its own user, as in the compose stack: the
     # intake may only publish to the intake exchange, never purge a queue.
+    # SIGTERM (a process manager, `kill`, a job stopped in the background)
+    # must stop the intake and the router as Ctrl-C does: otherwise the demo
+    # dies alone and leaves both serving, with their broker users, unseen.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     intake = subprocess.Popen(serve_intake, env=_as_service(environ, services, "intake"))  # noqa: S603
     router = subprocess.Popen(
         [sys.executable, "-m", "worker.main"], env=_as_service(environ, services, "router")
@@ -279,14 +284,26 @@ def _serve(
     except KeyboardInterrupt:
         return 0
     finally:
-        for process in (intake, router):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in (intake, router):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop_services((intake, router), previous)
+
+
+def _stop_services(processes: Sequence[subprocess.Popen[bytes]], previous: Any) -> None:
+    # A second SIGTERM while the services stop must not cut this short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM stops the demo the way Ctrl-C does, through the same clean-up."""
+    raise KeyboardInterrupt
 
 
 def _sign_site(step: Step, base: Path) -> None:

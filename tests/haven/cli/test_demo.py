@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +174,50 @@ def test_the_demo_runs_from_an_installed_package_away_from_any_checkout(
         check=True,
     )
     assert all(path.startswith(str(site)) for path in where.stdout.split()), where.stdout
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sigterm_stops_the_demo_and_the_services_it_started(
+    fresh_broker_url: str, management_url: str, tmp_path: Path, demo_users: None
+) -> None:
+    """`kill` (or a process manager) stops the intake and the router too, as Ctrl-C does."""
+    demo = tmp_path / "demo"
+    port, ops_port = free_port(), free_port()
+    argv = [sys.executable, "-m", "haven.cli.main", "demo", "--dir", str(demo), "--serve"]
+    serving = subprocess.Popen(
+        [*argv, "--port", str(port), "--ops-port", str(ops_port)],
+        cwd=tmp_path,
+        env={**os.environ, "HAVEN_AMQP_URL": fresh_broker_url, "HAVEN_MANAGEMENT_URL": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert serving.stdout is not None
+        seen = []
+        for line in serving.stdout:
+            seen.append(line)
+            if line.startswith("Haven is running"):
+                break
+        else:
+            pytest.fail("the demo stopped before serving: " + "".join(seen)[-2000:])
+        assert _answers(port) and _answers(ops_port)
+        serving.send_signal(signal.SIGTERM)
+        rest, _ = serving.communicate(timeout=60)
+        assert serving.returncode == 0, rest[-2000:]
+        # Its intake no longer listens on either port: it was stopped, not orphaned.
+        deadline = time.monotonic() + 10
+        while (_answers(port) or _answers(ops_port)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _answers(port) and not _answers(ops_port)
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.communicate()
+        if serving.stdout is not None:
+            serving.stdout.close()
