@@ -7,7 +7,8 @@ lists a retired partner key, an older manifest that vouches for an older
 release with a known hole. Only a client that remembers what it has seen
 can tell. Each kind of document keeps its own state file, through a small
 subclass naming the document in messages and the error that refuses it
-(haven/directory/state.py, haven/site/state.py).
+(haven/directory/state.py, haven/site/state.py). Both documents also live
+under the same time bounds, kept here once.
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from haven.files import replace_atomically
+
+# The time bounds of every document the network key signs. A publisher's
+# clock may run a little ahead of a partner's laptop or a watcher's machine.
+CLOCK_SKEW = timedelta(minutes=5)
+# Browsers keep no state, so for them expiry is the only thing that retires
+# a removed partner key or a manifest vouching for a release since found to
+# leak: a signed document lives one month at most.
+MAX_VALIDITY = timedelta(days=31)
 
 
 @dataclass(frozen=True)

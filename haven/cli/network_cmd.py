@@ -33,8 +33,8 @@ from haven.directory import (
     with_partner,
     without_partner,
 )
-from haven.directory.verify import MAX_VALIDITY
 from haven.envelope import NetworkKey, wrap_private_key
+from haven.seen import MAX_VALIDITY
 from schemas.directory import Directory, dump_directory_payload
 
 

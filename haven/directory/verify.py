@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from haven.directory.errors import DirectoryError
 from haven.directory.recipients import check_recipient_sets
@@ -15,14 +15,10 @@ from haven.envelope import (
     verify_document,
 )
 from haven.envelope.strictjson import StrictJSONError, loads
+from haven.seen import CLOCK_SKEW, MAX_VALIDITY
 from schemas.directory import Directory, DirectoryFormatError, load_directory_payload
 
 PURPOSE = "directory"
-# A publisher's clock may run a little ahead of a partner's laptop.
-CLOCK_SKEW = timedelta(minutes=5)
-# Browsers keep no state, so for them expiry is the only thing that retires a
-# removed or compromised partner key: a directory may live one month at most.
-MAX_VALIDITY = timedelta(days=31)
 
 
 def parse_payload(payload: bytes) -> Directory:

@@ -6,11 +6,11 @@ intake at /v1/site-manifest, and checked by anyone holding the pinned
 network verify key (`haven check-site`).
 """
 
+from haven.seen import MAX_VALIDITY
 from haven.site.check import CheckResult, check, fetch_manifest
 from haven.site.http import HttpFetcher, SiteUnreachable
 from haven.site.manifest import (
     DEFAULT_VALIDITY,
-    MAX_VALIDITY,
     PURPOSE,
     PageRequest,
     SignedFile,

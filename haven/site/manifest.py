@@ -30,14 +30,11 @@ from haven.envelope import (
     verify_document,
 )
 from haven.envelope.strictjson import StrictJSONError, loads
-from haven.seen import SeenVersion
+
+# The directory's time bounds (docs/directory.md): one home for both documents.
+from haven.seen import CLOCK_SKEW, MAX_VALIDITY, SeenVersion
 
 PURPOSE = "site-manifest"
-# The same bounds as the directory's (docs/directory.md): a publisher's clock
-# may run a little ahead, and an old manifest, which may list a bundle since
-# found to leak, stops being accepted within a month at most.
-CLOCK_SKEW = timedelta(minutes=5)
-MAX_VALIDITY = timedelta(days=31)
 DEFAULT_VALIDITY = timedelta(days=14)
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
