@@ -52,6 +52,10 @@ DEPTH_FRESH_SECONDS = 10.0
 # A watched queue the broker does not have (a partner new to the directory
 # whose queue the router has not declared yet) is asked about again after this.
 MISSING_RETRY_SECONDS = 30.0
+# How long a close already under way may take once the I/O loop has been
+# asked to stop: the broker answers Close-Ok at once unless it is gone, and
+# then the socket's error ends it sooner.
+CLOSE_GRACE_SECONDS = 2.0
 
 
 class BrokerUnavailable(Exception):  # noqa: N818 - reads as what the intake answers: 503
@@ -240,6 +244,7 @@ class ConfirmedPublisher:
                 connection.add_on_connection_blocked_callback(self._on_blocked)
                 connection.add_on_connection_unblocked_callback(self._on_unblocked)
                 connection.ioloop.start()
+                self._finish_close(connection)
                 # Each connection brings its own loop (and its wake-up
                 # socket pair): close it, or every reconnect leaks two sockets.
                 connection.ioloop.close()
@@ -293,10 +298,24 @@ class ConfirmedPublisher:
             return
         if connection.is_open:
             connection.close()
-        elif connection.is_closing or connection.is_closed:
+        elif connection.is_closed:
             connection.ioloop.stop()
-        # Still opening: closing now trips pika's handshake; the open
-        # callback sees the stop flag and closes it then.
+        # Closing: the close callback stops the loop once the broker has
+        # answered and the socket is shut. Still opening: closing now trips
+        # pika's handshake; the open callback sees the stop flag and closes
+        # it then.
+
+    def _finish_close(self, connection: SelectConnection) -> None:
+        # The loop can stop with the connection still open or half-closed
+        # (a stop asked for elsewhere). Dropping it then would leave its
+        # socket open until the garbage collector finds it: give the close
+        # a bounded moment to finish on this loop instead.
+        if connection.is_closed:
+            return
+        if connection.is_open:
+            connection.close()
+        connection.ioloop.call_later(CLOSE_GRACE_SECONDS, connection.ioloop.stop)
+        connection.ioloop.start()
 
     def _on_blocked(self, *_: Any) -> None:
         self._blocked = True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
+import warnings
 from collections import Counter
 from urllib.parse import unquote, urlsplit
 
@@ -191,3 +193,33 @@ def wait_for_depth(
         time.sleep(0.2)
         depth = publisher.intake_depth()
     return depth
+
+
+def test_a_close_while_the_connection_is_closing_leaves_no_socket_open(
+    settings: BrokerSettings, channel: BlockingChannel
+) -> None:
+    """close() arriving while a close is already under way (a channel the
+    broker closed, say) must let that close finish: stopping the I/O loop
+    half-way dropped the connection with its socket still open."""
+    drain(channel, INTAKE_QUEUE)
+    publisher = ConfirmedPublisher(settings)
+    publisher.publish(b"x", message_id="closing")
+    connection = publisher._connection
+    assert connection is not None
+    started = threading.Event()
+
+    def begin_close(closing: object = connection) -> None:
+        assert isinstance(closing, pika.SelectConnection)
+        closing.close()
+        started.set()
+
+    connection.ioloop.add_callback_threadsafe(begin_close)
+    assert started.wait(5)
+    del connection
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        publisher.close()
+        publisher._connection = None
+        gc.collect()
+    leaked = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaked == []
