@@ -66,7 +66,11 @@ STATIC_FILES = {
     "quick-exit.js": "text/javascript",
     "haven-form.js": "text/javascript",
     "haven-pow-worker.js": "text/javascript",
+    "haven-receipt-worker.js": "text/javascript",
 }
+# The Web Worker that makes a receipt code and derives its keys: the one
+# script that runs WebAssembly (intake.headers).
+RECEIPT_WORKER_PATH = "/static/haven-receipt-worker.js"
 # Where the quick exit goes: an ordinary, neutral site.
 QUICK_EXIT_URL = "https://yandex.ru/pogoda/"
 
@@ -229,6 +233,7 @@ def _form_page(
         "challenge_url": "/v1/challenge",
         "submit_url": "/v1/requests",
         "pow_worker_url": "/static/haven-pow-worker.js",
+        "receipt_worker_url": RECEIPT_WORKER_PATH,
         "form": definition,
         "messages": pages_state().catalog.bundle_messages(lang),
     }

@@ -16,7 +16,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
 import { b64decodeStrict } from "./directory.js";
-import { open, seal } from "./envelope.js";
+import { inspect, open, seal } from "./envelope.js";
 import { parseStrictJson } from "./strictjson.js";
 
 export const STATES = Object.freeze(["received", "in_progress", "need_info", "closed"]);
@@ -40,7 +40,8 @@ export const REPLY_LABELS = Object.freeze({
 });
 // The largest sealed message (section 4.1): one recipient, the reply labels,
 // at most the 16384-byte bucket. A larger one is refused before any work.
-export const MAX_SEALED_BYTES = 26 + 1 + 1200 + 32 + 16384 + 16;
+export const MAX_PADDED_BYTES = 16384;
+export const MAX_SEALED_BYTES = 26 + 1 + 1200 + 32 + MAX_PADDED_BYTES + 16;
 
 const ascii = new TextEncoder();
 const ACCESS_HASH_CONTEXT = Uint8Array.of(...ascii.encode("haven/replies/v1 access hash"), 0);
@@ -254,6 +255,10 @@ export async function readMessage(wire, mailboxId, replySeed, signingKeys) {
   const parsed = checkSignature(wire, mailboxId, signingKeys);
   requireBytes(replySeed, 32, "a reply key seed");
   try {
+    // Section 3.2's form first, as the intake checks it: one recipient, at
+    // most the 16384-byte bucket (the labels are checked once opened).
+    const form = inspect(parsed.sealed);
+    if (form.kids.length !== 1 || form.bucket > MAX_PADDED_BYTES) throw new Error();
     const opened = await open(parsed.sealed, [replySeed]);
     if (!sameLabels(opened.labels, REPLY_LABELS) || opened.serverSealed) throw new Error();
     return readPlaintext(opened.content, parsed.partner, mailboxId);
@@ -275,20 +280,19 @@ export function followUpLabels(partnerId, language) {
   return { category: FOLLOW_UP_CATEGORY, region: partnerId, language, urgency: "normal" };
 }
 
-/** Section 5: a follow-up's content, canonical JSON (sorted members, compact). */
+/** Section 5: a follow-up's content, compact JSON in the members' order, as Python writes it. */
 export function followUpPlaintext({ mailboxId, replyKey, text }) {
   requireBytes(mailboxId, MAILBOX_ID_BYTES, "a mailbox id");
   requireBytes(replyKey, REPLY_KEY_BYTES, "a reply public key");
   if (!isText(text, 1, MAX_FOLLOW_UP_CHARS)) {
     throw new RangeError(`a follow-up is 1 to ${MAX_FOLLOW_UP_CHARS} characters without control characters`);
   }
-  // Members in sorted order: JSON.stringify keeps insertion order.
   const document = {
+    v: 1,
     kind: "follow_up",
     mailbox_id: toBase64(mailboxId),
     reply_key: toBase64(replyKey),
     text,
-    v: 1,
   };
   return ascii.encode(JSON.stringify(document));
 }
