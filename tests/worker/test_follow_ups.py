@@ -26,9 +26,7 @@ pytestmark = pytest.mark.broker
 PARTNERS = ("alpha", "bravo", "charlie", "delta")
 
 
-def follow_up(
-    partner_id: str, keys: list[PublicKey], *, language: str = "ru"
-) -> bytes:
+def follow_up(partner_id: str, keys: list[PublicKey], *, language: str = "ru") -> bytes:
     """A follow-up as a requester's device seals it: to `keys`, labelled for `partner_id`."""
     reply = PrivateKey.generate().public_key
     content = FollowUp(mailbox_id=os.urandom(32), reply_key=reply.to_bytes(), text="и ещё одно")
@@ -36,7 +34,9 @@ def follow_up(
 
 
 def queued(channel: BlockingChannel) -> dict[str, int]:
-    return {p: depth(channel, partner_queue(p)) for p in PARTNERS if depth(channel, partner_queue(p))}
+    return {
+        p: depth(channel, partner_queue(p)) for p in PARTNERS if depth(channel, partner_queue(p))
+    }
 
 
 def reject_one(channel: BlockingChannel, partner_id: str) -> None:
@@ -48,6 +48,7 @@ def reject_one(channel: BlockingChannel, partner_id: str) -> None:
 @pytest.mark.parametrize("partner_id", ["alpha", "charlie", "delta"])
 def test_a_follow_up_reaches_only_the_partner_it_names(
     partner_id: str,
+    *,
     fresh_broker_url: str,
     directory: Directory,
     partner_keys: dict[str, PrivateKey],
