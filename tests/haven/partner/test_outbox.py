@@ -61,7 +61,12 @@ class Requester:
 
 
 def request_entry(requester: Requester, marker: bytes = b"request") -> Entry:
-    routing = {"category": "desertion", "region": "ru-central", "language": "ru", "urgency": "normal"}
+    routing = {
+        "category": "desertion",
+        "region": "ru-central",
+        "language": "ru",
+        "urgency": "normal",
+    }
     return Entry(
         digest(marker),
         "2026-11-30T07:00:00Z",
@@ -130,9 +135,7 @@ def test_a_reply_or_status_opens_only_with_the_reply_key_and_verifies_for_the_pa
             [signing_public_key(PrivateKey.generate())],
         )
     with pytest.raises(MessageRefused, match="not signed"):
-        read_message(
-            wire, os.urandom(32), requester.reply_key, [signing_public_key(partner_key)]
-        )
+        read_message(wire, os.urandom(32), requester.reply_key, [signing_public_key(partner_key)])
 
 
 def test_a_follow_up_is_answered_in_its_thread_with_the_request_s_access_hash(
