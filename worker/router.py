@@ -128,11 +128,7 @@ def _check_envelope(delivery: Delivery) -> tuple[Header, str] | str:
         known_labels = PARTNER_ID_RE.match(labels.region) is not None
     else:
         known_labels = labels.category in CATEGORIES and labels.region in REGIONS
-    if (
-        not known_labels
-        or labels.language not in LANGUAGES
-        or labels.urgency not in URGENCIES
-    ):
+    if not known_labels or labels.language not in LANGUAGES or labels.urgency not in URGENCIES:
         return INVALID_LABELS
     return header, message_id
 
