@@ -6,9 +6,14 @@ package is one implementation of it, web/src/receipt.js is the other.
 
 Public API: `generate`, `parse`, `format_code`, `derive`, the `ReceiptCode`
 and `ReplyKeys` types, the fixed `ARGON2` parameters, and one error type for
-a code that does not parse (`CodeError`); for the mailbox (section 4),
-`mailbox_work_target` and the fetch answer's padding (`fetch_response`,
-`FETCH_BUCKETS`).
+a code that does not parse (`CodeError`). Partner messages and follow-ups
+(sections 2, 3 and 5): `access_hash`, `SigningKey`, `PartnerMessage`,
+`WireMessage`, `write_message`, `check_signature`, `check_sealed_form`,
+`read_message`, `FollowUp`, `seal_follow_up`, and two error types:
+`MessageFormatError` (a malformed field, named) and `MessageRefused` (a
+message a requester must not be shown: "not_signed" or "unreadable").
+For the mailbox (section 4): `mailbox_work_target` and the fetch answer's
+padding (`fetch_response`, `FETCH_BUCKETS`).
 """
 
 from haven.replies.code import (
@@ -32,6 +37,29 @@ from haven.replies.mailbox import (
     fetch_response,
     mailbox_work_target,
 )
+from haven.replies.message import (
+    FOLLOW_UP_CATEGORY,
+    MAX_FOLLOW_UP_CHARS,
+    MAX_REPLY_CHARS,
+    MAX_SEALED_BYTES,
+    MAX_STATUS_CHARS,
+    REPLY_LABELS,
+    STATES,
+    FollowUp,
+    MessageFormatError,
+    MessageRefused,
+    PartnerMessage,
+    SigningKey,
+    WireMessage,
+    access_hash,
+    check_sealed_form,
+    check_signature,
+    follow_up_labels,
+    read_message,
+    seal_follow_up,
+    signing_public_key,
+    write_message,
+)
 from haven.replies.words import LANGUAGES, word_list
 
 __all__ = [
@@ -42,19 +70,40 @@ __all__ = [
     "ENTROPY_BITS",
     "ENTROPY_BYTES",
     "FETCH_BUCKETS",
+    "FOLLOW_UP_CATEGORY",
     "LANGUAGES",
     "MAILBOX_ACTIONS",
+    "MAX_FOLLOW_UP_CHARS",
+    "MAX_REPLY_CHARS",
+    "MAX_SEALED_BYTES",
+    "MAX_STATUS_CHARS",
+    "REPLY_LABELS",
+    "STATES",
     "Argon2Params",
     "CodeError",
+    "FollowUp",
+    "MessageFormatError",
+    "MessageRefused",
+    "PartnerMessage",
     "ReceiptCode",
     "ReplyKeys",
+    "SigningKey",
+    "WireMessage",
+    "access_hash",
     "check_index",
+    "check_sealed_form",
+    "check_signature",
     "derive",
     "fetch_bucket",
     "fetch_response",
+    "follow_up_labels",
     "format_code",
     "generate",
     "mailbox_work_target",
     "parse",
+    "read_message",
+    "seal_follow_up",
+    "signing_public_key",
     "word_list",
+    "write_message",
 ]
