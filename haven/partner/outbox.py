@@ -34,6 +34,7 @@ from haven.replies import (
     PartnerMessage,
     SigningKey,
     WireMessage,
+    format_sent_at,
     write_message,
 )
 
@@ -157,7 +158,7 @@ def thread_of(entry: Entry, inbox: Inbox | None = None) -> Thread:
 
 
 def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_sent_at(datetime.now(UTC))
 
 
 def compose(
