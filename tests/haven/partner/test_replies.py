@@ -63,6 +63,7 @@ class Requester:
     def content(self) -> bytes:
         document = json.loads(EXAMPLE)
         document["fields"]["contact_channel"] = "haven_reply"
+        document["fields"].pop("contact_handle", None)
         document["reply_key"] = b64(self.reply_key.public_key.to_bytes())
         document["mailbox_id"] = b64(self.mailbox_id)
         document["access_hash"] = b64(self.access_hash)
