@@ -34,10 +34,11 @@ POW_RETRIES = 2
 # solution does not hold: solving again would not change that).
 _NEW_CHALLENGE_HELPS = frozenset({"pow_expired", "pow_insufficient"})
 MAX_NONCES = 1 << 32
-# The largest answer an intake gives: a mailbox fetch padded to its top
-# bucket (4 MiB, docs/replies-v1.md section 4.2). A larger one is not an
-# intake's and is not read into memory.
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# The largest answer read into memory. An intake's largest is a full
+# mailbox's fetch (100 messages of at most 16 KiB sealed, padded to the
+# 4 MiB bucket: docs/replies-v1.md section 4.2); anything past twice that
+# is not an intake's answer.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 Answer = tuple[int, dict[str, Any], str | None]
 

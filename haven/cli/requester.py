@@ -140,4 +140,3 @@ def send_follow_up(
     except ValueError as exc:
         raise CliError(f"follow-up: {exc}") from None
     return submit(envelope, base, path=FOLLOW_UPS_PATH)
-

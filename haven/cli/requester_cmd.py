@@ -27,7 +27,7 @@ from haven.cli.requester import (
     read_thread,
     send_follow_up,
 )
-from haven.replies import MAX_REPLY_CHARS, ReplyKeys
+from haven.replies import MAX_FOLLOW_UP_CHARS, ReplyKeys
 from schemas.directory import Directory
 
 NETWORK_KEY_ENV = "HAVEN_NETWORK_VERIFY_KEY_FILE"
@@ -39,9 +39,9 @@ STATE_MEANINGS = {
     "with haven follow-up",
     "closed": "the organisation has finished with the request",
 }
-# A follow-up's text is at most MAX_REPLY_CHARS characters; a file of more
+# A follow-up's text is at most MAX_FOLLOW_UP_CHARS characters; a file of more
 # bytes than four per character cannot hold a valid one.
-MAX_TEXT_FILE = 4 * MAX_REPLY_CHARS
+MAX_TEXT_FILE = 4 * MAX_FOLLOW_UP_CHARS
 UNVERIFIED = "one message could not be verified: it is not shown"
 # Message text is indented, so that nothing a message says can pass for a
 # line of this command's own (a header, or the current status).

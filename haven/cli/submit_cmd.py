@@ -17,15 +17,7 @@ import hashlib
 from pathlib import Path
 
 from haven.cli.common import CliError, Commands, read_bytes
-from haven.cli.intake_client import (
-    MAX_NONCES as MAX_NONCES,
-    POW_RETRIES as POW_RETRIES,
-    TIMEOUT_SECONDS as TIMEOUT_SECONDS,
-    fetch_directory,
-    paid_post,
-    refusal,
-    solve as solve,
-)
+from haven.cli.intake_client import fetch_directory, paid_post, refusal
 from haven.cli.receipt import (
     add_code_file_option,
     release_code_file,
@@ -59,7 +51,7 @@ def register(commands: Commands) -> None:
     group.add_argument("--region")
     group.add_argument("--language")
     group.add_argument("--urgency", default="normal")
-    add_code_file_option(group)
+    add_code_file_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -92,7 +84,11 @@ def _is_content(raw: bytes) -> bool:
 
 
 def _seal_from_intake(args: argparse.Namespace, raw: bytes) -> tuple[bytes, ReceiptCode | None]:
-    needed = {"--network-key": args.network_key, "--region": args.region, "--language": args.language}
+    needed = {
+        "--network-key": args.network_key,
+        "--region": args.region,
+        "--language": args.language,
+    }
     missing = [flag for flag, value in needed.items() if value is None]
     if missing:
         raise CliError(f"a content document needs {', '.join(missing)} to be sealed")
@@ -111,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
     raw = read_bytes(args.request, "request", limit=MAX_ENVELOPE_BYTES)
     if not _is_content(raw):
         if args.code_file is not None:
-            raise CliError("--code-file: an envelope is sealed already; its code was made by `haven seal`")
+            raise CliError(
+                "--code-file: an envelope is sealed already; its code was made by `haven seal`"
+            )
         print(f"queued: {submit(raw, args.url)}")
         return 0
     # The code file is made before anything is sent, so a request never
