@@ -138,9 +138,7 @@ def test_no_code_for_a_request_answered_another_way(
     assert "mailbox_id" not in opened_content(tmp_path, partner_key)
 
 
-def test_a_failed_seal_leaves_no_code_file(
-    haven: Haven, tmp_path: Path, partner_pub: Path
-) -> None:
+def test_a_failed_seal_leaves_no_code_file(haven: Haven, tmp_path: Path, partner_pub: Path) -> None:
     result = seal(
         haven, reply_request(tmp_path), partner_pub, "--code-file", "code.txt", language="xx"
     )

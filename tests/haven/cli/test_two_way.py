@@ -38,14 +38,11 @@ from haven.store import Store, StoreSettings
 from haven.store.mailboxes import Mailboxes
 from tests.conftest import postgres_database
 from tests.haven.cli.conftest import EXAMPLES
-from tests.haven.partner.conftest import (  # noqa: F401 - fixtures of the partner network
+from tests.haven.partner.conftest import (
     Network,
     Result,
-    channel,
     depth,
     fast_router,
-    make_network,
-    partner_private_keys,
     running_router,
     verified_loader,
     wait_until,
@@ -237,9 +234,7 @@ def test_a_request_answered_through_haven_end_to_end(
         assert followed.code == 0, followed.err
         follow_up_id = followed.out.strip().rsplit(" ", 1)[-1]
         assert f"({partner})" in followed.out
-        wait_until(
-            lambda: depth(channel, partner_queue(partner)) == 1, what="the follow-up routed"
-        )
+        wait_until(lambda: depth(channel, partner_queue(partner)) == 1, what="the follow-up routed")
         assert depth(channel, partner_queue(other)) == 0
         assert pull(network, other).code == 0
         assert pull(network, partner).code == 0
@@ -266,4 +261,4 @@ def test_a_request_answered_through_haven_end_to_end(
     assert deleted.code == 0, deleted.err
     assert requester.status() == {"status": None, "messages": [], "unverified": 0}
     empty = requester.run("status")
-    assert "no messages yet" in empty.out and REPLY.split("\n")[0] not in empty.out
+    assert "no messages yet" in empty.out and REPLY.split("\n", maxsplit=1)[0] not in empty.out
