@@ -113,7 +113,7 @@ def read_thread(wires: Sequence[object], keys: ReplyKeys, directory: Directory) 
 
 def display_name(directory: Directory, partner_id: str) -> str:
     partner = partner_by_id(directory, partner_id)
-    return partner.name if partner is not None else partner_id
+    return partner.display_name if partner is not None else partner_id
 
 
 def send_follow_up(
