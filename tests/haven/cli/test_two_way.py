@@ -218,7 +218,9 @@ def test_a_request_answered_through_haven_end_to_end(
         shown = thread["messages"][1]
         assert shown["text"] == REPLY
         assert shown["partner"] == partner and shown["request"] == request_id
-        assert shown["name"] == next(p.display_name for p in network.directory.partners if p.id == partner)
+        assert shown["name"] == next(
+            p.display_name for p in network.directory.partners if p.id == partner
+        )
         printed = requester.run("status")
         assert printed.code == 0, printed.err
         assert "\n".join(f"    {line}" for line in REPLY.split("\n")) in printed.out
