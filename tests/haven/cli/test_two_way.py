@@ -25,7 +25,7 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker.topology import partner_queue
-from haven.envelope import PrivateKey
+from haven.envelope import NetworkKey, PrivateKey
 from haven.replies import (
     PartnerMessage,
     SigningKey,
@@ -37,7 +37,7 @@ from haven.replies import (
 from haven.store import Store, StoreSettings
 from haven.store.mailboxes import Mailboxes
 from tests.conftest import postgres_database
-from tests.haven.cli.conftest import EXAMPLES
+from tests.haven.cli.conftest import EXAMPLES, assert_one_line_error
 from tests.haven.partner.conftest import (
     Network,
     Result,
@@ -194,6 +194,10 @@ def test_a_request_answered_through_haven_end_to_end(
         assert code_text not in sent.out  # in the file only
         assert requester.code_file.stat().st_mode & 0o777 == 0o600
         assert requester.status() == {"status": None, "messages": [], "unverified": 0}
+        answer = network.root / "answer.txt"
+        answer.write_text(FOLLOW_UP + "\n", encoding="utf-8")
+        early = requester.run("follow-up", "--text-file", answer)
+        assert_one_line_error(early, "no verified message in this thread yet")
 
         # 2. The router gives it to one partner; pulling it posts "received".
         partner = _holder(channel)
@@ -230,8 +234,8 @@ def test_a_request_answered_through_haven_end_to_end(
         )
 
         # 4. The follow-up goes to that partner, and to no other.
-        answer = network.root / "answer.txt"
-        answer.write_text(FOLLOW_UP + "\n", encoding="utf-8")
+        astray = requester.run("follow-up", "--text-file", answer, "--partner", other)
+        assert_one_line_error(astray, "--partner", "has not written in this thread")
         followed = requester.run("follow-up", "--text-file", answer)
         assert followed.code == 0, followed.err
         follow_up_id = followed.out.strip().rsplit(" ", 1)[-1]
@@ -257,6 +261,13 @@ def test_a_request_answered_through_haven_end_to_end(
     thread = requester.status()
     assert thread["unverified"] == 1 and thread["status"] == "received"
     assert [m["kind"] for m in thread["messages"]] == ["status", "reply"]
+
+    # A directory that does not verify against the pinned key is not believed.
+    stranger = network.root / "stranger.pub"
+    stranger.write_text(NetworkKey.generate().verify_key.to_text() + "\n")
+    misled = requester.run("status", "--network-key", stranger)
+    assert_one_line_error(misled, "the intake's directory")
+    assert REPLY.split("\n", maxsplit=1)[0] not in misled.out
 
     # 6. Deleted, the mailbox opens nothing.
     deleted = requester.run("status", "--delete")
