@@ -195,3 +195,48 @@ def test_status_needs_a_pinned_network_key(haven: Haven, tmp_path: Path) -> None
     code_file.write_text(format_code(generate("ru")) + "\n", encoding="utf-8")
     result = haven("status", "--code-file", code_file, "--url", "http://127.0.0.1:9")
     assert_one_line_error(result, "--network-key", "HAVEN_NETWORK_VERIFY_KEY_FILE")
+
+
+NOWHERE = "http://127.0.0.1:9"  # nothing listens there
+
+
+def submit_content(haven: Haven, content: Path, *extra: str | Path) -> Result:
+    return haven(
+        "submit", content, "--url", NOWHERE, "--network-key", "network.pub",
+        "--region", "ru-central", "--language", "ru", *extra,
+    )  # fmt: skip
+
+
+def test_submit_leaves_no_code_file_for_a_request_that_was_not_sent(
+    haven: Haven, tmp_path: Path
+) -> None:
+    (tmp_path / "network.pub").write_text("not needed before the intake answers\n")
+    result = submit_content(haven, reply_request(tmp_path), "--code-file", "code.txt")
+    assert_one_line_error(result)
+    assert "receipt code" not in result.out
+    assert not (tmp_path / "code.txt").exists()
+
+
+def test_submit_never_replaces_a_code_file_and_sends_nothing(haven: Haven, tmp_path: Path) -> None:
+    code_file = tmp_path / "code.txt"
+    code_file.write_text("the code of an earlier request\n")
+    result = submit_content(haven, reply_request(tmp_path), "--code-file", code_file)
+    # Refused before the intake is contacted (nothing listens at NOWHERE).
+    assert_one_line_error(result, "code.txt exists")
+    assert code_file.read_text() == "the code of an earlier request\n"
+
+
+def test_submit_of_a_content_document_needs_the_pinned_key_and_labels(
+    haven: Haven, tmp_path: Path
+) -> None:
+    result = haven("submit", reply_request(tmp_path), "--url", NOWHERE, "--region", "ru-central")
+    assert_one_line_error(result, "needs --network-key, --language")
+
+
+def test_an_envelope_is_sent_as_it_is_and_gets_no_code(
+    haven: Haven, tmp_path: Path, partner_pub: Path
+) -> None:
+    assert seal(haven, reply_request(tmp_path), partner_pub).code == 0
+    result = haven("submit", "req.env", "--url", NOWHERE, "--code-file", "code.txt")
+    assert_one_line_error(result, "--code-file", "haven seal")
+    assert not (tmp_path / "code.txt").exists()
