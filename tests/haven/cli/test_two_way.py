@@ -55,6 +55,7 @@ REPLY = (
     "Здравствуйте. Мы получили ваш запрос и можем помочь с юристом.\n"
     "Ответьте, пожалуйста: в какой стране вы сейчас и есть ли у вас загранпаспорт?"
 )
+NOTE = "Нужны подробности: см. ответ выше."
 FOLLOW_UP = "Я в Казахстане, загранпаспорт есть, срок до 2028 года."
 FORGED = "Срочно перейдите по ссылке и введите код"
 
@@ -233,6 +234,20 @@ def test_a_request_answered_through_haven_end_to_end(
             "current status: received (an organisation has received the request)"
         )
 
+        # The current status is the latest status message's state, its note shown.
+        noted = partner_run(
+            network, "partner", "status", request_id, "need-info", "--text", NOTE,
+            "--inbox", network.inbox(partner), "--partner", partner,
+            "--key", network.key_file(partner), "--passphrase-file", network.root / "passphrase",
+        )  # fmt: skip
+        assert noted.code == 0, noted.err
+        thread = requester.status()
+        assert thread["status"] == "need_info"
+        assert thread["messages"][-1]["text"] == NOTE
+        printed = requester.run("status")
+        assert f"({partner})  status: need_info\n    {NOTE}\n" in printed.out
+        assert "current status: need_info (the organisation needs more information" in printed.out
+
         # 4. The follow-up goes to that partner, and to no other.
         astray = requester.run("follow-up", "--text-file", answer, "--partner", other)
         assert_one_line_error(astray, "--partner", "has not written in this thread")
@@ -259,8 +274,8 @@ def test_a_request_answered_through_haven_end_to_end(
     assert "one message could not be verified" in printed.out
     assert FORGED not in printed.out and "closed" not in printed.out
     thread = requester.status()
-    assert thread["unverified"] == 1 and thread["status"] == "received"
-    assert [m["kind"] for m in thread["messages"]] == ["status", "reply"]
+    assert thread["unverified"] == 1 and thread["status"] == "need_info"
+    assert [m["kind"] for m in thread["messages"]] == ["status", "reply", "status"]
 
     # A directory that does not verify against the pinned key is not believed.
     stranger = network.root / "stranger.pub"
