@@ -139,6 +139,13 @@ describe("verifyDirectory", () => {
     refused("directory-format", () => verifyDirectory(docs.bad_kid, fixtures.network_key, { now }));
   });
 
+  test("refuses a signed payload that lists a signing key of small order", () => {
+    // Under the neutral element anyone's signature verifies in OpenSSL: Python refuses it too.
+    refused("directory-format", () =>
+      verifyDirectory(docs.small_order_signing_key, fixtures.network_key, { now }),
+    );
+  });
+
   test("refuses a signed payload that needs more than 32 keys for one category", () => {
     refused("directory-format", () =>
       verifyDirectory(docs.too_many_keys, fixtures.network_key, { now }),
