@@ -166,6 +166,24 @@ describe("reading a partner's message (section 3.5)", () => {
     });
   }
 
+  test("sent_at is any real time of years 1 to 9999, as Python's datetime reads it", async () => {
+    for (const sentAt of ["0001-01-01T00:00:00Z", "0099-12-31T23:59:59Z", "9999-12-31T23:59:59Z", "2000-02-29T12:00:00Z"]) {
+      const message = await readMessage(
+        await wire({ content: plaintext({ sent_at: sentAt }) }),
+        MAILBOX,
+        REPLY_SEED,
+        [SIGNING_PUBLIC],
+      );
+      assert.equal(message.sentAt, sentAt);
+    }
+    for (const sentAt of ["0000-01-01T00:00:00Z", "0099-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-06-30T23:59:60Z", "2026-06-30T24:00:00Z"]) {
+      await refused(
+        readMessage(await wire({ content: plaintext({ sent_at: sentAt }) }), MAILBOX, REPLY_SEED, [SIGNING_PUBLIC]),
+        "unreadable",
+      );
+    }
+  });
+
   test("4000 characters outside the BMP are 4000, not 8000", async () => {
     const text = "😀".repeat(4000);
     const message = await readMessage(
