@@ -272,6 +272,9 @@ def test_form_page_matches_the_dom_contract(
     assert page.by_id("haven-status")[1]["aria-live"] == "polite"
     for element_id in ("haven-sent-id", "haven-edit", "haven-send", "haven-receipt-code"):
         page.by_id(element_id)
+    # A translated page would show other words than the code's, and a
+    # translation service would see them: the code is never translated.
+    assert page.by_id("haven-receipt-code")[1]["translate"] == "no"
     config = json.loads(page.config_text)
     assert config["lang"] == lang
     assert config["category"] == category
