@@ -138,6 +138,20 @@ describe("reading a partner's message (section 3.5)", () => {
     assert.equal(checkSignature(good, MAILBOX, [SIGNING_PUBLIC]).partner, "lawyers");
   });
 
+  test("not_signed: a signing key of small order verifies nothing, not even a signature anyone can make", async () => {
+    // Under the neutral element, R = encode(B), S = 1 satisfies the cofactorless
+    // equation for every message (OpenSSL accepts it; Python refuses the key first).
+    const good = await wire();
+    const identity = Uint8Array.of(1, ...new Uint8Array(31));
+    const forged = new Uint8Array(64);
+    forged.set(ed25519.Point.BASE.toBytes(), 0);
+    forged[32] = 1;
+    await refused(
+      readMessage({ ...good, signature: b64(forged) }, MAILBOX, REPLY_SEED, [identity]),
+      "not_signed",
+    );
+  });
+
   const unreadable = {
     wrong_labels: { labels: { ...REPLY_LABELS, category: "legal_aid" } },
     partner_mismatch: { content: plaintext({ partner: "memorial" }) },
