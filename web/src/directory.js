@@ -220,6 +220,9 @@ function checkPayload(data) {
   if (!Array.isArray(data.partners)) {
     throw formatError("partners must be a list");
   }
+  // One signing key, one partner key (as schemas/directory.py): a key listed
+  // twice would let one partner's messages pass as another's.
+  const signingKeys = new Set();
   data.partners.forEach((partner, index) => {
     const at = `partners[${index}]`;
     if (!isObject(partner) || typeof partner.id !== "string") {
@@ -253,6 +256,12 @@ function checkPayload(data) {
       // here as Python's haven.directory.verify refuses it.
       if (key.signing_key !== undefined && !isSigningPublicKey(b64decodeStrict(key.signing_key))) {
         throw formatError(`${at}.keys[${k}].signing_key is not a usable Ed25519 public key`);
+      }
+      if (key.signing_key !== undefined) {
+        if (signingKeys.has(key.signing_key)) {
+          throw formatError(`${at}.keys[${k}].signing_key is used by another key`);
+        }
+        signingKeys.add(key.signing_key);
       }
     });
   });

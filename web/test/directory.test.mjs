@@ -146,6 +146,13 @@ describe("verifyDirectory", () => {
     );
   });
 
+  test("refuses a signed payload that lists one signing key under two partners", () => {
+    // The one key would sign for both partners; Python's schema refuses it too.
+    refused("directory-format", () =>
+      verifyDirectory(docs.shared_signing_key, fixtures.network_key, { now }),
+    );
+  });
+
   test("refuses a signed payload that needs more than 32 keys for one category", () => {
     refused("directory-format", () =>
       verifyDirectory(docs.too_many_keys, fixtures.network_key, { now }),
