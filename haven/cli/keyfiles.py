@@ -25,6 +25,7 @@ from haven.envelope import (
     PublicKey,
     unwrap_private_key,
 )
+from haven.envelope.edpoint import is_signing_public_key
 from haven.envelope.strictjson import StrictJSONError, b64decode, loads
 from haven.replies import signing_public_key
 
@@ -88,6 +89,10 @@ def load_public_key_file(path: Path) -> PublicKeyFile:
             raise CliError(f"{path}: signing_key: {exc}") from None
         if len(signing_key) != SIGNING_KEY_BYTES:
             raise CliError(f"{path}: signing_key: must be {SIGNING_KEY_BYTES} bytes")
+        # Caught here, not after the directory is signed: a directory listing
+        # it would be refused by every reader (haven.directory.verify).
+        if not is_signing_public_key(signing_key):
+            raise CliError(f"{path}: signing_key: not a usable Ed25519 public key")
     return PublicKeyFile(key, signing_key)
 
 

@@ -14,6 +14,7 @@ from haven.envelope import (
     SignatureError,
     verify_document,
 )
+from haven.envelope.edpoint import is_signing_public_key
 from haven.envelope.strictjson import StrictJSONError, loads
 from haven.seen import CLOCK_SKEW, MAX_VALIDITY
 from schemas.directory import Directory, DirectoryFormatError, load_directory_payload
@@ -50,6 +51,12 @@ def _check_keys(directory: Directory) -> None:
             # is not the hash of its key would misdirect every request.
             if public.kid_hex != key.kid:
                 raise DirectoryError(f"partner {partner.id}: kid does not match its public key")
+            # A signing key of small order would verify signatures anyone can
+            # make: everyone could write to requesters as this partner.
+            if key.signing_key is not None and not is_signing_public_key(key.signing_key):
+                raise DirectoryError(
+                    f"partner {partner.id}: signing_key is not a usable Ed25519 public key"
+                )
 
 
 def verify_directory(

@@ -43,6 +43,7 @@ from haven.envelope import (
     seal,
     strictjson,
 )
+from haven.envelope.edpoint import is_signing_public_key
 from haven.envelope.layout import build_prefix
 
 MESSAGE_VERSION = 1
@@ -411,7 +412,9 @@ def check_signature(wire: WireMessage, mailbox_id: bytes, signing_keys: Sequence
     """
     signed = signed_bytes(mailbox_id, wire.partner, wire.sealed)
     for raw in signing_keys:
-        if len(raw) != SIGNING_PUBLIC_BYTES:
+        # A key of small order verifies signatures anyone can make (OpenSSL
+        # does not refuse it; the browser does): it signs for nobody.
+        if not is_signing_public_key(raw):
             continue
         try:
             ed25519.Ed25519PublicKey.from_public_bytes(raw).verify(wire.signature, signed)

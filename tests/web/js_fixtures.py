@@ -106,6 +106,13 @@ def directory_fixtures(_: dict[str, Any]) -> dict[str, Any]:
     # A kid that is not the hash of its key, correctly signed: the payload is refused.
     partners = dump_directory_payload(current)["partners"]
     partners[0]["keys"][0]["kid"] = "0" * 64
+    # A signing key of small order (the neutral element), correctly signed:
+    # under it anyone's signature verifies, so the payload is refused.
+    weak = dump_directory_payload(current)["partners"]
+    weak[0]["keys"][0]["signing_key"] = base64.b64encode(b"\x01" + bytes(31)).decode()
+    # One partner's signing key listed under another too: it would sign for both.
+    shared = dump_directory_payload(current)["partners"]
+    shared[1]["keys"][0]["signing_key"] = shared[0]["keys"][0]["signing_key"]
     too_many = [
         _partner(f"p{i:02}", [PrivateKey.generate() for _ in range(4)], categories=["asylum"])
         for i in range(9)
@@ -125,6 +132,8 @@ def directory_fixtures(_: dict[str, Any]) -> dict[str, Any]:
             ).decode(),
             "bad_kid": _re_signed(current, key, partners=partners),
             "too_many_keys": _re_signed(current, key, partners=too_many),
+            "small_order_signing_key": _re_signed(current, key, partners=weak),
+            "shared_signing_key": _re_signed(current, key, partners=shared),
         },
         "recipients": [
             {

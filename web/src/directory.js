@@ -76,6 +76,16 @@ export function b64decodeStrict(text) {
   return bytes;
 }
 
+// RFC 8032's strict decoding (a canonical point) and not one of the eight
+// points of small order: what haven/envelope/edpoint.py accepts.
+function isSigningPublicKey(bytes) {
+  try {
+    return !ed25519.Point.fromBytes(bytes, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
 function toHex(bytes) {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
@@ -210,6 +220,9 @@ function checkPayload(data) {
   if (!Array.isArray(data.partners)) {
     throw formatError("partners must be a list");
   }
+  // One signing key, one partner key (as schemas/directory.py): a key listed
+  // twice would let one partner's messages pass as another's.
+  const signingKeys = new Set();
   data.partners.forEach((partner, index) => {
     const at = `partners[${index}]`;
     if (!isObject(partner) || typeof partner.id !== "string") {
@@ -238,6 +251,17 @@ function checkPayload(data) {
       // (docs/replies-v1.md section 3.3).
       if (key.signing_key !== undefined && b64decodeStrict(key.signing_key).length !== 32) {
         throw formatError(`${at}.keys[${k}].signing_key is not 32 bytes`);
+      }
+      // A key of small order verifies signatures anyone can make: refused
+      // here as Python's haven.directory.verify refuses it.
+      if (key.signing_key !== undefined && !isSigningPublicKey(b64decodeStrict(key.signing_key))) {
+        throw formatError(`${at}.keys[${k}].signing_key is not a usable Ed25519 public key`);
+      }
+      if (key.signing_key !== undefined) {
+        if (signingKeys.has(key.signing_key)) {
+          throw formatError(`${at}.keys[${k}].signing_key is used by another key`);
+        }
+        signingKeys.add(key.signing_key);
       }
     });
   });

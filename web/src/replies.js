@@ -201,7 +201,13 @@ function isTime(value) {
   const match = typeof value === "string" ? SENT_AT_RE.exec(value) : null;
   if (match === null) return false;
   const [year, month, day, hour, minute, second] = match.slice(1).map(Number);
-  const back = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC reads years 0 to 99 as 1900 to 1999, so the year is set on its
+  // own; year 0 does not exist for Python's datetime either (a real date is
+  // year 1 to 9999, in both readers).
+  if (year < 1) return false;
+  const back = new Date(0);
+  back.setUTCFullYear(year, month - 1, day);
+  back.setUTCHours(hour, minute, second, 0);
   return (
     back.getUTCFullYear() === year &&
     back.getUTCMonth() === month - 1 &&

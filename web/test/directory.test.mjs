@@ -139,6 +139,20 @@ describe("verifyDirectory", () => {
     refused("directory-format", () => verifyDirectory(docs.bad_kid, fixtures.network_key, { now }));
   });
 
+  test("refuses a signed payload that lists a signing key of small order", () => {
+    // Under the neutral element anyone's signature verifies in OpenSSL: Python refuses it too.
+    refused("directory-format", () =>
+      verifyDirectory(docs.small_order_signing_key, fixtures.network_key, { now }),
+    );
+  });
+
+  test("refuses a signed payload that lists one signing key under two partners", () => {
+    // The one key would sign for both partners; Python's schema refuses it too.
+    refused("directory-format", () =>
+      verifyDirectory(docs.shared_signing_key, fixtures.network_key, { now }),
+    );
+  });
+
   test("refuses a signed payload that needs more than 32 keys for one category", () => {
     refused("directory-format", () =>
       verifyDirectory(docs.too_many_keys, fixtures.network_key, { now }),

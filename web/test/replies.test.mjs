@@ -138,6 +138,20 @@ describe("reading a partner's message (section 3.5)", () => {
     assert.equal(checkSignature(good, MAILBOX, [SIGNING_PUBLIC]).partner, "lawyers");
   });
 
+  test("not_signed: a signing key of small order verifies nothing, not even a signature anyone can make", async () => {
+    // Under the neutral element, R = encode(B), S = 1 satisfies the cofactorless
+    // equation for every message (OpenSSL accepts it; Python refuses the key first).
+    const good = await wire();
+    const identity = Uint8Array.of(1, ...new Uint8Array(31));
+    const forged = new Uint8Array(64);
+    forged.set(ed25519.Point.BASE.toBytes(), 0);
+    forged[32] = 1;
+    await refused(
+      readMessage({ ...good, signature: b64(forged) }, MAILBOX, REPLY_SEED, [identity]),
+      "not_signed",
+    );
+  });
+
   const unreadable = {
     wrong_labels: { labels: { ...REPLY_LABELS, category: "legal_aid" } },
     partner_mismatch: { content: plaintext({ partner: "memorial" }) },
@@ -165,6 +179,24 @@ describe("reading a partner's message (section 3.5)", () => {
       await refused(readMessage(await wire(options), MAILBOX, REPLY_SEED, [SIGNING_PUBLIC]), "unreadable");
     });
   }
+
+  test("sent_at is any real time of years 1 to 9999, as Python's datetime reads it", async () => {
+    for (const sentAt of ["0001-01-01T00:00:00Z", "0099-12-31T23:59:59Z", "9999-12-31T23:59:59Z", "2000-02-29T12:00:00Z"]) {
+      const message = await readMessage(
+        await wire({ content: plaintext({ sent_at: sentAt }) }),
+        MAILBOX,
+        REPLY_SEED,
+        [SIGNING_PUBLIC],
+      );
+      assert.equal(message.sentAt, sentAt);
+    }
+    for (const sentAt of ["0000-01-01T00:00:00Z", "0099-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-06-30T23:59:60Z", "2026-06-30T24:00:00Z"]) {
+      await refused(
+        readMessage(await wire({ content: plaintext({ sent_at: sentAt }) }), MAILBOX, REPLY_SEED, [SIGNING_PUBLIC]),
+        "unreadable",
+      );
+    }
+  });
 
   test("4000 characters outside the BMP are 4000, not 8000", async () => {
     const text = "😀".repeat(4000);

@@ -113,3 +113,18 @@ def test_an_older_public_key_file_is_listed_with_a_warning_until_made_again(
         haven("public-key", "--key", "l.key", "--public", "x.pub", "--passphrase-file", "wrong"),
         "l.key",
     )
+
+
+def test_a_signing_key_of_small_order_is_refused_before_the_directory_is_signed(
+    haven: Haven, network: Path, passphrase_file: Path
+) -> None:
+    # The neutral element verifies signatures anyone can make; a directory
+    # listing it would be refused by every reader, for every partner.
+    pw = ("--passphrase-file", passphrase_file)
+    assert haven("keygen", "--key", "l.key", "--public", "l.pub", *pw).code == 0
+    before = (network / "dir.json").read_bytes()
+    record = json.loads((network / "l.pub").read_text())
+    record["signing_key"] = _b64(b"\x01" + bytes(31))
+    (network / "weak.pub").write_text(json.dumps(record))
+    assert_one_line_error(_add(haven, passphrase_file, "weak.pub"), "not a usable Ed25519")
+    assert (network / "dir.json").read_bytes() == before

@@ -92,6 +92,24 @@ def test_kid_that_is_not_the_hash_of_the_key_is_refused(network_key: NetworkKey)
         verify_directory(document, network_key.verify_key, now=NOW)
 
 
+def test_a_signing_key_of_small_order_is_refused(network_key: NetworkKey) -> None:
+    # Under the neutral element, signatures anyone can make verify in OpenSSL:
+    # a directory listing it would let everyone write to requesters as "liars".
+    key = PrivateKey.generate()
+    entry = partner_entry("liars", key)
+    entry["keys"][0]["signing_key"] = base64.b64encode(b"\x01" + bytes(31)).decode()
+    payload = {
+        "network_id": "haven-test",
+        "version": 2,
+        "issued_at": "2026-11-27T12:00:00Z",
+        "expires_at": "2026-12-27T12:00:00Z",
+        "partners": [entry],
+    }
+    document = sign_document(json.dumps(payload).encode(), network_key, purpose="directory")
+    with pytest.raises(DirectoryError, match="liars: signing_key is not a usable"):
+        verify_directory(document, network_key.verify_key, now=NOW)
+
+
 def test_malformed_payload_names_the_field(network_key: NetworkKey) -> None:
     payload = {
         "network_id": "haven-test",

@@ -525,3 +525,17 @@ def test_follow_up_labels_refuse_a_bad_partner_or_language() -> None:
     with pytest.raises(MessageFormatError) as caught:
         follow_up_labels("north-legal", "Русский")
     assert caught.value.field == "language"
+
+
+def test_not_signed_under_a_small_order_signing_key() -> None:
+    # With the neutral element as a partner's signing key, OpenSSL verifies
+    # R = encode(B), S = 1 for every message: anyone could sign as that
+    # partner. Such a key signs for nobody, as in the browser.
+    wire = write_message(reply(), REPLY_KEY.public_key, SIGNER)
+    identity = b"\x01" + bytes(31)
+    base_point = bytes.fromhex("58" + "66" * 31)
+    forged = replace(wire, signature=base_point + (1).to_bytes(32, "little"))
+    assert refusal(forged, keys=(identity,)) == "not_signed"
+    assert refusal(forged, keys=(identity, SIGNER.public_bytes)) == "not_signed"
+    with pytest.raises(MessageRefused):
+        check_signature(forged, MAILBOX, (identity,))

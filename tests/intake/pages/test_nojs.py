@@ -249,7 +249,8 @@ def test_without_javascript_the_intake_makes_the_receipt_code_and_keeps_nothing(
     assert response.status_code == 200
     page = text_of(response)
     found = re.search(
-        r'<p class="receipt-code" id="haven-receipt-code" lang="uk">([^<]+)</p>', page
+        r'<p class="receipt-code" id="haven-receipt-code" lang="uk" translate="no">([^<]+)</p>',
+        page,
     )
     assert found, page
     code = parse(found.group(1))

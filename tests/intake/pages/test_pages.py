@@ -272,6 +272,9 @@ def test_form_page_matches_the_dom_contract(
     assert page.by_id("haven-status")[1]["aria-live"] == "polite"
     for element_id in ("haven-sent-id", "haven-edit", "haven-send", "haven-receipt-code"):
         page.by_id(element_id)
+    # A translated page would show other words than the code's, and a
+    # translation service would see them: the code is never translated.
+    assert page.by_id("haven-receipt-code")[1]["translate"] == "no"
     config = json.loads(page.config_text)
     assert config["lang"] == lang
     assert config["category"] == category
@@ -392,6 +395,9 @@ def test_only_the_receipt_worker_may_compile_webassembly(client: FlaskClient) ->
     assert worker.mimetype == "text/javascript"
     assert worker.headers["Cache-Control"] == "no-store"
     policy = worker.headers["Content-Security-Policy"]
+    # Stated, not derived: a policy made by a replace() that matched nothing
+    # would equal the page's, and a comparison with the same replace() pass.
+    assert "script-src 'self' 'wasm-unsafe-eval';" in policy
     assert policy == PAGE_CONTENT_SECURITY_POLICY.replace(
         "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';"
     )
