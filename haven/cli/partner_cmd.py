@@ -19,7 +19,7 @@ from haven.broker.declines import REROUTE_REASONS
 from haven.broker.settings import BrokerSettings, SettingsError
 from haven.cli.common import CliError, Commands, add_passphrase_option, read_bytes, read_input
 from haven.cli.keyfiles import load_private_key
-from haven.partner.inbox import FOLLOW_UP, Entry, Inbox, InboxError
+from haven.partner.inbox import FOLLOW_UP, Entry, Inbox, InboxError, same_thread
 from haven.partner.outbox import (
     STATE_NAMES,
     IntakeUnreachable,
@@ -298,10 +298,8 @@ _REPLY_MEMBERS = ("reply_key", "mailbox_id", "access_hash")
 
 
 def _thread_request(entry: Entry, entries: list[Entry]) -> Entry | None:
-    """The request whose thread a follow-up belongs to (same mailbox), if it is in the inbox."""
-    if entry.kind != FOLLOW_UP or entry.mailbox is None:
-        return None
-    return next((e for e in entries if e.kind != FOLLOW_UP and e.mailbox == entry.mailbox), None)
+    """The request a follow-up answers (same mailbox and reply key), if it is in the inbox."""
+    return next((e for e in entries if same_thread(entry, e)), None)
 
 
 def _summary(entry: Entry, entries: list[Entry]) -> dict[str, object]:
@@ -356,21 +354,30 @@ def run_list(args: argparse.Namespace) -> int:
     for entry in entries:
         if entry.request_id in threaded:
             continue
-        print(_row(entry))
+        unmatched = "  matches no request: not answerable" if entry.kind == FOLLOW_UP else ""
+        print(_row(entry) + unmatched)
         if entry.kind != FOLLOW_UP and entry.mailbox is not None:
             for other in entries:
-                if other.request_id in threaded and other.mailbox == entry.mailbox:
+                if other.request_id in threaded and same_thread(other, entry):
                     print(f"  -> {_row(other)}")
     return 0
 
 
 def _thread_lines(entry: Entry, inbox: Inbox) -> list[str]:
     """The conversation this entry is part of, oldest first: follow-ups and what was sent."""
-    mailbox = entry.mailbox
-    if mailbox is None:
+    if entry.mailbox is None:
         return []
     items: list[tuple[str, str]] = []
-    for other in inbox.thread(mailbox):
+    thread = inbox.thread(entry)
+    if entry.kind == FOLLOW_UP and len(thread) == 1:
+        items.append(
+            (
+                "",
+                "this follow-up matches no request in the inbox (the same mailbox and reply "
+                "key): it may not come from the requester, and it cannot be answered",
+            )
+        )
+    for other in thread:
         if other.kind == FOLLOW_UP:
             items.append(
                 (

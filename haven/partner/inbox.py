@@ -13,7 +13,10 @@ requests in clear on the partner's own machine):
 A follow-up (docs/replies-v1.md section 5) is an entry of kind
 "follow_up" whose content is the follow-up's plaintext (mailbox_id,
 reply_key, text); it belongs to the thread of the request whose content
-names the same mailbox id. Messages sent to a requester's mailbox (replies
+names the same mailbox id AND the same reply key (`same_thread`). A
+follow-up is not signed, and the intake learns every mailbox id a partner
+writes to, never a reply key: matching on both keeps a follow-up the
+intake made up out of a requester's thread. Messages sent to a requester's mailbox (replies
 and statuses) are recorded in the entry they answer, under "sent"; a request
 with a mailbox also records whether its automatic "received" status has
 reached the intake ("received_status": "pending", "sent", or "refused" when
@@ -28,6 +31,8 @@ overwrites.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -48,6 +53,36 @@ PENDING = "pending"
 SENT = "sent"
 # The intake refused it for good (the requester deleted the mailbox, say).
 REFUSED = "refused"
+
+
+def _member(entry: Entry, name: str) -> bytes | None:
+    value = entry.content.get(name)
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True) or None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def same_thread(follow_up: Entry, request: Entry) -> bool:
+    """Whether `follow_up` answers `request`: the same mailbox id and the same reply key.
+
+    The mailbox id alone is not enough: the intake knows it (partners write
+    to it) and could seal a follow-up naming it with a reply key of its own,
+    to read the partner's answer. The reply key travels only inside
+    envelopes, so only the requester (and the partners the request was
+    sealed to) can name it.
+    """
+    if follow_up.kind != FOLLOW_UP or request.kind != REQUEST:
+        return False
+    mailbox, key = _member(follow_up, "mailbox_id"), _member(follow_up, "reply_key")
+    return (
+        mailbox is not None
+        and key is not None
+        and mailbox == _member(request, "mailbox_id")
+        and key == _member(request, "reply_key")
+    )
 
 
 class InboxError(Exception):
@@ -175,9 +210,24 @@ class Inbox:
         except OSError as exc:
             raise InboxError(f"cannot write to the inbox {self.root}: {exc.strerror}") from None
 
-    def thread(self, mailbox: str) -> list[Entry]:
-        """The requests and follow-ups of one mailbox, oldest first."""
-        return [entry for entry in self.entries() if entry.mailbox == mailbox]
+    def request_of(self, follow_up: Entry) -> Entry | None:
+        """The request a follow-up answers (`same_thread`), if it is in the inbox."""
+        return next((e for e in self.entries() if same_thread(follow_up, e)), None)
+
+    def thread(self, entry: Entry) -> list[Entry]:
+        """The request `entry` belongs to and its follow-ups, oldest first.
+
+        A follow-up that matches no request here stands alone: it may not
+        come from the requester, and is never joined to anyone's thread.
+        """
+        request = entry if entry.kind == REQUEST else self.request_of(entry)
+        if request is None:
+            return [entry]
+        return [
+            e
+            for e in self.entries()
+            if e.request_id == request.request_id or same_thread(e, request)
+        ]
 
     def _load(self, path: Path) -> Entry:
         try:

@@ -135,11 +135,27 @@ def _b64(entry: Entry, name: str, size: int | None) -> bytes | None:
 
 
 def thread_of(entry: Entry, inbox: Inbox | None = None) -> Thread:
-    """The mailbox a message about `entry` goes to; OutboxError if the requester gave none."""
+    """The mailbox a message about `entry` goes to; OutboxError if the requester gave none.
+
+    A follow-up is answered only through the request it matches in `inbox`
+    (same mailbox id and reply key, haven.partner.inbox.same_thread), with
+    that request's reply key and access hash, never with keys the
+    follow-up alone names: anyone, the intake included, can seal a
+    follow-up, and only the request came from the requester for sure.
+    """
     if entry.declined is not None:
         raise OutboxError(f"{entry.request_id}: declined; it is no longer yours to answer")
-    mailbox_id = _b64(entry, "mailbox_id", 32)
-    raw_key = _b64(entry, "reply_key", None)
+    source = entry
+    if entry.kind == FOLLOW_UP:
+        request = inbox.request_of(entry) if inbox is not None else None
+        if request is None:
+            raise OutboxError(
+                f"{entry.request_id}: this follow-up matches no request in the inbox (the same "
+                "mailbox and reply key): it may not come from the requester, so it is not answered"
+            )
+        source = request
+    mailbox_id = _b64(source, "mailbox_id", 32)
+    raw_key = _b64(source, "reply_key", None)
     if mailbox_id is None or raw_key is None:
         raise OutboxError(
             f"{entry.request_id}: the requester asked for no reply through Haven "
@@ -149,17 +165,7 @@ def thread_of(entry: Entry, inbox: Inbox | None = None) -> Thread:
         reply_key = PublicKey.from_bytes(raw_key)
     except KeyFormatError:
         raise OutboxError(f"{entry.request_id}: its reply_key is not valid") from None
-    access_hash = _b64(entry, "access_hash", 32)
-    if access_hash is None and entry.kind == FOLLOW_UP and inbox is not None:
-        # A follow-up carries no access hash; its thread's request does,
-        # in case the mailbox must be created (it normally exists).
-        mailbox = entry.mailbox
-        for other in inbox.thread(mailbox) if mailbox else ():
-            if other.kind != FOLLOW_UP:
-                access_hash = _b64(other, "access_hash", 32)
-                if access_hash is not None:
-                    break
-    return Thread(mailbox_id, reply_key, access_hash)
+    return Thread(mailbox_id, reply_key, _b64(source, "access_hash", 32))
 
 
 def now_text() -> str:

@@ -148,7 +148,11 @@ def test_a_follow_up_is_answered_in_its_thread_with_the_request_s_access_hash(
     other = request_entry(Requester(), b"another request")
     for entry in (other, request, follow_up):
         inbox.store(entry, b"sealed", {})
-    assert [e.request_id for e in inbox.thread(follow_up.mailbox or "")] == [
+    assert [e.request_id for e in inbox.thread(follow_up)] == [
+        request.request_id,
+        follow_up.request_id,
+    ]
+    assert [e.request_id for e in inbox.thread(request)] == [
         request.request_id,
         follow_up.request_id,
     ]
@@ -169,8 +173,35 @@ def test_a_follow_up_is_answered_in_its_thread_with_the_request_s_access_hash(
     )
     # The message answers the follow-up, not the request.
     assert message.request == follow_up.request_id
-    # Without its request in the inbox the follow-up still has its mailbox.
-    assert thread_of(follow_up).access_hash is None
+    # Without its request in the inbox the follow-up is not answered at all.
+    with pytest.raises(OutboxError, match="matches no request"):
+        thread_of(follow_up)
+
+
+def test_a_follow_up_naming_a_requester_s_mailbox_with_another_reply_key_is_never_answered(
+    tmp_path: Path, partner_key: PrivateKey
+) -> None:
+    """The intake knows every mailbox id partners write to, never a reply key.
+
+    A follow-up it made up, naming a requester's mailbox and a reply key of
+    its own, must not join that requester's thread, nor be answered: the
+    answer would be sealed to the intake's key and stored in the mailbox.
+    """
+    requester = Requester()
+    inbox = Inbox(tmp_path / "inbox").create()
+    request = request_entry(requester)
+    forger = Requester()
+    forger.mailbox_id = requester.mailbox_id
+    forged = follow_up_entry(forger)
+    for entry in (request, forged):
+        inbox.store(entry, b"sealed", {})
+    assert inbox.request_of(forged) is None
+    assert [e.request_id for e in inbox.thread(request)] == [request.request_id]
+    assert [e.request_id for e in inbox.thread(forged)] == [forged.request_id]
+    with pytest.raises(OutboxError, match="matches no request"):
+        thread_of(forged, inbox)
+    # The requester's own follow-up, with the request's reply key, still joins.
+    assert inbox.request_of(follow_up_entry(requester)) == request
 
 
 def test_nothing_is_sent_for_a_request_without_a_mailbox_or_one_declined() -> None:

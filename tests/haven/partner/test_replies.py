@@ -295,7 +295,7 @@ def test_a_follow_up_lands_in_its_thread_with_its_partner_alone_and_is_answered(
     assert entry.kind == FOLLOW_UP
     assert entry.content["text"] == "Я в Ереване, паспорт есть."
     assert entry.received_status is None
-    assert [e.request_id for e in inbox.thread(entry.mailbox or "")] == [request_id, follow_up_id]
+    assert [e.request_id for e in inbox.thread(entry)] == [request_id, follow_up_id]
 
     listed = network.haven("partner", "list", "--inbox", network.inbox(partner))
     assert listed.code == 0, listed
@@ -393,7 +393,8 @@ def test_every_refusal_of_the_intake_is_one_clear_line_without_the_secrets(
     )
     assert "another access hash" in reply(conflict_id)
 
-    # A follow-up whose request is not here, for a mailbox that does not exist yet.
+    # A follow-up whose request is not here: it may not come from the requester
+    # (docs/replies-v1.md section 5), so it is never answered.
     stranger = Requester()
     orphan = Entry(
         digest(b"orphan"),
@@ -407,7 +408,7 @@ def test_every_refusal_of_the_intake_is_one_clear_line_without_the_secrets(
         },
         kind=FOLLOW_UP,
     )
-    assert "does not exist yet" in reply(_stored(inbox, orphan))
+    assert "matches no request in the inbox" in reply(_stored(inbox, orphan))
 
     # A full mailbox: 100 messages already.
     full = Requester()
