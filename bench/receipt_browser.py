@@ -81,9 +81,7 @@ def first_derivation(browser: Browser, base: str, throttle: int, *, in_page: boo
     try:
         page = context.new_page()
         if throttle > 1:
-            context.new_cdp_session(page).send(
-                "Emulation.setCPUThrottlingRate", {"rate": throttle}
-            )
+            context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
         page.goto(f"{base}/index.html")
         if in_page:
             elapsed = page.evaluate(IN_PAGE, [WORKER.read_text(), "ru"])

@@ -26,6 +26,7 @@ search reads where the data really is).
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import logging
 import os
@@ -44,7 +45,7 @@ from haven.broker.topology import partner_queue
 from haven.replies import derive, parse
 from tests.conftest import POSTGRES_HOST, POSTGRES_PORT, STORE_BACKENDS, postgres_database
 from tests.faults.test_canary import _broker_files, _fetch, _found_in, _free_port
-from tests.haven.cli.test_two_way import Requester, partner_run, pull, reply, reply_request
+from tests.haven.cli.test_two_way import Requester, pull, reply, reply_request
 from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     Network,
     Result,
@@ -217,9 +218,11 @@ def test_reply_and_follow_up_are_nowhere_but_with_their_readers(
     for marker in (reply_marker, follow_up_marker):
         secret_texts += base64_forms(marker.encode())
     # The code, each pair of neighbouring words, and each word (Cyrillic: 8 bytes or more).
-    secret_texts += [code.encode()] + [f"{a} {b}".encode() for a, b in zip(words, words[1:])]
+    secret_texts += [code.encode()] + [f"{a} {b}".encode() for a, b in itertools.pairwise(words)]
     secret_texts += [word.encode() for word in words]
-    assert all(len(word.encode()) >= 8 for word in words), "a ru code, whose words are unlikely by chance"
+    assert all(len(word.encode()) >= 8 for word in words), (
+        "a ru code, whose words are unlikely by chance"
+    )
     needles = [*secret_texts, keys.mailbox_id, keys.access_secret]
 
     # The store: everything but the mailbox id, which is its key.
@@ -252,7 +255,7 @@ def test_reply_and_follow_up_are_nowhere_but_with_their_readers(
     assert found == []
     with capsys.disabled():
         print(
-            f"\ncanary (replies, {store_url.split(':')[0]} store): {len(needles)} needles; searched "
+            f"\ncanary (replies, {store_url.split(':', maxsplit=1)[0]} store): {len(needles)} needles; searched "
             f"{len(store_files)} store files, {len(broker_files)} broker files, "
             f"{len(logs)} logs and metric pages: found nowhere"
         )
