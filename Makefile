@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router bench-receipt clean broker browser schemas lock audit
+.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox clean broker browser schemas lock audit
 
 # Supply chain (docs/operators.md, "Dependencies"): every Python package,
 # transitive ones included, comes from a lock in requirements/ and is checked
@@ -126,6 +126,17 @@ bench-router: $(STAMP) broker
 # (docs/replies-v1.md section 1.7).
 bench-receipt: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/receipt_bench.py --rounds 9
+
+# A page's first derivation in Chromium, unthrottled and with 4x CPU
+# throttling (docs/replies-v1.md section 1.7).
+bench-receipt-browser: $(STAMP) browser
+	$(BIN)/python bench/receipt_browser.py --rounds 9
+
+# Mailbox fetches through the intake on PostgreSQL, against a bare SELECT
+# and the challenge endpoint measured in the same run (needs PostgreSQL).
+bench-mailbox: $(STAMP)
+	scripts/ensure-postgresql
+	$(BIN)/python bench/mailbox_bench.py --mailboxes 100 --messages 10 --rounds 5
 
 clean:
 	rm -rf $(VENV) web/node_modules .mypy_cache .pytest_cache .ruff_cache

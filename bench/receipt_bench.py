@@ -6,8 +6,8 @@ no-JavaScript intake and the CLI run); the JavaScript figures come from
 bench/receipt_derive.mjs in Node, with hash-wasm's WebAssembly Argon2id,
 which the requester's browser runs. A phone cannot be measured here: the
 last lines scale the Node figure by the slow-down assumed for a low-end
-phone (docs/replies-v1.md section 1.7); the lead measures Chromium with 4x
-CPU throttling separately.
+phone (docs/replies-v1.md section 1.7); bench/receipt_browser.py measures
+Chromium with 4x CPU throttling.
 
     .venv/bin/python bench/receipt_bench.py [--rounds N]
 """
