@@ -150,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
         ops_port = args.port + 1 if args.ops_port is None else args.ops_port
         return _serve(main, environ, base, envelope, (args.port, ops_port), check=args.check)
     print(
-        "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it through them."
+        "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it "
+        "through them; the partner then replies through Haven, and the requester reads the "
+        f"reply with the receipt code in {code_file}."
     )
     return 0
 
