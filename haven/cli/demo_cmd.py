@@ -1,19 +1,25 @@
 """`haven demo`: a demo network on this machine, driven through the real commands.
 
 It creates a network, three demo partners with real keys and a signed
-directory, seals an example request and opens it as each partner. With
+directory, seals an example request and opens it as each partner. The
+example asks for replies through Haven, the form's recommended choice, so
+sealing it makes a receipt code (kept in DEMO-ONLY-receipt-code). With
 `--serve` it then runs the network itself: it finds a broker (the
 configured one, else one it starts: haven.cli.broker_find), provisions
 the topology and each partner's own broker user, starts the intake under
-gunicorn and a router, submits the example through the intake (proof of
-work included), and has the partner it was routed to pull and read it
-with the partner toolkit. Passphrases and broker passwords are generated
-and kept beside the keys: for a demo only, and the file names say so.
+gunicorn (with its store, an SQLite file, where the mailboxes live) and a
+router, submits the example through the intake (proof of work included),
+has the partner it was routed to pull and read it with the partner toolkit
+(its automatic "received" status goes to the requester's mailbox) and
+reply, and has the requester read the answers with the receipt code.
+Passphrases, broker passwords and the receipt code are generated and kept
+beside the keys: for a demo only, and the file names say so.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import signal
 import subprocess
@@ -42,6 +48,7 @@ from haven.broker.topology import partner_queue
 from haven.cli.broker_find import ensure_management, find_broker
 from haven.cli.common import CliError, Commands, write_new
 from haven.cli.keyfiles import load_public_key_file
+from haven.envelope import digest
 
 # The example request ships inside the package, so an installed Haven runs the demo too.
 EXAMPLE = resources.files("haven") / "examples" / "desertion.json"
@@ -59,6 +66,13 @@ PARTNERS = (
         "Demo: conscientious objectors' counselling",
         "desertion,legal_aid",
     ),
+)
+# The requester's receipt code: the one secret that reads the answers.
+CODE_FILE = "DEMO-ONLY-receipt-code"
+# What the demo partner writes back (the example request is in Russian).
+EXAMPLE_REPLY = (
+    "Здравствуйте. Мы получили ваш запрос. Юрист ответит вам здесь в течение двух дней; "
+    "ответы и вопросы к вам будут приходить только сюда.\n"
 )
 REGIONS = "ru-central,ru-northwest,ru-south,ru-volga,ru-urals,ru-siberia,ru-far-east,ua-occupied,by,undisclosed"
 STARTUP_SECONDS = 60
@@ -116,10 +130,19 @@ def run(args: argparse.Namespace) -> int:
     step(["directory", "verify", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
                  "--state", str(base / "seen-directory.json")])  # fmt: skip
     envelope = base / "example-request.env"
-    print(f"\nA requester seals {EXAMPLE.name} to every partner serving its category:")
-    with resources.as_file(EXAMPLE) as example:
-        step(["seal", str(example), "--out", str(envelope), "--force", "--region", "ru-volga", "--language", "ru",
-                 "--urgency", "urgent", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub")])  # fmt: skip
+    request = _example_request(base)
+    code_file = base / CODE_FILE
+    # Each run seals a new request, and so makes a new code: a code never
+    # replaces a file (haven seal refuses), so the last run's goes first.
+    # It only read the last run's answers, in this demo's own store.
+    code_file.unlink(missing_ok=True)
+    print(
+        f"\nA requester seals {EXAMPLE.name}, answered through Haven ({request}), to every "
+        "partner serving its category; sealing makes the receipt code that reads the answers:"
+    )
+    step(["seal", str(request), "--out", str(envelope), "--force", "--region", "ru-volga", "--language", "ru",
+             "--urgency", "urgent", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
+             "--code-file", str(code_file)])  # fmt: skip
     for partner_id, _, _ in PARTNERS:
         print(f"\n{partner_id} can open it on its own machine:")
         step(["open", str(envelope), "--key", str(base / f"{partner_id}.key"), *pw])
@@ -127,9 +150,27 @@ def run(args: argparse.Namespace) -> int:
         ops_port = args.port + 1 if args.ops_port is None else args.ops_port
         return _serve(main, environ, base, envelope, (args.port, ops_port), check=args.check)
     print(
-        "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it through them."
+        "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it "
+        "through them; the partner then replies through Haven, and the requester reads the "
+        f"reply with the receipt code in {code_file}."
     )
     return 0
+
+
+def _example_request(base: Path) -> Path:
+    """The example request answered through Haven, as the form recommends: no messenger handle.
+
+    The shipped example names a messenger; the demo shows the way back that
+    leaves no handle with anyone, so it asks for replies through Haven.
+    """
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    fields = document["fields"]
+    fields.pop("contact_handle", None)
+    fields["contact_channel"] = "haven_reply"
+    path = base / "example-request.json"
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    write_new(path, text.encode("utf-8"), force=True)
+    return path
 
 
 def _create_network(step: Step, base: Path, pw: list[str]) -> None:
@@ -280,7 +321,12 @@ def _serve(
         print(
             f"The router gave it to {partner}: it waits in {partner_queue(partner)} for that partner alone."
         )
-        _partner_reads(step, base, partner)
+        # The request id is the envelope's digest: the entry the partner answers.
+        request_id = digest(envelope.read_bytes())
+        _partner_reads(step, base, partner, request_id, url)
+        _partner_replies(step, base, partner, request_id, url)
+        _requester_reads(step, base, url)
+        print(_instructions(base, partner, url))
         if check:
             return 0
         print(
@@ -338,19 +384,77 @@ def _as_service(environ: Mapping[str, str], services: Path, role: str) -> dict[s
     return {**environ, "HAVEN_AMQP_URL": url}
 
 
-def _partner_reads(step: Step, base: Path, partner: str) -> None:
+def _partner_key_args(base: Path, partner: str) -> list[str]:
+    return ["--partner", partner, "--inbox", str(base / f"inbox-{partner}"),
+            "--key", str(base / f"{partner}.key"), "--passphrase-file", str(base / "DEMO-ONLY-passphrase")]  # fmt: skip
+
+
+def _pull_argv(base: Path, partner: str, url: str) -> list[str]:
+    # --intake-url: where the automatic "received" status (and any status
+    # left unsent by an earlier pull) is posted.
+    return ["partner", "pull", *_partner_key_args(base, partner),
+            "--broker-url-file", str(base / f"DEMO-ONLY-{partner}.broker-url"), "--intake-url", url]  # fmt: skip
+
+
+def _partner_reads(step: Step, base: Path, partner: str, request_id: str, url: str) -> None:
     """The partner pulls with its own broker user and key, and reads the request locally."""
     inbox = base / f"inbox-{partner}"
-    pull = ["partner", "pull", "--partner", partner, "--inbox", str(inbox),
-            "--broker-url-file", str(base / f"DEMO-ONLY-{partner}.broker-url"),
-            "--key", str(base / f"{partner}.key"), "--passphrase-file", str(base / "DEMO-ONLY-passphrase")]  # fmt: skip
+    pull = _pull_argv(base, partner, url)
     print(f"\n{partner} pulls its requests on its own machine: haven {' '.join(pull)}")
     step(pull)
     print(f"\n{partner} lists and reads its inbox: haven partner list --inbox {inbox}")
     step(["partner", "list", "--inbox", str(inbox)])
-    newest = max(inbox.glob("*.json"), key=lambda path: path.stat().st_mtime)
-    print(f"\nhaven partner show {newest.stem} --inbox {inbox}")
-    step(["partner", "show", newest.stem, "--inbox", str(inbox)])
+    print(f"\nhaven partner show {request_id} --inbox {inbox}")
+    step(["partner", "show", request_id, "--inbox", str(inbox)])
+
+
+def _partner_replies(step: Step, base: Path, partner: str, request_id: str, url: str) -> None:
+    """The partner answers through Haven: sealed to the requester's reply key, signed, posted."""
+    text = base / "example-reply.txt"
+    write_new(text, EXAMPLE_REPLY.encode("utf-8"), force=True)
+    reply = ["partner", "reply", request_id, "--text-file", str(text),
+             *_partner_key_args(base, partner), "--intake-url", url]  # fmt: skip
+    print(
+        f"\n{partner} replies through Haven, sealed to the requester's reply key and signed: "
+        f"haven {' '.join(reply)}"
+    )
+    step(reply)
+
+
+def _status_argv(base: Path, url: str) -> list[str]:
+    return ["status", "--code-file", str(base / CODE_FILE), "--url", url,
+            "--network-key", str(base / "network.pub")]  # fmt: skip
+
+
+def _requester_reads(step: Step, base: Path, url: str) -> None:
+    """The requester reads the thread with the receipt code alone, each message verified."""
+    status = _status_argv(base, url)
+    print(f"\nThe requester reads the answers with the receipt code: haven {' '.join(status)}")
+    step(status)
+
+
+def _instructions(base: Path, partner: str, url: str) -> str:
+    """How to go on by hand, from another terminal, against this demo's intake."""
+    code = base / CODE_FILE
+    network_key = base / "network.pub"
+    pull = " ".join(_pull_argv(base, partner, url))
+    answer = " ".join(_partner_key_args(base, partner))
+    return "\n".join(
+        (
+            "",
+            "The two-way channel, by hand from another terminal (. .venv/bin/activate):",
+            f"  Read the answers in a browser: open {url}/, choose a language, press "
+            f'"Read answers" and type the code phrase from {code}.',
+            f"  Or on the command line: haven {' '.join(_status_argv(base, url))}",
+            f"  Follow up: haven follow-up --code-file {code} --text-file FILE --url {url} "
+            f"--network-key {network_key}",
+            f"  {partner} takes follow-ups and new requests: haven {pull}",
+            f"  {partner} replies: haven partner reply ID --text-file FILE {answer} --intake-url {url}",
+            f"  {partner} tells where a request stands: haven partner status ID "
+            f"in-progress|need-info|closed [--text NOTE] {answer} --intake-url {url}",
+            f"  (Instead of --intake-url, a partner may set HAVEN_INTAKE_URL={url}.)",
+        )
+    )
 
 
 def _wait_ready(ops_url: str, *processes: subprocess.Popen[bytes]) -> None:

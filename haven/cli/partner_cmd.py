@@ -19,6 +19,7 @@ from haven.broker.declines import REROUTE_REASONS
 from haven.broker.settings import BrokerSettings, SettingsError
 from haven.cli.common import CliError, Commands, add_passphrase_option, read_bytes, read_input
 from haven.cli.keyfiles import load_private_key
+from haven.cli.receipt import REPLY_MEMBERS
 from haven.partner.inbox import FOLLOW_UP, Entry, Inbox, InboxError, same_thread
 from haven.partner.outbox import (
     STATE_NAMES,
@@ -292,9 +293,8 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-# Content members that carry the way back to the requester: used by reply
-# and status, shown by --json, left out of the human-readable view.
-_REPLY_MEMBERS = ("reply_key", "mailbox_id", "access_hash")
+# Content members that carry the way back to the requester (REPLY_MEMBERS):
+# used by reply and status, shown by --json, left out of the human-readable view.
 
 
 def _thread_request(entry: Entry, entries: list[Entry]) -> Entry | None:
@@ -432,7 +432,7 @@ def run_show(args: argparse.Namespace) -> int:
     if entry.kind == FOLLOW_UP:
         print(_indent(str(entry.content.get("text", ""))))
     else:
-        shown = {k: v for k, v in entry.content.items() if k not in _REPLY_MEMBERS}
+        shown = {k: v for k, v in entry.content.items() if k not in REPLY_MEMBERS}
         sys.stdout.write(json.dumps(shown, ensure_ascii=False, indent=1) + "\n")
     if entry.mailbox is not None and entry.declined is None:
         status = entry.received_status

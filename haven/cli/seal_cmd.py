@@ -19,6 +19,7 @@ from haven.cli.common import (
 from haven.cli.keyfiles import load_private_key, load_public_key
 from haven.cli.network_cmd import load_verified
 from haven.cli.receipt import (
+    REPLY_MEMBERS,
     add_code_file_option,
     release_code_file,
     reserve_code_file,
@@ -212,5 +213,10 @@ def run_open(args: argparse.Namespace) -> int:
     )
     if opened.server_sealed:
         print("server-sealed: the intake saw this text in memory (sent without JavaScript)")
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    # The way back (reply key, mailbox id, access hash) is for the toolkit,
+    # not for reading: --json keeps it; here one line says it is there.
+    shown = {k: v for k, v in document.items() if k not in REPLY_MEMBERS}
+    sys.stdout.write(json.dumps(shown, ensure_ascii=False, indent=1) + "\n")
+    if shown != document:
+        print("replies: through Haven (haven partner reply / status, docs/partner-toolkit.md)")
     return 0

@@ -33,6 +33,8 @@ from haven.site import (
     HttpFetcher,
     PageRequest,
     SeenManifestFile,
+    SignedFile,
+    SignedPage,
     SiteError,
     SiteManifest,
     SiteUnreachable,
@@ -43,7 +45,8 @@ from haven.site import (
     sign_site_manifest,
     verify_site_manifest,
 )
-from haven.store import StoreSettings
+from haven.store import Store, StoreSettings
+from haven.store.migrate import migrate
 from intake import IntakeSettings, create_app
 from intake.pages.views import STATIC_FILES
 from intake.state import intake_state
@@ -187,27 +190,20 @@ def run_sign(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="haven-sign-site-") as scratch:
         settings = IntakeSettings(
             broker=BrokerSettings(),
-            # Never opened: the pages walked here post no ticket, so no store is read.
-            store=StoreSettings(url=f"sqlite:///{Path(scratch) / 'unused.sqlite3'}"),
+            # An empty store of its own, thrown away: the pages walked here
+            # post no ticket, but every request sweeps expired mailboxes, and
+            # a store without tables would warn of a failure that is none.
+            store=StoreSettings(url=f"sqlite:///{Path(scratch) / 'scratch.sqlite3'}"),
             directory_file=args.directory,
             network_verify_key=key.verify_key,
             pow_secret=os.urandom(32),
         )
+        store = Store(settings.store)
         try:
-            app = create_app(settings, publisher=_NoPublisher())
-        except DirectoryError as exc:
-            raise CliError(str(exc)) from None
-        with app.app_context():
-            network_id = intake_state().directory.current().directory.network_id
-        fetch = _client_fetcher(app.test_client())
-        try:
-            pages, files = observe_site(
-                fetch,
-                haven_pages(LANGUAGE_CODES, CATEGORIES),
-                [f"/static/{name}" for name in STATIC_FILES],
-            )
-        except ValueError as exc:
-            raise CliError(f"the installed intake cannot be signed: {exc}") from None
+            migrate(store)
+            pages, files, network_id = _walk_installed_site(settings, store)
+        finally:
+            store.close()
     issued = now().replace(microsecond=0)
     manifest = SiteManifest(
         network_id=network_id,
@@ -223,6 +219,28 @@ def run_sign(args: argparse.Namespace) -> int:
         f"valid until {iso_utc(manifest.expires_at)}"
     )
     return 0
+
+
+def _walk_installed_site(
+    settings: IntakeSettings, store: Store
+) -> tuple[list[SignedPage], list[SignedFile], str]:
+    """What this installed intake serves, page by page and file by file, and its network id."""
+    try:
+        app = create_app(settings, publisher=_NoPublisher(), store=store)
+    except DirectoryError as exc:
+        raise CliError(str(exc)) from None
+    with app.app_context():
+        network_id = intake_state().directory.current().directory.network_id
+    fetch = _client_fetcher(app.test_client())
+    try:
+        pages, files = observe_site(
+            fetch,
+            haven_pages(LANGUAGE_CODES, CATEGORIES),
+            [f"/static/{name}" for name in STATIC_FILES],
+        )
+    except ValueError as exc:
+        raise CliError(f"the installed intake cannot be signed: {exc}") from None
+    return pages, files, network_id
 
 
 def printable(line: str) -> str:

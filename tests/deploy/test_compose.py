@@ -30,6 +30,7 @@ from haven.broker import SettingsError
 from haven.broker.definitions import definitions_json
 from haven.cli.main import build_parser
 from intake.metrics import IntakeMetrics
+from intake.settings import DEFAULT_MAILBOX_RETENTION
 from tests.deploy import builtin_schema
 from tests.repo import REPO as ROOT
 from worker.metrics import RouterMetrics
@@ -244,6 +245,19 @@ def test_every_intake_and_router_shares_the_one_store(
         assert environment["HAVEN_STORE_PASSWORD_FILE"] == "/run/secrets/store_password"
         assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert compose["secrets"]["store_password"] == {"file": "./secrets/store.password"}
+
+
+def test_the_intake_keeps_mailboxes_for_the_documented_retention(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Listed with its default, so an operator sees it and can shorten it without editing the file."""
+    setting = services["intake"]["environment"]["HAVEN_MAILBOX_RETENTION"]
+    match = re.fullmatch(r"\$\{HAVEN_MAILBOX_RETENTION:-(\d+)\}", setting)
+    assert match is not None, setting
+    # The intake's own default, the 30 days docs/replies-v1.md section 4.1 promises.
+    assert int(match.group(1)) == DEFAULT_MAILBOX_RETENTION == 30 * 86_400
+    # Documented where operators look for the store's settings.
+    assert "HAVEN_MAILBOX_RETENTION" in (ROOT / "docs" / "operators.md").read_text()
 
 
 def test_rabbitmq_password_hash_is_rabbitmqs_sha256_scheme() -> None:

@@ -90,6 +90,23 @@ def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
     [request] = (demo / f"inbox-{chosen}").glob("*.json")
     assert "Мобилизовали" in request.read_text()
     assert "Мобилизовали" in done.stdout  # `haven partner show`
+    # The way back works out of the box: the intake's store keeps the
+    # mailbox; the partner's automatic "received" status and its reply reach
+    # it, and the requester reads both with the receipt code alone.
+    assert "received status sent: 1" in done.stdout
+    assert f"reply sent to the requester of {request.stem}" in done.stdout
+    thread = done.stdout.split("The requester reads the answers with the receipt code")[1]
+    assert "Здравствуйте. Мы получили ваш запрос." in thread
+    assert "current status: received" in thread
+    assert "could not be verified" not in thread
+    assert (demo / "store.sqlite3").exists()
+    # What it prints for going on by hand reaches this demo's intake.
+    port = done.stdout.split("Starting the intake on http://127.0.0.1:")[1].split(" ")[0]
+    url = f"http://127.0.0.1:{port}"
+    assert f"--intake-url {url}" in done.stdout.split("The two-way channel, by hand")[1]
+    assert f"haven partner reply ID --text-file FILE --partner {chosen}" in done.stdout
+    assert f"haven status --code-file {demo}/DEMO-ONLY-receipt-code --url {url}" in done.stdout
+    assert f'open {url}/, choose a language, press "Read answers"' in done.stdout
     connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
     try:
         depths = {
