@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import json
 import logging
 import urllib.error
@@ -203,8 +204,14 @@ def _urllib_post(url: str, body: bytes, timeout: float) -> tuple[int, Mapping[st
     except urllib.error.HTTPError as failure:
         # An HTTPError holds the connection: closed here, not by the collector.
         with failure:
-            return failure.code, _json(failure.read())
-    except (urllib.error.URLError, TimeoutError, OSError) as failure:
+            try:
+                return failure.code, _json(failure.read())
+            except (OSError, http.client.HTTPException):
+                return failure.code, {}  # the status alone, its body cut short
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as failure:
+        # HTTPException: something answered that is not HTTP (a TLS port
+        # asked in plain http, a proxy that cut the answer short). Like a
+        # silent intake: one line, and a pending status stays pending.
         reason = getattr(failure, "reason", failure)
         raise IntakeUnreachable(
             f"cannot reach the intake at {url} ({type(reason).__name__})"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,11 @@ from haven.envelope import PrivateKey, digest
 from haven.partner.inbox import FOLLOW_UP, PENDING, Entry, Inbox
 from haven.partner.outbox import (
     STATE_NAMES,
+    IntakeUnreachable,
     MailboxSettings,
     OutboxError,
     compose,
+    post,
     thread_of,
 )
 from haven.replies import (
@@ -252,3 +256,55 @@ def test_an_intake_url_keeps_its_path_without_the_final_slash() -> None:
     assert MailboxSettings.parse("http://127.0.0.1:8080", "x").intake_url == (
         "http://127.0.0.1:8080"
     )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"garbage\r\n\r\n",
+        b'HTTP/1.1 201 Created\r\nContent-Length: 100\r\n\r\n{"id"',
+        b'HTTP/1.1 503 Unavailable\r\nContent-Length: 100\r\n\r\n{"error"',
+    ],
+)
+def test_an_intake_that_answers_no_http_is_unreachable_in_one_line(
+    answer: bytes, partner_key: PrivateKey
+) -> None:
+    # Not a traceback after a pull has taken its requests: the status stays
+    # pending for the next pull, and `reply` says to try again later.
+    requester = Requester()
+    entry = request_entry(requester)
+    thread = thread_of(entry)
+    wire = compose(
+        entry,
+        thread,
+        "alpha",
+        SigningKey.from_partner_key(partner_key),
+        state="received",
+        text="",
+        sent_at=SENT_AT,
+    )
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def serve() -> None:
+            connection, _ = server.accept()
+            with connection:
+                # The whole request first: one left unread would make the
+                # close a reset, a different failure from the one tested.
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(1 << 16)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                while len(body) < length:
+                    body += connection.recv(1 << 16)
+                connection.sendall(answer)
+
+        serving = threading.Thread(target=serve)
+        serving.start()
+        port = server.getsockname()[1]
+        settings = MailboxSettings.parse(f"http://127.0.0.1:{port}", "--intake-url")
+        with pytest.raises(IntakeUnreachable) as raised:
+            post(settings, thread, wire, entry.request_id)
+        serving.join(timeout=10)
+    assert "\n" not in str(raised.value)
+    assert b64(requester.mailbox_id) not in str(raised.value)
