@@ -28,6 +28,9 @@ overwrites.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -178,6 +181,28 @@ class Inbox:
     def thread(self, mailbox: str) -> list[Entry]:
         """The requests and follow-ups of one mailbox, oldest first."""
         return [entry for entry in self.entries() if entry.mailbox == mailbox]
+
+    def from_thread_requester(self, mailbox: str, reply_key: bytes) -> bool:
+        """Whether a follow-up naming `mailbox` carries the reply key of the request that opened it.
+
+        The mailbox id and the reply key both derive from the requester's
+        receipt code, so the requester's follow-ups always repeat the key of
+        their request. A mailbox id is no secret from the intake's store or
+        from partners: someone who knows one (and which partner writes to
+        it) could otherwise write in the requester's name, in their thread,
+        and have the partner's answer sealed to a key of their own. With no
+        request of that mailbox here, a follow-up stands alone.
+        """
+        for entry in self.thread(mailbox):
+            if entry.kind == FOLLOW_UP or entry.declined is not None:
+                continue
+            # The thread's first request: a later one could be forged the same way.
+            try:
+                theirs = base64.b64decode(str(entry.content.get("reply_key")), validate=True)
+            except (binascii.Error, ValueError):
+                return False
+            return hmac.compare_digest(theirs, reply_key)
+        return True
 
     def _load(self, path: Path) -> Entry:
         try:

@@ -150,6 +150,17 @@ def thread_of(entry: Entry, inbox: Inbox | None = None) -> Thread:
         reply_key = PublicKey.from_bytes(raw_key)
     except KeyFormatError:
         raise OutboxError(f"{entry.request_id}: its reply_key is not valid") from None
+    if (
+        entry.kind == FOLLOW_UP
+        and inbox is not None
+        and not inbox.from_thread_requester(entry.mailbox or "", raw_key)
+    ):
+        # Taken before the toolkit checked this at pull: an answer sealed to
+        # that key would go to whoever wrote it, not to the requester.
+        raise OutboxError(
+            f"{entry.request_id}: its reply key is not the one of the request it follows: "
+            "not written by that requester, nothing was sent"
+        )
     access_hash = _b64(entry, "access_hash", 32)
     if access_hash is None and entry.kind == FOLLOW_UP and inbox is not None:
         # A follow-up carries no access hash; its thread's request does,

@@ -176,6 +176,10 @@ class _Puller:
             "reply_key": base64.b64encode(follow_up.reply_key).decode("ascii"),
             "text": follow_up.text,
         }
+        if not self.inbox.from_thread_requester(content["mailbox_id"], follow_up.reply_key):
+            # In a requester's thread, in their name, with another key: not
+            # theirs (docs/replies-v1.md section 5), declined as invalid.
+            return None
         return Entry(request_id, _now(), labels, server_sealed, content, kind=FOLLOW_UP)
 
     def _decline(

@@ -177,6 +177,31 @@ def test_a_follow_up_is_answered_in_its_thread_with_the_request_s_access_hash(
     assert thread_of(follow_up).access_hash is None
 
 
+def test_a_follow_up_in_a_thread_with_another_reply_key_is_not_answered(tmp_path: Path) -> None:
+    # Someone who knows the mailbox id (the intake's store holds it) writes
+    # in the requester's name with a key of their own: an answer sealed to
+    # it would go to them, not to the requester.
+    requester = Requester()
+    inbox = Inbox(tmp_path / "inbox").create()
+    request = request_entry(requester)
+    impostor = Requester()
+    impostor.mailbox_id = requester.mailbox_id
+    forged = follow_up_entry(impostor)
+    for entry in (request, forged):
+        inbox.store(entry, b"sealed", {})
+    assert not inbox.from_thread_requester(forged.mailbox or "", reply_public(impostor))
+    with pytest.raises(OutboxError, match="reply key is not the one of the request") as refused:
+        thread_of(forged, inbox)
+    assert b64(requester.mailbox_id) not in str(refused.value)
+    # The requester's own follow-up in the same thread is answered.
+    assert inbox.from_thread_requester(forged.mailbox or "", reply_public(requester))
+    assert thread_of(follow_up_entry(requester), inbox).mailbox_id == requester.mailbox_id
+
+
+def reply_public(requester: Requester) -> bytes:
+    return requester.reply_key.public_key.to_bytes()
+
+
 def test_nothing_is_sent_for_a_request_without_a_mailbox_or_one_declined() -> None:
     requester = Requester()
     entry = request_entry(requester)
