@@ -20,6 +20,7 @@ import binascii
 import http.client
 import json
 import logging
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -43,6 +44,8 @@ from haven.replies import (
 log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/v1/mailbox/messages"
+# How the intake names a field of the body (docs/intake-api.md): "message.sealed".
+_FIELD_NAME = re.compile(r"[a-z_]{1,32}(\.[a-z_]{1,32}){0,3}")
 TIMEOUT_SECONDS = 30.0
 # The states as a person types them on the command line, and as the spec names them.
 STATE_NAMES: Mapping[str, str] = {
@@ -259,7 +262,11 @@ def post(settings: MailboxSettings, thread: Thread, wire: WireMessage, request_i
         raise OutboxError(f"{request_id}: not sent: {REFUSALS[code]}", code)
     if status in (400, 422) and isinstance(error, dict):
         # The intake's field names are ours (the body above); its message names a rule.
-        named = error.get("field") or "body"
+        # Printed on the partner's terminal: only a field's name, never
+        # whatever else (control characters, an escape sequence) an answer holds.
+        named = error.get("field")
+        if not isinstance(named, str) or not _FIELD_NAME.fullmatch(named):
+            named = "body"
         raise OutboxError(f"{request_id}: the intake refused the message's {named} (HTTP {status})")
     if status in (502, 503, 504):
         raise IntakeUnreachable(

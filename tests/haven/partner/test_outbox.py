@@ -294,6 +294,27 @@ def test_an_intake_url_keeps_its_path_without_the_final_slash() -> None:
 def test_an_intake_that_answers_no_http_is_unreachable_in_one_line(
     answer: bytes, partner_key: PrivateKey
 ) -> None:
+    refused = _post_to(answer, partner_key)
+    assert isinstance(refused, IntakeUnreachable)
+
+
+def test_a_refusal_names_a_field_only_as_the_intake_names_fields(partner_key: PrivateKey) -> None:
+    # An answer's "field" is printed on the partner's terminal: an escape
+    # sequence or a line break in it is not shown.
+    body = (
+        b'{"error": {"code": "invalid", "field": "\\u001b]0;x\\u0007\\nmessage", "message": "m"}}'
+    )
+    head = f"HTTP/1.1 422 Unprocessable\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    refused = _post_to(head + body, partner_key)
+    assert type(refused) is OutboxError
+    assert str(refused).endswith("the intake refused the message's body (HTTP 422)")
+    named = b'{"error": {"code": "invalid", "field": "message.sealed", "message": "m"}}'
+    head = f"HTTP/1.1 422 Unprocessable\r\nContent-Length: {len(named)}\r\n\r\n".encode()
+    assert "message.sealed" in str(_post_to(head + named, partner_key))
+
+
+def _post_to(answer: bytes, partner_key: PrivateKey) -> OutboxError:
+    """What `post` raises when the intake answers `answer` (raw HTTP bytes)."""
     # Not a traceback after a pull has taken its requests: the status stays
     # pending for the next pull, and `reply` says to try again later.
     requester = Requester()
@@ -328,8 +349,9 @@ def test_an_intake_that_answers_no_http_is_unreachable_in_one_line(
         serving.start()
         port = server.getsockname()[1]
         settings = MailboxSettings.parse(f"http://127.0.0.1:{port}", "--intake-url")
-        with pytest.raises(IntakeUnreachable) as raised:
+        with pytest.raises(OutboxError) as raised:
             post(settings, thread, wire, entry.request_id)
         serving.join(timeout=10)
-    assert "\n" not in str(raised.value)
+    assert "\n" not in str(raised.value) and "\x1b" not in str(raised.value)
     assert b64(requester.mailbox_id) not in str(raised.value)
+    return raised.value
