@@ -249,7 +249,8 @@ class Mailboxes:
             markers = connection.execute(
                 delete(deleted_mailboxes).where(deleted_mailboxes.c.expires_at < now)
             ).rowcount
-        if messages or boxes or markers:
+        # Also when an earlier deletion's checkpoint found the log busy.
+        if messages or boxes or markers or self._store.forget_pending:
             self._store.forget_deleted_bytes()
         return int(boxes) + int(markers)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -309,6 +310,37 @@ def test_a_deleted_mailbox_leaves_no_bytes_in_the_sqlite_files(tmp_path: Path) -
         assert sweeper.purge() >= 1
         swept = _file_bytes(database)
         assert b"kept-" not in swept and other not in swept
+    finally:
+        store.close()
+
+
+def test_deleted_bytes_a_busy_log_kept_are_forgotten_by_the_next_sweep(tmp_path: Path) -> None:
+    # Another process reading at the moment of a delete keeps SQLite from
+    # emptying its write-ahead log (it says so in a row, not an error):
+    # the deleted mailbox must not stay in the log until some later delete.
+    database = tmp_path / "store.sqlite3"
+    store = Store(StoreSettings(url=f"sqlite:///{database}"))
+    clock = Clock()
+    try:
+        migrate(store)
+        boxes = Mailboxes(store, retention_seconds=RETENTION, clock=clock, purge_every=60)
+        boxes.purge_now_and_then()  # this minute's sweep, before the delete
+        mailbox, access = new_mailbox()
+        canary = "canary-" + secrets.token_hex(8)
+        boxes.write(mailbox, access, *wire(canary))
+        reader = sqlite3.connect(database, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM mailboxes").fetchall()
+            boxes.delete(mailbox, access)
+            assert canary.encode() in _file_bytes(database)  # the reader held the log
+            reader.execute("COMMIT")
+        finally:
+            reader.close()
+        clock.now += 61
+        boxes.purge_now_and_then()  # nothing expired, but the log is emptied now
+        assert canary.encode() not in _file_bytes(database)
+        assert not store.forget_pending
     finally:
         store.close()
 
