@@ -234,7 +234,12 @@ def fetch() -> Response:
     except StoreUnavailable:
         state.spent.forget(spent)
         raise _store_away(state) from None
-    return Response(fetch_response(messages), mimetype="application/json")
+    response = Response(fetch_response(messages), mimetype="application/json")
+    # The padding is all spaces: a proxy that compressed the answer would
+    # shrink it to the size of the messages, and an empty mailbox or a
+    # wrong code would be told apart by size again on the wire.
+    response.headers["Cache-Control"] = "no-store, no-transform"
+    return response
 
 
 @replies.post("/mailbox/delete", provide_automatic_options=False)
