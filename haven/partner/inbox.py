@@ -229,6 +229,20 @@ class Inbox:
             if e.request_id == request.request_id or same_thread(e, request)
         ]
 
+    def contradicts_thread(self, follow_up: Entry) -> bool:
+        """Whether a request here names this follow-up's mailbox but none its reply key.
+
+        Such a follow-up writes in a requester's thread, in their name, with
+        a key of its own: someone who knows the mailbox id (the intake's
+        store, another partner) and would read an answer sealed to that key.
+        A pull declines it; one taken by an older toolkit is never answered
+        (`request_of` finds no request for it).
+        """
+        mailbox = follow_up.mailbox
+        if mailbox is None or self.request_of(follow_up) is not None:
+            return False
+        return any(e.kind == REQUEST and e.mailbox == mailbox for e in self.entries())
+
     def _load(self, path: Path) -> Entry:
         try:
             with path.open("rb") as handle:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import json
 import logging
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -42,6 +44,8 @@ from haven.replies import (
 log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/v1/mailbox/messages"
+# How the intake names a field of the body (docs/intake-api.md): "message.sealed".
+_FIELD_NAME = re.compile(r"[a-z_]{1,32}(\.[a-z_]{1,32}){0,3}")
 TIMEOUT_SECONDS = 30.0
 # The states as a person types them on the command line, and as the spec names them.
 STATE_NAMES: Mapping[str, str] = {
@@ -209,8 +213,14 @@ def _urllib_post(url: str, body: bytes, timeout: float) -> tuple[int, Mapping[st
     except urllib.error.HTTPError as failure:
         # An HTTPError holds the connection: closed here, not by the collector.
         with failure:
-            return failure.code, _json(failure.read())
-    except (urllib.error.URLError, TimeoutError, OSError) as failure:
+            try:
+                return failure.code, _json(failure.read())
+            except (OSError, http.client.HTTPException):
+                return failure.code, {}  # the status alone, its body cut short
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as failure:
+        # HTTPException: something answered that is not HTTP (a TLS port
+        # asked in plain http, a proxy that cut the answer short). Like a
+        # silent intake: one line, and a pending status stays pending.
         reason = getattr(failure, "reason", failure)
         raise IntakeUnreachable(
             f"cannot reach the intake at {url} ({type(reason).__name__})"
@@ -247,7 +257,11 @@ def post(settings: MailboxSettings, thread: Thread, wire: WireMessage, request_i
         raise OutboxError(f"{request_id}: not sent: {REFUSALS[code]}", code)
     if status in (400, 422) and isinstance(error, dict):
         # The intake's field names are ours (the body above); its message names a rule.
-        named = error.get("field") or "body"
+        # Printed on the partner's terminal: only a field's name, never
+        # whatever else (control characters, an escape sequence) an answer holds.
+        named = error.get("field")
+        if not isinstance(named, str) or not _FIELD_NAME.fullmatch(named):
+            named = "body"
         raise OutboxError(f"{request_id}: the intake refused the message's {named} (HTTP {status})")
     if status in (502, 503, 504):
         raise IntakeUnreachable(

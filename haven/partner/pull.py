@@ -176,7 +176,12 @@ class _Puller:
             "reply_key": base64.b64encode(follow_up.reply_key).decode("ascii"),
             "text": follow_up.text,
         }
-        return Entry(request_id, _now(), labels, server_sealed, content, kind=FOLLOW_UP)
+        entry = Entry(request_id, _now(), labels, server_sealed, content, kind=FOLLOW_UP)
+        if self.inbox.contradicts_thread(entry):
+            # In a requester's thread, in their name, with another key: not
+            # theirs (docs/replies-v1.md section 5), declined as invalid.
+            return None
+        return entry
 
     def _decline(
         self,

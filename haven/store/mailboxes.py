@@ -234,16 +234,23 @@ class Mailboxes:
         """Delete every expired mailbox (with its messages) and marker; how many of them went."""
         now = int(self._clock())
         with self._store.begin(write=True) as connection:
-            messages = connection.execute(
-                delete(mailbox_messages).where(mailbox_messages.c.expires_at < now)
-            ).rowcount
+            # The mailboxes first, their messages with them (the foreign key):
+            # a delete or a write holds a mailbox's row, then its messages'
+            # rows. Taking the messages first, a sweep and a requester's
+            # delete of the same expired mailbox would each wait for the
+            # other, and PostgreSQL would fail one of them.
             boxes = connection.execute(
                 delete(mailboxes).where(mailboxes.c.expires_at < now)
+            ).rowcount
+            # Whatever outlived its mailbox (none should: a write moves both).
+            messages = connection.execute(
+                delete(mailbox_messages).where(mailbox_messages.c.expires_at < now)
             ).rowcount
             markers = connection.execute(
                 delete(deleted_mailboxes).where(deleted_mailboxes.c.expires_at < now)
             ).rowcount
-        if messages or boxes or markers:
+        # Also when an earlier deletion's checkpoint found the log busy.
+        if messages or boxes or markers or self._store.forget_pending:
             self._store.forget_deleted_bytes()
         return int(boxes) + int(markers)
 

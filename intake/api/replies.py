@@ -232,9 +232,14 @@ def fetch() -> Response:
     try:
         messages = state.mailboxes.fetch(access.mailbox_id, access_hash(access.access_secret))
     except StoreUnavailable:
+        state.spent.forget(spent)
         raise _store_away(state) from None
-    state.spent.add(spent)
-    return Response(fetch_response(messages), mimetype="application/json")
+    response = Response(fetch_response(messages), mimetype="application/json")
+    # The padding is all spaces: a proxy that compressed the answer would
+    # shrink it to the size of the messages, and an empty mailbox or a
+    # wrong code would be told apart by size again on the wire.
+    response.headers["Cache-Control"] = "no-store, no-transform"
+    return response
 
 
 @replies.post("/mailbox/delete", provide_automatic_options=False)
@@ -273,8 +278,8 @@ def delete() -> Response:
     try:
         state.mailboxes.delete(access.mailbox_id, access_hash(access.access_secret))
     except StoreUnavailable:
+        state.spent.forget(spent)
         raise _store_away(state) from None
-    state.spent.add(spent)
     return jsonify(status="deleted")
 
 
@@ -354,8 +359,9 @@ def follow_up() -> tuple[Response, int]:
 def _paid_access(state: IntakeState, action: str) -> tuple[MailboxAccess, str]:
     """A fetch or delete that has paid: the header's token, the body, the work for this mailbox.
 
-    Also the solution's key in `state.spent`, for the caller to add once it
-    has answered (a solution refused for a store outage may be sent again).
+    Also the solution's key, claimed in `state.spent` before the store is
+    asked, for the caller to forget if the store is away (a solution refused
+    for an outage may be sent again).
     """
     admitted = admit_challenge(state)
     access: MailboxAccess = load_document(_ACCESS_SCHEMA, read_json(MAX_ACCESS_BYTES))
@@ -363,8 +369,10 @@ def _paid_access(state: IntakeState, action: str) -> tuple[MailboxAccess, str]:
     check_solution(state, admitted, access.pow, target, subject="mailbox")
     # One solution, one fetch: replayed for the token's lifetime, a
     # solution would buy a 64 KiB answer (and a query) as often as asked.
+    # Claimed at once, not checked now and added after the answer: the same
+    # solution sent many times at once would otherwise buy one fetch each.
     spent = hashlib.sha256(admitted.token.raw + target).hexdigest()
-    if spent in state.spent:
+    if not state.spent.claim(spent):
         raise ApiError(
             "pow_invalid",
             "this solution was used already; fetch a new challenge and solve it again",

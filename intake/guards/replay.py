@@ -59,6 +59,28 @@ class RecentRequests:
             while len(self._added) > self._capacity:
                 self._added.popitem(last=False)
 
+    def claim(self, request_id: str) -> bool:
+        """Remember `request_id` from now if it is not remembered yet; whether it was not.
+
+        One step under the lock: of two requests claiming the same id at
+        once, exactly one gets True (a check then an add would let both
+        through).
+        """
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            if request_id in self._added:
+                return False
+            self._added[request_id] = now
+            while len(self._added) > self._capacity:
+                self._added.popitem(last=False)
+            return True
+
+    def forget(self, request_id: str) -> None:
+        """Forget a claim whose request was not answered (the store was away): it may come again."""
+        with self._lock:
+            self._added.pop(request_id, None)
+
     def _expire(self, now: float) -> None:
         while self._added:
             oldest = next(iter(self._added.values()))

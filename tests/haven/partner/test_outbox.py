@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,11 @@ from haven.envelope import PrivateKey, digest
 from haven.partner.inbox import FOLLOW_UP, PENDING, Entry, Inbox
 from haven.partner.outbox import (
     STATE_NAMES,
+    IntakeUnreachable,
     MailboxSettings,
     OutboxError,
     compose,
+    post,
     thread_of,
 )
 from haven.replies import (
@@ -204,6 +208,31 @@ def test_a_follow_up_naming_a_requester_s_mailbox_with_another_reply_key_is_neve
     assert inbox.request_of(follow_up_entry(requester)) == request
 
 
+def test_a_follow_up_in_a_thread_with_another_reply_key_is_not_answered(tmp_path: Path) -> None:
+    # Someone who knows the mailbox id (the intake's store holds it) writes
+    # in the requester's name with a key of their own: an answer sealed to
+    # it would go to them, not to the requester.
+    requester = Requester()
+    inbox = Inbox(tmp_path / "inbox").create()
+    request = request_entry(requester)
+    impostor = Requester()
+    impostor.mailbox_id = requester.mailbox_id
+    forged = follow_up_entry(impostor)
+    for entry in (request, forged):
+        inbox.store(entry, b"sealed", {})
+    assert inbox.contradicts_thread(forged)
+    with pytest.raises(OutboxError, match="matches no request") as refused:
+        thread_of(forged, inbox)
+    assert b64(requester.mailbox_id) not in str(refused.value)
+    # The requester's own follow-up in the same thread is answered.
+    own = follow_up_entry(requester)
+    assert not inbox.contradicts_thread(own)
+    assert thread_of(own, inbox).mailbox_id == requester.mailbox_id
+    # A follow-up for a mailbox no request here names contradicts nothing:
+    # it stands alone, unanswerable, rather than being declined.
+    assert not inbox.contradicts_thread(follow_up_entry(Requester()))
+
+
 def test_nothing_is_sent_for_a_request_without_a_mailbox_or_one_declined() -> None:
     requester = Requester()
     entry = request_entry(requester)
@@ -283,3 +312,77 @@ def test_an_intake_url_keeps_its_path_without_the_final_slash() -> None:
     assert MailboxSettings.parse("http://127.0.0.1:8080", "x").intake_url == (
         "http://127.0.0.1:8080"
     )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"garbage\r\n\r\n",
+        b'HTTP/1.1 201 Created\r\nContent-Length: 100\r\n\r\n{"id"',
+        b'HTTP/1.1 503 Unavailable\r\nContent-Length: 100\r\n\r\n{"error"',
+    ],
+)
+def test_an_intake_that_answers_no_http_is_unreachable_in_one_line(
+    answer: bytes, partner_key: PrivateKey
+) -> None:
+    refused = _post_to(answer, partner_key)
+    assert isinstance(refused, IntakeUnreachable)
+
+
+def test_a_refusal_names_a_field_only_as_the_intake_names_fields(partner_key: PrivateKey) -> None:
+    # An answer's "field" is printed on the partner's terminal: an escape
+    # sequence or a line break in it is not shown.
+    body = (
+        b'{"error": {"code": "invalid", "field": "\\u001b]0;x\\u0007\\nmessage", "message": "m"}}'
+    )
+    head = f"HTTP/1.1 422 Unprocessable\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    refused = _post_to(head + body, partner_key)
+    assert type(refused) is OutboxError
+    assert str(refused).endswith("the intake refused the message's body (HTTP 422)")
+    named = b'{"error": {"code": "invalid", "field": "message.sealed", "message": "m"}}'
+    head = f"HTTP/1.1 422 Unprocessable\r\nContent-Length: {len(named)}\r\n\r\n".encode()
+    assert "message.sealed" in str(_post_to(head + named, partner_key))
+
+
+def _post_to(answer: bytes, partner_key: PrivateKey) -> OutboxError:
+    """What `post` raises when the intake answers `answer` (raw HTTP bytes)."""
+    # Not a traceback after a pull has taken its requests: the status stays
+    # pending for the next pull, and `reply` says to try again later.
+    requester = Requester()
+    entry = request_entry(requester)
+    thread = thread_of(entry)
+    wire = compose(
+        entry,
+        thread,
+        "alpha",
+        SigningKey.from_partner_key(partner_key),
+        state="received",
+        text="",
+        sent_at=SENT_AT,
+    )
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def serve() -> None:
+            connection, _ = server.accept()
+            with connection:
+                # The whole request first: one left unread would make the
+                # close a reset, a different failure from the one tested.
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(1 << 16)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                while len(body) < length:
+                    body += connection.recv(1 << 16)
+                connection.sendall(answer)
+
+        serving = threading.Thread(target=serve)
+        serving.start()
+        port = server.getsockname()[1]
+        settings = MailboxSettings.parse(f"http://127.0.0.1:{port}", "--intake-url")
+        with pytest.raises(OutboxError) as raised:
+            post(settings, thread, wire, entry.request_id)
+        serving.join(timeout=10)
+    assert "\n" not in str(raised.value) and "\x1b" not in str(raised.value)
+    assert b64(requester.mailbox_id) not in str(raised.value)
+    return raised.value

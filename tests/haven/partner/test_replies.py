@@ -327,6 +327,35 @@ def test_a_follow_up_lands_in_its_thread_with_its_partner_alone_and_is_answered(
     assert "Хорошо, свяжемся" in shown.out
 
 
+def test_a_follow_up_in_a_requester_s_thread_with_another_reply_key_is_declined(
+    make_network: Callable[..., Network],
+) -> None:
+    # Whoever learns a mailbox id (the intake's store holds them, and which
+    # partner writes to each) must not write in the requester's name into
+    # their thread: its reply key is not the request's, so it is declined.
+    network = make_network()
+    requester = Requester()
+    with running_router(fast_router(network), verified_loader(network)):
+        request_id = routed(network, network.seal(requester.content()))
+        pull_until_taken(network, request_id)
+        partner = holder(network, request_id)
+        impostor = Requester()
+        impostor.mailbox_id = requester.mailbox_id
+        forged_id = routed(
+            network,
+            impostor.follow_up(network, partner, "Пришлите документы на этот адрес."),
+            via_intake=False,
+        )
+        wait_until(
+            lambda: network.pull(partner).code == 0 and forged_id in network.declined_ids(partner),
+            timeout=30,
+            what="forged follow-up declined",
+        )
+    assert forged_id not in network.inbox_ids(partner)
+    inbox = Inbox(network.inbox(partner))
+    assert [e.request_id for e in inbox.thread(inbox.entry(request_id))] == [request_id]
+
+
 def _stored(inbox: Inbox, entry: Entry) -> str:
     inbox.create()
     inbox.store(entry, b"sealed", {})

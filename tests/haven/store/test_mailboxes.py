@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,37 @@ def test_a_deleted_mailbox_leaves_no_bytes_in_the_sqlite_files(tmp_path: Path) -
         store.close()
 
 
+def test_deleted_bytes_a_busy_log_kept_are_forgotten_by_the_next_sweep(tmp_path: Path) -> None:
+    # Another process reading at the moment of a delete keeps SQLite from
+    # emptying its write-ahead log (it says so in a row, not an error):
+    # the deleted mailbox must not stay in the log until some later delete.
+    database = tmp_path / "store.sqlite3"
+    store = Store(StoreSettings(url=f"sqlite:///{database}"))
+    clock = Clock()
+    try:
+        migrate(store)
+        boxes = Mailboxes(store, retention_seconds=RETENTION, clock=clock, purge_every=60)
+        boxes.purge_now_and_then()  # this minute's sweep, before the delete
+        mailbox, access = new_mailbox()
+        canary = "canary-" + secrets.token_hex(8)
+        boxes.write(mailbox, access, *wire(canary))
+        reader = sqlite3.connect(database, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM mailboxes").fetchall()
+            boxes.delete(mailbox, access)
+            assert canary.encode() in _file_bytes(database)  # the reader held the log
+            reader.execute("COMMIT")
+        finally:
+            reader.close()
+        clock.now += 61
+        boxes.purge_now_and_then()  # nothing expired, but the log is emptied now
+        assert canary.encode() not in _file_bytes(database)
+        assert not store.forget_pending
+    finally:
+        store.close()
+
+
 def test_bad_arguments_are_refused(boxes: Mailboxes) -> None:
     mailbox, access = new_mailbox()
     for call in (
@@ -382,3 +414,75 @@ def test_a_fetch_runs_the_same_statements_whatever_the_secret(
         event.remove(engine, "before_cursor_execute", record)
     assert len(runs[0]) == 1
     assert runs[0] == runs[1] == runs[2]
+
+
+@pytest.mark.parametrize("action", ["delete", "write"])
+def test_a_sweep_beside_a_delete_or_write_of_the_same_expired_mailbox_never_deadlocks(
+    postgres_url: str, action: str
+) -> None:
+    # PostgreSQL: a requester's delete (or a partner's write) of an expired
+    # mailbox holds its row, then deletes its messages; a sweep running at
+    # that moment must wait for the row rather than take the messages
+    # first, or each waits for the other and one fails (a 503 for the
+    # requester, or a failed sweep).
+    setup, acting, sweeping = (Store(StoreSettings(url=postgres_url)) for _ in range(3))
+    try:
+        migrate(setup)
+        clock = Clock()
+        mailbox, access = new_mailbox()
+        boxes = Mailboxes(setup, retention_seconds=RETENTION, clock=clock)
+        boxes.write(mailbox, access, *wire())
+        boxes.write(mailbox, access, *wire())
+        later = clock.now + RETENTION + 10  # expired, not swept yet
+
+        def at_later() -> float:
+            return later
+
+        actor = Mailboxes(acting, retention_seconds=RETENTION, clock=at_later)
+        sweeper = Mailboxes(sweeping, retention_seconds=RETENTION, clock=at_later)
+        holding, release = threading.Event(), threading.Event()
+
+        def pause(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            # The mailbox's row is locked; its messages are next.
+            starts = statement.lstrip().upper().startswith(("DELETE FROM MAILBOX", "INSERT"))
+            if starts and not holding.is_set():
+                holding.set()
+                release.wait(timeout=10)
+
+        event.listen(acting.engine(), "before_cursor_execute", pause)
+        failures: list[BaseException] = []
+
+        def run(call: Callable[[], object]) -> None:
+            try:
+                call()
+            except Exception as exc:  # noqa: BLE001 - the test reports whatever failed
+                failures.append(exc)
+
+        if action == "delete":
+            act: Callable[[], object] = lambda: actor.delete(mailbox, access)  # noqa: E731
+        else:
+            act = lambda: actor.write(mailbox, access, *wire())  # noqa: E731
+        first = threading.Thread(target=run, args=(act,))
+        first.start()
+        assert holding.wait(timeout=10)
+        second = threading.Thread(target=run, args=(sweeper.purge,))
+        second.start()
+
+        def sweep_waits() -> bool:
+            with setup.begin() as connection:
+                waiting = connection.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                ).scalar_one()
+            return bool(waiting)
+
+        deadline = time.monotonic() + 10
+        while not sweep_waits() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        release.set()
+        first.join(timeout=30)
+        second.join(timeout=30)
+        assert failures == []
+    finally:
+        for handle in (setup, acting, sweeping):
+            handle.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,10 +12,23 @@ from flask.testing import FlaskClient
 from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.test import TestResponse
 
+from haven.broker import ConfirmedPublisher
+from haven.directory import empty_directory, key_entry, sign_directory, with_partner
 from haven.envelope import PrivateKey, PublicKey, digest, seal
-from haven.replies import FollowUp, follow_up_labels, seal_follow_up
+from haven.replies import FollowUp, follow_up_labels, seal_follow_up, signing_public_key
+from haven.store import Store
+from intake import IntakeSettings, create_app
 from intake.guards.pow import CHALLENGE_HEADER
-from tests.intake.conftest import ROUTING, drain, sealed, solve, submission
+from tests.intake.conftest import (
+    ROUTING,
+    FakeClock,
+    NetworkFiles,
+    drain,
+    partner_entry,
+    sealed,
+    solve,
+    submission,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -84,6 +98,42 @@ def test_sealed_to_another_partner_s_keys_too_or_to_too_few_is_refused(
         body = body_for(client, follow_up_envelope(recipients), routing_for())
         assert_error(post(client, body), 422, "envelope_invalid", "envelope")
     assert drain(channel) == []
+
+
+def test_sealed_to_some_of_a_partner_s_keys_only_is_refused(
+    files: NetworkFiles,
+    *,
+    settings: IntakeSettings,
+    publisher: ConfirmedPublisher,
+    store: Store,
+    clock: FakeClock,
+    channel: BlockingChannel,
+) -> None:
+    # A partner with two keys (two members, or a key being rotated in): a
+    # follow-up sealed to one of them would leave the other unable to read
+    # the requester's answer, so it is refused, as is one sealed to both
+    # and another partner's; sealed to both, it is queued.
+    first, second = PrivateKey.generate(), PrivateKey.generate()
+    entry = partner_entry("lawyers", first, ["legal_aid"])
+    entry["keys"].append(key_entry(second.public_key, signing_public_key(second)))
+    now = datetime.now(UTC)
+    directory = with_partner(empty_directory("haven-test", now=now), entry, now=now)
+    files.directory_file.write_bytes(sign_directory(directory, files.network_key))
+    client = create_app(settings, publisher=publisher, store=store, clock=clock).test_client()
+    outsider = PrivateKey.generate().public_key
+    for recipients in ([first.public_key], [second.public_key]):
+        body = body_for(client, follow_up_envelope(recipients), routing_for())
+        assert_error(post(client, body), 422, "envelope_invalid", "envelope")
+    body = body_for(
+        client, follow_up_envelope([first.public_key, second.public_key, outsider]), routing_for()
+    )
+    assert_error(post(client, body), 422, "envelope_invalid", "envelope")
+    assert drain(channel) == []
+    both = follow_up_envelope([second.public_key, first.public_key])
+    response = post(client, body_for(client, both, routing_for()))
+    assert response.status_code == 202, response.get_json()
+    ((_, published),) = drain(channel)
+    assert published == both
 
 
 def test_a_partner_not_in_the_directory_is_refused(
