@@ -60,7 +60,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-def phone_context(browser: Browser, *, javascript: bool = True, width: int = PHONE["width"]) -> BrowserContext:
+def phone_context(
+    browser: Browser, *, javascript: bool = True, width: int = PHONE["width"]
+) -> BrowserContext:
     """A fresh context as a Russian-speaking phone sees Haven: nothing carried over."""
     context = browser.new_context(
         viewport={"width": width, "height": PHONE["height"]},

@@ -14,6 +14,7 @@ from haven.partner.outbox import (
     STATE_NAMES,
     MailboxSettings,
     OutboxError,
+    Thread,
     compose,
     thread_of,
 )
@@ -283,3 +284,13 @@ def test_an_intake_url_keeps_its_path_without_the_final_slash() -> None:
     assert MailboxSettings.parse("http://127.0.0.1:8080", "x").intake_url == (
         "http://127.0.0.1:8080"
     )
+
+
+def test_a_thread_shows_nothing_of_its_requester() -> None:
+    """A repr (a log line, a traceback) ties nothing to one requester."""
+    reply_key = PrivateKey.generate().public_key
+    mailbox_id, access_hash = os.urandom(32), os.urandom(32)
+    shown = repr(Thread(mailbox_id, reply_key, access_hash))
+    for value in (mailbox_id, access_hash, reply_key.to_bytes()):
+        for form in (repr(value), value.hex(), base64.b64encode(value).decode()):
+            assert form[:24] not in shown
