@@ -1,10 +1,11 @@
-"""Receipt-code derivation time: Python (native Argon2id) and Node (WebAssembly).
+"""Receipt-code derivation time: Python (native Argon2id) and Node (WebAssembly, pure JS).
 
 Not a test: it prints figures. The baseline, measured in the same run, is
 argon2-cffi's native C Argon2id with the same parameters (what the
 no-JavaScript intake and the CLI run); the JavaScript figures come from
 bench/receipt_derive.mjs in Node, with hash-wasm's WebAssembly Argon2id,
-which the requester's browser runs. A phone cannot be measured here: the
+which the requester's browser runs, and @noble/hashes' pure-JavaScript
+Argon2id, its fallback where WebAssembly is turned off. A phone cannot be measured here: the
 last lines scale the Node figure by the slow-down assumed for a low-end
 phone (docs/replies-v1.md section 1.7); bench/receipt_browser.py measures
 Chromium with 4x CPU throttling.
@@ -69,9 +70,16 @@ def main() -> None:
         ("Node first derivation (compiles WebAssembly)", js["cold"]),
         ("Node whole derivation (receipt.js)", js["derive"]),
         ("Node @noble/hashes pure JS, Argon2id", js["pureJs"]),
+        ("Node whole derivation, pure JS fallback", js["pureJsDerive"]),
     ]
     for label, seconds in rows:
         print(f"  {label:<44} {seconds * 1000:8.1f} ms   {seconds / native:5.2f}x baseline")
+    # The page's fallback where WebAssembly is turned off: how much longer
+    # its progress bar must expect (EXPECTED_MS in web/src/receipt-worker.js).
+    print(
+        f"  pure JS / WebAssembly: Argon2id {js['pureJs'] / js['wasm']:4.2f}x, "
+        f"whole derivation {js['pureJsDerive'] / js['derive']:4.2f}x"
+    )
     for factor in PHONE_SLOWDOWN:
         phone = js["cold"] * factor
         verdict = "within" if phone <= BUDGET_SECONDS else "OVER"

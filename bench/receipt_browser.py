@@ -16,7 +16,12 @@ also run on the page's thread, with a stand-in `self`: that unthrottled and
 throttled pair is the measured 4x figure, and the worker's pair shows
 whether the page's throttling reaches the worker at all.
 
-    .venv/bin/python bench/receipt_browser.py [--rounds 7]
+    .venv/bin/python bench/receipt_browser.py [--rounds 7] [--no-wasm]
+
+--no-wasm runs Chromium with `--js-flags=--jitless`: no WebAssembly and no
+JIT, as iOS Lockdown Mode and Tor Browser's "Safer" level leave a browser,
+so the worker takes its pure-JavaScript fallback. It also prints the time
+the worker told the page to expect (its measured estimate) beside the real one.
 """
 
 from __future__ import annotations
@@ -41,11 +46,15 @@ BUDGET_SECONDS = 3.0
 PAGE = """<!doctype html><meta charset="utf-8"><title>receipt bench</title>
 <script>
 // Milliseconds from starting a worker to its keys, as the form's send sees them.
+window.expectedMs = [];
 window.deriveInWorker = (language) => new Promise((resolve, reject) => {
   const start = performance.now();
   const worker = new Worker("haven-receipt-worker.js");
   worker.onmessage = (event) => {
-    if (event.data.started) return;
+    if (event.data.started) {
+      window.expectedMs.push(event.data.expectedMs);
+      return;
+    }
     const elapsed = performance.now() - start;
     worker.terminate();
     if (event.data.mailboxId) resolve(elapsed);
@@ -75,8 +84,13 @@ IN_PAGE = """async ([source, language]) => {
 }"""
 
 
-def first_derivation(browser: Browser, base: str, throttle: int, *, in_page: bool) -> float:
-    """Seconds of one first derivation, in a context of its own (no compiled module kept)."""
+def first_derivation(
+    browser: Browser, base: str, throttle: int, *, in_page: bool, expected: list[float]
+) -> float:
+    """Seconds of one first derivation, in a context of its own (no compiled module kept).
+
+    The worker's expected time, as it told the page, is appended to `expected`.
+    """
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -87,6 +101,7 @@ def first_derivation(browser: Browser, base: str, throttle: int, *, in_page: boo
             elapsed = page.evaluate(IN_PAGE, [WORKER.read_text(), "ru"])
         else:
             elapsed = page.evaluate("(language) => window.deriveInWorker(language)", "ru")
+            expected.extend(float(ms) / 1000 for ms in page.evaluate("window.expectedMs"))
         return float(elapsed) / 1000
     finally:
         context.close()
@@ -95,7 +110,10 @@ def first_derivation(browser: Browser, base: str, throttle: int, *, in_page: boo
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--no-wasm", action="store_true", help="no WebAssembly and no JIT")
+    arguments = parser.parse_args()
+    rounds = arguments.rounds
+    flags = ["--js-flags=--jitless"] if arguments.no_wasm else []
     chromium = shutil.which("chromium")
     if chromium is None:
         print("Debian's chromium is not installed: run scripts/ensure-chromium", file=sys.stderr)
@@ -107,6 +125,7 @@ def main() -> int:
         (f"on the page's thread, {THROTTLE}x CPU throttling", THROTTLE, True),
     ]
     samples: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    expected: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         shutil.copy(WORKER, folder / WORKER.name)
@@ -115,7 +134,7 @@ def main() -> int:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
-                    executable_path=chromium, args=["--no-sandbox"]
+                    executable_path=chromium, args=["--no-sandbox", *flags]
                 )
                 try:
                     version = browser.version
@@ -124,7 +143,13 @@ def main() -> int:
                     for _ in range(rounds):
                         for label, throttle, in_page in cases:
                             samples[label].append(
-                                first_derivation(browser, base, throttle, in_page=in_page)
+                                first_derivation(
+                                    browser,
+                                    base,
+                                    throttle,
+                                    in_page=in_page,
+                                    expected=expected[label],
+                                )
                             )
                 finally:
                     browser.close()
@@ -132,13 +157,20 @@ def main() -> int:
             server.shutdown()
             server.server_close()
     medians = {label: statistics.median(values) for label, values in samples.items()}
-    print(f"chromium {version}, {WORKER.relative_to(REPO)} ({WORKER.stat().st_size} bytes)")
+    print(
+        f"chromium {version}{' --js-flags=--jitless' if flags else ''}, "
+        f"{WORKER.relative_to(REPO)} ({WORKER.stat().st_size} bytes)"
+    )
     print(f"a first derivation (generate + derive, language ru), median of {rounds} rounds:")
     for label, values in samples.items():
         print(
             f"  {label:<42} {medians[label] * 1000:7.0f} ms   "
             f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})"
         )
+        if expected[label]:
+            print(
+                f"    the page was told to expect {statistics.median(expected[label]) * 1000:7.0f} ms"
+            )
     worker_full, worker_slow, full, slow = (medians[label] for label, _, _ in cases)
     print(f"  worker: page-throttled / unthrottled = {worker_slow / worker_full:.2f}")
     print(f"  page's thread: throttled / unthrottled = {slow / full:.2f}")

@@ -15,6 +15,7 @@ request itself and must not reach a log.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,13 +60,17 @@ class ContentError(ValueError):
 
 @dataclass(frozen=True)
 class RequestContent:
-    """A validated request. `fields` is read-only; lists in it are tuples."""
+    """A validated request. `fields` is read-only; lists in it are tuples.
+
+    Its repr shows the category only: the request's words and the values a
+    receipt code derives must never reach a log or a traceback.
+    """
 
     category: str
-    fields: Mapping[str, object]
-    reply_key: bytes | None = None
-    mailbox_id: bytes | None = None
-    access_hash: bytes | None = None
+    fields: Mapping[str, object] = dataclasses.field(repr=False)
+    reply_key: bytes | None = dataclasses.field(default=None, repr=False)
+    mailbox_id: bytes | None = dataclasses.field(default=None, repr=False)
+    access_hash: bytes | None = dataclasses.field(default=None, repr=False)
 
 
 class RequestContentSchema(StrictSchema):

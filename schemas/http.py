@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -174,19 +175,25 @@ def _base64_of(size: int, description: str, *, required: bool = True) -> Base64B
 
 @dataclass(frozen=True)
 class MailboxWrite:
-    """A partner's write, its form checked; the message's bytes are decoded and checked next (haven.replies)."""
+    """A partner's write, its form checked; the message's bytes are decoded and checked next (haven.replies).
 
-    mailbox_id: bytes
-    access_hash: bytes | None
+    Its repr names no mailbox: a mailbox id in a log ties the log to a requester.
+    """
+
+    mailbox_id: bytes = dataclasses.field(repr=False)
+    access_hash: bytes | None = dataclasses.field(repr=False)
     message: dict[str, str]
 
 
 @dataclass(frozen=True)
 class MailboxAccess:
-    """A requester's fetch or delete: which mailbox, its access secret, the work paid."""
+    """A requester's fetch or delete: which mailbox, its access secret, the work paid.
 
-    mailbox_id: bytes
-    access_secret: bytes
+    Its repr shows neither: the access secret opens the mailbox.
+    """
+
+    mailbox_id: bytes = dataclasses.field(repr=False)
+    access_secret: bytes = dataclasses.field(repr=False)
     pow: PowSolution
 
 

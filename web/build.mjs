@@ -3,7 +3,8 @@
 //   src/form.js        -> haven-form.js        (the form page: seal, verify, send; an IIFE)
 //   src/pow-worker.js  -> haven-pow-worker.js  (the proof-of-work Web Worker)
 //   src/receipt-worker.js -> haven-receipt-worker.js (the receipt code's Web Worker:
-//                         the word lists, Argon2id in WebAssembly, the reply key)
+//                         the word lists, Argon2id in WebAssembly or, where that
+//                         is turned off, in pure JavaScript, the reply key)
 //
 // The bundles are committed, so the intake needs no Node at run time, and
 // reproducible, so anyone can check that what is served is what this source

@@ -118,11 +118,14 @@ class MailboxSettings:
 
 @dataclass(frozen=True)
 class Thread:
-    """What a message to one requester needs, read from an inbox entry."""
+    """What a message to one requester needs, read from an inbox entry.
 
-    mailbox_id: bytes
-    reply_key: PublicKey
-    access_hash: bytes | None
+    Its repr shows none of it: each value ties a log line to one requester.
+    """
+
+    mailbox_id: bytes = field(repr=False)
+    reply_key: PublicKey = field(repr=False)
+    access_hash: bytes | None = field(repr=False)
 
 
 def _b64(entry: Entry, name: str, size: int | None) -> bytes | None:

@@ -43,16 +43,41 @@ def playwright() -> Iterator[Playwright]:
         yield running
 
 
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(
+def launch_chromium(playwright: Playwright, *args: str) -> Browser:
+    """Debian's chromium, headless, with any extra command-line `args`."""
+    return playwright.chromium.launch(
         executable_path=chromium_path(),
         # The test machine runs as root in a container: Chromium's own sandbox
         # needs user namespaces it does not have here.
-        args=["--no-sandbox"],
+        args=["--no-sandbox", *args],
     )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = launch_chromium(playwright)
     yield launched
     launched.close()
+
+
+def phone_context(
+    browser: Browser, *, javascript: bool = True, width: int = PHONE["width"]
+) -> BrowserContext:
+    """A fresh context as a Russian-speaking phone sees Haven: nothing carried over."""
+    context = browser.new_context(
+        viewport={"width": width, "height": PHONE["height"]},
+        device_scale_factor=1,
+        locale="ru-RU",
+        java_script_enabled=javascript,
+    )
+    # The quick exit's neutral site, answered locally: nothing leaves this machine.
+    context.route(
+        "https://yandex.ru/**",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<title>Погода</title><h1>Погода</h1>"
+        ),
+    )
+    return context
 
 
 @pytest.fixture
@@ -60,19 +85,7 @@ def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
     made: list[BrowserContext] = []
 
     def make(*, javascript: bool = True, width: int = PHONE["width"]) -> BrowserContext:
-        context = browser.new_context(
-            viewport={"width": width, "height": PHONE["height"]},
-            device_scale_factor=1,
-            locale="ru-RU",
-            java_script_enabled=javascript,
-        )
-        # The quick exit's neutral site, answered locally: nothing leaves this machine.
-        context.route(
-            "https://yandex.ru/**",
-            lambda route: route.fulfill(
-                status=200, content_type="text/html", body="<title>Погода</title><h1>Погода</h1>"
-            ),
-        )
+        context = phone_context(browser, javascript=javascript, width=width)
         made.append(context)
         return context
 

@@ -1,7 +1,8 @@
 """A reply through Haven in a real headless Chromium: the receipt code, with and without JavaScript.
 
 With JavaScript the phone makes the code (in the receipt worker, Argon2id
-in WebAssembly), seals only what the code derives, and shows the code once;
+in WebAssembly, or in pure JavaScript where WebAssembly is turned off),
+seals only what the code derives, and shows the code once;
 without JavaScript the intake makes it at send time and says so. Either
 way the code parses, what it derives is exactly what the partner finds in
 the sealed request, and nothing of it is left in the browser or sent.
@@ -16,13 +17,13 @@ from typing import Any
 
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Playwright
 
 from haven.broker.topology import INTAKE_QUEUE
 from haven.envelope import open_envelope
 from haven.replies import ReceiptCode, access_hash, derive, parse
 from tests.haven.partner.conftest import Network
-from tests.web.conftest import screenshot_path
+from tests.web.conftest import launch_chromium, phone_context, screenshot_path
 from tests.web.test_browser import (
     Wire,
     _encodings,
@@ -99,6 +100,46 @@ def test_the_phone_makes_the_code_shows_it_once_and_keeps_nothing(
         assert code.words[0] not in url
     assert_no_traces(context, page)
     assert words not in page.url
+
+
+def test_without_webassembly_the_phone_still_makes_the_code(
+    web_network: Network, playwright: Playwright
+) -> None:
+    """iOS Lockdown Mode and Tor Browser's "Safer" level turn off WebAssembly and the JIT.
+
+    `--js-flags=--jitless` does both in Chromium, in the page and in its
+    workers alike (an init script does not reach a worker, and
+    `--noexpose_wasm` alone is overridden by Chromium). The receipt worker
+    must fall back to pure-JavaScript Argon2id and derive the very keys
+    Python does, however slowly: these requesters, more than anyone, may
+    need a reply through Haven.
+    """
+    browser = launch_chromium(playwright, "--js-flags=--jitless")
+    try:
+        context = phone_context(browser)
+        page = context.new_page()
+        wire = Wire(page)
+        open_desertion_form(page, web_network.intake_url)
+        assert page.evaluate("typeof WebAssembly") == "undefined"
+        choose_reply_through_haven(page)
+        page.click('#haven-form [type="submit"]')
+        page.wait_for_selector("#haven-review:not([hidden])")
+        page.click("#haven-send")
+        # No JIT: the derivation takes tens of seconds on this shared machine.
+        # Without the fallback the page says to reload: stop at that at once.
+        page.wait_for_selector(
+            "#haven-sent:not([hidden]), #haven-error:not([hidden])", timeout=240_000
+        )
+        assert page.is_hidden("#haven-error"), page.inner_text("#haven-error")
+        code = shown_code(page)
+        assert code.language == "ru"
+        posted = [body for _, url, body in wire.requests if url.endswith("/v1/requests")]
+        assert len(posted) == 1
+        assert_sealed_for(web_network, base64.b64decode(json.loads(posted[0])["envelope"]), code)
+        assert_no_traces(context, page)
+        context.close()
+    finally:
+        browser.close()
 
 
 def test_without_javascript_the_intake_makes_the_code_and_says_so(

@@ -4,7 +4,8 @@
 // The normative definition is docs/replies-v1.md; every size and label here
 // comes from it. Like envelope.js this runs unchanged in the browser and in
 // Node >= 20: WebCrypto's getRandomValues, the pinned hash-wasm (Argon2id in
-// WebAssembly) and @noble/hashes (HKDF-SHA256), never a Node-only API.
+// WebAssembly), @noble/hashes (HKDF-SHA256, and Argon2id in pure JavaScript
+// where WebAssembly is turned off), never a Node-only API.
 //
 // The word lists are passed in (wordLists(...)), not imported: the page's
 // bundle embeds the three files of haven/replies/words/, the Node tests read
@@ -16,7 +17,8 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
-import { argon2id } from "hash-wasm";
+import { argon2id as argon2idJs } from "@noble/hashes/argon2.js";
+import { argon2id as argon2idWasm } from "hash-wasm";
 
 import { publicKeyFromSeed, kidOf } from "./envelope.js";
 
@@ -250,20 +252,118 @@ export function parse(text, lists) {
   return Object.freeze({ entropy: join(data), language });
 }
 
-/** Argon2id over the code's 11 entropy bytes: the slow step. */
-export async function stretch(entropy) {
-  if (!isEntropy(entropy)) {
-    throw new TypeError(`a receipt code holds ${ENTROPY_BYTES} bytes of entropy`);
-  }
-  return argon2id({
+// The two ways this file runs Argon2id. "wasm" is hash-wasm, the reference
+// C code compiled to WebAssembly, and what a page uses wherever it can.
+// "js" is @noble/hashes in pure JavaScript, several times slower
+// (docs/replies-v1.md 1.7): the fallback for a browser with WebAssembly
+// turned off (iOS Lockdown Mode, Tor Browser's "Safer" and "Safest" levels,
+// a policy that refuses to compile it). Those are the people most likely to
+// want a reply through Haven, so a missing WebAssembly must cost them time,
+// never the code. Both give the same tag (the vectors run through both).
+export const ARGON2_PATHS = Object.freeze(["wasm", "js"]);
+
+const argon2Salt = () => ascii.encode(ARGON2.salt);
+
+function stretchWasm(entropy) {
+  return argon2idWasm({
     password: entropy,
-    salt: ascii.encode(ARGON2.salt),
+    salt: argon2Salt(),
     iterations: ARGON2.timeCost,
     memorySize: ARGON2.memoryKiB,
     parallelism: ARGON2.parallelism,
     hashLength: ARGON2.tagBytes,
     outputType: "binary",
   });
+}
+
+function stretchJs(entropy) {
+  return argon2idJs(entropy, argon2Salt(), {
+    t: ARGON2.timeCost,
+    m: ARGON2.memoryKiB,
+    p: ARGON2.parallelism,
+    dkLen: ARGON2.tagBytes,
+    version: ARGON2.version,
+  });
+}
+
+// Asked once per worker: the answer does not change while it lives.
+let pathChosen = null;
+
+async function probeWasm() {
+  // A browser with WebAssembly turned off has no WebAssembly object at all.
+  if (typeof WebAssembly !== "object" || WebAssembly === null) return "js";
+  try {
+    // The smallest Argon2id hash-wasm runs: it compiles and instantiates the
+    // module (kept for the real run), so a policy or a browser that refuses
+    // to compile WebAssembly is found here, before the page is told how long
+    // to wait.
+    await argon2idWasm({
+      password: new Uint8Array(ENTROPY_BYTES),
+      salt: argon2Salt(),
+      iterations: 1,
+      memorySize: 8,
+      parallelism: 1,
+      hashLength: ARGON2.tagBytes,
+      outputType: "binary",
+    });
+    return "wasm";
+  } catch {
+    return "js";
+  }
+}
+
+/** "wasm" where this runtime can run hash-wasm's Argon2id, else "js". */
+export function argon2Path() {
+  pathChosen ??= probeWasm();
+  return pathChosen;
+}
+
+// The pure-JavaScript Argon2id's speed differs a hundredfold between
+// browsers: a JIT runs it a few times slower than WebAssembly, but Lockdown
+// Mode and Tor Browser's "Safer" level, which turn WebAssembly off, turn the
+// JIT off too, and an interpreter is tens of times slower again. So its time
+// is measured, not assumed: Argon2id's work is one pass over its memory per
+// iteration, so a run over 1024 KiB once takes about 1/38 of the real one.
+// The first run also pays for compiling the code it calls, which overstated
+// the time by about 1.6 in Chromium without a JIT: the second run is timed.
+const PROBE_KIB = 1024;
+
+/** About how many milliseconds this runtime's pure-JavaScript Argon2id takes. */
+export function estimateJsMs() {
+  let elapsed = Infinity;
+  for (let run = 0; run < 2; run += 1) {
+    const start = performance.now();
+    argon2idJs(new Uint8Array(ENTROPY_BYTES), argon2Salt(), {
+      t: 1,
+      m: PROBE_KIB,
+      p: 1,
+      dkLen: ARGON2.tagBytes,
+    });
+    elapsed = Math.min(elapsed, performance.now() - start);
+  }
+  return Math.round((elapsed * ARGON2.memoryKiB * ARGON2.timeCost) / PROBE_KIB);
+}
+
+/**
+ * Argon2id over the code's 11 entropy bytes: the slow step. With no `path`,
+ * the one argon2Path() chose, and pure JavaScript should WebAssembly still
+ * fail (a phone that cannot grow its memory); a `path` given runs only that.
+ */
+export async function stretch(entropy, path = null) {
+  if (!isEntropy(entropy)) {
+    throw new TypeError(`a receipt code holds ${ENTROPY_BYTES} bytes of entropy`);
+  }
+  if (path !== null && !ARGON2_PATHS.includes(path)) {
+    throw new TypeError(`no Argon2id path ${path}`);
+  }
+  const chosen = path ?? (await argon2Path());
+  if (chosen === "js") return stretchJs(entropy);
+  if (path !== null) return stretchWasm(entropy);
+  try {
+    return await stretchWasm(entropy);
+  } catch {
+    return stretchJs(entropy);
+  }
 }
 
 /** HKDF-SHA256 with an empty salt: 32 bytes for one label. */
@@ -273,10 +373,11 @@ export function expand(tag, info) {
 
 /**
  * What a code unlocks: the mailbox id, the mailbox access secret, and the
- * X-Wing reply key (its 32-byte seed, public key, and kid in hex).
+ * X-Wing reply key (its 32-byte seed, public key, and kid in hex). `path`
+ * as for stretch().
  */
-export async function deriveKeys(code) {
-  const tag = await stretch(code.entropy);
+export async function deriveKeys(code, path = null) {
+  const tag = await stretch(code.entropy, path);
   const replySeed = expand(tag, HKDF_INFO.replySeed);
   const replyPublicKey = await publicKeyFromSeed(replySeed);
   return Object.freeze({

@@ -11,7 +11,9 @@ import {
   CODE_WORDS,
   CodeError,
   LANGUAGES,
+  argon2Path,
   checkIndex,
+  estimateJsMs,
   deriveKeys,
   expand,
   formatCode,
@@ -56,12 +58,18 @@ describe("vectors", () => {
       const tag = await stretch(entropy);
       assert.equal(hex(tag), vector.argon2id_tag, "argon2id_tag");
       assert.equal(hex(expand(tag, vectors.hkdf_info.mailbox_id)), vector.mailbox_id);
-      const keys = await deriveKeys({ entropy, language: "uk" });
-      assert.equal(hex(keys.mailboxId), vector.mailbox_id, "mailbox_id");
-      assert.equal(hex(keys.accessSecret), vector.access_secret, "access_secret");
-      assert.equal(hex(keys.replySeed), vector.reply_seed, "reply_seed");
-      assert.equal(base64(keys.replyPublicKey), vector.reply_public_key, "reply_public_key");
-      assert.equal(keys.replyKid, vector.reply_kid, "reply_kid");
+      // WebAssembly (hash-wasm) and its pure-JavaScript fallback
+      // (@noble/hashes) must give the very same keys, or a code made where
+      // WebAssembly is turned off would open no mailbox.
+      for (const path of ["wasm", "js"]) {
+        assert.equal(hex(await stretch(entropy, path)), vector.argon2id_tag, `${path} argon2id_tag`);
+        const keys = await deriveKeys({ entropy, language: "uk" }, path);
+        assert.equal(hex(keys.mailboxId), vector.mailbox_id, "mailbox_id");
+        assert.equal(hex(keys.accessSecret), vector.access_secret, "access_secret");
+        assert.equal(hex(keys.replySeed), vector.reply_seed, "reply_seed");
+        assert.equal(base64(keys.replyPublicKey), vector.reply_public_key, "reply_public_key");
+        assert.equal(keys.replyKid, vector.reply_kid, "reply_kid");
+      }
     });
   }
 
@@ -177,5 +185,24 @@ describe("receipt codes", () => {
   test("wrong entropy is refused", async () => {
     assert.throws(() => indicesOf(new Uint8Array(10)), /11 bytes/);
     await assert.rejects(stretch(new Uint8Array(12)), /11 bytes/);
+    await assert.rejects(stretch(new Uint8Array(12), "js"), /11 bytes/);
+    await assert.rejects(stretch(FIXED, "native"), /no Argon2id path native/);
+  });
+
+  test("where WebAssembly runs, it is the path taken", async () => {
+    // The fallback is several times slower: it must never be taken where
+    // hash-wasm works (receipt-fallback.test.mjs covers where it does not).
+    assert.equal(await argon2Path(), "wasm");
+  });
+
+  test("the pure-JavaScript time is estimated from a small run", async () => {
+    // Loose bounds: the machine is shared. The estimate only has to be the
+    // right order of magnitude for a progress bar.
+    const estimate = estimateJsMs();
+    assert.ok(Number.isInteger(estimate) && estimate > 0, String(estimate));
+    const start = performance.now();
+    await stretch(FIXED, "js");
+    const real = performance.now() - start;
+    assert.ok(estimate > real / 10 && estimate < real * 10, `${estimate} vs ${real}`);
   });
 });

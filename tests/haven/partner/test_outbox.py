@@ -17,6 +17,7 @@ from haven.partner.outbox import (
     IntakeUnreachable,
     MailboxSettings,
     OutboxError,
+    Thread,
     compose,
     post,
     thread_of,
@@ -386,3 +387,13 @@ def _post_to(answer: bytes, partner_key: PrivateKey) -> OutboxError:
     assert "\n" not in str(raised.value) and "\x1b" not in str(raised.value)
     assert b64(requester.mailbox_id) not in str(raised.value)
     return raised.value
+
+
+def test_a_thread_shows_nothing_of_its_requester() -> None:
+    """A repr (a log line, a traceback) ties nothing to one requester."""
+    reply_key = PrivateKey.generate().public_key
+    mailbox_id, access_hash = os.urandom(32), os.urandom(32)
+    shown = repr(Thread(mailbox_id, reply_key, access_hash))
+    for value in (mailbox_id, access_hash, reply_key.to_bytes()):
+        for form in (repr(value), value.hex(), base64.b64encode(value).decode()):
+            assert form[:24] not in shown
