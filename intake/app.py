@@ -172,7 +172,12 @@ def _install_hooks(app: Flask, metrics: IntakeMetrics, security: dict[str, str])
 
     @app.after_request
     def finish(response: Response) -> Response:
-        headers.apply(response, security, page=response.mimetype in headers.PAGE_MIMETYPES)
+        headers.apply(
+            response,
+            security,
+            page=response.mimetype in headers.PAGE_MIMETYPES,
+            path=request.path,
+        )
         code: str | None = g.get("error_code")
         if code is not None:
             outcome = outcome_of(code)

@@ -17,6 +17,14 @@ PAGE_CONTENT_SECURITY_POLICY = (
     "style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
+# The receipt code's Web Worker runs Argon2id as WebAssembly compiled from
+# bytes, which needs 'wasm-unsafe-eval'. A worker runs under its own script's
+# policy, so only that script gets it: the pages, and the bundle that holds
+# the request's plaintext, still cannot compile code.
+WASM_WORKER_PATHS = frozenset({"/static/haven-receipt-worker.js"})
+WASM_WORKER_CONTENT_SECURITY_POLICY = PAGE_CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';"
+)
 PAGE_MIMETYPES = frozenset({"text/html", "text/css", "text/javascript"})
 # A requester's browser must not tell anyone where it came from or went.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
@@ -39,10 +47,19 @@ def security_headers(*, behind_tls: bool) -> dict[str, str]:
     return headers
 
 
-def apply(response: Response, headers: dict[str, str], *, page: bool = False) -> Response:
+def page_policy(path: str) -> str:
+    """The Content-Security-Policy of a page or of one of the pages' own files at `path`."""
+    if path in WASM_WORKER_PATHS:
+        return WASM_WORKER_CONTENT_SECURITY_POLICY
+    return PAGE_CONTENT_SECURITY_POLICY
+
+
+def apply(
+    response: Response, headers: dict[str, str], *, page: bool = False, path: str = ""
+) -> Response:
     response.headers.update(headers)
     if page:
-        response.headers["Content-Security-Policy"] = PAGE_CONTENT_SECURITY_POLICY
+        response.headers["Content-Security-Policy"] = page_policy(path)
     # Anything that did not choose its own caching is never stored: a
     # searched phone must not hold a copy of what its owner sent or received.
     if "Cache-Control" not in response.headers:

@@ -2,6 +2,8 @@
 //
 //   src/form.js        -> haven-form.js        (the form page: seal, verify, send; an IIFE)
 //   src/pow-worker.js  -> haven-pow-worker.js  (the proof-of-work Web Worker)
+//   src/receipt-worker.js -> haven-receipt-worker.js (the receipt code's Web Worker:
+//                         the word lists, Argon2id in WebAssembly, the reply key)
 //
 // The bundles are committed, so the intake needs no Node at run time, and
 // reproducible, so anyone can check that what is served is what this source
@@ -25,6 +27,7 @@ const DEFAULT_OUTDIR = resolve(WEB, "..", "intake", "static");
 export const BUNDLES = Object.freeze([
   { entry: "src/form.js", output: "haven-form.js" },
   { entry: "src/pow-worker.js", output: "haven-pow-worker.js" },
+  { entry: "src/receipt-worker.js", output: "haven-receipt-worker.js" },
 ]);
 
 function parseArgs(argv) {
@@ -99,6 +102,9 @@ async function buildOne({ entry }) {
     write: false,
     logLevel: "silent",
     plugins: [schemaAssertions],
+    // The receipt code's word lists, embedded as they are in the repository
+    // (receipt.js checks each one's SHA-256 before using it).
+    loader: { ".txt": "text" },
   });
   if (result.outputFiles.length !== 1) {
     throw new Error(`${entry}: expected one output file`);

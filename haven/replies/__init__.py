@@ -6,7 +6,12 @@ package is one implementation of it, web/src/receipt.js is the other.
 
 Public API: `generate`, `parse`, `format_code`, `derive`, the `ReceiptCode`
 and `ReplyKeys` types, the fixed `ARGON2` parameters, and one error type for
-a code that does not parse (`CodeError`).
+a code that does not parse (`CodeError`). Partner messages and follow-ups
+(sections 2, 3 and 5): `access_hash`, `SigningKey`, `PartnerMessage`,
+`WireMessage`, `write_message`, `check_signature`, `check_sealed_form`,
+`read_message`, `FollowUp`, `seal_follow_up`, and two error types:
+`MessageFormatError` (a malformed field, named) and `MessageRefused` (a
+message a requester must not be shown: "not_signed" or "unreadable").
 """
 
 from haven.replies.code import (
@@ -23,6 +28,29 @@ from haven.replies.code import (
     parse,
 )
 from haven.replies.derive import ARGON2, Argon2Params, ReplyKeys, derive
+from haven.replies.message import (
+    FOLLOW_UP_CATEGORY,
+    MAX_FOLLOW_UP_CHARS,
+    MAX_REPLY_CHARS,
+    MAX_SEALED_BYTES,
+    MAX_STATUS_CHARS,
+    REPLY_LABELS,
+    STATES,
+    FollowUp,
+    MessageFormatError,
+    MessageRefused,
+    PartnerMessage,
+    SigningKey,
+    WireMessage,
+    access_hash,
+    check_sealed_form,
+    check_signature,
+    follow_up_labels,
+    read_message,
+    seal_follow_up,
+    signing_public_key,
+    write_message,
+)
 from haven.replies.words import LANGUAGES, word_list
 
 __all__ = [
@@ -32,15 +60,36 @@ __all__ = [
     "DATA_WORDS",
     "ENTROPY_BITS",
     "ENTROPY_BYTES",
+    "FOLLOW_UP_CATEGORY",
     "LANGUAGES",
+    "MAX_FOLLOW_UP_CHARS",
+    "MAX_REPLY_CHARS",
+    "MAX_SEALED_BYTES",
+    "MAX_STATUS_CHARS",
+    "REPLY_LABELS",
+    "STATES",
     "Argon2Params",
     "CodeError",
+    "FollowUp",
+    "MessageFormatError",
+    "MessageRefused",
+    "PartnerMessage",
     "ReceiptCode",
     "ReplyKeys",
+    "SigningKey",
+    "WireMessage",
+    "access_hash",
     "check_index",
+    "check_sealed_form",
+    "check_signature",
     "derive",
+    "follow_up_labels",
     "format_code",
     "generate",
     "parse",
+    "read_message",
+    "seal_follow_up",
+    "signing_public_key",
     "word_list",
+    "write_message",
 ]

@@ -24,7 +24,7 @@ Item = tuple[tuple[str, str], ...]
 # The JSON block the form bundle reads its settings from (intake/templates/form.html).
 CONFIG_ID = "haven-config"
 # The settings in it that name code the bundle loads.
-CONFIG_CODE_URLS = ("pow_worker_url",)
+CONFIG_CODE_URLS = ("pow_worker_url", "receipt_worker_url")
 _EMBEDS = frozenset({"iframe", "frame", "object", "embed", "applet", "portal", "fencedframe"})
 # Where Python's tag reading and a browser's part ways. Python takes
 # `title=="a>` as the quoted value `a>…` up to the next quote, where a

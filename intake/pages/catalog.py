@@ -63,8 +63,8 @@ BUNDLE_MESSAGES: Mapping[str, str] = MappingProxyType(
         "failed": N_(
             "Something went wrong on this phone and nothing was sent. Reload the page and try again."
         ),
-        "reply_unavailable": N_(
-            "Replies through Haven are not available yet. Choose another way to be contacted, or none."
+        "receipt_making": N_(
+            "Making your code phrase on this phone. On a slow phone this takes a few seconds…"
         ),
     }
 )

@@ -71,6 +71,9 @@ STATIC_FILES = {
     "haven-status.js": "text/javascript",
     "haven-receipt-worker.js": "text/javascript",
 }
+# The Web Worker that makes a receipt code and derives its keys: the one
+# script that runs WebAssembly (intake.headers).
+RECEIPT_WORKER_PATH = "/static/haven-receipt-worker.js"
 # Where the quick exit goes: an ordinary, neutral site.
 QUICK_EXIT_URL = "https://yandex.ru/pogoda/"
 
@@ -245,6 +248,7 @@ def _form_page(
         "challenge_url": "/v1/challenge",
         "submit_url": "/v1/requests",
         "pow_worker_url": "/static/haven-pow-worker.js",
+        "receipt_worker_url": RECEIPT_WORKER_PATH,
         "form": definition,
         "messages": pages_state().catalog.bundle_messages(lang),
     }
@@ -289,7 +293,7 @@ def _status_config(lang: str) -> Markup:
             "delete_url": "/v1/mailbox/delete",
             "follow_up_url": "/v1/follow-ups",
             "pow_worker_url": "/static/haven-pow-worker.js",
-            "receipt_worker_url": "/static/haven-receipt-worker.js",
+            "receipt_worker_url": RECEIPT_WORKER_PATH,
             "messages": status.bundle_messages(pages_state().catalog, lang),
         }
     )

@@ -17,19 +17,22 @@ YES_NO_UNKNOWN: Choices = (
     ("unknown", tr(ru="Не знаю", uk="Не знаю", en="I don’t know")),
 )
 
+# A reply through Haven comes first and is the one recommended: it needs no
+# phone number, username or address, so nothing on the requester's phone or
+# in a messenger's records ties them to the request (docs/replies-v1.md).
 CONTACT_CHANNELS: Choices = (
+    (
+        "haven_reply",
+        tr(
+            ru="Ответ через Haven (советуем): без телефона и мессенджера",
+            uk="Відповідь через Haven (радимо): без телефону й месенджера",
+            en="A reply through Haven (recommended): no phone, no messenger",
+        ),
+    ),
     ("signal", tr(ru="Signal", uk="Signal", en="Signal")),
     ("telegram", tr(ru="Telegram", uk="Telegram", en="Telegram")),
     ("threema", tr(ru="Threema", uk="Threema", en="Threema")),
     ("email", tr(ru="Электронная почта", uk="Електронна пошта", en="Email")),
-    (
-        "haven_reply",
-        tr(
-            ru="Ответ через Haven, без мессенджера",
-            uk="Відповідь через Haven, без месенджера",
-            en="A reply through Haven, no messenger",
-        ),
-    ),
 )
 # A reply through Haven is sealed to the requester's own reply key: there is
 # no address to write down.
@@ -65,9 +68,20 @@ def contact_channel_field() -> ChoiceField:
             en="How to contact you",
         ),
         hint=tr(
-            ru="Лучше всего Signal с именем пользователя вместо номера телефона.",
-            uk="Найкраще Signal з ім’ям користувача замість номера телефону.",
-            en="Signal with a username instead of a phone number is best.",
+            ru="Безопаснее всего ответ через Haven: после отправки вы получите кодовую фразу "
+            "и по ней прочитаете ответы на этом сайте. Имя в Signal или Telegram, номер "
+            "телефона или адрес почты опаснее: если телефон обыщут и найдут это имя, оно "
+            "свяжет вас с запросом, а Telegram выдаёт властям IP-адреса и номера телефонов.",
+            uk="Найбезпечніше — відповідь через Haven: після надсилання ви отримаєте кодову "
+            "фразу й за нею читатимете відповіді на цьому сайті. Ім’я в Signal чи Telegram, "
+            "номер телефону або адреса пошти небезпечніші: якщо телефон обшукають і знайдуть "
+            "це ім’я, воно пов’яже вас із запитом, а Telegram видає владі IP-адреси й номери "
+            "телефонів.",
+            en="A reply through Haven is safest: after sending you get a receipt code, and "
+            "with it you read the answers on this site. A Signal or Telegram name, a phone "
+            "number or an email address is riskier: if your phone is searched and the name "
+            "is found, it ties you to this request, and Telegram gives the authorities IP "
+            "addresses and phone numbers.",
         ),
     )
 
@@ -81,12 +95,16 @@ def contact_handle_field() -> TextField:
             en="Your address or username",
         ),
         hint=tr(
-            ru="Например, @имя в Telegram или адрес почты. Лучше отдельный аккаунт, "
-            "не связанный с вашим настоящим именем.",
-            uk="Наприклад, @ім’я в Telegram або адреса пошти. Краще окремий акаунт, "
-            "не пов’язаний із вашим справжнім ім’ям.",
-            en="For example a Telegram @name or an email address. A separate account, "
-            "not linked to your real name, is best.",
+            ru="Не нужно для ответа через Haven. Иначе, например, @имя в Telegram или адрес "
+            "почты: лучше отдельный аккаунт, не связанный с вашим настоящим именем и "
+            "номером. Это имя попадёт к организации и может связать вас с запросом.",
+            uk="Не потрібно для відповіді через Haven. Інакше, наприклад, @ім’я в Telegram "
+            "або адреса пошти: краще окремий акаунт, не пов’язаний із вашим справжнім "
+            "ім’ям і номером. Це ім’я потрапить до організації й може пов’язати вас із запитом.",
+            en="Not needed for a reply through Haven. Otherwise, for example a Telegram @name "
+            "or an email address: a separate account, not linked to your real name or "
+            "number, is best. The organisation gets this name, and it can tie you to this "
+            "request.",
         ),
     )
 

@@ -25,7 +25,7 @@ from tests.repo import REPO
 
 WEB = REPO / "web"
 STATIC = REPO / "intake" / "static"
-BUNDLES = ("haven-form.js", "haven-pow-worker.js")
+BUNDLES = ("haven-form.js", "haven-pow-worker.js", "haven-receipt-worker.js")
 TIMEOUT_SECONDS = 300
 # The form page's whole weight budget is 150 KB compressed (docs/web-form.md);
 # the crypto bundle must leave most of it to the page.

@@ -234,6 +234,11 @@ function checkPayload(data) {
       if (toHex(sha256(publicKey)) !== key.kid) {
         throw formatError(`${at}.keys[${k}]: kid does not match its public key`);
       }
+      // Optional: the Ed25519 key that signs this partner's replies
+      // (docs/replies-v1.md section 3.3).
+      if (key.signing_key !== undefined && b64decodeStrict(key.signing_key).length !== 32) {
+        throw formatError(`${at}.keys[${k}].signing_key is not 32 bytes`);
+      }
     });
   });
   return { issuedAt, expiresAt };
@@ -341,4 +346,32 @@ export function recipientKeys(directory, category, region) {
 /** The kids (hex) of recipientKeys, in the same order. */
 export function recipientKids(directory, category, region) {
   return recipientEntries(directory, category, region).map((key) => key.kid);
+}
+
+function partnerById(directory, partnerId) {
+  return directory.partners.find((partner) => partner.id === partnerId);
+}
+
+/**
+ * The Ed25519 keys (32 bytes each) that may sign `partnerId`'s messages to a
+ * requester: every `signing_key` its keys list; none for an unknown partner.
+ * `directory` must come from verifyDirectory.
+ */
+export function signingKeysOf(directory, partnerId) {
+  const partner = partnerById(directory, partnerId);
+  if (partner === undefined) {
+    return [];
+  }
+  return partner.keys
+    .filter((key) => key.signing_key !== undefined)
+    .map((key) => b64decodeStrict(key.signing_key));
+}
+
+/** Every current public key (1216 bytes) of one partner: a follow-up's recipients. */
+export function partnerKeysOf(directory, partnerId) {
+  const partner = partnerById(directory, partnerId);
+  if (partner === undefined) {
+    throw new DirectoryError("no-recipients", "no such partner in the directory");
+  }
+  return partner.keys.map((key) => b64decodeStrict(key.public_key));
 }

@@ -231,14 +231,10 @@ function crossFieldChecks(form, fields, errors) {
   if (CHANNELS_WITH_HANDLE.has(channel) && handle === undefined) {
     mark("contact_handle", fail("handle_required"));
   }
-  if (channel === "haven_reply") {
-    if (handle !== undefined) {
-      mark("contact_handle", fail("handle_not_needed"));
-    }
-    // A reply through Haven needs the requester's reply key, which this
-    // page does not create yet (docs/request-categories.md: reserved); the
-    // partner's side would refuse the request without it.
-    mark("contact_channel", fail("reply_unavailable"));
+  // A reply through Haven needs no address: its reply key, mailbox id and
+  // access hash are made at send time (form.js), from the receipt code.
+  if (channel === "haven_reply" && handle !== undefined) {
+    mark("contact_handle", fail("handle_not_needed"));
   }
   if (
     Array.isArray(fields.children_ages) &&
@@ -291,7 +287,7 @@ const FALLBACK_KEYS = Object.freeze({
   unavailable: "busy_retry",
   no_recipients: "refused",
   failed: "refused",
-  reply_unavailable: "not_a_choice",
+  receipt_making: "sealing",
 });
 
 /**

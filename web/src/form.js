@@ -7,7 +7,12 @@
 //   The request is sealed here, to keys taken from a directory verified
 //   against the network key pinned in the page.
 // * It talks to nothing but the page's three URLs (directory, challenge,
-//   submit) and loads nothing but the worker script, all same-origin.
+//   submit) and loads nothing but the two worker scripts, all same-origin.
+// * With "Reply through Haven", the receipt code is made on this device (in
+//   the receipt worker), in the page's language; only its derived public
+//   values (reply key, mailbox id, access hash) go into the sealed content.
+//   The code itself is shown once on the sent section and is never stored,
+//   sent, or put in the URL; it goes with the page.
 // * It leaves no trace: no cookies, no storage of any kind, nothing in the
 //   URL or the history, no service worker; after sending, the form is reset
 //   and every reference to the plaintext dropped.
@@ -33,6 +38,8 @@ const SERVER_CODE_RE = /^[a-z_]{1,40}$/;
 const SERVER_FIELD_RE = /^[A-Za-z0-9_.<> -]{1,80}$/;
 
 const encoder = new TextEncoder();
+const HAVEN_REPLY = "haven_reply";
+const RECEIPT_CODE_RE = /^\p{L}+(?: \p{L}+){8}$/u;
 
 /** A failure shown in #haven-error: a message key and its placeholders. */
 class Failure extends Error {
@@ -105,6 +112,8 @@ function start() {
   const status = byId("haven-status");
   const sent = byId("haven-sent");
   const sentId = byId("haven-sent-id");
+  const receipt = byId("haven-receipt");
+  const receiptCode = byId("haven-receipt-code");
   const errorBox = byId("haven-error");
   const say = (key, params) => message(config, key, params);
   const fieldNames = [...config.form.fields.map((field) => field.name), ...ROUTING_FIELDS];
@@ -331,6 +340,55 @@ function start() {
     });
   }
 
+  // The receipt code and its keys, made in the receipt worker (Argon2id in
+  // WebAssembly takes a second or more on a slow phone). hash-wasm reports
+  // no progress, so the bar follows the expected time.
+  function makeReceipt() {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(config.receipt_worker_url);
+      let timer = null;
+      const finish = (outcome) => {
+        if (timer !== null) clearInterval(timer);
+        worker.terminate();
+        outcome();
+      };
+      worker.onmessage = (event) => {
+        const data = event.data ?? {};
+        if (data.started === true) {
+          const started = Date.now();
+          const expected = Math.max(Number(data.expectedMs) || 0, 100);
+          timer = setInterval(() => setProgress(1 - Math.exp(-(Date.now() - started) / expected)), 100);
+          return;
+        }
+        const bytes = (value, length) => value instanceof Uint8Array && value.length === length;
+        if (
+          typeof data.code === "string" &&
+          RECEIPT_CODE_RE.test(data.code) &&
+          bytes(data.mailboxId, 32) &&
+          bytes(data.accessHash, 32) &&
+          bytes(data.replyPublicKey, 1216)
+        ) {
+          setProgress(1);
+          finish(() =>
+            resolve({
+              code: data.code,
+              mailboxId: data.mailboxId,
+              accessHash: data.accessHash,
+              replyKey: data.replyPublicKey,
+            }),
+          );
+        } else {
+          finish(() => reject(new Failure("failed")));
+        }
+      };
+      worker.onerror = (event) => {
+        event.preventDefault?.();
+        finish(() => reject(new Failure("failed")));
+      };
+      worker.postMessage({ op: "generate", language: config.lang });
+    });
+  }
+
   async function waitBusy(response, attempt) {
     if (attempt >= MAX_BUSY_RETRIES) {
       throw new Failure("unavailable");
@@ -350,6 +408,13 @@ function start() {
   // fetches a new challenge; the same envelope is sent every time (the same
   // request id, so a resend after a lost answer is not a second request).
   async function deliver(requestToSend, { resealed = false } = {}) {
+    if (requestToSend.fields.contact_channel === HAVEN_REPLY && requestToSend.receipt === null) {
+      // Made once per request under review: a send that is retried keeps
+      // the same code, so the code shown is the one in the sealed request.
+      setStatus("receipt_making");
+      setProgress(0);
+      requestToSend.receipt = await makeReceipt();
+    }
     setStatus("sealing");
     setProgress(0);
     const directory = await fetchDirectory();
@@ -365,9 +430,14 @@ function start() {
       }
       throw error;
     }
-    let content = encoder.encode(
-      JSON.stringify(contentDocument(config.category, requestToSend.fields)),
-    );
+    const contentDoc = contentDocument(config.category, requestToSend.fields);
+    if (requestToSend.receipt !== null) {
+      // docs/replies-v1.md section 2: inside the envelope only.
+      contentDoc.reply_key = toBase64(requestToSend.receipt.replyKey);
+      contentDoc.mailbox_id = toBase64(requestToSend.receipt.mailboxId);
+      contentDoc.access_hash = toBase64(requestToSend.receipt.accessHash);
+    }
+    let content = encoder.encode(JSON.stringify(contentDoc));
     let envelope;
     try {
       envelope = await seal({
@@ -434,8 +504,13 @@ function start() {
     }
   }
 
-  function showSent(id) {
+  function showSent(id, made) {
     sentId.textContent = id;
+    if (made !== null && receipt && receiptCode) {
+      // Shown once, as text; never stored, never sent. It leaves with the page.
+      receiptCode.textContent = made.code;
+      show(receipt, true);
+    }
     show(form, false);
     show(review, false);
     show(progress, false);
@@ -460,7 +535,8 @@ function start() {
     if (editButton) editButton.disabled = true;
     show(progress, true);
     try {
-      showSent(await deliver(pending));
+      const id = await deliver(pending);
+      showSent(id, pending.receipt);
     } catch (error) {
       show(progress, false);
       setStatus(null);
@@ -491,7 +567,7 @@ function start() {
     if (errors.size > 0) {
       return;
     }
-    pending = { fields, routing: { category: config.category, ...routing } };
+    pending = { fields, routing: { category: config.category, ...routing }, receipt: null };
     renderReview(pending);
     show(form, false);
     show(review, true);

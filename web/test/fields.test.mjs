@@ -94,7 +94,8 @@ describe("collect", () => {
       [{ message: ["lone \ud800 surrogate"] }, { message: "control_chars" }],
       [{ contact_channel: [""] }, { contact_channel: "channel_required" }],
       [{ contact_handle: [""] }, { contact_handle: "handle_required" }],
-      [{ contact_channel: ["haven_reply"] }, { contact_channel: "reply_unavailable", contact_handle: "handle_not_needed" }],
+      [{ contact_channel: ["haven_reply"] }, { contact_handle: "handle_not_needed" }],
+      [{ contact_channel: ["haven_reply"], contact_handle: [""] }, {}],
       [{ "routing.region": ["Москва"] }, { "routing.region": "not_a_choice" }],
       // In the label alphabet but not a region (schemas/json/routing.schema.json).
       [{ "routing.region": ["moscow"] }, { "routing.region": "not_a_choice" }],
