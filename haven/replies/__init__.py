@@ -12,6 +12,8 @@ a code that does not parse (`CodeError`). Partner messages and follow-ups
 `read_message`, `FollowUp`, `seal_follow_up`, and two error types:
 `MessageFormatError` (a malformed field, named) and `MessageRefused` (a
 message a requester must not be shown: "not_signed" or "unreadable").
+For the mailbox (section 4): `mailbox_work_target` and the fetch answer's
+padding (`fetch_response`, `FETCH_BUCKETS`).
 """
 
 from haven.replies.code import (
@@ -28,6 +30,13 @@ from haven.replies.code import (
     parse,
 )
 from haven.replies.derive import ARGON2, Argon2Params, ReplyKeys, derive
+from haven.replies.mailbox import (
+    FETCH_BUCKETS,
+    MAILBOX_ACTIONS,
+    fetch_bucket,
+    fetch_response,
+    mailbox_work_target,
+)
 from haven.replies.message import (
     FOLLOW_UP_CATEGORY,
     MAX_FOLLOW_UP_CHARS,
@@ -60,8 +69,10 @@ __all__ = [
     "DATA_WORDS",
     "ENTROPY_BITS",
     "ENTROPY_BYTES",
+    "FETCH_BUCKETS",
     "FOLLOW_UP_CATEGORY",
     "LANGUAGES",
+    "MAILBOX_ACTIONS",
     "MAX_FOLLOW_UP_CHARS",
     "MAX_REPLY_CHARS",
     "MAX_SEALED_BYTES",
@@ -83,9 +94,12 @@ __all__ = [
     "check_sealed_form",
     "check_signature",
     "derive",
+    "fetch_bucket",
+    "fetch_response",
     "follow_up_labels",
     "format_code",
     "generate",
+    "mailbox_work_target",
     "parse",
     "read_message",
     "seal_follow_up",

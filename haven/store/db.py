@@ -41,16 +41,42 @@ class Store:
             return self._engine
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction; any failure to reach the database becomes StoreUnavailable."""
+    def begin(self, *, write: bool = False) -> Iterator[Connection]:
+        """One transaction; any failure to reach the database becomes StoreUnavailable.
+
+        `write`: a transaction that reads, then writes on what it read. On
+        SQLite it takes the write lock at once (BEGIN IMMEDIATE), so two
+        such transactions wait for each other within the busy timeout; a
+        reader upgraded to a writer after another writer committed would
+        fail at once instead. PostgreSQL takes its row locks as it goes.
+        """
         try:
             with self.engine().begin() as connection:
+                if write and self.settings.is_sqlite:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
                 yield connection
         except IntegrityError:
             raise  # an answer (a key already there), not an outage
         except DBAPIError as exc:
             # Down, timed out, or not migrated yet. The driver's text may carry
             # the host; the cause stays on the exception chain, not in the message.
+            raise StoreUnavailable(type(exc.orig).__name__) from exc
+
+    def forget_deleted_bytes(self) -> None:
+        """After a deletion: push what was deleted out of SQLite's write-ahead log, too.
+
+        With secure_delete (below) a deleted row's bytes are overwritten in
+        the page that held it, but until a checkpoint the write-ahead log
+        still holds earlier copies of that page. A TRUNCATE checkpoint
+        copies the log into the file and cuts the log to nothing. Nothing
+        to do on PostgreSQL (docs/operators.md, "The store": VACUUM).
+        """
+        if not self.settings.is_sqlite:
+            return
+        try:
+            with self.engine().connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except DBAPIError as exc:
             raise StoreUnavailable(type(exc.orig).__name__) from exc
 
     def ready(self) -> bool:
@@ -119,4 +145,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # beside the one writer, and a writer waits instead of failing at once.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # A deleted mailbox is gone from the file, not only unlinked: SQLite
+    # overwrites deleted content with zeros (docs/replies-v1.md section 4.3).
+    cursor.execute("PRAGMA secure_delete=ON")
+    # Off by default in SQLite: a mailbox's messages go with it, as on PostgreSQL.
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -6,7 +6,19 @@ address, a user agent or any part of a request.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -50,4 +62,57 @@ acceptances = Table(
     Column("at", BigInteger, nullable=False),
     Column("accepted", Integer, nullable=False),
     Index("acceptances_at", "at"),
+)
+
+
+# A requester's reply mailbox (docs/replies-v1.md section 4): its id (derived
+# from the receipt code, random to anyone without it), the hash of its access
+# secret (never the secret: the hash opens nothing, and finding the secret
+# from it is guessing the code), and when it goes: the last message written
+# to it plus the retention. Nothing names the request or the requester.
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("mailbox_id", LargeBinary(32), primary_key=True),
+    Column("access_hash", LargeBinary(32), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("mailboxes_expires_at", "expires_at"),
+)
+
+# The partners' messages in a mailbox, as on the wire (section 3.4: the
+# partner's id, the message sealed to the requester's reply key, its
+# signature), oldest first by `id`. Each row expires with its mailbox (a
+# write moves both); the foreign key deletes a mailbox's messages with it,
+# whatever statement deletes the mailbox.
+mailbox_messages = Table(
+    "mailbox_messages",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "mailbox_id",
+        LargeBinary(32),
+        ForeignKey("mailboxes.mailbox_id", ondelete="CASCADE", name="mailbox_messages_mailbox"),
+        nullable=False,
+    ),
+    # The message's id: SHA-256 of its sealed bytes, lowercase hex. One
+    # message once per mailbox, whichever intake a partner's retry reaches.
+    Column("message_id", String(64), nullable=False),
+    Column("wire", LargeBinary, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    UniqueConstraint("mailbox_id", "message_id", name="mailbox_messages_once"),
+    Index("mailbox_messages_expires_at", "expires_at"),
+)
+
+# A mailbox its requester deleted: SHA-256("haven/replies/v1 deleted mailbox"
+# || 0x00 || mailbox_id), not the id itself, until the retention has passed,
+# so that a partner writing to it later is told it is gone instead of
+# making it anew. A seized marker confirms a guessed id was deleted, nothing more.
+deleted_mailboxes = Table(
+    "deleted_mailboxes",
+    metadata,
+    Column("marker_hash", LargeBinary(32), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("deleted_mailboxes_expires_at", "expires_at"),
 )
