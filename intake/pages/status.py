@@ -186,6 +186,7 @@ def _entry(
         code=code,
         alert=alert,
         config=kit.config(place.lang),
+        max_chars=MAX_FOLLOW_UP_CHARS,
         with_status_bundle=True,
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from haven.directory import partner_by_id, signing_keys
 from haven.replies import (
-    MAX_REPLY_CHARS,
+    MAX_FOLLOW_UP_CHARS,
     MessageFormatError,
     MessageRefused,
     ReplyKeys,
@@ -24,8 +24,8 @@ from haven.replies import (
 )
 from schemas.directory import Directory
 
-# A follow-up's text, as docs/replies-v1.md section 5 bounds it.
-MAX_FOLLOW_UP_CHARS = MAX_REPLY_CHARS
+__all__ = ["MAX_FOLLOW_UP_CHARS", "ShownMessage", "Thread", "follow_up_problem", "read_thread"]
+
 # Control characters a person does not type: everything below U+0020 but the
 # line break, DEL, and the C1 block (section 3.1).
 _CONTROL = frozenset([*range(0x00, 0x0A), *range(0x0B, 0x20), *range(0x7F, 0xA0)])
