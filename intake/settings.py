@@ -21,6 +21,13 @@ MAX_BODY_BYTES = 4 * -(-MAX_ENVELOPE_BYTES // 3) + JSON_OVERHEAD_BYTES
 
 MIN_POW_SECRET_BYTES = 32
 _MAX_SECRET_FILE_BYTES = 4096
+# How long a reply mailbox is kept after its last message (docs/replies-v1.md
+# section 4.3): long enough for a requester who checks once a week or two,
+# short enough that a seized store holds little.
+DEFAULT_MAILBOX_RETENTION = 30 * 86_400
+_MIN_MAILBOX_RETENTION = 86_400
+_MAX_MAILBOX_RETENTION = 365 * 86_400
+
 # A phone over Tor must still solve the hardest challenge in reasonable
 # time; 2^32 hashes is far past that, so no setting may ask for more.
 MAX_POW_BITS = 32
@@ -88,6 +95,9 @@ class IntakeSettings:
     # /v1/site-manifest so partners and watchers can check the code served
     # here against it (`haven check-site`). Unset: 404 there.
     site_manifest_file: Path | None = None
+    # Seconds a reply mailbox (and the marker of a deleted one) is kept after
+    # its last write; HAVEN_MAILBOX_RETENTION.
+    mailbox_retention: int = DEFAULT_MAILBOX_RETENTION
 
     def __post_init__(self) -> None:
         if len(self.pow_secret) < MIN_POW_SECRET_BYTES:
@@ -114,6 +124,11 @@ class IntakeSettings:
             raise SettingsError(
                 "HAVEN_NOJS_PATIENT_AGE must be at least HAVEN_NOJS_TICKET_MIN_AGE "
                 "and less than HAVEN_NOJS_TICKET_MAX_AGE"
+            )
+        if not _MIN_MAILBOX_RETENTION <= self.mailbox_retention <= _MAX_MAILBOX_RETENTION:
+            raise SettingsError(
+                f"HAVEN_MAILBOX_RETENTION must be between {_MIN_MAILBOX_RETENTION} and "
+                f"{_MAX_MAILBOX_RETENTION} seconds (1 to 365 days)"
             )
         if self.max_body_bytes < MAX_BODY_BYTES:
             raise SettingsError(
@@ -182,6 +197,7 @@ class IntakeSettings:
             nojs_patient_age=_integer(environ, "HAVEN_NOJS_PATIENT_AGE", cls.nojs_patient_age),
             ops_bind=_bind(environ, "HAVEN_OPS_BIND", cls.ops_bind),
             site_manifest_file=_optional_path(environ, "HAVEN_SITE_MANIFEST_FILE"),
+            mailbox_retention=_integer(environ, "HAVEN_MAILBOX_RETENTION", cls.mailbox_retention),
         )
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from haven.broker import BrokerUnavailable
 from haven.directory import eligible_partners
-from haven.envelope import EnvelopeFormatError, Labels, digest, inspect
+from haven.envelope import Labels, digest
 from intake.api.body import read_json
+from intake.api.envelopes import (
+    check_routing,
+    inspect_device_envelope,
+    publish_once,
+    served_directory,
+)
 from intake.api.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
+from intake.api.paid import admit_challenge, check_solution
 from intake.api.submission import load_submission
-from intake.directory_file import DirectoryExpired, ServedDocument
 from intake.errors import ApiError
-from intake.guards.pow import ALGORITHM, CHALLENGE_HEADER, PowRejected
-from intake.state import IntakeState, intake_state
+from intake.guards.pow import ALGORITHM, CHALLENGE_HEADER
+from intake.state import intake_state
 from schemas.directory import Directory
 from schemas.http import (
     AcceptedSchema,
@@ -25,20 +30,7 @@ from schemas.http import (
 
 api = Blueprint("api", __name__, url_prefix="/v1")
 
-# How long a requester's device should wait when the directory has expired:
-# the publisher has to sign a new one, which takes a person, not a retry.
-DIRECTORY_RETRY_AFTER = 300
 OPENAPI_KEY = "intake.openapi"
-
-_POW_MESSAGES = {
-    "invalid": "the challenge is not one this intake issued; fetch a new one",
-    "expired": "the challenge has expired; fetch a new one and solve it again",
-    "insufficient": "the proof-of-work does not solve the challenge for this envelope",
-}
-_POW_TOO_EASY = "the challenge is easier than the intake now requires; fetch a new one"
-_POW_MISSING = f"send the challenge token in the {CHALLENGE_HEADER} header"
-_POW_DIFFERS = f"pow.challenge differs from the {CHALLENGE_HEADER} header"
-_LABELS = ("category", "region", "language", "urgency")
 
 
 @api.get("/directory", provide_automatic_options=False)
@@ -81,7 +73,7 @@ def directory() -> Response:
     directory that fails, has expired, or is older than the one it served before.
     """
     state = intake_state()
-    served = _served(state)
+    served = served_directory(state)
     state.metrics.directory_version.set(served.seen.version)
     if request.if_none_match.contains(served.etag.strip('"')):
         response = Response(status=304)
@@ -244,89 +236,18 @@ def submit() -> tuple[Response, int]:
     acceptance it is not published again.
     """
     state = intake_state()
-    header = request.headers.get(CHALLENGE_HEADER)
-    if header is None:
-        raise ApiError("pow_invalid", _POW_MISSING, field=CHALLENGE_HEADER, body_unread=True)
-    try:
-        # The token first, from its header (HMAC, version, expiry,
-        # difficulty): a request that has not paid is refused before a byte
-        # of its body is read, parsed or hashed. One HMAC is all it costs.
-        token = state.pow.admit(header, state.current_difficulty, field=CHALLENGE_HEADER)
-    except PowRejected as rejected:
-        raise ApiError(
-            f"pow_{rejected.reason}",
-            _pow_message(rejected),
-            field=rejected.field,
-            body_unread=True,
-        ) from None
+    # The token first, from its header (HMAC, version, expiry, difficulty).
+    admitted = admit_challenge(state)
     submission = load_submission(read_json(state.settings.max_body_bytes))
-    if submission.pow.challenge != header:
-        # One token per request: the work was checked against the header's.
-        raise ApiError("pow_invalid", _POW_DIFFERS, field="pow.challenge")
-    try:
-        request_id = digest(submission.envelope)
-        # Then the work itself: an unpaid flood is refused after one SHA-256
-        # of its envelope and nothing else.
-        state.pow.check_work(token, submission.pow.nonce, bytes.fromhex(request_id))
-    except PowRejected as rejected:
-        raise ApiError(
-            f"pow_{rejected.reason}", _pow_message(rejected), field=rejected.field
-        ) from None
-    try:
-        parsed = inspect(submission.envelope)
-    except EnvelopeFormatError as exc:
-        # Public structure only (docs/envelope-v1.md section 8): naming the
-        # rule broken is no oracle, no key is involved.
-        raise ApiError("envelope_invalid", f"envelope: {exc}", field="envelope") from None
-    if parsed.server_sealed:
-        # Only the intake's no-JavaScript fallback seals on the server; a
-        # device claiming it would tell the partner its request was seen in clear.
-        raise ApiError(
-            "envelope_invalid", "envelope: the server-sealed flag is the intake's", field="envelope"
-        )
-    labels = parsed.labels
-    for name in _LABELS:
-        # The envelope's labels are authenticated for the partner; the routing
-        # the worker reads must be the same, or a request could be misrouted.
-        if getattr(labels, name) != getattr(submission.routing, name):
-            raise ApiError(
-                "routing_mismatch",
-                f"routing.{name} differs from the envelope's {name} label",
-                field=f"routing.{name}",
-            )
-    _check_recipients(_served(state).directory, parsed.kids, labels)
-    g.category = submission.routing.category
-    # A replay of a submission accepted within the challenge's lifetime: its
-    # one payment of work must not buy a second persistent message (queue
-    # depth and so everyone's difficulty, the broker's disk). The answer is
-    # the first one's, so a repeat is indistinguishable from an acceptance.
-    if request_id in state.recent:
-        return jsonify(id=request_id, status="queued"), 202
-    try:
-        state.publisher.publish(submission.envelope, message_id=request_id)
-    except BrokerUnavailable as unavailable:
-        state.metrics.broker_unavailable.labels(unavailable.reason).inc()
-        raise ApiError(
-            "unavailable",
-            "the request could not be queued now; send the same envelope again later",
-            retry_after=unavailable.retry_after,
-        ) from None
-    # Only after the confirm: a request the broker refused must be publishable again.
-    state.recent.add(request_id)
-    # Priced into the next challenges everywhere (intake.load).
-    state.acceptances.accepted()
+    request_id = digest(submission.envelope)
+    # Then the work itself: an unpaid flood is refused after one SHA-256
+    # of its envelope and nothing else.
+    check_solution(state, admitted, submission.pow, bytes.fromhex(request_id))
+    parsed = inspect_device_envelope(submission.envelope)
+    check_routing(parsed.labels, submission.routing)
+    _check_recipients(served_directory(state).directory, parsed.kids, parsed.labels)
+    publish_once(state, submission.envelope, request_id, category=submission.routing.category)
     return jsonify(id=request_id, status="queued"), 202
-
-
-def _served(state: IntakeState) -> ServedDocument:
-    try:
-        return state.directory.current()
-    except DirectoryExpired:
-        raise ApiError(
-            "directory_expired",
-            "the partner directory has expired; try again later",
-            retry_after=DIRECTORY_RETRY_AFTER,
-        ) from None
 
 
 def _check_recipients(directory: Directory, kids: tuple[bytes, ...], labels: Labels) -> None:
@@ -355,12 +276,6 @@ def _check_recipients(directory: Directory, kids: tuple[bytes, ...], labels: Lab
             "envelope: sealed to no partner that serves this category",
             field="envelope",
         )
-
-
-def _pow_message(rejected: PowRejected) -> str:
-    if rejected.reason == "insufficient" and rejected.field != "pow.nonce":
-        return _POW_TOO_EASY
-    return _POW_MESSAGES[rejected.reason]
 
 
 @api.get("/openapi.json", provide_automatic_options=False)

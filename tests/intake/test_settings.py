@@ -49,6 +49,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
             HAVEN_DELIVERY_LIMIT="9",
             HAVEN_INTAKE_MAX_LENGTH="1234",
             HAVEN_QUARANTINE_MAX_LENGTH="2345",
+            HAVEN_MAILBOX_RETENTION="604800",
         )
     )
     assert settings.directory_file == files.directory_file
@@ -69,6 +70,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
         "nojs_bucket_size": 4,
         "nojs_refill_per_minute": 30,
         "ops_bind": ("::1", 9103),
+        "mailbox_retention": 604800,
     }
     assert {name: getattr(settings, name) for name in expected} == expected
     assert settings.broker == BrokerSettings(
@@ -109,6 +111,7 @@ def test_defaults(files: NetworkFiles) -> None:
     assert settings.pow_baseline_per_minute == 20
     assert settings.behind_tls is False
     assert settings.ops_bind == ("127.0.0.1", 8081)
+    assert settings.mailbox_retention == 30 * 86_400
 
 
 @pytest.mark.parametrize(
@@ -132,6 +135,9 @@ def test_defaults(files: NetworkFiles) -> None:
         ({"HAVEN_OPS_BIND": "127.0.0.1"}, "HAVEN_OPS_BIND"),
         ({"HAVEN_OPS_BIND": "127.0.0.1:0"}, "HAVEN_OPS_BIND"),
         ({"HAVEN_OPS_BIND": "127.0.0.1:65536"}, "HAVEN_OPS_BIND"),
+        ({"HAVEN_MAILBOX_RETENTION": "30d"}, "HAVEN_MAILBOX_RETENTION"),
+        ({"HAVEN_MAILBOX_RETENTION": "3600"}, "HAVEN_MAILBOX_RETENTION"),
+        ({"HAVEN_MAILBOX_RETENTION": str(366 * 86_400)}, "HAVEN_MAILBOX_RETENTION"),
     ],
 )
 def test_bad_settings_name_the_variable(
