@@ -64,10 +64,10 @@ MAX_CODE_CHARS = 400
 # What a code error says, by reason and position only: never a typed word
 # (docs/replies-v1.md section 1.5).
 CODE_ERRORS = {
-    "word_count": N_("A receipt code has {words} words; this has {count}."),
-    "unknown_word": N_("Word {position} of the receipt code is not in its word list."),
+    "word_count": N_("A code phrase has {words} words; this has {count}."),
+    "unknown_word": N_("Word {position} of the code phrase is not in its word list."),
     "check_failed": N_(
-        "The receipt code's check failed: a word is mistyped or two words are swapped."
+        "The code phrase's check failed: a word is mistyped or two words are swapped."
     ),
 }
 # What each state means for the requester (docs/replies-v1.md section 3.1).
