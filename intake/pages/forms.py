@@ -17,6 +17,7 @@ from babel import Locale
 from marshmallow import ValidationError
 
 from intake.pages.catalog import N_
+from intake.pages.receipts import REPLY_MEMBERS
 from schemas.content import ContentError, RequestContent, load_content
 from schemas.errors import field_errors
 from schemas.messages import MESSAGES
@@ -48,10 +49,6 @@ def _reason_pattern(template: str) -> re.Pattern[str]:
 
 
 _REASONS = [(code, _reason_pattern(texts["en"])) for code, texts in MESSAGES.items()]
-NO_REPLY_WITHOUT_JS = N_(
-    "A reply through Haven needs JavaScript. Choose another way to contact you, "
-    "or turn JavaScript on."
-)
 CHECK_FIELD = N_("Check this answer.")
 LIST_HELP = N_("Separate the numbers with commas, for example: 4, 9.")
 MONTH_HELP = N_("Write it as year and month, for example 2024-03.")
@@ -284,20 +281,28 @@ def check(
     values: Mapping[str, list[str]],
     lang: str,
     translate: Translate,
+    *,
+    reply: Mapping[str, str] | None = None,
 ) -> Checked:
-    """Validate with the schemas; errors in `lang`, one per field, never quoting a value."""
+    """Validate with the schemas; errors in `lang`, one per field, never quoting a value.
+
+    A reply through Haven needs the members `reply` gives (intake.pages.receipts),
+    made only when the request is sent. Before that (`reply` None) the
+    fields are checked alone: the content is None, with no error.
+    """
     errors: dict[str, str] = {}
     kinds = {spec["name"]: spec["type"] for spec in definition["fields"]}
     fields_ = {name: _typed(kinds[name], texts) for name, texts in values.items() if name in kinds}
     content: RequestContent | None = None
     try:
-        content = load_content({"v": 1, "category": category, "fields": fields_})
+        content = load_content({"v": 1, "category": category, "fields": fields_, **(reply or {})})
     except ContentError as refused:
         for path, reason in refused.errors:
             found = _FIELD_PATH.match(path)
-            if path == "reply_key":
-                errors.setdefault("contact_channel", translate(NO_REPLY_WITHOUT_JS))
-            elif found and found.group(1) in kinds:
+            if path in REPLY_MEMBERS and reply is None:
+                # Made at send time: not the requester's to give.
+                continue
+            if found and found.group(1) in kinds:
                 errors.setdefault(found.group(1), localized_reason(reason, lang, translate))
             else:
                 errors.setdefault("document", translate(CHECK_FIELD))

@@ -38,6 +38,7 @@ from intake.pages.forms import (
     routing_controls,
     routing_rows,
 )
+from intake.pages.receipts import ServerReceipt, make_receipt
 from intake.pages.steps import (
     EDIT,
     FORM,
@@ -353,7 +354,7 @@ def _submit(place: Place) -> Response:
         return _form_page(place, values, checked.errors, status=422)
     if place.step != SEND:
         return _review_page(place, values)
-    assert checked.content is not None and checked.routing is not None  # noqa: S101 - by check()
+    assert checked.routing is not None  # noqa: S101 - by check()
     return _send(place, values, checked.content, checked.routing)
 
 
@@ -384,15 +385,27 @@ def _admit(place: Place, values: Mapping[str, list[str]]) -> Response | None:
 def _send(
     place: Place,
     values: Mapping[str, list[str]],
-    content: RequestContent,
+    content: RequestContent | None,
     routing: Routing,
 ) -> Response:
-    """Ticket, bucket, recipients, seal in memory with the server-sealed flag, publish."""
+    """Ticket, bucket, recipients, seal in memory with the server-sealed flag, publish.
+
+    `content` is None for a reply through Haven: its receipt code is made
+    here, once the send is admitted, and shown on the confirmation only.
+    """
     lang, category = place.lang, _category(place)
     state = intake_state()
     refused = _admit(place, values)
     if refused is not None:
         return refused
+    receipt: ServerReceipt | None = None
+    if content is None:
+        receipt = make_receipt(lang)
+        definition = form_definition(category)
+        content = check(
+            category, definition, values, lang, _translator(lang), reply=receipt.members
+        ).content
+        assert content is not None  # noqa: S101 - the same fields passed check() above
     try:
         served = state.directory.current()
         recipients = recipient_keys(served.directory, category, routing.region)
@@ -421,7 +434,13 @@ def _send(
     state.acceptances.accepted()
     del envelope
     g.outcome = "accepted"
-    return _page("sent.html", lang, request_id=request_id)
+    # The code goes into this page and nowhere else: no log, no store, no URL.
+    return _page(
+        "sent.html",
+        lang,
+        request_id=request_id,
+        receipt_code=receipt.code if receipt is not None else None,
+    )
 
 
 def _review_page(

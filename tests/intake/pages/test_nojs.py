@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -17,6 +18,7 @@ from werkzeug.test import TestResponse
 
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, SettingsError
 from haven.envelope import PrivateKey, digest, open_envelope
+from haven.replies import access_hash, derive, parse
 from haven.store import Store, StoreSettings, UsedTickets
 from haven.store.schema import acceptances
 from intake import IntakeSettings, create_app
@@ -228,15 +230,51 @@ def test_numbers_and_lists_are_read_and_checked_like_the_schema_does(
     )
 
 
-def test_a_reply_through_haven_needs_javascript(client: FlaskClient) -> None:
-    response = client.post(
-        "/",
-        data=form("review", lang="en", contact_channel=["haven_reply"], contact_handle=[]),
-    )
-    assert response.status_code == 422
-    assert 'id="error-contact_channel">A reply through Haven needs JavaScript.' in (
-        response.get_data(as_text=True)
-    )
+def test_without_javascript_the_intake_makes_the_receipt_code_and_keeps_nothing(
+    client: FlaskClient,
+    clock: FakeClock,
+    channel: BlockingChannel,
+    partners: dict[str, PrivateKey],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reply = {"contact_channel": ["haven_reply"], "contact_handle": []}
+    # The review asks nothing more: the code is made when the request is sent.
+    ticket = ticket_of(open_form(client, "uk"))
+    review = client.post("/", data=form("review", ticket, "uk", **reply))
+    assert review.status_code == 200
+    assert "haven-receipt-code" not in review.get_data(as_text=True)
+    clock.advance(30)
+    response = client.post("/", data=carried(review, "send"))
+    assert response.status_code == 200
+    page = text_of(response)
+    found = re.search(r'<p class="receipt-code" id="haven-receipt-code" lang="uk">([^<]+)</p>', page)
+    assert found, page
+    code = parse(found.group(1))
+    assert code.language == "uk"  # the page's language
+    assert "кодову фразу теж створив наш сервер" in page  # said plainly: the server made it
+    keys = derive(code)
+    # The request carries what the code derives, and only the partners can see it.
+    (_, envelope), = drain(channel)
+    for key in partners.values():
+        document = json.loads(open_envelope(envelope, [key]).content)
+        assert document["fields"]["contact_channel"] == "haven_reply"
+        assert document["reply_key"] == b64(keys.reply_key.public_key.to_bytes())
+        assert document["mailbox_id"] == b64(keys.mailbox_id)
+        assert document["access_hash"] == b64(access_hash(keys.access_secret))
+    # Nothing of the code anywhere else: not in a log record, not in the envelope's clear part.
+    logged = " ".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    for word in code.words:
+        assert word not in logged
+    # Sent again (Back, reload): the spent ticket shows nothing, and no new code.
+    again = client.post("/", data=carried(review, "send"))
+    assert again.status_code == 403
+    assert "haven-receipt-code" not in again.get_data(as_text=True)
+    assert drain(channel) == []
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def test_routing_is_checked_too(client: FlaskClient) -> None:

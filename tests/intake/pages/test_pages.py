@@ -259,16 +259,18 @@ def test_form_page_matches_the_dom_contract(
     assert (hidden["lang"], hidden["category"]) == (lang, category)
     assert re.fullmatch(r"[A-Za-z0-9_-]{76}", hidden["ticket"])
     submits = [a for t, a in page.elements if t == "button" and a.get("type") == "submit"]
-    assert len(submits) == 1
+    # The form's own button, and the receipt's "read answers" (a form of its own).
+    assert [a for a in submits if "name" not in a] == [{"type": "submit"}]
+    assert [a.get("value") for a in submits if "name" in a] == ["status"]
     # The sections the bundle shows, hidden until then.
-    for section in ("haven-review", "haven-progress", "haven-sent"):
+    for section in ("haven-review", "haven-progress", "haven-sent", "haven-receipt"):
         tag, attributes = page.by_id(section)
         assert tag == "section" and "hidden" in attributes
     assert page.by_id("haven-error")[1]["role"] == "alert"
     assert "hidden" in page.by_id("haven-error")[1]
     assert page.by_id("haven-pow-progress")[0] == "progress"
     assert page.by_id("haven-status")[1]["aria-live"] == "polite"
-    for element_id in ("haven-sent-id", "haven-edit", "haven-send"):
+    for element_id in ("haven-sent-id", "haven-edit", "haven-send", "haven-receipt-code"):
         page.by_id(element_id)
     config = json.loads(page.config_text)
     assert config["lang"] == lang
@@ -278,6 +280,7 @@ def test_form_page_matches_the_dom_contract(
     assert config["challenge_url"] == "/v1/challenge"
     assert config["submit_url"] == "/v1/requests"
     assert config["pow_worker_url"] == "/static/haven-pow-worker.js"
+    assert config["receipt_worker_url"] == "/static/haven-receipt-worker.js"
     assert config["form"] == json.loads(json.dumps(definition))
     assert set(config["messages"]) >= BUNDLE_KEYS
     assert all(isinstance(t, str) and t for t in config["messages"].values())
@@ -380,6 +383,25 @@ def test_static_files_have_their_types_and_are_never_stored(client: FlaskClient)
     assert client.get("/static/..%2Fapp.py").status_code == 404
     # Nothing but system fonts and this origin.
     assert b"url(" not in css.data and b"@import" not in css.data
+
+
+def test_only_the_receipt_worker_may_compile_webassembly(client: FlaskClient) -> None:
+    """Argon2id runs as WebAssembly in the receipt worker: 'wasm-unsafe-eval' there, nowhere else."""
+    worker = client.get("/static/haven-receipt-worker.js")
+    assert worker.status_code == 200
+    assert worker.mimetype == "text/javascript"
+    assert worker.headers["Cache-Control"] == "no-store"
+    policy = worker.headers["Content-Security-Policy"]
+    assert policy == PAGE_CONTENT_SECURITY_POLICY.replace(
+        "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';"
+    )
+    assert "'wasm-unsafe-eval'" not in PAGE_CONTENT_SECURITY_POLICY
+    for other in (
+        client.get("/static/haven-form.js"),
+        client.get("/static/haven-pow-worker.js"),
+        open_page(client, "ru", "form", "desertion"),
+    ):
+        assert "wasm" not in other.headers["Content-Security-Policy"]
 
 
 def test_page_views_are_counted_by_endpoint_and_outcome_only(client: FlaskClient) -> None:
