@@ -22,14 +22,13 @@ from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.test import TestResponse
 
 from haven.broker import ConfirmedPublisher
-from haven.envelope import PrivateKey, digest, open_envelope
+from haven.envelope import OpenError, PrivateKey, digest, open_envelope
 from haven.replies import (
     FOLLOW_UP_CATEGORY,
     FollowUp,
     PartnerMessage,
     ReceiptCode,
     SigningKey,
-    WireMessage,
     access_hash,
     derive,
     format_code,
@@ -178,8 +177,9 @@ def test_the_page_is_neutral_and_posts_the_code_in_the_body_only(
     assert '<script src="/static/haven-status.js" defer></script>' in page
     assert "haven-form.js" not in page
     config = json.loads(
-        re.search(r'<script type="application/json" id="haven-config">(.*?)</script>', page, re.S)
-        .group(1)  # type: ignore[union-attr]
+        re.search(
+            r'<script type="application/json" id="haven-config">(.*?)</script>', page, re.S
+        ).group(1)  # type: ignore[union-attr]
     )
     assert config["fetch_url"] == "/v1/mailbox/fetch"
     assert config["receipt_worker_url"] == "/static/haven-receipt-worker.js"
@@ -230,12 +230,23 @@ def test_without_javascript_the_intake_opens_the_thread_and_keeps_nothing(
     write(mailboxes, code, "lawyers", partners["lawyers"], kind="status", state="received", text="")
     write(mailboxes, code, "lawyers", partners["lawyers"], minutes=5)
     write(
-        mailboxes, code, "lawyers", partners["lawyers"], kind="status", state="need_info", text="",
+        mailboxes,
+        code,
+        "lawyers",
+        partners["lawyers"],
+        kind="status",
+        state="need_info",
+        text="",
         minutes=6,
     )
     # Signed by another partner's key in this partner's name: never shown.
     write(
-        mailboxes, code, "lawyers", partners["lawyers"], text="ПОДДЕЛКА-77aa", minutes=7,
+        mailboxes,
+        code,
+        "lawyers",
+        partners["lawyers"],
+        text="ПОДДЕЛКА-77aa",
+        minutes=7,
         signer=partners["evacuators"],
     )
     typed = format_code(code).upper().replace(" ", ", ")  # as a person might copy it
@@ -277,7 +288,9 @@ def test_a_wrong_code_and_an_empty_mailbox_are_the_same_page(
     wire = write_message(
         message, keys.reply_key.public_key, SigningKey.from_partner_key(partners["lawyers"])
     )
-    mailboxes.write(keys.mailbox_id, b"\x01" * 32, wire.message_id, json.dumps(wire.to_json()).encode())
+    mailboxes.write(
+        keys.mailbox_id, b"\x01" * 32, wire.message_id, json.dumps(wire.to_json()).encode()
+    )
     pages = []
     for typed in (format_code(taken), format_code(generate("ru"))):
         response = read(client, clock, typed)
@@ -301,11 +314,13 @@ def test_a_follow_up_goes_sealed_to_the_latest_partner_alone(
     thread = read(client, clock, format_code(code))
     assert thread.status_code == 200
     clock.advance(30)
-    sent = client.post("/", data=carried(thread, "status_follow_up", text=FOLLOW_UP.replace(" ", "\r\n", 1)))
+    sent = client.post(
+        "/", data=carried(thread, "status_follow_up", text=FOLLOW_UP.replace(" ", "\r\n", 1))
+    )
     assert sent.status_code == 200, text_of(sent)
     assert "Получатель — только Partner lawyers." in text_of(sent)
     assert FOLLOW_UP not in text_of(sent)
-    (properties, envelope), = drain(channel)
+    ((properties, envelope),) = drain(channel)
     assert properties.message_id == digest(envelope)
     opened = open_envelope(envelope, [partners["lawyers"]])
     assert opened.labels.category == FOLLOW_UP_CATEGORY
@@ -317,7 +332,7 @@ def test_a_follow_up_goes_sealed_to_the_latest_partner_alone(
     assert follow_up.text == FOLLOW_UP.replace(" ", "\n", 1)
     assert follow_up.mailbox_id == keys.mailbox_id
     assert follow_up.reply_key == keys.reply_key.public_key.to_bytes()
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the other partner cannot open it at all
+    with pytest.raises(OpenError):  # the other partner cannot open it at all
         open_envelope(envelope, [partners["evacuators"]])
     # Back (the same body again): the ticket is spent, nothing is shown or sent.
     again = client.post("/", data=carried(thread, "status_follow_up", text=FOLLOW_UP))
@@ -416,5 +431,9 @@ def test_the_code_never_reaches_a_url_a_cookie_or_the_metrics(
     from tests.intake.conftest import ops_of  # noqa: PLC0415
 
     metrics = ops_of(client).get("/metrics").get_data(as_text=True)
-    for secret in (format_code(code).split()[0], keys.mailbox_id.hex(), base64.b64encode(keys.mailbox_id).decode()):
+    for secret in (
+        format_code(code).split()[0],
+        keys.mailbox_id.hex(),
+        base64.b64encode(keys.mailbox_id).decode(),
+    ):
         assert secret not in metrics

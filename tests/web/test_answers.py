@@ -1,0 +1,245 @@
+"""The two-way channel end to end, in a real Chromium on a phone screen, in Russian.
+
+A requester sends a desertion request choosing "Reply through Haven" and is
+shown a code phrase; the router gives the request to a partner, whose pull
+posts the automatic "received" status; the partner answers with
+`haven partner reply`; the requester opens the answers page, types the
+code, and reads the answer exactly; then sends a follow-up, which reaches
+that partner's inbox and no other. Once with JavaScript (the code never
+leaves the browser), once without (the intake derives in memory and says
+so). Real intake, store, broker, router and partner CLI throughout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import pytest
+from pika.adapters.blocking_connection import BlockingChannel
+from playwright.sync_api import BrowserContext, Page
+
+from tests.haven.partner.conftest import (
+    Network,
+    depth,
+    fast_router,
+    running_router,
+    verified_loader,
+    wait_until,
+)
+from tests.web.conftest import screenshot_path
+from tests.web.test_browser import (
+    Trail,
+    Wire,
+    assert_no_traces,
+    choose,
+    choose_desertion,
+    choose_russian,
+    fill_desertion_form,
+)
+
+pytestmark = pytest.mark.broker
+
+PARTNERS = ("alpha", "bravo")
+# What the partner writes back, and what the requester answers: each must
+# arrive exactly as typed, line breaks included.
+REPLY = (
+    "Здравствуйте! Мы получили вашу заявку.\nНапишите, пожалуйста, в каком вы городе. Метка-5e81."
+)
+FOLLOW_UP = "Я в Алматы, паспорт при мне.\nМетка-ответ-a4c2."
+
+
+def send_request_with_reply(page: Page, intake_url: str, *, javascript: bool) -> str:
+    """Step 1: the desertion form with "Reply through Haven"; returns the code phrase shown."""
+    page.goto(intake_url + "/")
+    choose_russian(page)
+    choose_desertion(page)
+    page.wait_for_selector("#haven-form")
+    fill_desertion_form(page)
+    choose(page, "contact_channel", "haven_reply")
+    page.fill('[name="contact_handle"]', "")
+    if javascript:
+        page.click('#haven-form [type="submit"]')
+        page.wait_for_selector("#haven-review:not([hidden])")
+        page.click("#haven-send")
+        page.wait_for_selector("#haven-receipt:not([hidden])", timeout=90_000)
+    else:
+        page.wait_for_timeout(1100)  # the ticket's minimum age
+        page.click('#haven-form [type="submit"]')
+        page.click('button[name="step"][value="send"]')
+        page.wait_for_selector("#haven-receipt")
+    code = page.inner_text("#haven-receipt-code").strip()
+    assert len(code.split()) == 9, code
+    return code
+
+
+def route_and_pull(network: Network, channel: BlockingChannel) -> str:
+    """Step 2: the router gives the request to a partner, whose pull posts "received"."""
+    with running_router(fast_router(network), verified_loader(network)):
+        wait_until(
+            lambda: sum(depth(channel, f"haven.partner.{p}") for p in PARTNERS) == 1,
+            what="routed to a partner",
+        )
+    holder = next(p for p in PARTNERS if depth(channel, f"haven.partner.{p}") == 1)
+    pulled = network.pull(holder, "--intake-url", network.intake_url)
+    assert pulled.code == 0, pulled.err
+    return holder
+
+
+def partner_reply(network: Network, holder: str, request_id: str) -> None:
+    """Step 3: the partner answers with the CLI, through the intake, to the requester's mailbox."""
+    text_file = network.root / "reply.txt"
+    text_file.write_text(REPLY, encoding="utf-8")
+    replied = network.haven(
+        "partner",
+        "reply",
+        request_id,
+        "--text-file",
+        text_file,
+        "--inbox",
+        network.inbox(holder),
+        "--partner",
+        holder,
+        "--key",
+        network.key_file(holder),
+        "--passphrase-file",
+        network.root / "passphrase",
+        "--intake-url",
+        network.intake_url,
+    )
+    assert replied.code == 0, replied.err
+
+
+def open_answers(page: Page, intake_url: str, code: str, *, javascript: bool, shot: str) -> None:
+    """Step 4: from the first page, as a person comes back: language, "Read answers", the code."""
+    page.goto(intake_url + "/")
+    choose_russian(page)
+    page.click('button[name="step"][value="status"]')
+    page.wait_for_selector("#field-code")
+    # Typed as a person might copy it off paper: numbered, with capitals.
+    typed = "\n".join(f"{i}. {word.capitalize()}" for i, word in enumerate(code.split(), 1))
+    page.fill("#field-code", typed)
+    page.screenshot(path=screenshot_path(f"{shot}-4-code"), full_page=True)
+    if not javascript:
+        page.wait_for_timeout(1100)  # the ticket's minimum age
+    page.click('#haven-status-form [type="submit"]')
+    if javascript:
+        page.wait_for_selector("#haven-thread:not([hidden])", timeout=90_000)
+    else:
+        page.wait_for_selector("ol.thread")
+
+
+def read_thread(page: Page) -> str:
+    text: str = page.inner_text("main")
+    # The answer, exactly as the partner typed it.
+    assert REPLY in page.evaluate(
+        "Array.from(document.querySelectorAll('.message .text')).map(e => e.textContent)"
+    )
+    assert "Организация получила вашу заявку." in text  # the automatic "received"
+    assert "Статус:" in text
+    return text
+
+
+def send_follow_up(page: Page, *, javascript: bool, shot: str) -> None:
+    """Step 5: a follow-up to the partner who answered."""
+    page.fill("#field-text", FOLLOW_UP)
+    if javascript:
+        page.click('#haven-follow-up [type="submit"]')
+        page.wait_for_selector("#haven-follow-up-sent:not([hidden])", timeout=90_000)
+    else:
+        page.wait_for_timeout(1100)
+        page.click('button[name="step"][value="status_follow_up"]')
+        page.wait_for_selector("text=Ваше сообщение отправлено")
+    page.screenshot(path=screenshot_path(f"{shot}-6-follow-up-sent"), full_page=True)
+
+
+def follow_up_reaches_the_holder_only(
+    network: Network, channel: BlockingChannel, holder: str
+) -> None:
+    other = next(p for p in PARTNERS if p != holder)
+    before = {p: network.inbox_ids(p) for p in PARTNERS}
+    with running_router(fast_router(network), verified_loader(network)):
+        wait_until(lambda: depth(channel, f"haven.partner.{holder}") == 1, what="follow-up routed")
+    assert depth(channel, f"haven.partner.{other}") == 0
+    pulled = network.pull(holder, "--intake-url", network.intake_url)
+    assert pulled.code == 0, pulled.err
+    new = network.inbox_ids(holder) - before[holder]
+    assert len(new) == 1, new
+    shown = network.haven("partner", "show", new.pop(), "--inbox", network.inbox(holder), "--json")
+    assert shown.code == 0, shown.err
+    assert FOLLOW_UP in json.dumps(json.loads(shown.out), ensure_ascii=False).replace("\\n", "\n")
+    # The other partner got nothing of it.
+    assert network.pull(other, "--intake-url", network.intake_url).code == 0
+    assert network.inbox_ids(other) == before[other]
+
+
+def request_id_of(network: Network, holder: str) -> str:
+    (request_id,) = network.inbox_ids(holder)
+    return request_id
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_a_requester_reads_the_partners_answer_and_writes_back(
+    make_network: Callable[..., Network],
+    channel: BlockingChannel,
+    new_context: Callable[..., BrowserContext],
+    javascript: bool,
+) -> None:
+    network = make_network(intake_env={"HAVEN_NOJS_TICKET_MIN_AGE": "1"})
+    shot = "ru-answers" if javascript else "ru-nojs-answers"
+    context = new_context(javascript=javascript)
+    page = context.new_page()
+    wire = Wire(page)
+    trail = Trail(page)
+
+    code = send_request_with_reply(page, network.intake_url, javascript=javascript)
+    trail.look()
+    page.screenshot(path=screenshot_path(f"{shot}-1-code"), full_page=True)
+
+    holder = route_and_pull(network, channel)
+    request_id = request_id_of(network, holder)
+    partner_reply(network, holder, request_id)
+
+    open_answers(page, network.intake_url, code, javascript=javascript, shot=shot)
+    trail.look()
+    text = read_thread(page)
+    page.screenshot(path=screenshot_path(f"{shot}-5-thread"), full_page=True)
+    if javascript:
+        assert "наш сервер" not in text
+    else:
+        assert "наш сервер на мгновение использовал вашу кодовую фразу" in text
+
+    send_follow_up(page, javascript=javascript, shot=shot)
+    trail.look()
+    follow_up_reaches_the_holder_only(network, channel, holder)
+
+    # Nothing typed or derived is kept, and one neutral URL throughout.
+    assert context.cookies() == []
+    if javascript:
+        assert_no_traces(context, page)
+        # The code never left the browser: not in any request, URL or body.
+        for _, url, body in wire.requests:
+            for word in code.split():
+                assert word.encode() not in body, url
+                assert quote_plus(word).encode() not in body, url
+                assert word.capitalize().encode() not in body, url
+    for url in trail.urls:
+        for word in code.split():
+            assert word not in url
+    assert {u for u in trail.urls if u.startswith(network.intake_url)} == {network.intake_url + "/"}
+    for title in trail.titles:
+        assert title == "Haven"
+
+
+def test_the_answers_page_screenshots_dir_is_the_documented_one() -> None:
+    """The README shows these steps; the names here are the ones it links."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name in (
+        "ru-answers-1-code",
+        "ru-answers-4-code",
+        "ru-answers-5-thread",
+        "ru-answers-6-follow-up-sent",
+    ):
+        assert f"docs/screenshots/{name}.png" in readme
