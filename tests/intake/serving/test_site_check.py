@@ -120,7 +120,7 @@ def test_the_published_site_passes(
     code, lines, err = check_site(capsys, url, files.verify_key_file)
     assert (code, err) == (0, "")
     assert lines == [
-        f"{url} serves the signed code: 19 pages and 4 files match the site manifest "
+        f"{url} serves the signed code: 22 pages and 6 files match the site manifest "
         f"haven-test version 1, valid until {lines[0].rsplit(' ', 1)[1]}"
     ]
 
