@@ -37,6 +37,9 @@ from schemas.validators import FullMatch, single_line
 MAX_DEADLINE_SECONDS = 1_209_600
 
 PUBLIC_KEY_BYTES = 1216
+# An Ed25519 public key: the key a partner signs its replies with
+# (docs/replies-v1.md section 3.3).
+SIGNING_KEY_BYTES = 32
 MAX_PARTNERS = 200
 MAX_KEYS = 4
 # Integers stay below 2**53 so that a browser reads exactly the same number.
@@ -55,6 +58,9 @@ class DirectoryFormatError(ValueError):
 class PartnerKey:
     kid: str
     public_key: bytes
+    # Optional: a partner listed without one can take requests but cannot
+    # write to a requester's mailbox (the intake refuses unsigned messages).
+    signing_key: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -203,10 +209,20 @@ class _KeySchema(_Strict):
         required=True,
         error_messages=_messages(f"must be standard base64 of exactly {PUBLIC_KEY_BYTES} bytes"),
     )
+    signing_key = Base64Bytes(
+        size=SIGNING_KEY_BYTES,
+        error_messages=_messages(f"must be standard base64 of exactly {SIGNING_KEY_BYTES} bytes"),
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> PartnerKey:
         return PartnerKey(**data)
+
+    @post_dump
+    def _drop_absent_signing_key(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("signing_key") is None:
+            data.pop("signing_key", None)
+        return data
 
 
 class _DeliverySchema(_Strict):
@@ -306,6 +322,7 @@ class DirectoryPayloadSchema(_Strict):
         errors: dict[int, Any] = {}
         ids: set[str] = set()
         kids: set[str] = set()
+        signing_keys: set[bytes] = set()
         for i, partner in enumerate(data["partners"]):
             if partner.id in ids:
                 errors[i] = {"id": ["used by another partner"]}
@@ -318,6 +335,14 @@ class DirectoryPayloadSchema(_Strict):
                         "kid": ["used by another key"]
                     }
                 kids.add(key.kid)
+                # One signing key, one partner key: a signing key listed
+                # twice would let one partner's entry sign for another's.
+                if key.signing_key is not None:
+                    if key.signing_key in signing_keys:
+                        errors.setdefault(i, {}).setdefault("keys", {}).setdefault(j, {})[
+                            "signing_key"
+                        ] = ["used by another key"]
+                    signing_keys.add(key.signing_key)
         if errors:
             raise ValidationError(errors, "partners")
 

@@ -41,6 +41,7 @@ from haven.broker.service_users import service_username
 from haven.broker.topology import partner_queue
 from haven.cli.broker_find import ensure_management, find_broker
 from haven.cli.common import CliError, Commands, write_new
+from haven.cli.keyfiles import load_public_key_file
 
 # The example request ships inside the package, so an installed Haven runs the demo too.
 EXAMPLE = resources.files("haven") / "examples" / "desertion.json"
@@ -148,19 +149,27 @@ def _create_network(step: Step, base: Path, pw: list[str]) -> None:
 
 def _add_missing_partners(step: Step, base: Path, pw: list[str]) -> None:
     for partner_id, name, categories in PARTNERS:
-        if (base / f"{partner_id}.pub").exists():
-            continue
-        print(f"Adding demo partner {partner_id}")
-        step(
-            [
-                "keygen",
-                "--key",
-                str(base / f"{partner_id}.key"),
-                "--public",
-                str(base / f"{partner_id}.pub"),
-                *pw,
-            ],
-        )
+        public = base / f"{partner_id}.pub"
+        if public.exists():
+            if load_public_key_file(public).signing_key is not None:
+                continue
+            # A demo network made before replies: its partners are listed
+            # again with the signing keys their replies are checked against.
+            print(f"Listing the signing key of demo partner {partner_id}")
+            step(
+                [
+                    "public-key",
+                    "--key",
+                    str(base / f"{partner_id}.key"),
+                    "--public",
+                    str(public),
+                    "--force",
+                    *pw,
+                ]
+            )
+        else:
+            print(f"Adding demo partner {partner_id}")
+            step(["keygen", "--key", str(base / f"{partner_id}.key"), "--public", str(public), *pw])
         step(["directory", "add-partner", "--directory", str(base / "directory.json"),
                      "--key", str(base / "network.key"), *pw, "--id", partner_id, "--name", name,
                      "--categories", categories, "--regions", REGIONS, "--languages", "ru,uk,en",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from haven.cli.common import (
     read_passphrase,
     write_new,
 )
-from haven.cli.keyfiles import load_network_key, load_public_key, load_verify_key
+from haven.cli.keyfiles import load_network_key, load_public_key_file, load_verify_key
 from haven.cli.site_cmd import register_sign
 from haven.directory import (
     DEFAULT_VALIDITY,
@@ -104,7 +106,8 @@ def register(commands: Commands) -> None:
         type=Path,
         action="append",
         metavar="FILE",
-        help="partner public key file (repeat for rotation)",
+        help="partner public key file, as `haven keygen` or `haven public-key` writes it, "
+        "with its signing key (repeat for rotation)",
     )
     add.add_argument(
         "--webhook",
@@ -215,7 +218,7 @@ def run_add_partner(args: argparse.Namespace) -> int:
     validity = _validity(args.valid_days)
     key = load_network_key(args.key, args)
     directory = _current(args.directory, key)
-    keys = [load_public_key(path) for path in args.public_key]
+    files = [load_public_key_file(path) for path in args.public_key]
     entry: dict[str, Any] = {
         "id": args.partner_id,
         "display_name": args.name,
@@ -224,7 +227,7 @@ def run_add_partner(args: argparse.Namespace) -> int:
         "languages": args.languages,
         "capacity": args.capacity,
         "delivery": {"kind": "webhook", "url": args.webhook} if args.webhook else {"kind": "queue"},
-        "keys": [key_entry(k) for k in keys],
+        "keys": [key_entry(f.key, f.signing_key) for f in files],
         "response_deadline": {"normal": args.deadline_normal, "urgent": args.deadline_urgent},
     }
     try:
@@ -233,6 +236,18 @@ def run_add_partner(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     write_new(args.directory, sign_directory(updated, key), force=True)
     print(f"directory version {updated.version}: {_partners(updated)}")
+    for path, file in zip(args.public_key, files, strict=True):
+        # Printed so the publisher compares them with what the partner read
+        # out from `haven keygen`: a public key file swapped on its way here
+        # shows another kid or another signing key.
+        signing = base64.b64encode(file.signing_key).decode() if file.signing_key else "none"
+        print(f"  kid {file.key.kid_hex} signing key {signing}")
+        if file.signing_key is None:
+            print(
+                f"warning: {path} has no signing key: the intake will refuse this partner's "
+                "replies until the partner runs `haven public-key` and the key is added again",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -284,5 +299,6 @@ def run_verify(args: argparse.Namespace) -> int:
         print(
             f"  {partner.id:<24} {','.join(partner.categories)}  regions={','.join(partner.regions)}"
             f"  languages={','.join(partner.languages)}  keys={len(partner.keys)}"
+            f"  signing keys={sum(1 for k in partner.keys if k.signing_key is not None)}"
         )
     return 0

@@ -1,8 +1,8 @@
 """The signed partner directory.
 
 Verification against the pinned network key, freshness and rollback
-checks, building new versions, and the recipients of each request
-category. Clients seal requests only to keys that came through here.
+checks, building new versions, the recipients of each request category,
+and the keys that sign each partner's replies. Clients seal requests only to keys that came through here.
 """
 
 from haven.directory.document import (
@@ -11,6 +11,7 @@ from haven.directory.document import (
     read_network_verify_key,
 )
 from haven.directory.errors import DirectoryError
+from haven.directory.lookup import partner_by_id, signing_keys
 from haven.directory.publish import (
     DEFAULT_VALIDITY,
     empty_directory,
@@ -37,11 +38,13 @@ __all__ = [
     "find_partner",
     "key_entry",
     "parse_payload",
+    "partner_by_id",
     "payload_bytes",
     "read_directory_document",
     "read_network_verify_key",
     "recipient_keys",
     "sign_directory",
+    "signing_keys",
     "verify_directory",
     "with_partner",
     "without_partner",

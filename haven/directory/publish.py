@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from haven.directory.errors import DirectoryError
+from haven.directory.lookup import partner_by_id
 from haven.directory.verify import PURPOSE, iso_utc, parse_payload
 from haven.envelope import NetworkKey, PublicKey, sign_document
 from schemas.directory import (
@@ -79,9 +80,17 @@ def _next_version(
     )
 
 
-def key_entry(key: PublicKey) -> dict[str, str]:
-    """A partner key as the directory (and a partner's public key file) writes it."""
-    return {"kid": key.kid_hex, "public_key": base64.b64encode(key.to_bytes()).decode("ascii")}
+def key_entry(key: PublicKey, signing_key: bytes | None = None) -> dict[str, str]:
+    """A partner key as the directory (and a partner's public key file) writes it.
+
+    `signing_key` is the Ed25519 public key derived from the same seed
+    (docs/replies-v1.md section 3.3); without it the partner cannot write
+    to requesters' mailboxes.
+    """
+    entry = {"kid": key.kid_hex, "public_key": base64.b64encode(key.to_bytes()).decode("ascii")}
+    if signing_key is not None:
+        entry["signing_key"] = base64.b64encode(signing_key).decode("ascii")
+    return entry
 
 
 def payload_bytes(directory: Directory) -> bytes:
@@ -103,10 +112,10 @@ def partner_ids(directory: Directory) -> list[str]:
 
 
 def find_partner(directory: Directory, partner_id: str) -> Partner:
-    for partner in directory.partners:
-        if partner.id == partner_id:
-            return partner
-    raise DirectoryError(f"no partner {partner_id!r} in the directory")
+    partner = partner_by_id(directory, partner_id)
+    if partner is None:
+        raise DirectoryError(f"no partner {partner_id!r} in the directory")
+    return partner
 
 
 def _load(data: Mapping[str, Any]) -> Directory:

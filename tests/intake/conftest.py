@@ -35,6 +35,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import INTAKE_QUEUE, BrokerSettings, ConfirmedPublisher, declare_topology
 from haven.directory import empty_directory, key_entry, sign_directory, with_partner
 from haven.envelope import Labels, NetworkKey, PrivateKey, seal
+from haven.replies import signing_public_key
 from haven.store import Store, StoreSettings, migrate
 from intake import IntakeSettings, create_app
 from intake.app import ops_app
@@ -90,7 +91,7 @@ def partner_entry(partner_id: str, key: PrivateKey, categories: list[str]) -> di
         "languages": ["ru", "uk"],
         "capacity": 25,
         "delivery": {"kind": "queue"},
-        "keys": [key_entry(key.public_key)],
+        "keys": [key_entry(key.public_key, signing_public_key(key))],
         "response_deadline": {"normal": 72 * 3600, "urgent": 6 * 3600},
     }
 

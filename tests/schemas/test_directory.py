@@ -23,10 +23,15 @@ from tests.schemas.conftest import CANARY
 
 KEY_A = bytes(range(256)) * 4 + bytes(192)
 KEY_B = bytes(1216)
+SIGNING_B = bytes(range(32))
+SIGNING_C = bytes(range(1, 33))
 
 
-def key(raw: bytes, kid_char: str) -> dict[str, str]:
-    return {"kid": kid_char * 64, "public_key": base64.b64encode(raw).decode()}
+def key(raw: bytes, kid_char: str, signing: bytes | None = None) -> dict[str, str]:
+    entry = {"kid": kid_char * 64, "public_key": base64.b64encode(raw).decode()}
+    if signing is not None:
+        entry["signing_key"] = base64.b64encode(signing).decode()
+    return entry
 
 
 def partner(partner_id: str, **overrides: Any) -> dict[str, Any]:
@@ -59,7 +64,7 @@ def payload() -> dict[str, Any]:
                 regions=["ua-occupied"],
                 languages=["uk"],
                 delivery={"kind": "webhook", "url": "https://evac.example.org/haven/inbox"},
-                keys=[key(KEY_B, "b"), key(KEY_A, "c")],
+                keys=[key(KEY_B, "b", SIGNING_B), key(KEY_A, "c", SIGNING_C)],
                 response_deadline={"normal": 1_209_600, "urgent": 300},
             ),
         ],
@@ -106,6 +111,10 @@ def test_a_valid_payload_loads_into_dataclasses() -> None:
     )
     assert evacuators.delivery == Delivery("webhook", "https://evac.example.org/haven/inbox")
     assert [k.public_key for k in evacuators.keys] == [KEY_B, KEY_A]
+    # A key may list the Ed25519 key its partner signs replies with; one
+    # without it (the lawyers') loads with none.
+    assert [k.signing_key for k in evacuators.keys] == [SIGNING_B, SIGNING_C]
+    assert lawyers.keys[0].signing_key is None
 
 
 def test_the_payload_round_trips_exactly() -> None:
@@ -280,6 +289,23 @@ INVALID = [
     ),
     ((*P0, "keys", 0, "public_key"), KEY_A.hex(), "partners[0].keys[0].public_key: must be"),
     (
+        (*P1, "keys", 0, "signing_key"),
+        base64.b64encode(SIGNING_B[:-1]).decode(),
+        "partners[1].keys[0].signing_key: must be standard base64 of exactly 32 bytes",
+    ),
+    (
+        (*P1, "keys", 0, "signing_key"),
+        base64.b64encode(SIGNING_B).decode().rstrip("="),
+        "partners[1].keys[0].signing_key: must be standard base64 of exactly 32 bytes",
+    ),
+    ((*P1, "keys", 0, "signing_key"), None, "partners[1].keys[0].signing_key: must not be null"),
+    ((*P1, "keys", 0, "signing_key"), 7, "partners[1].keys[0].signing_key: must be"),
+    (
+        (*P1, "keys", 1, "signing_key"),
+        base64.b64encode(SIGNING_B).decode(),
+        "partners[1].keys[1].signing_key: used by another key",
+    ),
+    (
         (*P0, "response_deadline", "normal"),
         599,
         "partners[0].response_deadline.normal: must be from 600 to 1209600",
@@ -319,6 +345,11 @@ def test_invalid_payloads_name_the_field_and_reason(
 def test_a_kid_is_unique_across_partners() -> None:
     data = changed((*P1, "keys"), [key(KEY_A, "a")])
     assert refusal(data) == "partners[1].keys[0].kid: used by another key"
+
+
+def test_a_signing_key_is_unique_across_partners() -> None:
+    data = changed((*P0, "keys"), [key(KEY_A, "a", SIGNING_C)])
+    assert refusal(data) == "partners[1].keys[1].signing_key: used by another key"
 
 
 def test_not_an_object() -> None:

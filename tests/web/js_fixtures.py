@@ -28,6 +28,7 @@ from haven.directory import (
 )
 from haven.directory.verify import PURPOSE
 from haven.envelope import NetworkKey, PrivateKey, sign_document
+from haven.replies import signing_public_key
 from intake.guards.pow import PowRejected, ProofOfWork
 from schemas.content import ContentError, content_to_json_bytes, load_content
 from schemas.directory import Directory, dump_directory_payload
@@ -64,7 +65,7 @@ def _partner(partner_id: str, keys: list[PrivateKey], **overrides: Any) -> dict[
         "languages": ["ru", "uk"],
         "capacity": 25,
         "delivery": {"kind": "queue"},
-        "keys": [key_entry(key.public_key) for key in keys],
+        "keys": [key_entry(key.public_key, signing_public_key(key)) for key in keys],
         "response_deadline": {"normal": 72 * 3600, "urgent": 6 * 3600},
     }
     entry.update(overrides)

@@ -19,6 +19,7 @@ from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.directory import empty_directory, key_entry, recipient_keys, with_partner
 from haven.envelope import Labels, PrivateKey, digest, seal
+from haven.replies import signing_public_key
 from schemas.directory import Directory
 from worker import RouterMetrics, RouterSettings, run_router
 from worker.budget import DeclineBudget
@@ -42,7 +43,7 @@ def partner_entry(partner_id: str, key: PrivateKey, **overrides: Any) -> dict[st
         "languages": ["ru"],
         "capacity": 10,
         "delivery": {"kind": "queue"},
-        "keys": [key_entry(key.public_key)],
+        "keys": [key_entry(key.public_key, signing_public_key(key))],
         "response_deadline": {"normal": 72 * 3600, "urgent": 6 * 3600},
     }
     entry.update(overrides)

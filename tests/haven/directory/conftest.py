@@ -9,6 +9,7 @@ import pytest
 
 from haven.directory import empty_directory, key_entry, with_partner
 from haven.envelope import NetworkKey, PrivateKey
+from haven.replies import signing_public_key
 from schemas.directory import Directory
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -23,7 +24,7 @@ def partner_entry(partner_id: str, key: PrivateKey, **overrides: Any) -> dict[st
         "languages": ["ru", "uk"],
         "capacity": 25,
         "delivery": {"kind": "queue"},
-        "keys": [key_entry(key.public_key)],
+        "keys": [key_entry(key.public_key, signing_public_key(key))],
         "response_deadline": {"normal": 72 * 3600, "urgent": 6 * 3600},
     }
     entry.update(overrides)
