@@ -11,11 +11,12 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from haven.broker import ConfirmedPublisher
-from haven.store import Acceptances, Store
+from haven.store import Acceptances, Mailboxes, Store
 from intake import headers
 from intake.api.body import werkzeug_limit
 from intake.api.openapi import build_openapi, openapi_bytes
 from intake.api.ops import ops
+from intake.api.replies import replies
 from intake.api.views import OPENAPI_KEY, api
 from intake.directory_file import DirectoryFile
 from intake.errors import (
@@ -40,7 +41,7 @@ API_VERSION = "v1"
 # Where create_app keeps the operators' app (see ops_app).
 OPS_APP = "haven.intake.ops"
 
-_SUCCESS_OUTCOMES = {202: "accepted", 304: "not_modified"}
+_SUCCESS_OUTCOMES = {201: "stored", 202: "accepted", 304: "not_modified"}
 
 
 class IntakeFlask(Flask):
@@ -102,6 +103,8 @@ def create_app(
         recent=RecentRequests(window=settings.challenge_lifetime, clock=clock),
         store=store,
         acceptances=AcceptanceRate(Acceptances(store), clock=clock),
+        mailboxes=Mailboxes(store, retention_seconds=settings.mailbox_retention, clock=clock),
+        spent=RecentRequests(window=settings.challenge_lifetime, clock=clock),
         site_manifest=(
             SiteManifestFile(settings.site_manifest_file, settings.network_verify_key, clock=clock)
             if settings.site_manifest_file is not None
@@ -109,6 +112,7 @@ def create_app(
         ),
     )
     app.register_blueprint(api)
+    app.register_blueprint(replies)
     # /healthz, /readyz and /metrics are not on this (public) app at all:
     # they answer on the operators' listener only (ops_app, served on
     # settings.ops_bind), so the public listener says 404 for them, even
@@ -169,6 +173,10 @@ def _install_hooks(app: Flask, metrics: IntakeMetrics, security: dict[str, str])
     @app.before_request
     def start_clock() -> None:
         g.started = time.perf_counter()
+        # Expired mailboxes go within a minute of their expiry on any
+        # instance that is serving (no thread of our own to restart after
+        # gunicorn forks); never fails the request.
+        cast(IntakeState, app.extensions[EXTENSION]).mailboxes.purge_now_and_then()
 
     @app.after_request
     def finish(response: Response) -> Response:

@@ -45,7 +45,16 @@ class IntakeMetrics:
         # No label: the driver's reasons are no closed set.
         self.store_unavailable = Counter(
             "haven_intake_store_unavailable",
-            "No-JavaScript sends answered 503 because the store could not be reached.",
+            "No-JavaScript sends and mailbox requests answered 503 because the store could not "
+            "be reached.",
+            registry=self.registry,
+        )
+        # By outcome alone: never a mailbox, a partner or a size.
+        self.mailbox_writes = Counter(
+            "haven_intake_mailbox_writes",
+            "Partners' mailbox writes, by outcome (stored, already, unknown, conflict, full, "
+            "gone, not_signed).",
+            ["outcome"],
             registry=self.registry,
         )
         self.pow_difficulty = Gauge(

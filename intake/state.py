@@ -9,7 +9,7 @@ from typing import Protocol, cast
 from flask import current_app
 
 from haven.broker import backlog_queues
-from haven.store import Store
+from haven.store import Mailboxes, Store
 from intake.directory_file import DirectoryExpired, DirectoryFile
 from intake.guards.pow import DifficultyRule, Load, ProofOfWork, difficulty_for
 from intake.guards.replay import RecentRequests
@@ -44,6 +44,11 @@ class IntakeState:
     store: Store
     # Submissions accepted across the deployment lately (shared through the store).
     acceptances: AcceptanceRate
+    # The requesters' reply mailboxes, in the same store (docs/replies-v1.md section 4).
+    mailboxes: Mailboxes
+    # Mailbox fetches and deletes paid within a challenge lifetime: each
+    # solution buys one (intake.api.replies).
+    spent: RecentRequests
     # The network's signed site manifest, if the operator installed one.
     site_manifest: SiteManifestFile | None = None
 

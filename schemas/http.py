@@ -17,8 +17,8 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 from marshmallow.types import ErrorMessages
 
-from schemas.base import StrictSchema, StrictString
-from schemas.routing import Routing, RoutingSchema
+from schemas.base import Base64Bytes, StrictSchema, StrictString
+from schemas.routing import LANGUAGES, Routing, RoutingSchema
 from schemas.validators import BASE64_PATTERN, FullMatch
 
 # Mirrors haven.envelope.MAX_ENVELOPE_BYTES (docs/envelope-v1.md section 5);
@@ -141,6 +141,213 @@ class SubmissionSchema(StrictSchema):
         return Submission(**data)
 
 
+# Mirrors haven.replies.MAX_SEALED_BYTES (docs/replies-v1.md section 3.2): a
+# partner message's sealed bytes; a test holds the two equal.
+MAX_SEALED_BYTES = 17659
+MAX_SEALED_BASE64 = 4 * -(-MAX_SEALED_BYTES // 3)
+# A directory partner id (schemas.directory), as a label and a wire message carry it.
+PARTNER_ID_PATTERN = r"^[a-z0-9-]{3,32}$"
+FOLLOW_UP_CATEGORY = "follow_up"
+FOLLOW_UP_URGENCY = "normal"
+_NESTED_ERRORS: ErrorMessages = {
+    "required": "missing",
+    "null": "must not be null",
+    "type": "not an object",
+}
+
+
+def _base64_of(size: int, description: str, *, required: bool = True) -> Base64Bytes:
+    field = Base64Bytes(
+        size=size,
+        required=required,
+        error_messages={**_ERRORS, "invalid": f"must be standard base64 of {size} bytes"},
+    )
+    # For the OpenAPI document; Base64Bytes checks the value itself.
+    field.metadata = {
+        **field.metadata,
+        "description": description,
+        "format": "byte",
+        "pattern": BASE64_PATTERN,
+    }
+    return field
+
+
+@dataclass(frozen=True)
+class MailboxWrite:
+    """A partner's write, its form checked; the message's bytes are decoded and checked next (haven.replies)."""
+
+    mailbox_id: bytes
+    access_hash: bytes | None
+    message: dict[str, str]
+
+
+@dataclass(frozen=True)
+class MailboxAccess:
+    """A requester's fetch or delete: which mailbox, its access secret, the work paid."""
+
+    mailbox_id: bytes
+    access_secret: bytes
+    pow: PowSolution
+
+
+class WireMessageSchema(StrictSchema):
+    """A partner's message as it travels and is stored (docs/replies-v1.md section 3.4)."""
+
+    partner = StrictString(
+        required=True,
+        validate=FullMatch(PARTNER_ID_PATTERN, error="3 to 32 characters of a-z 0-9 -"),
+        error_messages=_ERRORS,
+        metadata={"description": "The writing partner's directory id."},
+    )
+    sealed = StrictString(
+        required=True,
+        validate=[
+            validate.Length(
+                min=1, max=MAX_SEALED_BASE64, error=f"1 to {MAX_SEALED_BASE64} characters"
+            ),
+            FullMatch(BASE64_PATTERN, error="not standard padded base64"),
+        ],
+        error_messages=_ERRORS,
+        metadata={
+            "description": "The message sealed to the requester's reply key (envelope v1, "
+            "one recipient, the reply labels), standard base64.",
+            "format": "byte",
+        },
+    )
+    signature = StrictString(
+        required=True,
+        validate=FullMatch(BASE64_PATTERN, error="not standard padded base64"),
+        error_messages=_ERRORS,
+        metadata={
+            "description": "Ed25519 by one of the partner's directory signing keys, over the "
+            "mailbox id, the partner id and `sealed` (docs/replies-v1.md section 3.3); "
+            "standard base64 of 64 bytes.",
+            "format": "byte",
+            "maxLength": 88,
+        },
+    )
+
+
+class MailboxWriteSchema(StrictSchema):
+    """POST /v1/mailbox/messages: a partner's signed, sealed message for one mailbox."""
+
+    mailbox_id = _base64_of(32, "The mailbox: 32 bytes, standard base64.")
+    access_hash = _base64_of(
+        32,
+        "The hash of the mailbox's access secret, from the request; required when the "
+        "mailbox does not exist yet, and must equal the stored one when it does.",
+        required=False,
+    )
+    message = fields.Nested(
+        WireMessageSchema,
+        required=True,
+        error_messages=_NESTED_ERRORS,
+        metadata={"description": "The message as on the wire (docs/replies-v1.md section 3.4)."},
+    )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> MailboxWrite:
+        return MailboxWrite(
+            mailbox_id=data["mailbox_id"],
+            access_hash=data.get("access_hash"),
+            message=data["message"],
+        )
+
+
+class MailboxAccessSchema(StrictSchema):
+    """POST /v1/mailbox/fetch and /v1/mailbox/delete: the requester's mailbox, its secret, the work."""
+
+    mailbox_id = _base64_of(32, "The mailbox: 32 bytes, standard base64.")
+    access_secret = _base64_of(
+        32,
+        "The mailbox's access secret (docs/replies-v1.md section 1.6), standard base64. "
+        "Only ever in a body, never in a URL.",
+    )
+    pow = fields.Nested(PowSolutionSchema, required=True, error_messages=_NESTED_ERRORS)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> MailboxAccess:
+        return MailboxAccess(**data)
+
+
+def _fixed(value: str, description: str) -> StrictString:
+    return StrictString(
+        required=True,
+        validate=validate.OneOf([value], error=f'must be "{value}"'),
+        error_messages=_ERRORS,
+        metadata={"description": description},
+    )
+
+
+class FollowUpRoutingSchema(StrictSchema):
+    """A follow-up's labels: category follow_up, the partner's id as region, a language, normal."""
+
+    category = _fixed(FOLLOW_UP_CATEGORY, "Always `follow_up`.")
+    region = StrictString(
+        required=True,
+        validate=FullMatch(PARTNER_ID_PATTERN, error="3 to 32 characters of a-z 0-9 -"),
+        error_messages=_ERRORS,
+        metadata={"description": "The id of the partner the follow-up is for."},
+    )
+    language = StrictString(
+        required=True,
+        validate=validate.OneOf(LANGUAGES, error="not one of: {choices}"),
+        error_messages=_ERRORS,
+        metadata={"description": "The requester's language."},
+    )
+    urgency = _fixed(FOLLOW_UP_URGENCY, "Always `normal`.")
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Routing:
+        return Routing(**data)
+
+
+class FollowUpSchema(StrictSchema):
+    """POST /v1/follow-ups: a submission whose envelope is a follow-up to one partner."""
+
+    routing = fields.Nested(
+        FollowUpRoutingSchema,
+        required=True,
+        error_messages=_NESTED_ERRORS,
+        metadata={"description": "Must equal the labels inside the envelope."},
+    )
+    envelope = EnvelopeField()
+    pow = fields.Nested(PowSolutionSchema, required=True, error_messages=_NESTED_ERRORS)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Submission:
+        return Submission(**data)
+
+
+class MessageStoredSchema(Schema):
+    """201 (stored) or 200 (that exact message was already there)."""
+
+    id = fields.String(
+        required=True,
+        validate=FullMatch(REQUEST_ID_PATTERN),
+        metadata={"description": "The message id: SHA-256 of `sealed`, lowercase hex."},
+    )
+
+
+class MailboxFetchedSchema(Schema):
+    """A fetch: the messages, oldest first; none for an unknown mailbox, a wrong secret or an empty one."""
+
+    messages = fields.List(fields.Nested(WireMessageSchema), required=True)
+    padding = fields.String(
+        required=True,
+        metadata={
+            "description": "Spaces, so the whole body is 64 KiB, 256 KiB, 1 MiB or 4 MiB: "
+            "the smallest that holds it."
+        },
+    )
+
+
+class DeletedSchema(Schema):
+    """A delete: the same answer whether or not anything was deleted."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["deleted"]))
+
+
 class ChallengeSchema(Schema):
     """GET /v1/challenge: a proof-of-work challenge, authenticated by the intake."""
 
@@ -226,15 +433,25 @@ __all__ = [
     "CHALLENGE_TOKEN_LENGTH",
     "MAX_ENVELOPE_BASE64",
     "MAX_ENVELOPE_BYTES",
+    "MAX_SEALED_BYTES",
     "AcceptedSchema",
     "ChallengeSchema",
+    "DeletedSchema",
     "EnvelopeField",
     "ErrorSchema",
+    "FollowUpSchema",
     "FullMatch",
+    "MailboxAccess",
+    "MailboxAccessSchema",
+    "MailboxFetchedSchema",
+    "MailboxWrite",
+    "MailboxWriteSchema",
+    "MessageStoredSchema",
     "PowSolution",
     "PowSolutionSchema",
     "SignedDocumentSchema",
     "StatusSchema",
     "Submission",
     "SubmissionSchema",
+    "WireMessageSchema",
 ]

@@ -30,6 +30,10 @@ EXPECTED_OPERATIONS = {
     ("/v1/challenge", "get"),
     ("/v1/requests", "post"),
     ("/v1/openapi.json", "get"),
+    ("/v1/mailbox/messages", "post"),
+    ("/v1/mailbox/fetch", "post"),
+    ("/v1/mailbox/delete", "post"),
+    ("/v1/follow-ups", "post"),
 }
 # On the operators' listener only: never in the public document either.
 OPS_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -59,6 +63,17 @@ def test_document_lists_every_route(app: Flask, client: FlaskClient) -> None:
     assert "Retry-After" in submit["503"]["headers"]
     schemas = document["components"]["schemas"]
     assert {"Submission", "Routing", "PowSolution", "Challenge", "Accepted", "Error"} <= set(
+        schemas
+    )
+    for path in ("/v1/mailbox/fetch", "/v1/mailbox/delete", "/v1/follow-ups"):
+        paid = document["paths"][path]["post"]
+        assert {"200" if "mailbox" in path else "202", "403", "422", "503"} <= set(
+            paid["responses"]
+        )
+        assert [p["name"] for p in paid["parameters"]] == ["Haven-Pow-Challenge"]
+    write = document["paths"]["/v1/mailbox/messages"]["post"]["responses"]
+    assert {"200", "201", "403", "409", "410", "422", "503"} <= set(write)
+    assert {"WireMessage", "MailboxWrite", "MailboxAccess", "FollowUp", "MailboxFetched"} <= set(
         schemas
     )
     # The routing enumeration comes from schemas, not from a copy.
