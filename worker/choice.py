@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 from haven.directory import eligible_partners
 from haven.envelope import Header
+from haven.replies import FOLLOW_UP_CATEGORY
 from schemas.directory import Directory, Partner
 
 Uniform = Callable[[str], float]
@@ -26,10 +27,41 @@ def stable_uniform(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def is_follow_up(header: Header) -> bool:
+    return header.labels.category == FOLLOW_UP_CATEGORY
+
+
+def addressee(directory: Directory, header: Header) -> Partner | None:
+    """The directory partner a follow-up names in its region label, or None."""
+    return next((p for p in directory.partners if p.id == header.labels.region), None)
+
+
+def sealed_to_addressee(partner: Partner, header: Header) -> bool:
+    """Every recipient of the envelope is one of the partner's keys in this directory.
+
+    A follow-up answers one partner's message and is sealed to that
+    partner's keys alone (docs/replies-v1.md section 5); one that another
+    key could open is not what a requester's device writes.
+    """
+    own = {key.kid for key in partner.keys}
+    return bool(header.kids) and all(kid.hex() in own for kid in header.kids)
+
+
 def candidates(directory: Directory, header: Header, tried: Iterable[str]) -> tuple[Partner, ...]:
-    """Partners the request may go to next, best language match first-class, sorted by id."""
+    """Partners the request may go to next, best language match first-class, sorted by id.
+
+    A follow-up has one eligible partner at most, the one it names, and
+    only once: after that partner declines it or lets its deadline pass
+    nobody is left, so it waits in unassigned rather than reach a partner
+    who is not in the requester's thread.
+    """
     labels = header.labels
     excluded = set(tried)
+    if is_follow_up(header):
+        partner = addressee(directory, header)
+        if partner is None or partner.id in excluded or not sealed_to_addressee(partner, header):
+            return ()
+        return (partner,)
     kids = {kid.hex() for kid in header.kids}
     able = [
         partner

@@ -38,6 +38,7 @@ from haven.broker.topology import (
     retry_routing_key,
 )
 from haven.envelope import EnvelopeFormatError, Header, digest, inspect, is_message_id
+from haven.replies.message import PARTNER_ID_RE
 from haven.store import StoreUnavailable
 from schemas.directory import Directory, Partner
 from schemas.routing import CATEGORIES, LANGUAGES, REGIONS, URGENCIES
@@ -45,8 +46,11 @@ from worker.budget import DeclineBudget
 from worker.choice import (
     CandidateCache,
     Uniform,
+    addressee,
     choose_partner,
     deadline_seconds,
+    is_follow_up,
+    sealed_to_addressee,
     stable_uniform,
 )
 from worker.consumed import ConsumedAssignments, honoured
@@ -70,6 +74,8 @@ RETRIES_EXHAUSTED = "retries-exhausted"
 RETRY_UNAVAILABLE = "retry-unavailable"
 NO_ELIGIBLE = "no-eligible-partner"
 ALL_TRIED = "all-partners-tried"
+# A follow-up sealed to a key that is not one of its partner's.
+MISADDRESSED = "misaddressed-follow-up"
 # Anything on the returned path without a valid seal for its assignment.
 FORGED_DECLINE = "forged-decline"
 UNKNOWN_SENDER = "unknown"
@@ -115,12 +121,14 @@ def _check_envelope(delivery: Delivery) -> tuple[Header, str] | str:
         # message that breaks it is not routed on trust.
         return ID_MISMATCH
     labels = header.labels
-    if (
-        labels.category not in CATEGORIES
-        or labels.region not in REGIONS
-        or labels.language not in LANGUAGES
-        or labels.urgency not in URGENCIES
-    ):
+    if is_follow_up(header):
+        # A follow-up's region is the id of the partner it answers
+        # (docs/replies-v1.md section 5); whether that partner exists is
+        # the directory's to say, in routing.
+        known_labels = PARTNER_ID_RE.match(labels.region) is not None
+    else:
+        known_labels = labels.category in CATEGORIES and labels.region in REGIONS
+    if not known_labels or labels.language not in LANGUAGES or labels.urgency not in URGENCIES:
         return INVALID_LABELS
     return header, message_id
 
@@ -201,6 +209,15 @@ class Router:
             self._quarantine(consumer, delivery, checked, UNKNOWN_CATEGORY)
             return
         header, message_id = checked
+        if is_follow_up(header):
+            partner = addressee(self.directory, header)
+            if partner is not None and not sealed_to_addressee(partner, header):
+                # Another key could open it: not given to the partner it
+                # names, nor to anyone else. Operators look at it (a key
+                # rotation the router has not loaded yet looks the same,
+                # and is replayed once it has).
+                self._quarantine(consumer, delivery, MISADDRESSED, header.labels.category)
+                return
         # Whatever headers came with it, a request from the intake starts afresh.
         request = _Request(delivery, header, message_id, _FRESH)
         if delivery.queue == INTAKE_QUEUE and message_id in self.seen:

@@ -1,8 +1,11 @@
-"""`haven partner pull|list|show|decline`: the partner toolkit, run on a partner's own machine.
+"""`haven partner pull|list|show|decline|reply|status`: the partner toolkit, on a partner's own machine.
 
-It needs only the partner's private key (and its passphrase) and the
-partner's own broker URL, read from a file (it holds a password). Requests
-are opened here and written to the inbox folder; nothing in clear goes back.
+It needs only the partner's private key (and its passphrase), the
+partner's own broker URL, read from a file (it holds a password), and for
+answers the intake's URL. Requests and follow-ups are opened here and
+written to the inbox folder; what goes back to a requester (a reply, a
+status) is sealed to their reply key here and signed with the partner's key
+(haven.partner.outbox).
 """
 
 from __future__ import annotations
@@ -14,10 +17,18 @@ from pathlib import Path
 
 from haven.broker.declines import REROUTE_REASONS
 from haven.broker.settings import BrokerSettings, SettingsError
-from haven.cli.common import CliError, Commands, add_passphrase_option, read_bytes
+from haven.cli.common import CliError, Commands, add_passphrase_option, read_bytes, read_input
 from haven.cli.keyfiles import load_private_key
-from haven.partner.inbox import Entry, Inbox, InboxError
+from haven.partner.inbox import FOLLOW_UP, Entry, Inbox, InboxError
+from haven.partner.outbox import (
+    STATE_NAMES,
+    MailboxSettings,
+    OutboxError,
+    send,
+    send_pending_received,
+)
 from haven.partner.pull import PartnerSettings, PullError, PullReport, decline_taken, pull
+from haven.replies import MAX_REPLY_CHARS, SigningKey
 
 # Reasons a person at the partner may give; undecryptable and
 # invalid-content are decided by the toolkit itself.
@@ -30,8 +41,36 @@ def _add_inbox(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_broker(parser: argparse.ArgumentParser) -> None:
+def _add_partner(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partner", required=True, metavar="ID", help="your partner id")
+
+
+def _add_intake(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--intake-url",
+        metavar="URL",
+        help="the intake's base URL, where replies and statuses are posted; "
+        "default: the HAVEN_INTAKE_URL variable",
+    )
+
+
+def _add_keys(parser: argparse.ArgumentParser, *, repeat: bool) -> None:
+    parser.add_argument(
+        "--key",
+        type=Path,
+        action="append" if repeat else "store",
+        required=True,
+        metavar="FILE",
+        help="your private key file; repeat for a key being rotated out (the first one "
+        "signs what goes back to requesters)"
+        if repeat
+        else "your private key file (its signing key signs the message)",
+    )
+    add_passphrase_option(parser)
+
+
+def _add_broker(parser: argparse.ArgumentParser) -> None:
+    _add_partner(parser)
     parser.add_argument(
         "--broker-url-file",
         type=Path,
@@ -50,19 +89,17 @@ def register(commands: Commands) -> None:
     )
     actions = partner.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    pull_parser = actions.add_parser("pull", help="take every waiting request into the inbox")
+    pull_parser = actions.add_parser(
+        "pull",
+        help="take every waiting request and follow-up into the inbox",
+        description="Take every waiting request and follow-up into the inbox, then post the "
+        "automatic received status of each new request that asked for replies through Haven.",
+    )
     _add_inbox(pull_parser)
     _add_broker(pull_parser)
-    pull_parser.add_argument(
-        "--key",
-        type=Path,
-        action="append",
-        required=True,
-        metavar="FILE",
-        help="your private key file; repeat for a key being rotated out",
-    )
+    _add_keys(pull_parser, repeat=True)
+    _add_intake(pull_parser)
     pull_parser.add_argument("--max", type=int, metavar="N", help="stop after N requests")
-    add_passphrase_option(pull_parser)
     pull_parser.set_defaults(handler=run_pull)
 
     list_parser = actions.add_parser("list", help="list the requests in the inbox")
@@ -85,6 +122,41 @@ def register(commands: Commands) -> None:
     decline.add_argument("id", help="the request id (64 hex digits)")
     decline.add_argument("--reason", required=True, choices=_PERSON_REASONS)
     decline.set_defaults(handler=run_decline)
+
+    reply = actions.add_parser(
+        "reply",
+        help="send a reply to the requester of a request or follow-up",
+        description="Seal a reply to the requester's reply key, sign it with your key and post "
+        "it to their mailbox at the intake. Only the requester's receipt code opens it.",
+    )
+    reply.add_argument("id", help="the request or follow-up id (64 hex digits)")
+    reply.add_argument(
+        "--text-file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help=f"the reply, UTF-8 text of 1 to {MAX_REPLY_CHARS} characters ('-': standard input)",
+    )
+    _add_inbox(reply)
+    _add_partner(reply)
+    _add_keys(reply, repeat=False)
+    _add_intake(reply)
+    reply.set_defaults(handler=run_reply)
+
+    status = actions.add_parser(
+        "status",
+        help="tell the requester where their request stands",
+        description="Send a status (received, in-progress, need-info, closed), with an optional "
+        "short note, to the requester's mailbox, sealed and signed like a reply.",
+    )
+    status.add_argument("id", help="the request or follow-up id (64 hex digits)")
+    status.add_argument("state", choices=sorted(STATE_NAMES), metavar="STATE")
+    status.add_argument("--text", default="", help="an optional note of at most 500 characters")
+    _add_inbox(status)
+    _add_partner(status)
+    _add_keys(status, repeat=False)
+    _add_intake(status)
+    status.set_defaults(handler=run_status)
 
 
 def _settings(args: argparse.Namespace) -> PartnerSettings:
@@ -121,12 +193,34 @@ class _Progress:
             print(file=sys.stderr)
 
 
+def _mailbox_settings(args: argparse.Namespace, *, required: bool) -> MailboxSettings | None:
+    """The intake to post to, from --intake-url or else HAVEN_INTAKE_URL, parsed once."""
+    if args.intake_url:
+        url, source = args.intake_url, "--intake-url"
+    else:
+        url, source = args.environ.get("HAVEN_INTAKE_URL", ""), "HAVEN_INTAKE_URL"
+    if not url:
+        if required:
+            raise CliError("no intake URL: give --intake-url or set HAVEN_INTAKE_URL")
+        return None
+    try:
+        return MailboxSettings.parse(url, source)
+    except OutboxError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _warn(line: str) -> None:
+    print(f"haven: warning: {line}", file=sys.stderr)
+
+
 def run_pull(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    mailbox = _mailbox_settings(args, required=False)
     keys = [load_private_key(path, args) for path in args.key]
     progress = _Progress()
+    inbox = Inbox(args.inbox)
     try:
-        report = pull(settings, keys, Inbox(args.inbox), limit=args.max, progress=progress)
+        report = pull(settings, keys, inbox, limit=args.max, progress=progress)
     except (PullError, InboxError) as exc:
         progress.done()
         raise CliError(str(exc)) from None
@@ -134,16 +228,110 @@ def run_pull(args: argparse.Namespace) -> int:
     print(report.line())
     for reason, count in sorted(report.declined.items()):
         print(f"declined {count}: {reason}")
+    # After the broker work: what was taken is safe in the inbox whatever
+    # the intake answers, and a status not sent now is sent by a later pull.
+    try:
+        received = send_pending_received(
+            mailbox, inbox, args.partner, SigningKey.from_partner_key(keys[0])
+        )
+    except InboxError as exc:
+        raise CliError(str(exc)) from None
+    if received.sent:
+        print(f"received status sent: {received.sent}")
+    for line in received.warnings:
+        _warn(line)
     return 0
 
 
-def _summary(entry: Entry) -> dict[str, object]:
-    return {
+def _answer(args: argparse.Namespace, *, state: str | None, text: str) -> Entry:
+    mailbox = _mailbox_settings(args, required=True)
+    if mailbox is None:  # pragma: no cover - required=True raises instead
+        raise CliError("no intake URL")
+    inbox = Inbox(args.inbox)
+    try:
+        entry = inbox.entry(args.id)
+    except InboxError as exc:
+        raise CliError(f"{args.id}: {exc}") from None
+    signer = SigningKey.from_partner_key(load_private_key(args.key, args))
+    try:
+        return send(mailbox, inbox, entry, args.partner, signer, state=state, text=text)
+    except (OutboxError, InboxError) as exc:
+        raise CliError(str(exc)) from None
+
+
+# A reply is at most 4000 characters: 4 bytes each at most, and a margin
+# for a byte-order mark and line ends; a larger file is not a reply.
+_MAX_TEXT_FILE = 4 * MAX_REPLY_CHARS + 4096
+
+
+def _read_text(path: Path) -> str:
+    data = read_input(path, "reply text", limit=_MAX_TEXT_FILE)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"the reply text file {path} is not UTF-8") from None
+    # As a person wrote it in an editor: a byte-order mark, Windows line
+    # ends and the final line break are the file's, not the message's.
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").rstrip("\n")
+
+
+def run_reply(args: argparse.Namespace) -> int:
+    text = _read_text(args.text_file)
+    entry = _answer(args, state=None, text=text)
+    print(f"reply sent to the requester of {entry.request_id} (message {entry.sent[-1]['id']})")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    state = STATE_NAMES[args.state]
+    entry = _answer(args, state=state, text=args.text)
+    print(f"status {args.state} sent to the requester of {entry.request_id}")
+    return 0
+
+
+# Content members that carry the way back to the requester: used by reply
+# and status, shown by --json, left out of the human-readable view.
+_REPLY_MEMBERS = ("reply_key", "mailbox_id", "access_hash")
+
+
+def _thread_request(entry: Entry, entries: list[Entry]) -> Entry | None:
+    """The request whose thread a follow-up belongs to (same mailbox), if it is in the inbox."""
+    if entry.kind != FOLLOW_UP or entry.mailbox is None:
+        return None
+    return next((e for e in entries if e.kind != FOLLOW_UP and e.mailbox == entry.mailbox), None)
+
+
+def _summary(entry: Entry, entries: list[Entry]) -> dict[str, object]:
+    thread = _thread_request(entry, entries)
+    out: dict[str, object] = {
         "id": entry.request_id,
+        "kind": entry.kind,
         "received_at": entry.received_at,
         **entry.routing,
         **({"declined": entry.declined} if entry.declined else {}),
     }
+    if entry.kind == FOLLOW_UP:
+        out["thread"] = thread.request_id if thread is not None else None
+    if entry.sent:
+        out["sent"] = len(entry.sent)
+    if entry.received_status is not None:
+        out["received_status"] = entry.received_status
+    return out
+
+
+def _row(entry: Entry) -> str:
+    r = entry.routing
+    extra = f"  declined: {entry.declined}" if entry.declined else ""
+    if entry.sent:
+        extra += f"  sent: {len(entry.sent)}"
+    if entry.received_status not in (None, "sent"):
+        extra += f"  received status: {entry.received_status}"
+    if entry.kind == FOLLOW_UP:
+        return f"{entry.received_at:20}  {'follow-up':18} {'':14} {r.get('language', '-'):4} {'':7}  {entry.request_id}{extra}"
+    return (
+        f"{entry.received_at:20}  {r.get('category', '-'):18} {r.get('region', '-'):14} "
+        f"{r.get('language', '-'):4} {r.get('urgency', '-'):7}  {entry.request_id}{extra}"
+    )
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -152,41 +340,100 @@ def run_list(args: argparse.Namespace) -> int:
     except InboxError as exc:
         raise CliError(str(exc)) from None
     if args.json:
-        print(json.dumps([_summary(entry) for entry in entries], ensure_ascii=False, indent=1))
+        summaries = [_summary(entry, entries) for entry in entries]
+        print(json.dumps(summaries, ensure_ascii=False, indent=1))
         return 0
     if not entries:
         print("no requests")
         return 0
     print(f"{'received':20}  {'category':18} {'region':14} {'lang':4} {'urgency':7}  id")
+    # Each request with its follow-ups under it (threaded by mailbox); a
+    # follow-up whose request is not here stands on its own.
+    threaded = {e.request_id for e in entries if _thread_request(e, entries) is not None}
     for entry in entries:
-        r = entry.routing
-        extra = f"  declined: {entry.declined}" if entry.declined else ""
-        print(
-            f"{entry.received_at:20}  {r.get('category', '-'):18} {r.get('region', '-'):14} "
-            f"{r.get('language', '-'):4} {r.get('urgency', '-'):7}  {entry.request_id}{extra}"
-        )
+        if entry.request_id in threaded:
+            continue
+        print(_row(entry))
+        if entry.kind != FOLLOW_UP and entry.mailbox is not None:
+            for other in entries:
+                if other.request_id in threaded and other.mailbox == entry.mailbox:
+                    print(f"  -> {_row(other)}")
     return 0
 
 
+def _thread_lines(entry: Entry, inbox: Inbox) -> list[str]:
+    """The conversation this entry is part of, oldest first: follow-ups and what was sent."""
+    mailbox = entry.mailbox
+    if mailbox is None:
+        return []
+    items: list[tuple[str, str]] = []
+    for other in inbox.thread(mailbox):
+        if other.kind == FOLLOW_UP:
+            items.append(
+                (
+                    other.received_at,
+                    f"{other.received_at}  follow-up {other.request_id}:\n"
+                    + _indent(str(other.content.get("text", ""))),
+                )
+            )
+        for message in other.sent:
+            what = message.get("kind", "?")
+            if message.get("state"):
+                what += f" {message['state']}"
+            text = str(message.get("text") or "")
+            items.append(
+                (
+                    str(message.get("sent_at", "")),
+                    f"{message.get('sent_at')}  you sent a {what} (answering {other.request_id})"
+                    + (":\n" + _indent(text) if text else ""),
+                )
+            )
+    return [line for _, line in sorted(items, key=lambda item: item[0])]
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.split("\n"))
+
+
 def run_show(args: argparse.Namespace) -> int:
+    inbox = Inbox(args.inbox)
     try:
-        entry = Inbox(args.inbox).entry(args.id)
+        entry = inbox.entry(args.id)
+        thread = _thread_lines(entry, inbox) if entry.declined is None else []
     except InboxError as exc:
         raise CliError(f"{args.id}: {exc}") from None
     if args.json:
         print(json.dumps(entry.document(), ensure_ascii=False, indent=1))
         return 0
     r = entry.routing
-    print(f"request {entry.request_id}, received {entry.received_at}")
-    print(
-        f"category: {r.get('category')}  region: {r.get('region')}  "
-        f"language: {r.get('language')}  urgency: {r.get('urgency')}"
-    )
+    if entry.kind == FOLLOW_UP:
+        print(f"follow-up {entry.request_id}, received {entry.received_at}")
+        print(f"language: {r.get('language')}")
+    else:
+        print(f"request {entry.request_id}, received {entry.received_at}")
+        print(
+            f"category: {r.get('category')}  region: {r.get('region')}  "
+            f"language: {r.get('language')}  urgency: {r.get('urgency')}"
+        )
     if entry.server_sealed:
         print("server-sealed: the intake saw this text in memory (sent without JavaScript)")
     if entry.declined:
         print(f"declined: {entry.declined}")
-    sys.stdout.write(json.dumps(entry.content, ensure_ascii=False, indent=1) + "\n")
+    if entry.kind == FOLLOW_UP:
+        print(_indent(str(entry.content.get("text", ""))))
+    else:
+        shown = {k: v for k, v in entry.content.items() if k not in _REPLY_MEMBERS}
+        sys.stdout.write(json.dumps(shown, ensure_ascii=False, indent=1) + "\n")
+    if entry.mailbox is not None and entry.declined is None:
+        status = entry.received_status
+        print(
+            "replies: through Haven (haven partner reply / status)"
+            + (f"; automatic received status {status}" if status else "")
+        )
+        if thread:
+            print("thread:")
+            for line in thread:
+                print(line)
     return 0
 
 

@@ -3,11 +3,22 @@
 Layout of the inbox folder (mode 0700; every file 0600, because these are
 requests in clear on the partner's own machine):
 
-    <id>.json             the opened request: routing labels, content, when it arrived
+    <id>.json             the opened request or follow-up: routing labels,
+                          content, when it arrived, what was sent back
     sealed/<id>.env       the envelope as received (still sealed), kept so that
     sealed/<id>.headers   a request accepted by mistake can still be declined
     declined/<id>.json    requests this partner declined: id, labels, reason,
                           and no content (the next partner has it now)
+
+A follow-up (docs/replies-v1.md section 5) is an entry of kind
+"follow_up" whose content is the follow-up's plaintext (mailbox_id,
+reply_key, text); it belongs to the thread of the request whose content
+names the same mailbox id. Messages sent to a requester's mailbox (replies
+and statuses) are recorded in the entry they answer, under "sent"; a request
+with a mailbox also records whether its automatic "received" status has
+reached the intake ("received_status": "pending", "sent", or "refused" when
+the intake refused it for good), so that a pull after an intake outage
+sends it.
 
 The request file is the commit point: it is written last, atomically, and
 its existence is what makes a second delivery of the same id a duplicate.
@@ -20,7 +31,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +39,15 @@ from haven.envelope import is_message_id
 from haven.files import replace_atomically
 
 _MAX_FILE = 1 << 20
+
+REQUEST = "request"
+FOLLOW_UP = "follow_up"
+KINDS = (REQUEST, FOLLOW_UP)
+# The automatic "received" status of a request with a mailbox.
+PENDING = "pending"
+SENT = "sent"
+# The intake refused it for good (the requester deleted the mailbox, say).
+REFUSED = "refused"
 
 
 class InboxError(Exception):
@@ -48,10 +68,28 @@ class Entry:
     server_sealed: bool
     content: Mapping[str, Any]
     declined: str | None = None
+    kind: str = REQUEST
+    # Replies and statuses sent to the requester's mailbox: id, kind, state, text, sent_at.
+    sent: tuple[Mapping[str, Any], ...] = ()
+    received_status: str | None = None
+
+    @property
+    def mailbox(self) -> str | None:
+        """The thread's mailbox id (base64, as in the content), if the requester gave one."""
+        value = self.content.get("mailbox_id")
+        return value if isinstance(value, str) else None
+
+    def with_sent(self, message: Mapping[str, Any], *, received: bool = False) -> Entry:
+        return replace(
+            self,
+            sent=(*self.sent, dict(message)),
+            received_status=SENT if received else self.received_status,
+        )
 
     def document(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.request_id,
+            "kind": self.kind,
             "received_at": self.received_at,
             "routing": dict(self.routing),
             "server_sealed": self.server_sealed,
@@ -59,10 +97,20 @@ class Entry:
         }
         if self.declined is not None:
             out["declined"] = self.declined
+        if self.sent:
+            out["sent"] = [dict(message) for message in self.sent]
+        if self.received_status is not None:
+            out["received_status"] = self.received_status
         return out
 
     @classmethod
     def from_document(cls, data: Mapping[str, Any]) -> Entry:
+        kind = str(data.get("kind", REQUEST))
+        if kind not in KINDS:
+            raise ValueError("unknown kind")
+        received_status = data.get("received_status")
+        if received_status not in (None, PENDING, SENT, REFUSED):
+            raise ValueError("unknown received status")
         return cls(
             request_id=str(data["id"]),
             received_at=str(data["received_at"]),
@@ -70,6 +118,9 @@ class Entry:
             server_sealed=bool(data["server_sealed"]),
             content=dict(data["content"]),
             declined=str(data["declined"]) if data.get("declined") is not None else None,
+            kind=kind,
+            sent=tuple(dict(message) for message in data.get("sent", ())),
+            received_status=received_status,
         )
 
 
@@ -111,6 +162,22 @@ class Inbox:
             )
         except OSError as exc:
             raise InboxError(f"cannot write to the inbox {self.root}: {exc.strerror}") from None
+
+    def update(self, entry: Entry) -> None:
+        """Rewrite an entry already in the inbox (what was sent back to its requester)."""
+        path = self._path(entry.request_id)
+        if not path.exists():
+            raise InboxError("no such request in the inbox")
+        try:
+            replace_atomically(
+                path, json.dumps(entry.document(), ensure_ascii=False, indent=1).encode()
+            )
+        except OSError as exc:
+            raise InboxError(f"cannot write to the inbox {self.root}: {exc.strerror}") from None
+
+    def thread(self, mailbox: str) -> list[Entry]:
+        """The requests and follow-ups of one mailbox, oldest first."""
+        return [entry for entry in self.entries() if entry.mailbox == mailbox]
 
     def _load(self, path: Path) -> Entry:
         try:
@@ -154,16 +221,20 @@ class Inbox:
     def mark_declined(self, request_id: str, reason: str) -> None:
         """Move the request to declined/ with its reason; its content and sealed copy are deleted."""
         entry = self.entry(request_id)
-        self.record_declined(
-            Entry(entry.request_id, entry.received_at, entry.routing, entry.server_sealed, {}),
-            reason,
-        )
+        self.record_declined(entry, reason)
 
     def record_declined(self, entry: Entry, reason: str) -> None:
         """Remember a declined id (without content) so a redelivery of it is a duplicate."""
         request_id = entry.request_id
+        # Without content: the next partner (or unassigned) has the request now.
         declined = Entry(
-            request_id, entry.received_at, entry.routing, entry.server_sealed, {}, declined=reason
+            request_id,
+            entry.received_at,
+            entry.routing,
+            entry.server_sealed,
+            {},
+            declined=reason,
+            kind=entry.kind,
         )
         try:
             replace_atomically(

@@ -10,6 +10,13 @@ For every request, in this order (each step is what makes the next safe):
     content fails its category's schema      -> decline "invalid-content" (router: quarantine)
     otherwise: write <id>.json into the inbox (fsynced) -> ack
 
+A follow-up (category label "follow_up", docs/replies-v1.md section 5) is
+taken the same way, its content checked as a follow-up's and its region
+label as this partner's id. A request whose content names a mailbox is
+stored with its automatic "received" status pending: `haven partner pull`
+posts it once the broker work is done (haven.partner.outbox), and a pull
+that could not keeps it pending for the next.
+
 A decline is the same request published back to `haven.declines` and
 confirmed by the broker *before* the delivery is acked; a crash in between
 gives at most a redelivery, which the inbox recognises by id. Nothing is
@@ -18,6 +25,7 @@ acked that is not either on disk here or confirmed back to the router.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -35,7 +43,8 @@ from haven.broker.publisher import MESSAGE_TYPE
 from haven.broker.settings import BrokerSettings
 from haven.broker.topology import DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, partner_queue
 from haven.envelope import OpenError, PrivateKey, digest, open_envelope
-from haven.partner.inbox import Entry, Inbox, valid_id
+from haven.partner.inbox import FOLLOW_UP, PENDING, Entry, Inbox, valid_id
+from haven.replies import FOLLOW_UP_CATEGORY, FollowUp, MessageFormatError
 from schemas.content import ContentError, content_from_json_bytes, content_to_json_bytes
 
 # Ids and outcomes only: never labels, content, or the envelope.
@@ -121,27 +130,53 @@ class _Puller:
             "language": opened.labels.language,
             "urgency": opened.labels.urgency,
         }
-        try:
-            content = content_from_json_bytes(opened.content)
-            if content.category != opened.labels.category:
-                # The label that routed it lies about what it is.
-                raise ContentError.of_document("category differs from the routing label")
-        except ContentError:
+        if opened.labels.category == FOLLOW_UP_CATEGORY:
+            entry = self._follow_up(request_id, labels, opened.content, opened.server_sealed)
+        else:
+            entry = self._request(request_id, labels, opened.content, opened.server_sealed)
+        if entry is None:
             self._decline(
                 tag, properties, body, "invalid-content", request_id=request_id, labels=labels
             )
             return
-        entry = Entry(
-            request_id,
-            _now(),
-            labels,
-            opened.server_sealed,
-            json.loads(content_to_json_bytes(content)),
-        )
         self.inbox.store(entry, body, _routing_headers(properties.headers))
         self.channel.basic_ack(tag)
         self.report.taken += 1
         log.info("request %s: taken into the inbox", request_id)
+
+    def _request(
+        self, request_id: str, labels: dict[str, str], data: bytes, server_sealed: bool
+    ) -> Entry | None:
+        try:
+            content = content_from_json_bytes(data)
+            if content.category != labels["category"]:
+                # The label that routed it lies about what it is.
+                raise ContentError.of_document("category differs from the routing label")
+        except ContentError:
+            return None
+        document = json.loads(content_to_json_bytes(content))
+        # A requester who chose replies through Haven is told, by the
+        # automatic status, that an organisation has the request.
+        received = PENDING if document.get("mailbox_id") is not None else None
+        return Entry(request_id, _now(), labels, server_sealed, document, received_status=received)
+
+    def _follow_up(
+        self, request_id: str, labels: dict[str, str], data: bytes, server_sealed: bool
+    ) -> Entry | None:
+        if labels["region"] != self.settings.partner_id:
+            # Labelled for another partner: the router gives a follow-up
+            # only to the one it names, so this is not what it routed.
+            return None
+        try:
+            follow_up = FollowUp.parse(data)
+        except MessageFormatError:
+            return None
+        content = {
+            "mailbox_id": base64.b64encode(follow_up.mailbox_id).decode("ascii"),
+            "reply_key": base64.b64encode(follow_up.reply_key).decode("ascii"),
+            "text": follow_up.text,
+        }
+        return Entry(request_id, _now(), labels, server_sealed, content, kind=FOLLOW_UP)
 
     def _decline(
         self,

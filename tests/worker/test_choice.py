@@ -13,7 +13,7 @@ from haven.broker import BrokerSettings, SettingsError
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import Backoff, BackoffPolicy
 from haven.directory import with_partner, without_partner
-from haven.envelope import Labels, inspect, seal
+from haven.envelope import Labels, PrivateKey, inspect, seal
 from haven.store import StoreSettings
 from schemas.directory import Directory
 from tests.worker.conftest import NOW, ROUTER_KEYS, partner_entry, router_key_file, sealed
@@ -291,3 +291,24 @@ def test_settings_from_env_read_every_variable_the_router_documents(tmp_path: Pa
             RouterSettings.from_env({**keyed, "HAVEN_ROUTER_CONSUMED_RETENTION": days})
     with pytest.raises(SettingsError):
         RoutingLimits.from_env({"HAVEN_RETRY_DELAYS": "5,x"})
+
+
+def test_a_follow_up_has_one_candidate_the_partner_it_names_and_only_once(
+    directory: Directory, partner_keys: dict[str, PrivateKey]
+) -> None:
+    # delta serves asylum only and alpha has a third of bravo's capacity:
+    # a follow-up goes to the partner named, whatever it serves.
+    for name in ("alpha", "delta"):
+        header = inspect(
+            seal(b"{}", Labels("follow_up", name, "en", "normal"), [partner_keys[name].public_key])
+        )
+        assert [p.id for p in candidates(directory, header, ())] == [name]
+        assert [p.id for p in CandidateCache().candidates(directory, header, ())] == [name]
+        # Once tried (declined, expired), nobody is left.
+        assert candidates(directory, header, (name,)) == ()
+        assert choose_partner(directory, header, (name,), "id") is None
+    alpha, bravo = partner_keys["alpha"].public_key, partner_keys["bravo"].public_key
+    unknown = inspect(seal(b"{}", Labels("follow_up", "zulu", "ru", "normal"), [alpha]))
+    shared = inspect(seal(b"{}", Labels("follow_up", "alpha", "ru", "normal"), [alpha, bravo]))
+    assert candidates(directory, unknown, ()) == ()
+    assert candidates(directory, shared, ()) == ()
