@@ -40,7 +40,7 @@ from haven.replies import (
     parse,
 )
 from haven.replies.code import normalise
-from haven.store import Mailboxes, StoreUnavailable
+from haven.store import StoreUnavailable
 from intake.directory_file import DirectoryExpired
 from intake.guards.nojs import SharedBucket, TicketRejected, Tickets
 from intake.pages.catalog import N_, Catalog
@@ -266,17 +266,13 @@ def _open(
         directory = state.directory.current().directory
         # A wrong code and an empty mailbox are the same empty list (the
         # store answers both from one path): this page cannot tell them apart.
-        wires = _mailboxes(state).fetch(keys.mailbox_id, access_hash(keys.access_secret))
+        wires = state.mailboxes.fetch(keys.mailbox_id, access_hash(keys.access_secret))
     except DirectoryExpired:
         raise _Refused(_unavailable(place, kit, refused_page)) from None
     except StoreUnavailable:
         state.metrics.store_unavailable.inc()
         raise _Refused(_unavailable(place, kit, refused_page)) from None
     return keys, read_thread(wires, keys, directory)
-
-
-def _mailboxes(state: IntakeState) -> Mailboxes:
-    return Mailboxes(state.store, retention_seconds=state.settings.mailbox_retention)
 
 
 def _read(place: Place, kit: PageKit) -> Response:
@@ -437,7 +433,7 @@ def _delete(place: Place, kit: PageKit) -> Response:
     try:
         # A wrong code deletes nothing and is answered the same: the page
         # cannot tell whose mailbox this was, or whether there was one.
-        _mailboxes(state).delete(keys.mailbox_id, access_hash(keys.access_secret))
+        state.mailboxes.delete(keys.mailbox_id, access_hash(keys.access_secret))
     except StoreUnavailable:
         state.metrics.store_unavailable.inc()
         return _unavailable(place, kit, refused_page)
