@@ -1,10 +1,13 @@
 """The request content: the document sealed inside the envelope.
 
-    {"v": 1, "category": <category>, "fields": {...}, "reply_key": <optional>}
+    {"v": 1, "category": <category>, "fields": {...},
+     "reply_key": ..., "mailbox_id": ..., "access_hash": ...}   (the last three: all or none)
 
 `v` is the content's own version, independent of the envelope's. `fields` is
 validated by the schema of `category`; every field there has a maximum, so
 the serialized document always fits the envelope's largest padding bucket.
+The three reply members say where a partner writes back through Haven
+(docs/replies-v1.md section 2).
 Errors name the field and the reason, never the value: the value is the
 request itself and must not reach a log.
 """
@@ -31,6 +34,12 @@ CONTENT_VERSION = 1
 MAX_SERIALIZED_CONTENT = 65532
 # An X-Wing public key: ML-KEM-768 (1184 bytes) then X25519 (32 bytes).
 REPLY_KEY_BYTES = 1216
+MAILBOX_ID_BYTES = 32
+ACCESS_HASH_BYTES = 32
+# What a partner needs to write back through Haven: the key to seal to, the
+# mailbox to write to, and the hash that creates it. One without the others
+# is useless to the partner, so a document has all three or none.
+REPLY_MEMBERS = ("reply_key", "mailbox_id", "access_hash")
 
 
 class ContentError(ValueError):
@@ -55,6 +64,8 @@ class RequestContent:
     category: str
     fields: Mapping[str, object]
     reply_key: bytes | None = None
+    mailbox_id: bytes | None = None
+    access_hash: bytes | None = None
 
 
 class RequestContentSchema(StrictSchema):
@@ -84,6 +95,20 @@ class RequestContentSchema(StrictSchema):
             "invalid": f"must be standard base64 of exactly {REPLY_KEY_BYTES} bytes",
         },
     )
+    mailbox_id = Base64Bytes(
+        size=MAILBOX_ID_BYTES,
+        error_messages={
+            "null": "must not be null",
+            "invalid": f"must be standard base64 of exactly {MAILBOX_ID_BYTES} bytes",
+        },
+    )
+    access_hash = Base64Bytes(
+        size=ACCESS_HASH_BYTES,
+        error_messages={
+            "null": "must not be null",
+            "invalid": f"must be standard base64 of exactly {ACCESS_HASH_BYTES} bytes",
+        },
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> RequestContent:
@@ -91,18 +116,22 @@ class RequestContentSchema(StrictSchema):
             loaded = CATEGORY_SCHEMAS[data["category"]]().load(data["fields_"])
         except ValidationError as exc:
             raise ValidationError({"fields": exc.messages}) from None
-        reply_key = data.get("reply_key")
-        # A reply through Haven is sealed to this key: without it, the
-        # requester would never hear back.
-        if loaded.get("contact_channel") == "haven_reply" and reply_key is None:
+        reply = {name: data.get(name) for name in REPLY_MEMBERS}
+        missing = [name for name, value in reply.items() if value is None]
+        # A reply through Haven is sealed to reply_key and written to
+        # mailbox_id: without them, the requester would never hear back.
+        if loaded.get("contact_channel") == "haven_reply" and missing:
+            raise ValidationError("required when fields.contact_channel is haven_reply", missing[0])
+        if missing and len(missing) < len(REPLY_MEMBERS):
             raise ValidationError(
-                "required when fields.contact_channel is haven_reply", "reply_key"
+                "reply_key, mailbox_id and access_hash go together: all three or none",
+                missing[0],
             )
         frozen = {
             name: tuple(value) if isinstance(value, list) else value
             for name, value in loaded.items()
         }
-        return RequestContent(data["category"], MappingProxyType(frozen), reply_key)
+        return RequestContent(data["category"], MappingProxyType(frozen), **reply)
 
 
 def load_content(data: Mapping[str, Any]) -> RequestContent:
@@ -127,8 +156,10 @@ def dump_content(content: RequestContent) -> dict[str, Any]:
             for name, value in content.fields.items()
         },
     }
-    if content.reply_key is not None:
-        document["reply_key"] = base64.b64encode(content.reply_key).decode()
+    for name in REPLY_MEMBERS:
+        value = getattr(content, name)
+        if value is not None:
+            document[name] = base64.b64encode(value).decode()
     return document
 
 

@@ -26,7 +26,7 @@ from marshmallow import Schema, fields, validate
 from schemas.base import Base64Bytes
 from schemas.categories import CATEGORY_SCHEMAS, CategorySchema
 from schemas.categories.common import CHANNELS_WITH_HANDLE
-from schemas.content import RequestContentSchema
+from schemas.content import REPLY_MEMBERS, RequestContentSchema
 from schemas.directory import TIME_PATTERN, DirectoryPayloadSchema, UtcTime, distinct, https_url
 from schemas.http import SubmissionSchema
 from schemas.routing import CATEGORY_LABELS, RoutingSchema
@@ -329,7 +329,8 @@ def _content_body(converter: Converter, category: str | None) -> dict[str, Any]:
             }
             for name, fields_schema in choices.items()
         ]
-    # RequestContentSchema's post_load: a reply through Haven is sealed to reply_key.
+    # RequestContentSchema's post_load: a reply through Haven is sealed to
+    # reply_key and written to mailbox_id; the three reply members go together.
     body.setdefault("allOf", []).append(
         {
             "if": {
@@ -341,9 +342,12 @@ def _content_body(converter: Converter, category: str | None) -> dict[str, Any]:
                 },
                 "required": ["fields"],
             },
-            "then": {"required": ["reply_key"]},
+            "then": {"required": list(REPLY_MEMBERS)},
         }
     )
+    body["dependentRequired"] = {
+        name: [other for other in REPLY_MEMBERS if other != name] for name in REPLY_MEMBERS
+    }
     return body
 
 

@@ -8,6 +8,10 @@ from typing import Any
 # Used as a bad value wherever a test checks that errors never echo values.
 CANARY = "CANARY-7f3a"
 REPLY_KEY = base64.b64encode(bytes(range(256)) * 4 + bytes(192)).decode()
+MAILBOX_ID = base64.b64encode(bytes(range(32))).decode()
+ACCESS_HASH = base64.b64encode(bytes(range(100, 132))).decode()
+# What a haven_reply request carries (docs/replies-v1.md section 2).
+REPLY_MEMBERS = {"reply_key": REPLY_KEY, "mailbox_id": MAILBOX_ID, "access_hash": ACCESS_HASH}
 
 # The fewest fields each category accepts.
 MINIMAL: dict[str, dict[str, Any]] = {
@@ -87,10 +91,10 @@ FULL: dict[str, dict[str, Any]] = {
 
 
 def document(category: str, fields: dict[str, Any], **top: Any) -> dict[str, Any]:
-    """A content document around `fields`; a haven_reply contact gets its reply key."""
+    """A content document around `fields`; a haven_reply contact gets its three reply members."""
     doc: dict[str, Any] = {"v": 1, "category": category, "fields": fields}
     if fields.get("contact_channel") == "haven_reply":
-        doc["reply_key"] = REPLY_KEY
+        doc.update(REPLY_MEMBERS)
     doc.update(top)
     return doc
 

@@ -19,7 +19,16 @@ from schemas.content import (
     load_content,
 )
 from schemas.routing import CATEGORIES
-from tests.schemas.conftest import CANARY, FULL, MINIMAL, REPLY_KEY, document
+from tests.schemas.conftest import (
+    ACCESS_HASH,
+    CANARY,
+    FULL,
+    MAILBOX_ID,
+    MINIMAL,
+    REPLY_KEY,
+    REPLY_MEMBERS,
+    document,
+)
 
 
 def refusal(data: Any) -> str:
@@ -100,8 +109,10 @@ def test_an_unknown_key_is_named_only_if_it_looks_like_a_field_name() -> None:
 
 
 def test_reply_key() -> None:
-    content = load_content(document("asylum", MINIMAL["asylum"], reply_key=REPLY_KEY))
+    content = load_content(document("asylum", MINIMAL["asylum"], **REPLY_MEMBERS))
     assert content.reply_key == base64.b64decode(REPLY_KEY)
+    assert content.mailbox_id == base64.b64decode(MAILBOX_ID)
+    assert content.access_hash == base64.b64decode(ACCESS_HASH)
     expected = "reply_key: must be standard base64 of exactly 1216 bytes"
     short = base64.b64encode(bytes(1215)).decode()
     long = base64.b64encode(bytes(1217)).decode()
@@ -119,15 +130,68 @@ def test_reply_key() -> None:
         CANARY,
         7,
     ]:
-        assert refusal(document("asylum", MINIMAL["asylum"], reply_key=bad)) == expected
+        doc = document("asylum", MINIMAL["asylum"], **{**REPLY_MEMBERS, "reply_key": bad})
+        assert refusal(doc) == expected
 
 
-def test_a_reply_through_haven_needs_a_reply_key() -> None:
+@pytest.mark.parametrize("name", ["mailbox_id", "access_hash"])
+def test_mailbox_id_and_access_hash_are_32_bytes_of_canonical_base64(name: str) -> None:
+    expected = f"{name}: must be standard base64 of exactly 32 bytes"
+    good = REPLY_MEMBERS[name]
+    for bad in [
+        base64.b64encode(bytes(31)).decode(),
+        base64.b64encode(bytes(33)).decode(),
+        base64.b64encode(bytes([0xFB]) * 32).decode().replace("+", "-").replace("/", "_"),
+        good.rstrip("="),
+        good[:-2] + "B=",
+        good + "\n",
+        bytes(32).hex(),
+        CANARY,
+        7,
+    ]:
+        doc = document("asylum", MINIMAL["asylum"], **{**REPLY_MEMBERS, name: bad})
+        message = refusal(doc)
+        assert message == expected, bad
+        assert CANARY not in message
+    doc = document("asylum", MINIMAL["asylum"], **{**REPLY_MEMBERS, name: None})
+    assert refusal(doc) == f"{name}: must not be null"
+
+
+def test_a_reply_through_haven_needs_all_three_reply_members() -> None:
     fields = {**MINIMAL["asylum"], "contact_channel": "haven_reply"}
-    load_content(document("asylum", fields, reply_key=REPLY_KEY))
+    content = load_content(document("asylum", fields, **REPLY_MEMBERS))
+    assert dump_content(content) == document("asylum", fields, **REPLY_MEMBERS)
     assert refusal({"v": 1, "category": "asylum", "fields": fields}) == (
         "reply_key: required when fields.contact_channel is haven_reply"
     )
+    for name in REPLY_MEMBERS:
+        partial = {k: v for k, v in REPLY_MEMBERS.items() if k != name}
+        assert refusal({"v": 1, "category": "asylum", "fields": fields, **partial}) == (
+            f"{name}: required when fields.contact_channel is haven_reply"
+        )
+
+
+def test_the_reply_members_go_together() -> None:
+    # Another channel may carry them (a device that made a code anyway),
+    # but never one or two: a partner could not write back with a part.
+    fields = {**MINIMAL["asylum"], "contact_channel": "signal", "contact_handle": "someone.01"}
+    load_content(document("asylum", fields, **REPLY_MEMBERS))
+    load_content(document("asylum", fields))
+    for name in REPLY_MEMBERS:
+        alone = {name: REPLY_MEMBERS[name]}
+        message = refusal(document("asylum", fields, **alone))
+        first_missing = next(n for n in REPLY_MEMBERS if n != name)
+        assert message == (
+            f"{first_missing}: reply_key, mailbox_id and access_hash go together: all three or none"
+        )
+
+
+def test_the_reply_members_round_trip_through_json_bytes() -> None:
+    fields = {**MINIMAL["asylum"], "contact_channel": "haven_reply"}
+    content = load_content(document("asylum", fields))
+    data = content_to_json_bytes(content)
+    assert json.loads(data)["mailbox_id"] == MAILBOX_ID
+    assert content_from_json_bytes(data) == content
 
 
 def test_content_built_by_hand_is_checked_before_it_is_serialized() -> None:

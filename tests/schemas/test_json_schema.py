@@ -29,7 +29,7 @@ from schemas.http import SubmissionSchema
 from schemas.routing import RoutingSchema
 from tests.repo import REPO
 from tests.schemas import test_directory, test_http
-from tests.schemas.conftest import FULL, MINIMAL, document, with_field
+from tests.schemas.conftest import FULL, MINIMAL, REPLY_MEMBERS, document, with_field
 
 GENERATED = documents()
 
@@ -175,6 +175,23 @@ BAD_CONTENT: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "haven_reply without reply_key": (
         "desertion",
         lambda d: d["fields"].update(contact_channel="haven_reply"),
+    ),
+    "haven_reply without mailbox_id": (
+        "desertion",
+        lambda d: (
+            d["fields"].update(contact_channel="haven_reply")
+            or d.update(
+                reply_key=REPLY_MEMBERS["reply_key"], access_hash=REPLY_MEMBERS["access_hash"]
+            )
+        ),
+    ),
+    "mailbox_id without the other reply members": (
+        "desertion",
+        lambda d: d.update(mailbox_id=REPLY_MEMBERS["mailbox_id"]),
+    ),
+    "access_hash too short": (
+        "desertion",
+        lambda d: d.update(REPLY_MEMBERS) or d.update(access_hash="AAAA"),
     ),
     "reply key too short": ("desertion", lambda d: d.update(reply_key="AAAA")),
     "reply key URL-safe": (

@@ -9,7 +9,7 @@ import pytest
 from schemas.content import MAX_SERIALIZED_CONTENT, content_to_json_bytes, load_content
 from schemas.forms import form_definition
 from schemas.routing import CATEGORIES
-from tests.schemas.conftest import REPLY_KEY
+from tests.schemas.conftest import REPLY_MEMBERS
 
 
 def maximal_fields(category: str, char: str) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def maximal_fields(category: str, char: str) -> dict[str, Any]:
 def test_a_maximal_request_fits_the_largest_bucket(category: str, char: str) -> None:
     fields = maximal_fields(category, char)
     assert fields["contact_channel"] == "signal"
-    content = load_content({"v": 1, "category": category, "fields": fields, "reply_key": REPLY_KEY})
+    content = load_content({"v": 1, "category": category, "fields": fields, **REPLY_MEMBERS})
     size = len(content_to_json_bytes(content))
     assert size <= MAX_SERIALIZED_CONTENT
     # Headroom, as docs/request-categories.md promises: under 20 KiB.
