@@ -206,10 +206,9 @@ def test_a_requester_reads_the_partners_answer_and_writes_back(
     trail.look()
     text = read_thread(page)
     page.screenshot(path=screenshot_path(f"{shot}-5-thread"), full_page=True)
-    if javascript:
-        assert "наш сервер" not in text
-    else:
-        assert "наш сервер на мгновение использовал вашу кодовую фразу" in text
+    # Without JavaScript, and only then, the page says the server used the code.
+    said = "наш сервер на мгновение использовал вашу кодовую фразу" in text
+    assert said is not javascript
 
     send_follow_up(page, javascript=javascript, shot=shot)
     trail.look()
