@@ -105,6 +105,7 @@ function start() {
     return;
   }
 
+  const entry = byId("haven-entry");
   const codeField = byId("field-code");
   const errorBox = byId("haven-error");
   const progress = byId("haven-progress");
@@ -362,7 +363,7 @@ function start() {
     // Opened: the field is emptied, and the code is gone from the page; what
     // it unlocked lives in `keys` until the page is closed.
     codeField.value = "";
-    show(form, false);
+    show(entry, false);
     show(progress, false);
     setStatus(null);
     renderThread(thread, directory);
