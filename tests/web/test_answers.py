@@ -21,6 +21,17 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from playwright.sync_api import BrowserContext, Page
 
+from haven.envelope import PrivateKey
+from haven.replies import (
+    PartnerMessage,
+    SigningKey,
+    access_hash,
+    derive,
+    format_code,
+    generate,
+    write_message,
+)
+from haven.store import Mailboxes, Store, StoreSettings
 from tests.haven.partner.conftest import (
     Network,
     depth,
@@ -242,3 +253,65 @@ def test_the_answers_page_screenshots_dir_is_the_documented_one() -> None:
         "ru-answers-6-follow-up-sent",
     ):
         assert f"docs/screenshots/{name}.png" in readme
+
+
+def test_with_javascript_a_wrong_code_is_told_by_position_and_a_conversation_deleted(
+    make_network: Callable[..., Network],
+    new_context: Callable[..., BrowserContext],
+    partner_private_keys: dict[str, PrivateKey],
+) -> None:
+    network = make_network()
+    code = generate("ru")
+    keys = derive(code)
+    store = Store(StoreSettings(url=network.env["HAVEN_STORE_URL"]))
+    try:
+        mailboxes = Mailboxes(store, retention_seconds=3600)
+        message = PartnerMessage(
+            kind="status",
+            partner="alpha",
+            mailbox_id=keys.mailbox_id,
+            request="ab" * 32,
+            state="in_progress",
+            text="",
+            sent_at="2026-11-30T08:00:00Z",
+        )
+        wire = write_message(
+            message,
+            keys.reply_key.public_key,
+            SigningKey.from_partner_key(partner_private_keys["alpha"]),
+        )
+        mailboxes.write(
+            keys.mailbox_id,
+            access_hash(keys.access_secret),
+            wire.message_id,
+            json.dumps(wire.to_json()).encode(),
+        )
+        page = new_context().new_page()
+        page.goto(network.intake_url + "/")
+        choose_russian(page)
+        page.click('button[name="step"][value="status"]')
+        words = format_code(code).split()
+        typo = words[4][:-1]  # a letter dropped: an unknown word, at its position
+        page.fill("#field-code", " ".join([*words[:4], typo, *words[5:]]))
+        page.click('#haven-status-form [type="submit"]')
+        page.wait_for_selector("#haven-error:not([hidden])", timeout=60_000)
+        error = page.inner_text("#haven-error")
+        assert "Слово № 5 кодовой фразы не найдено в списке слов." in error
+        assert not any(word in error for word in [typo, *words])
+        page.fill("#field-code", format_code(code))
+        page.click('#haven-status-form [type="submit"]')
+        page.wait_for_selector("#haven-thread:not([hidden])", timeout=90_000)
+        assert "Вашей заявкой занимаются." in page.inner_text("#haven-state")
+        assert page.is_hidden("#haven-entry")
+        assert page.input_value("#field-code") == ""
+        page.click("#haven-delete")
+        page.wait_for_selector("#haven-delete-confirm:not([hidden])")
+        # Asking deletes nothing.
+        assert len(mailboxes.fetch(keys.mailbox_id, access_hash(keys.access_secret))) == 1
+        page.click("#haven-delete-yes")
+        page.wait_for_selector("#haven-deleted:not([hidden])", timeout=90_000)
+        page.screenshot(path=screenshot_path("ru-answers-7-deleted"), full_page=True)
+        assert mailboxes.fetch(keys.mailbox_id, access_hash(keys.access_secret)) == []
+        assert page.locator("#haven-messages li").count() == 0
+    finally:
+        store.close()
