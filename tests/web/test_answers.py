@@ -12,6 +12,7 @@ so). Real intake, store, broker, router and partner CLI throughout.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,7 @@ from tests.haven.partner.conftest import (
 )
 from tests.web.conftest import screenshot_path
 from tests.web.test_browser import (
+    BUDGET,
     Trail,
     Wire,
     assert_no_traces,
@@ -315,3 +317,28 @@ def test_with_javascript_a_wrong_code_is_told_by_position_and_a_conversation_del
         assert page.locator("#haven-messages li").count() == 0
     finally:
         store.close()
+
+
+def test_opening_a_thread_fits_the_page_weight_budget(
+    web_network: Network,
+    new_context: Callable[..., BrowserContext],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Everything the answers page loads, through opening a thread, gzip-compressed, within 150 KB."""
+    page = new_context().new_page()
+    page.goto(web_network.intake_url + "/")
+    choose_russian(page)
+    bodies: dict[str, bytes] = {}
+    page.on("response", lambda response: bodies.__setitem__(response.url, response.body()))
+    page.click('button[name="step"][value="status"]')
+    page.fill("#field-code", format_code(generate("ru")))
+    page.click('#haven-status-form [type="submit"]')
+    page.wait_for_selector("#haven-thread:not([hidden])", timeout=90_000)
+    assert all(url.startswith(web_network.intake_url) for url in bodies)  # no third party
+    assert any(url.endswith("/static/haven-receipt-worker.js") for url in bodies)
+    compressed = sum(len(gzip.compress(body, 6)) for body in bodies.values())
+    with capsys.disabled():
+        print(f"\nanswers page: {len(bodies)} responses, {compressed} bytes gzip, budget {BUDGET}")
+    assert compressed <= BUDGET
+    # The form's bundle is not loaded here.
+    assert not any("haven-form" in url for url in bodies)
