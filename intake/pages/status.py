@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Response, g, request
 from markupsafe import Markup
@@ -32,6 +31,7 @@ from haven.replies import (
     CODE_WORDS,
     CodeError,
     FollowUp,
+    MessageFormatError,
     ReceiptCode,
     ReplyKeys,
     access_hash,
@@ -54,6 +54,7 @@ from intake.pages.steps import (
 )
 from intake.pages.thread import MAX_FOLLOW_UP_CHARS, Thread, follow_up_problem, read_thread
 from intake.state import IntakeState, intake_state
+from schemas.directory import Directory
 from schemas.messages import MESSAGES
 
 CODE_FIELD, TEXT_FIELD, TICKET_FIELD = "code", "text", "ticket"
@@ -84,6 +85,11 @@ TICKET_TEXTS = {
 }
 BUSY = N_("Too many people are using this right now. Wait {seconds} seconds and press again.")
 UNAVAILABLE = N_("The service cannot open conversations right now. Try again in {seconds} seconds.")
+SPENT_TITLE = N_("This page was already used")
+SPENT_TEXT = N_(
+    "This page was already used, so nothing of it is shown again. "
+    "To read your answers, start again from the first page."
+)
 NO_PARTNER = N_(
     "No organisation has written to you yet, so there is nobody to send a message to. "
     "Look again later."
@@ -140,9 +146,13 @@ class PageKit:
     bucket: SharedBucket
     # The ticket a page carries on: the posted one while it can still be used.
     next_ticket: Callable[[], str]
-    spent_page: Callable[[str], Response]
     # The page's #haven-config JSON, ready for its <script> element.
     config: Callable[[str], Markup]
+
+
+# Renders the step's own page again with an alert and a status: the entry
+# page with the code kept, the follow-up with its text, the delete question.
+RefusedPage = Callable[[str | None, int], Response]
 
 
 class _Refused(Exception):  # noqa: N818 - control flow: carries the page to answer
@@ -156,6 +166,7 @@ def answer(place: Place, kit: PageKit) -> Response:
     try:
         if place.step == STATUS:
             return _entry(place, kit, kit.tickets.issue())
+        _refuse_if_spent(place, kit)
         if place.step == STATUS_READ:
             return _read(place, kit)
         if place.step == STATUS_FOLLOW_UP:
@@ -166,6 +177,34 @@ def answer(place: Place, kit: PageKit) -> Response:
         return _delete(place, kit)
     except _Refused as refused:
         return refused.response
+
+
+def _refuse_if_spent(place: Place, kit: PageKit) -> None:
+    """A page posted again with a spent ticket (Back, reload) gets a page that shows none of it.
+
+    The browser keeps each posted body, code included, in the tab's
+    history; once its ticket is spent, that body opens nothing again.
+    """
+    try:
+        spent = kit.tickets.spent(request.form.get(TICKET_FIELD, ""))
+    except StoreUnavailable:
+        # Unknown while the store is away; every step that opens anything
+        # checks the ticket against the store again, and answers 503.
+        spent = False
+    if spent:
+        raise _Refused(_spent_page(place, kit))
+
+
+def _spent_page(place: Place, kit: PageKit) -> Response:
+    g.error_code = "pow_invalid"
+    return kit.render(
+        "error.html",
+        place.lang,
+        status=403,
+        title_msgid=SPENT_TITLE,
+        text_msgid=SPENT_TEXT,
+        text_values={},
+    )
 
 
 def _entry(
@@ -216,7 +255,7 @@ def _word_count(typed: str) -> int:
     return len(normalise(typed)) if len(typed) <= MAX_CODE_CHARS else len(typed.split())
 
 
-def _admit(place: Place, kit: PageKit, refused_page: Callable[[str | None, int], Response]) -> None:
+def _admit(place: Place, kit: PageKit, refused_page: RefusedPage) -> None:
     """Use up the page's ticket and take a bucket token, or raise _Refused with the page to answer."""
     state = intake_state()
     try:
@@ -232,7 +271,7 @@ def _admit(place: Place, kit: PageKit, refused_page: Callable[[str | None, int],
         kit.tickets.use(ticket)
     except TicketRejected as rejected:
         if rejected.problem == "reused":
-            raise _Refused(kit.spent_page(place.lang)) from None
+            raise _Refused(_spent_page(place, kit)) from None
         g.error_code = "pow_expired" if rejected.problem == "too_old" else "pow_invalid"
         raise _Refused(
             refused_page(kit.translate(place.lang, TICKET_TEXTS[rejected.problem]), 403)
@@ -242,9 +281,7 @@ def _admit(place: Place, kit: PageKit, refused_page: Callable[[str | None, int],
         raise _Refused(_unavailable(place, kit, refused_page)) from None
 
 
-def _unavailable(
-    place: Place, kit: PageKit, refused_page: Callable[[str | None, int], Response]
-) -> Response:
+def _unavailable(place: Place, kit: PageKit, refused_page: RefusedPage) -> Response:
     g.error_code = "unavailable"
     seconds = intake_state().settings.broker.retry_after
     response = refused_page(kit.translate(place.lang, UNAVAILABLE, seconds=seconds), 503)
@@ -256,9 +293,16 @@ def _tightening(state: IntakeState) -> int:
     return state.current_difficulty() - state.settings.pow_min_bits
 
 
-def _open(
-    place: Place, kit: PageKit, code: ReceiptCode, refused_page: Any
-) -> tuple[ReplyKeys, Thread]:
+@dataclass(frozen=True)
+class _Opened:
+    keys: ReplyKeys
+    thread: Thread
+    # The directory the messages were checked against: a follow-up goes to
+    # the keys it lists, and the page names partners as it does.
+    directory: Directory
+
+
+def _open(place: Place, kit: PageKit, code: ReceiptCode, refused_page: RefusedPage) -> _Opened:
     """Derive the keys, fetch the mailbox, check and open each message: all in this request's memory."""
     state = intake_state()
     keys = derive(code)
@@ -272,7 +316,7 @@ def _open(
     except StoreUnavailable:
         state.metrics.store_unavailable.inc()
         raise _Refused(_unavailable(place, kit, refused_page)) from None
-    return keys, read_thread(wires, keys, directory)
+    return _Opened(keys, read_thread(wires, keys, directory), directory)
 
 
 def _read(place: Place, kit: PageKit) -> Response:
@@ -283,8 +327,7 @@ def _read(place: Place, kit: PageKit) -> Response:
         return _entry(place, kit, kit.next_ticket(), code=typed, alert=alert, status=status)
 
     _admit(place, kit, refused_page)
-    _, thread = _open(place, kit, code, refused_page)
-    return _thread_page(place, kit, typed, thread)
+    return _thread_page(place, kit, typed, _open(place, kit, code, refused_page).thread)
 
 
 def _thread_page(
@@ -299,7 +342,6 @@ def _thread_page(
     status: int = 200,
 ) -> Response:
     lang = place.lang
-    partner = thread.latest_partner
     return kit.render(
         "status_thread.html",
         lang,
@@ -307,7 +349,8 @@ def _thread_page(
         thread=thread,
         state_text=(kit.translate(lang, STATE_TEXTS[thread.state]) if thread.state else None),
         state_texts={s: kit.translate(lang, t) for s, t in STATE_TEXTS.items()},
-        partner_name=_partner_name(partner),
+        # Who a follow-up goes to: the latest message's organisation.
+        partner_name=thread.messages[-1].partner_name if thread.messages else None,
         # Carried in the page (never stored, never cached: no-store) so that
         # the follow-up and delete forms need not ask for it again.
         code=typed,
@@ -319,64 +362,45 @@ def _thread_page(
     )
 
 
-def _partner_name(partner: str | None) -> str | None:
-    if partner is None:
-        return None
-    found = partner_by_id(intake_state().directory.current().directory, partner)
-    return found.display_name if found is not None else partner
-
-
 def _follow_up(place: Place, kit: PageKit) -> Response:
     """Seal the follow-up to every current key of the latest message's partner, and queue it."""
     typed, code = _posted_code(place, kit)
     text = request.form.get(TEXT_FIELD, "").replace("\r\n", "\n")
     problem = follow_up_problem(text)
     if problem is not None:
+        # Checked before the ticket: a text to fix spends nothing.
         g.error_code = "invalid"
         error = MESSAGES[problem][place.lang].format(max=MAX_FOLLOW_UP_CHARS)
-        return kit.render(
-            "status_follow_up.html",
-            place.lang,
-            status=422,
-            code=typed,
-            ticket=kit.next_ticket(),
-            text=text,
-            error=error,
-            max_chars=MAX_FOLLOW_UP_CHARS,
-        )
+        return _follow_up_page(place, kit, typed, text, error=error, status=422)
 
     def refused_page(alert: str | None, status: int) -> Response:
-        return kit.render(
-            "status_follow_up.html",
-            place.lang,
-            status=status,
-            code=typed,
-            ticket=kit.next_ticket(),
-            text=text,
-            error=None,
-            alert=alert,
-            max_chars=MAX_FOLLOW_UP_CHARS,
-        )
+        return _follow_up_page(place, kit, typed, text, alert=alert, status=status)
 
     _admit(place, kit, refused_page)
-    keys, thread = _open(place, kit, code, refused_page)
+    opened = _open(place, kit, code, refused_page)
     state = intake_state()
-    partner_id = thread.latest_partner
-    partner = (
-        partner_by_id(state.directory.current().directory, partner_id)
-        if partner_id is not None
-        else None
-    )
+    partner_id = opened.thread.latest_partner
+    partner = partner_by_id(opened.directory, partner_id) if partner_id is not None else None
     if partner is None or not partner.keys:
+        # Nobody has written yet, or the organisation has left the network.
         g.error_code = "invalid"
         return _thread_page(
-            place, kit, typed, thread, text=text, alert=kit.translate(place.lang, NO_PARTNER)
+            place, kit, typed, opened.thread, text=text, alert=kit.translate(place.lang, NO_PARTNER)
         )
-    # Sealed in memory to that partner alone: the labels name it, and are
-    # authenticated, so the follow-up cannot be pointed at anyone else.
-    plaintext = FollowUp(
-        mailbox_id=keys.mailbox_id, reply_key=keys.reply_key.public_key.to_bytes(), text=text
-    ).to_plaintext()
+    keys = opened.keys
+    try:
+        plaintext = FollowUp(
+            mailbox_id=keys.mailbox_id, reply_key=keys.reply_key.public_key.to_bytes(), text=text
+        ).to_plaintext()
+    except MessageFormatError:
+        # What follow_up_problem does not see (a lone surrogate): the same answer.
+        g.error_code = "invalid"
+        return _follow_up_page(
+            place, kit, typed, text, error=MESSAGES["control_chars"][place.lang], status=422
+        )
+    # Sealed in memory to that partner alone: the labels name it and are
+    # authenticated, so the follow-up cannot be pointed at anyone else; the
+    # flag tells the partner the intake saw the text.
     envelope = seal(
         plaintext,
         follow_up_labels(partner.id, place.lang),
@@ -403,6 +427,30 @@ def _follow_up(place: Place, kit: PageKit) -> Response:
         partner_name=partner.display_name,
         code=typed,
         ticket=kit.tickets.issue(),
+    )
+
+
+def _follow_up_page(
+    place: Place,
+    kit: PageKit,
+    typed: str,
+    text: str,
+    *,
+    error: str | None = None,
+    alert: str | None = None,
+    status: int,
+) -> Response:
+    """The follow-up alone, its text kept: to fix it, or to send it again later."""
+    return kit.render(
+        "status_follow_up.html",
+        place.lang,
+        status=status,
+        code=typed,
+        ticket=kit.next_ticket(),
+        text=text,
+        error=error,
+        alert=alert,
+        max_chars=MAX_FOLLOW_UP_CHARS,
     )
 
 

@@ -209,6 +209,10 @@ def step() -> Response:
             text_msgid=WRONG_PLACE,
             text_values={"field": wrong.field},
         )
+    if place.step in STATUS_STEPS:
+        # The answers page checks its own tickets (a page posted again
+        # after a read is told so in its own words).
+        return status.answer(place, _status_kit())
     # A page posted again with a spent ticket is Back or reload after a send
     # (the browser keeps the body in its history): answered without a word of
     # the request, not even its kind of help.
@@ -221,8 +225,6 @@ def step() -> Response:
         spent = False
     if spent:
         return _spent_page(place.lang)
-    if place.step in STATUS_STEPS:
-        return status.answer(place, _status_kit())
     if place.step == HELP:
         return _page("home.html", place.lang, ticket=_next_ticket())
     if place.step == FORM:
@@ -276,7 +278,6 @@ def _status_kit() -> status.PageKit:
         tickets=state.tickets,
         bucket=state.status_bucket,
         next_ticket=_next_ticket,
-        spent_page=_spent_page,
         config=_status_config,
     )
 

@@ -311,7 +311,12 @@ def test_a_follow_up_goes_sealed_to_the_latest_partner_alone(
     client, clock = client_clock
     write(mailboxes, code, "evacuators", partners["evacuators"])
     write(mailboxes, code, "lawyers", partners["lawyers"], minutes=10)
-    thread = read(client, clock, format_code(code))
+    ticket = ticket_of(open_page(client))
+    clock.advance(30)
+    thread = client.post(
+        "/", data={"lang": "ru", "step": "status_read", "code": format_code(code), "ticket": ticket}
+    )
+    first = ticket
     assert thread.status_code == 200
     clock.advance(30)
     sent = client.post(
@@ -337,7 +342,14 @@ def test_a_follow_up_goes_sealed_to_the_latest_partner_alone(
     # Back (the same body again): the ticket is spent, nothing is shown or sent.
     again = client.post("/", data=carried(thread, "status_follow_up", text=FOLLOW_UP))
     assert again.status_code == 403
+    assert "Эта страница уже использована" in text_of(again)
     assert REPLY.splitlines()[0] not in text_of(again)
+    # So is Back to the thread itself: its read spent its ticket.
+    back = client.post(
+        "/", data={"lang": "ru", "step": "status_read", "code": format_code(code), "ticket": first}
+    )
+    assert back.status_code == 403
+    assert REPLY.splitlines()[0] not in text_of(back)
     assert drain(channel) == []
 
 
