@@ -206,6 +206,13 @@ def _check_sent_at(value: object) -> str:
     return value
 
 
+def format_sent_at(moment: dt.datetime) -> str:
+    """A moment as `sent_at` (section 3.1): UTC, whole seconds, "Z"."""
+    if moment.tzinfo is None:
+        raise ValueError("sent_at needs an aware datetime")
+    return moment.astimezone(dt.UTC).strftime(_SENT_AT_FORMAT)
+
+
 def _check_bytes(name: str, value: object, size: int) -> bytes:
     if not isinstance(value, bytes) or len(value) != size:
         raise MessageFormatError(name, f"must be {size} bytes")

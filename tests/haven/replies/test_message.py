@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 from dataclasses import replace
@@ -31,6 +32,7 @@ from haven.replies import (
     check_sealed_form,
     check_signature,
     follow_up_labels,
+    format_sent_at,
     read_message,
     seal_follow_up,
     signing_public_key,
@@ -124,6 +126,15 @@ def test_the_signature_covers_context_mailbox_partner_and_sealed_bytes() -> None
     wire = write_message(reply(), REPLY_KEY.public_key, SIGNER)
     expected = b"haven/replies/v1 partner message\x00" + MAILBOX + b"north-legal\x00" + wire.sealed
     ed25519.Ed25519PublicKey.from_public_bytes(SIGNER.public_bytes).verify(wire.signature, expected)
+
+
+def test_format_sent_at_is_utc_whole_seconds() -> None:
+    kyiv = dt.timezone(dt.timedelta(hours=2))
+    moment = dt.datetime(2026, 11, 30, 10, 0, 5, 999_999, tzinfo=kyiv)
+    assert format_sent_at(moment) == "2026-11-30T08:00:05Z"
+    assert replace(reply(), sent_at=format_sent_at(moment)).sent_at == "2026-11-30T08:00:05Z"
+    with pytest.raises(ValueError, match="aware"):
+        format_sent_at(dt.datetime(2026, 11, 30, 8))
 
 
 # --- round trip ---------------------------------------------------------------
