@@ -15,6 +15,7 @@ import json
 
 from flask import Blueprint, Response, g, jsonify
 
+from haven.directory import partner_by_id, signing_keys
 from haven.envelope import digest
 from haven.replies import (
     FOLLOW_UP_CATEGORY,
@@ -41,7 +42,6 @@ from intake.api.submission import load_document
 from intake.errors import ApiError
 from intake.guards.pow import CHALLENGE_HEADER
 from intake.state import IntakeState, intake_state
-from schemas.directory import Directory
 from schemas.http import (
     AcceptedSchema,
     DeletedSchema,
@@ -161,7 +161,7 @@ def write_message() -> tuple[Response, int]:
         wire = WireMessage.from_json(write.message)
     except MessageFormatError as exc:
         raise _message_invalid(exc) from None
-    keys = _signing_keys(served_directory(state).directory, wire.partner)
+    keys = signing_keys(served_directory(state).directory, wire.partner)
     try:
         check_signature(wire, write.mailbox_id, keys)
     except MessageRefused:
@@ -329,7 +329,7 @@ def follow_up() -> tuple[Response, int]:
     parsed = inspect_device_envelope(submission.envelope)
     check_routing(parsed.labels, submission.routing)
     directory = served_directory(state).directory
-    partner = next((p for p in directory.partners if p.id == submission.routing.region), None)
+    partner = partner_by_id(directory, submission.routing.region)
     if partner is None:
         raise ApiError(
             "partner_unknown",
@@ -371,15 +371,6 @@ def _paid_access(state: IntakeState, action: str) -> tuple[MailboxAccess, str]:
             field="pow.challenge",
         )
     return access, spent
-
-
-def _signing_keys(directory: Directory, partner_id: str) -> tuple[bytes, ...]:
-    """The directory's signing keys of `partner_id` (none if unknown, or if it lists none)."""
-    for partner in directory.partners:
-        if partner.id == partner_id:
-            found = (getattr(key, "signing_key", None) for key in partner.keys)
-            return tuple(raw for raw in found if isinstance(raw, bytes))
-    return ()
 
 
 def _message_invalid(exc: MessageFormatError) -> ApiError:

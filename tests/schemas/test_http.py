@@ -10,6 +10,7 @@ import pytest
 from marshmallow import ValidationError
 
 from haven.envelope import MAX_ENVELOPE_BYTES
+from haven.replies import MAX_SEALED_BYTES
 from schemas.http import (
     CHALLENGE_TOKEN_LENGTH,
     MAX_ENVELOPE_BASE64,
@@ -21,6 +22,7 @@ from schemas.http import (
     SubmissionSchema,
 )
 from schemas.http import MAX_ENVELOPE_BYTES as MIRRORED_MAX
+from schemas.http import MAX_SEALED_BYTES as MIRRORED_SEALED
 from schemas.routing import Routing
 from tests.schemas.conftest import CANARY
 
@@ -120,3 +122,7 @@ def test_answer_schemas_dump() -> None:
         "status": "queued",
     }
     assert ErrorSchema().load({"error": {"code": "invalid", "message": "m", "field": "f"}})
+
+
+def test_mirrored_sealed_message_limit_equals_the_replies_one() -> None:
+    assert MIRRORED_SEALED == MAX_SEALED_BYTES

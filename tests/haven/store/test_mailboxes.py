@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from haven.store import Mailboxes, Store, StoreSettings, WriteOutcome, migrate
 from haven.store.mailboxes import deleted_marker
@@ -352,3 +352,33 @@ def test_a_sweep_runs_at_most_once_a_period_and_never_fails_its_caller(
         Mailboxes(away, retention_seconds=10).purge_now_and_then()  # logged, not raised
     finally:
         away.close()
+
+
+def test_a_fetch_runs_the_same_statements_whatever_the_secret(
+    boxes: Mailboxes, store: Store
+) -> None:
+    # A wrong secret or an unknown mailbox must not answer faster, or by
+    # another path, than the right secret: one statement, the same one.
+    mailbox, access = new_mailbox()
+    boxes.write(mailbox, access, *wire())
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    engine = store.engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        runs = []
+        for mailbox_id, access_hash in (
+            (mailbox, access),
+            (mailbox, secrets.token_bytes(32)),
+            (secrets.token_bytes(32), access),
+        ):
+            seen.clear()
+            boxes.fetch(mailbox_id, access_hash)
+            runs.append(list(seen))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(runs[0]) == 1
+    assert runs[0] == runs[1] == runs[2]
