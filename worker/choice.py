@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
-from haven.directory import eligible_partners
+from haven.directory import eligible_partners, partner_by_id
 from haven.envelope import Header
 from haven.replies import FOLLOW_UP_CATEGORY
 from schemas.directory import Directory, Partner
@@ -33,7 +33,7 @@ def is_follow_up(header: Header) -> bool:
 
 def addressee(directory: Directory, header: Header) -> Partner | None:
     """The directory partner a follow-up names in its region label, or None."""
-    return next((p for p in directory.partners if p.id == header.labels.region), None)
+    return partner_by_id(directory, header.labels.region)
 
 
 def sealed_to_addressee(partner: Partner, header: Header) -> bool:

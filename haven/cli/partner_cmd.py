@@ -22,6 +22,7 @@ from haven.cli.keyfiles import load_private_key
 from haven.partner.inbox import FOLLOW_UP, Entry, Inbox, InboxError
 from haven.partner.outbox import (
     STATE_NAMES,
+    IntakeUnreachable,
     MailboxSettings,
     OutboxError,
     send,
@@ -255,6 +256,8 @@ def _answer(args: argparse.Namespace, *, state: str | None, text: str) -> Entry:
     signer = SigningKey.from_partner_key(load_private_key(args.key, args))
     try:
         return send(mailbox, inbox, entry, args.partner, signer, state=state, text=text)
+    except IntakeUnreachable as exc:
+        raise CliError(f"{args.id}: not sent: {exc}; try again later") from None
     except (OutboxError, InboxError) as exc:
         raise CliError(str(exc)) from None
 

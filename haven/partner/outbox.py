@@ -34,6 +34,7 @@ from haven.replies import (
     PartnerMessage,
     SigningKey,
     WireMessage,
+    format_sent_at,
     write_message,
 )
 
@@ -157,7 +158,7 @@ def thread_of(entry: Entry, inbox: Inbox | None = None) -> Thread:
 
 
 def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_sent_at(datetime.now(UTC))
 
 
 def compose(
@@ -255,8 +256,16 @@ def send(
     text: str,
     sent_at: str | None = None,
 ) -> Entry:
-    """Compose, post and record one message; the updated entry."""
+    """Compose, post and record one message; the updated entry.
+
+    A request whose automatic "received" status is still pending (the
+    intake was away at the pull) gets it first: a requester's device shows
+    the last status as the current one, so a late "received" must not land
+    after the partner's own answer.
+    """
     thread = thread_of(entry, inbox)
+    if entry.received_status == PENDING and state != "received":
+        entry = send(settings, inbox, entry, partner_id, signer, state="received", text="")
     when = sent_at or now_text()
     wire = compose(entry, thread, partner_id, signer, state=state, text=text, sent_at=when)
     message_id = post(settings, thread, wire, entry.request_id)

@@ -63,6 +63,7 @@ class Requester:
     def content(self) -> bytes:
         document = json.loads(EXAMPLE)
         document["fields"]["contact_channel"] = "haven_reply"
+        document["fields"].pop("contact_handle", None)
         document["reply_key"] = b64(self.reply_key.public_key.to_bytes())
         document["mailbox_id"] = b64(self.mailbox_id)
         document["access_hash"] = b64(self.access_hash)
@@ -489,3 +490,21 @@ def test_a_status_needs_a_known_state_and_a_short_note(
     )
     assert env_url.code == 0, env_url
     assert "status in-progress sent" in env_url.out
+
+
+def test_a_pending_received_status_goes_before_the_partner_s_first_answer(
+    make_network: Callable[..., Network], store_of: Callable[[Network], Mailboxes]
+) -> None:
+    network = make_network()
+    mailboxes = store_of(network)
+    requester = Requester()
+    inbox = Inbox(network.inbox("alpha"))
+    entry = _request_entry(requester, b"pending")
+    request_id = _stored(inbox, Entry(**{**entry.__dict__, "received_status": PENDING}))
+    done = answer(network, "alpha", "status", request_id, "in-progress")
+    assert done.code == 0, done
+    # The requester's device shows the last status: "received" must come first.
+    assert [m.state for m in thread(network, mailboxes, requester)] == ["received", "in_progress"]
+    assert inbox.entry(request_id).received_status == "sent"
+    # And the next pull has nothing left to send.
+    assert network.pull("alpha", "--intake-url", network.intake_url).out.count("received") == 0
