@@ -17,8 +17,7 @@ from babel import Locale
 from marshmallow import ValidationError
 
 from intake.pages.catalog import N_
-from intake.pages.receipts import REPLY_MEMBERS
-from schemas.content import ContentError, RequestContent, load_content
+from schemas.content import REPLY_MEMBERS, ContentError, RequestContent, load_content
 from schemas.errors import field_errors
 from schemas.messages import MESSAGES
 from schemas.routing import LABELS, LANGUAGES, REGIONS, URGENCIES, Routing, RoutingSchema

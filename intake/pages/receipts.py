@@ -16,10 +16,6 @@ from dataclasses import dataclass, field
 
 from haven.replies import access_hash, derive, format_code, generate
 
-# The content members a reply through Haven adds (docs/replies-v1.md section 2).
-REPLY_MEMBERS = ("reply_key", "mailbox_id", "access_hash")
-HAVEN_REPLY = "haven_reply"
-
 
 @dataclass(frozen=True)
 class ServerReceipt:

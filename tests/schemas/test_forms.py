@@ -117,6 +117,29 @@ def test_every_multi_line_field_says_what_not_to_write(category: str) -> None:
                 )
 
 
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_a_reply_through_haven_is_the_first_contact_and_the_others_are_warned_about(
+    category: str,
+) -> None:
+    """No handle to find on a searched phone: the recommended way back comes first."""
+    by_name = {field["name"]: field for field in form_definition(category)["fields"]}
+    channel = by_name["contact_channel"]
+    assert channel["choices"][0]["value"] == "haven_reply"
+    for lang, recommended in (("ru", "советуем"), ("uk", "радимо"), ("en", "recommended")):
+        assert recommended in channel["choices"][0]["labels"][lang]
+    # What a handle reveals, said in every language: the search, and Telegram.
+    for lang, words in (
+        ("ru", ("обыщут", "Telegram выдаёт властям")),
+        ("uk", ("обшукають", "Telegram видає владі")),
+        ("en", ("searched", "Telegram gives the authorities")),
+    ):
+        for word in words:
+            assert word in channel["help"][lang], (lang, word)
+        assert by_name["contact_handle"]["help"][lang].startswith(
+            {"ru": "Не нужно", "uk": "Не потрібно", "en": "Not needed"}[lang]
+        )
+
+
 def test_desertion_message_warns_about_units_commanders_and_weapons() -> None:
     hint = by_name("desertion")["message"]["help"]
     assert all(word in hint["en"] for word in ("unit number", "commanders", "weapons"))

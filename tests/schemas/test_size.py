@@ -36,6 +36,9 @@ def maximal_fields(category: str, char: str) -> dict[str, Any]:
         else:
             raise AssertionError(f"no maximum known for {kind}")
         fields[field["name"]] = value
+    # The first contact choice is a reply through Haven, which takes no
+    # handle: a channel that needs one lets the handle be at its largest too.
+    fields["contact_channel"] = "signal"
     return fields
 
 

@@ -248,14 +248,16 @@ def test_without_javascript_the_intake_makes_the_receipt_code_and_keeps_nothing(
     response = client.post("/", data=carried(review, "send"))
     assert response.status_code == 200
     page = text_of(response)
-    found = re.search(r'<p class="receipt-code" id="haven-receipt-code" lang="uk">([^<]+)</p>', page)
+    found = re.search(
+        r'<p class="receipt-code" id="haven-receipt-code" lang="uk">([^<]+)</p>', page
+    )
     assert found, page
     code = parse(found.group(1))
     assert code.language == "uk"  # the page's language
     assert "кодову фразу теж створив наш сервер" in page  # said plainly: the server made it
     keys = derive(code)
     # The request carries what the code derives, and only the partners can see it.
-    (_, envelope), = drain(channel)
+    ((_, envelope),) = drain(channel)
     for key in partners.values():
         document = json.loads(open_envelope(envelope, [key]).content)
         assert document["fields"]["contact_channel"] == "haven_reply"
