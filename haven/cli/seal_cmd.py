@@ -18,19 +18,29 @@ from haven.cli.common import (
 )
 from haven.cli.keyfiles import load_private_key, load_public_key
 from haven.cli.network_cmd import load_verified
+from haven.cli.receipt import (
+    add_code_file_option,
+    release_code_file,
+    reserve_code_file,
+    show_code,
+    with_reply_keys,
+)
 from haven.directory import DirectoryError, recipient_keys
 from haven.envelope import (
     MAX_ENVELOPE_BYTES,
     EnvelopeFormatError,
     Labels,
     OpenError,
+    PublicKey,
     inspect,
     open_envelope,
     seal,
 )
+from haven.replies import ReceiptCode
 from schemas.content import (
     MAX_SERIALIZED_CONTENT,
     ContentError,
+    RequestContent,
     content_from_json_bytes,
     content_to_json_bytes,
 )
@@ -46,7 +56,8 @@ def register(commands: Commands) -> None:
         help="seal a request to the partners of its category",
         description="Validate a request (JSON content document) and seal it to the keys of every partner "
         "that serves its category in the region, from a directory verified against the pinned network key; "
-        "or, with --to, to the given public keys.",
+        "or, with --to, to the given public keys. A request answered through Haven "
+        "(fields.contact_channel haven_reply) gets a new receipt code, shown once.",
     )
     sealer.add_argument(
         "content", type=Path, nargs="?", help="content document (JSON); default: standard input"
@@ -68,6 +79,7 @@ def register(commands: Commands) -> None:
         metavar="FILE",
         help="seal to this public key file instead (repeatable)",
     )
+    add_code_file_option(sealer)
     add_force_option(sealer)
     sealer.set_defaults(handler=run_seal)
 
@@ -92,39 +104,67 @@ def register(commands: Commands) -> None:
     opener.set_defaults(handler=run_open)
 
 
-def run_seal(args: argparse.Namespace) -> int:
-    raw = read_input(args.content, "content document", limit=MAX_SERIALIZED_CONTENT)
+def load_request(
+    raw: bytes, *, region: str, language: str, urgency: str
+) -> tuple[RequestContent, Labels, ReceiptCode | None]:
+    """A content document checked, with its routing labels; and a new receipt code if it asks for one.
+
+    A request that asks for a reply through Haven gets its code here, at
+    sealing, on the requester's own machine: its keys go inside the
+    envelope (docs/replies-v1.md section 2), and nothing else ever holds it.
+    """
+    raw, code = with_reply_keys(raw, language)
     try:
         content = content_from_json_bytes(raw)
     except ContentError as exc:
         raise CliError(f"content document: {exc}") from None
     routing = {
         "category": content.category,
-        "region": args.region,
-        "language": args.language,
-        "urgency": args.urgency,
+        "region": region,
+        "language": language,
+        "urgency": urgency,
     }
     errors = RoutingSchema().validate(routing)
     if errors:
         field, reasons = next(iter(sorted(errors.items())))
         raise CliError(f"--{field}: {reasons[0] if isinstance(reasons, list) else reasons}")
-    labels = Labels(**routing)
-    if args.to:
-        recipients = [load_public_key(path) for path in args.to]
-    elif args.directory and args.network_key:
-        directory = load_verified(args.directory, args.network_key)
-        try:
-            recipients = recipient_keys(directory, labels.category, labels.region)
-        except DirectoryError as exc:
-            raise CliError(str(exc)) from None
-    else:
-        raise CliError("give --directory and --network-key, or --to")
+    return content, Labels(**routing), code
+
+
+def seal_content(content: RequestContent, labels: Labels, recipients: list[PublicKey]) -> bytes:
     try:
-        envelope = seal(content_to_json_bytes(content), labels, recipients)
+        return seal(content_to_json_bytes(content), labels, recipients)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    write_new(args.out, envelope, force=args.force)
+
+
+def run_seal(args: argparse.Namespace) -> int:
+    raw = read_input(args.content, "content document", limit=MAX_SERIALIZED_CONTENT)
+    reserve_code_file(args.code_file)
+    try:
+        content, labels, code = load_request(
+            raw, region=args.region, language=args.language, urgency=args.urgency
+        )
+        if args.to:
+            recipients = [load_public_key(path) for path in args.to]
+        elif args.directory and args.network_key:
+            directory = load_verified(args.directory, args.network_key)
+            try:
+                recipients = recipient_keys(directory, labels.category, labels.region)
+            except DirectoryError as exc:
+                raise CliError(str(exc)) from None
+        else:
+            raise CliError("give --directory and --network-key, or --to")
+        envelope = seal_content(content, labels, recipients)
+        write_new(args.out, envelope, force=args.force)
+    except BaseException:
+        release_code_file(args.code_file)
+        raise
     print(f"sealed to {len(recipients)} keys: {len(envelope)} bytes")
+    if code is None:
+        release_code_file(args.code_file)
+    else:
+        show_code(code, args.code_file)
     return 0
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from haven.cli.submit_cmd import solve
+from haven.cli.intake_client import solve
 from haven.envelope import inspect
 from intake.guards.pow import CHALLENGE_HEADER
 from tests.conftest import rabbitmqctl

@@ -41,7 +41,7 @@ from pika.exceptions import AMQPError
 
 from haven.broker import INTAKE_QUEUE, BrokerSettings
 from haven.broker.topology import QUARANTINE_QUEUE, RETURNED_QUEUE, UNASSIGNED_QUEUE, partner_queue
-from haven.cli.submit_cmd import solve
+from haven.cli.intake_client import solve
 from haven.envelope import digest, inspect
 from haven.partner.inbox import Inbox
 from haven.partner.pull import PartnerSettings, PullError, pull

@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.haven.partner.conftest import (  # noqa: F401 - the partner network, for the two-way test
+    channel,
+    make_network,
+    partner_private_keys,
+)
 from tests.repo import REPO
 
 EXAMPLES = REPO / "haven" / "examples"

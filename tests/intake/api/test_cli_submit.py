@@ -14,7 +14,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from werkzeug.serving import make_server
 
 from haven.broker import ConfirmedPublisher
-from haven.cli.submit_cmd import POW_RETRIES
+from haven.cli.intake_client import POW_RETRIES
 from haven.envelope import PrivateKey, digest
 from intake import IntakeSettings, create_app
 from tests.intake.conftest import FakeClock, drain, sealed
