@@ -342,3 +342,33 @@ def test_opening_a_thread_fits_the_page_weight_budget(
     assert compressed <= BUDGET
     # The form's bundle is not loaded here.
     assert not any("haven-form" in url for url in bodies)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_the_answers_page_fits_320_px_and_opens_by_keyboard_alone(
+    web_network: Network, new_context: Callable[..., BrowserContext], javascript: bool
+) -> None:
+    page = new_context(javascript=javascript, width=320).new_page()
+    page.goto(web_network.intake_url + "/")
+    choose_russian(page)
+    page.click('button[name="step"][value="status"]')
+    page.wait_for_selector("#field-code")
+    # Nothing wider than the narrowest phone: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    # The code field is labelled, and Tab alone reaches it and then the button.
+    assert page.inner_text('label[for="field-code"]').strip() == "Кодовая фраза"
+    page.keyboard.press("Tab")
+    for _ in range(50):
+        if page.evaluate("document.activeElement.id") == "field-code":
+            break
+        page.keyboard.press("Tab")
+    else:
+        pytest.fail("the code field cannot be reached with Tab")
+    page.keyboard.type(format_code(generate("ru")))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.matches('#haven-status-form [type=submit]')")
+    if not javascript:
+        page.wait_for_timeout(5100)  # the ticket's default minimum age
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Сообщений нет.", timeout=90_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
