@@ -90,9 +90,9 @@ def delete_mailbox(base: str, keys: ReplyKeys) -> None:
 
 def read_thread(wires: Sequence[object], keys: ReplyKeys, directory: Directory) -> Thread:
     """Every message verified against the directory's signing keys, then opened; the rest refused."""
-    opened: list[tuple[str, int, PartnerMessage]] = []
+    opened: list[PartnerMessage] = []
     refused = 0
-    for position, item in enumerate(wires):
+    for item in wires:
         try:
             if not isinstance(item, dict):
                 raise MessageFormatError("message", "not an object")
@@ -105,10 +105,11 @@ def read_thread(wires: Sequence[object], keys: ReplyKeys, directory: Directory) 
             # is not provably a partner's may be a lure written to look like one.
             refused += 1
             continue
-        # Arrival order breaks ties between equal clocks.
-        opened.append((message.sent_at, position, message))
-    opened.sort(key=lambda entry: entry[:2])
-    return Thread(tuple(entry[2] for entry in opened), refused)
+        opened.append(message)
+    # A stable sort: messages of the same second keep the order they were
+    # stored in, so a status and the reply written with it read as sent.
+    opened.sort(key=lambda message: message.sent_at)
+    return Thread(tuple(opened), refused)
 
 
 def display_name(directory: Directory, partner_id: str) -> str:

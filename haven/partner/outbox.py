@@ -93,8 +93,13 @@ class MailboxSettings:
     def parse(cls, url: str, source: str) -> MailboxSettings:
         """From --intake-url or HAVEN_INTAKE_URL (`source` names which, for the error)."""
         parsed = urllib.parse.urlsplit(url.strip())
+        try:
+            port_ok = parsed.port is None or parsed.port > 0
+        except ValueError:
+            port_ok = False
         if (
-            parsed.scheme not in ("http", "https")
+            not port_ok
+            or parsed.scheme not in ("http", "https")
             or not parsed.hostname
             or parsed.username is not None
             or parsed.query
@@ -132,7 +137,7 @@ def _b64(entry: Entry, name: str, size: int | None) -> bytes | None:
 def thread_of(entry: Entry, inbox: Inbox | None = None) -> Thread:
     """The mailbox a message about `entry` goes to; OutboxError if the requester gave none."""
     if entry.declined is not None:
-        raise OutboxError(f"{entry.request_id}: declined; it is another partner's now")
+        raise OutboxError(f"{entry.request_id}: declined; it is no longer yours to answer")
     mailbox_id = _b64(entry, "mailbox_id", 32)
     raw_key = _b64(entry, "reply_key", None)
     if mailbox_id is None or raw_key is None:

@@ -236,6 +236,8 @@ def test_a_message_that_breaks_the_rules_names_the_field_never_the_text(
         "https://intake.example.org/?mailbox=1",
         "https://intake.example.org/#x",
         "https://",
+        "https://intake.example.org:port",
+        "http://intake.example.org:0",
     ],
 )
 def test_an_intake_url_that_is_not_an_http_base_url_is_refused(url: str) -> None:
