@@ -52,7 +52,12 @@ from intake.pages.steps import (
     STATUS_READ,
     Place,
 )
-from intake.pages.thread import MAX_FOLLOW_UP_CHARS, Thread, follow_up_problem, read_thread
+from intake.pages.thread import (
+    MAX_FOLLOW_UP_CHARS,
+    ShownThread,
+    follow_up_problem,
+    shown_thread,
+)
 from intake.state import IntakeState, intake_state
 from schemas.directory import Directory
 from schemas.messages import MESSAGES
@@ -296,7 +301,7 @@ def _tightening(state: IntakeState) -> int:
 @dataclass(frozen=True)
 class _Opened:
     keys: ReplyKeys
-    thread: Thread
+    thread: ShownThread
     # The directory the messages were checked against: a follow-up goes to
     # the keys it lists, and the page names partners as it does.
     directory: Directory
@@ -316,7 +321,7 @@ def _open(place: Place, kit: PageKit, code: ReceiptCode, refused_page: RefusedPa
     except StoreUnavailable:
         state.metrics.store_unavailable.inc()
         raise _Refused(_unavailable(place, kit, refused_page)) from None
-    return _Opened(keys, read_thread(wires, keys, directory), directory)
+    return _Opened(keys, shown_thread(wires, keys, directory), directory)
 
 
 def _read(place: Place, kit: PageKit) -> Response:
@@ -334,7 +339,7 @@ def _thread_page(
     place: Place,
     kit: PageKit,
     typed: str,
-    thread: Thread,
+    thread: ShownThread,
     *,
     text: str = "",
     error: str | None = None,

@@ -1,33 +1,31 @@
-"""A requester's thread, read on the server for the no-JavaScript replies page (docs/replies-v1.md 3.5).
+"""A requester's thread as the no-JavaScript answers page shows it (docs/web-status.md).
 
-The browser does the same with web/src/replies.js; here the intake holds
-the keys derived from the code for the length of one request, checks every
-message against the signing keys of its own verified directory, opens it,
-and keeps nothing: no message, key or count outlives the answer.
+The intake holds the keys derived from the code for the length of one
+request, reads the thread with haven.replies.read_thread against the
+signing keys of its own verified directory, and keeps nothing: no message,
+key or count outlives the answer.
 """
 
 from __future__ import annotations
 
-import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from haven.directory import partner_by_id, signing_keys
-from haven.replies import (
-    MAX_FOLLOW_UP_CHARS,
-    MessageFormatError,
-    MessageRefused,
-    ReplyKeys,
-    WireMessage,
-    read_message,
-)
+from haven.replies import MAX_FOLLOW_UP_CHARS, ReplyKeys, read_thread
 from schemas.directory import Directory
 
-__all__ = ["MAX_FOLLOW_UP_CHARS", "ShownMessage", "Thread", "follow_up_problem", "read_thread"]
+__all__ = [
+    "MAX_FOLLOW_UP_CHARS",
+    "ShownMessage",
+    "ShownThread",
+    "follow_up_problem",
+    "shown_thread",
+]
 
 # Control characters a person does not type: everything below U+0020 but the
-# line break, DEL, and the C1 block (section 3.1).
+# line break, DEL, and the C1 block (docs/replies-v1.md section 3.1).
 _CONTROL = frozenset([*range(0x00, 0x0A), *range(0x0B, 0x20), *range(0x7F, 0xA0)])
 
 
@@ -45,43 +43,33 @@ class ShownMessage:
 
 
 @dataclass(frozen=True)
-class Thread:
+class ShownThread:
     """The verified messages in `sent_at` order, and how many could not be verified."""
 
     messages: tuple[ShownMessage, ...]
     unverified: int
-
-    @property
-    def state(self) -> str | None:
-        """The current status: the last status message's state (section 3.5)."""
-        states = [m.state for m in self.messages if m.kind == "status" and m.state is not None]
-        return states[-1] if states else None
-
-    @property
-    def latest_partner(self) -> str | None:
-        """Who a follow-up goes to: the partner of the latest verified message."""
-        return self.messages[-1].partner if self.messages else None
+    state: str | None
+    latest_partner: str | None
 
 
-def read_thread(wires: Sequence[bytes], keys: ReplyKeys, directory: Directory) -> Thread:
-    """Check and open each stored message; a message that fails any check is only counted.
+def shown_thread(stored: Sequence[bytes], keys: ReplyKeys, directory: Directory) -> ShownThread:
+    """The stored messages (JSON bytes, as the store keeps them), checked, opened and named.
 
-    A refused or unreadable message is never shown, not even in part: a
+    A message that fails any check is never shown, not even in part: a
     forged one could say anything (section 3.5).
     """
-    shown: list[ShownMessage] = []
-    unverified = 0
-    for wire_bytes in wires:
+    wires: list[object] = []
+    for raw in stored:
         try:
-            wire = WireMessage.from_json(json.loads(wire_bytes))
-            message = read_message(
-                wire, keys.mailbox_id, keys.reply_key, signing_keys(directory, wire.partner)
-            )
-        except (MessageRefused, MessageFormatError, ValueError, TypeError, binascii.Error):
-            # ValueError covers malformed JSON and text; the store only holds
-            # what the intake checked, so this is a store that was tampered with.
-            unverified += 1
-            continue
+            wires.append(json.loads(raw))
+        except ValueError:
+            # Only what the intake checked is stored: this is a tampered store.
+            wires.append(None)
+    thread = read_thread(
+        wires, keys.mailbox_id, keys.reply_key, lambda partner: signing_keys(directory, partner)
+    )
+    shown = []
+    for message in thread.messages:
         partner = partner_by_id(directory, message.partner)
         shown.append(
             ShownMessage(
@@ -93,10 +81,7 @@ def read_thread(wires: Sequence[bytes], keys: ReplyKeys, directory: Directory) -
                 sent_at=message.sent_at,
             )
         )
-    # sent_at is fixed-width UTC, so text order is time order; the sort is
-    # stable, so messages of one second keep the order they were stored in.
-    shown.sort(key=lambda m: m.sent_at)
-    return Thread(tuple(shown), unverified)
+    return ShownThread(tuple(shown), thread.refused, thread.state, thread.latest_partner)
 
 
 def follow_up_problem(text: str) -> str | None:
