@@ -449,3 +449,31 @@ def test_the_code_never_reaches_a_url_a_cookie_or_the_metrics(
         base64.b64encode(keys.mailbox_id).decode(),
     ):
         assert secret not in metrics
+
+
+# The code field's label and a status's meaning, per page language.
+SPOKEN = {
+    "uk": ("Кодова фраза", "Вашою заявкою займаються."),
+    "en": ("Code phrase", "Someone is working on your request."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SPOKEN))
+def test_the_page_and_the_thread_speak_the_page_language(
+    client_clock: tuple[FlaskClient, FakeClock],
+    mailboxes: Mailboxes,
+    code: ReceiptCode,
+    partners: dict[str, PrivateKey],
+    lang: str,
+) -> None:
+    client, clock = client_clock
+    label, state = SPOKEN[lang]
+    page = text_of(open_page(client, lang))
+    assert f'<html lang="{lang}">' in page
+    assert label in page
+    write(
+        mailboxes, code, "lawyers", partners["lawyers"], kind="status", state="in_progress", text=""
+    )
+    # The code's own language does not matter: the keys depend on its bits alone.
+    thread = text_of(read(client, clock, format_code(code), lang=lang))
+    assert state in thread
