@@ -5,6 +5,7 @@
 //   src/receipt-worker.js -> haven-receipt-worker.js (the receipt code's Web Worker:
 //                         the word lists, Argon2id in WebAssembly or, where that
 //                         is turned off, in pure JavaScript, the reply key)
+//   src/status.js      -> haven-status.js      (the replies page: open, read, follow up, delete)
 //
 // The bundles are committed, so the intake needs no Node at run time, and
 // reproducible, so anyone can check that what is served is what this source
@@ -29,6 +30,7 @@ export const BUNDLES = Object.freeze([
   { entry: "src/form.js", output: "haven-form.js" },
   { entry: "src/pow-worker.js", output: "haven-pow-worker.js" },
   { entry: "src/receipt-worker.js", output: "haven-receipt-worker.js" },
+  { entry: "src/status.js", output: "haven-status.js" },
 ]);
 
 function parseArgs(argv) {

@@ -13,7 +13,9 @@ a code that does not parse (`CodeError`). Partner messages and follow-ups
 `MessageFormatError` (a malformed field, named) and `MessageRefused` (a
 message a requester must not be shown: "not_signed" or "unreadable").
 For the mailbox (section 4): `mailbox_work_target` and the fetch answer's
-padding (`fetch_response`, `FETCH_BUCKETS`).
+padding (`fetch_response`, `FETCH_BUCKETS`). Reading a whole thread, as a
+requester's device or the intake's no-JavaScript path does: `read_thread`
+and its `Thread`.
 """
 
 from haven.replies.code import (
@@ -61,6 +63,7 @@ from haven.replies.message import (
     signing_public_key,
     write_message,
 )
+from haven.replies.thread import Thread, read_thread
 from haven.replies.words import LANGUAGES, word_list
 
 __all__ = [
@@ -89,6 +92,7 @@ __all__ = [
     "ReceiptCode",
     "ReplyKeys",
     "SigningKey",
+    "Thread",
     "WireMessage",
     "access_hash",
     "check_index",
@@ -104,6 +108,7 @@ __all__ = [
     "mailbox_work_target",
     "parse",
     "read_message",
+    "read_thread",
     "seal_follow_up",
     "signing_public_key",
     "word_list",

@@ -76,7 +76,7 @@ class ObservedPage:
 
 
 def haven_pages(languages: Sequence[str], categories: Sequence[str]) -> list[PageRequest]:
-    """The pages a requester reaches without typing: the language page, each help page, each form.
+    """The pages a requester reaches without typing: the language page, each help page, each form, each answers page.
 
     Review, sent and error pages come from the same base template as these
     and carry no script of their own beyond it (docs/site-integrity.md);
@@ -89,6 +89,9 @@ def haven_pages(languages: Sequence[str], categories: Sequence[str]) -> list[Pag
         for lang in languages
         for category in categories
     ]
+    # The answers page: its script reads the code phrase, so it is signed
+    # like the form's.
+    pages += [PageRequest("POST", "/", (("step", "status"), ("lang", lang))) for lang in languages]
     return pages
 
 

@@ -18,7 +18,17 @@ from schemas.routing import CATEGORIES
 # review, edit and send are the no-JavaScript mode's (with JavaScript the
 # form page does them in place).
 HELP, FORM, REVIEW, EDIT, SEND = "help", "form", "review", "edit", "send"
-STEPS = (HELP, FORM, REVIEW, EDIT, SEND)
+# The replies page (docs/web-status.md): the page where a requester types the
+# receipt code, and, without JavaScript, reading the thread, sending a
+# follow-up, and deleting the conversation (asked, then confirmed). They
+# name no kind of help, so they carry no category.
+STATUS = "status"
+STATUS_READ = "status_read"
+STATUS_FOLLOW_UP = "status_follow_up"
+STATUS_DELETE = "status_delete"
+STATUS_DELETE_CONFIRMED = "status_delete_confirmed"
+STATUS_STEPS = (STATUS, STATUS_READ, STATUS_FOLLOW_UP, STATUS_DELETE, STATUS_DELETE_CONFIRMED)
+STEPS = (HELP, FORM, REVIEW, EDIT, SEND, *STATUS_STEPS)
 # The fields of the body that say where the requester is.
 LANG_FIELD, STEP_FIELD, CATEGORY_FIELD = "lang", "step", "category"
 DEFAULT_LANG = "ru"
@@ -28,7 +38,8 @@ DEFAULT_LANG = "ru"
 class Place:
     lang: str
     step: str
-    # None only on the help step, where the category is being chosen.
+    # None on the help step, where the category is being chosen, and on the
+    # replies steps, which belong to no category.
     category: str | None
 
 
@@ -49,7 +60,7 @@ def read_place(form: Mapping[str, str]) -> Place:
     step = form.get(STEP_FIELD, "")
     if step not in STEPS:
         raise PlaceError(STEP_FIELD, lang)
-    if step == HELP:
+    if step == HELP or step in STATUS_STEPS:
         return Place(lang, step, None)
     category = form.get(CATEGORY_FIELD, "")
     if category not in CATEGORIES:

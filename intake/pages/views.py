@@ -27,6 +27,7 @@ from haven.envelope import Labels, digest, seal
 from haven.store import StoreUnavailable, UsedTickets
 from intake.directory_file import DirectoryExpired
 from intake.guards.nojs import SharedBucket, TicketRejected, Tickets
+from intake.pages import status
 from intake.pages.catalog import N_, Catalog, read_catalog
 from intake.pages.forms import (
     check,
@@ -43,6 +44,7 @@ from intake.pages.steps import (
     FORM,
     HELP,
     SEND,
+    STATUS_STEPS,
     Place,
     PlaceError,
     read_place,
@@ -67,6 +69,7 @@ STATIC_FILES = {
     "quick-exit.js": "text/javascript",
     "haven-form.js": "text/javascript",
     "haven-pow-worker.js": "text/javascript",
+    "haven-status.js": "text/javascript",
     "haven-receipt-worker.js": "text/javascript",
 }
 # The Web Worker that makes a receipt code and derives its keys: the one
@@ -115,6 +118,10 @@ class PagesState:
     catalog: Catalog
     tickets: Tickets
     bucket: SharedBucket
+    # The replies page's own bucket (intake.pages.status): reading a thread
+    # without JavaScript costs an Argon2id derivation, and a flood of codes
+    # must not take the tokens of people sending requests, nor the reverse.
+    status_bucket: SharedBucket
 
 
 def pages_state() -> PagesState:
@@ -135,6 +142,12 @@ def install(app: Flask, state: IntakeState, clock: Any) -> None:
             clock=clock,
         ),
         bucket=SharedBucket(
+            size=settings.nojs_bucket_size,
+            per_minute=settings.nojs_refill_per_minute,
+            reserved_percent=settings.nojs_reserved_percent,
+            clock=clock,
+        ),
+        status_bucket=SharedBucket(
             size=settings.nojs_bucket_size,
             per_minute=settings.nojs_refill_per_minute,
             reserved_percent=settings.nojs_reserved_percent,
@@ -196,6 +209,10 @@ def step() -> Response:
             text_msgid=WRONG_PLACE,
             text_values={"field": wrong.field},
         )
+    if place.step in STATUS_STEPS:
+        # The answers page checks its own tickets (a page posted again
+        # after a read is told so in its own words).
+        return status.answer(place, _status_kit())
     # A page posted again with a spent ticket is Back or reload after a send
     # (the browser keeps the body in its history): answered without a word of
     # the request, not even its kind of help.
@@ -250,6 +267,37 @@ def _form_page(
         ticket=_next_ticket(),
         alert=translate(FIX_ERRORS) if errors else None,
         with_bundle=True,
+    )
+
+
+def _status_kit() -> status.PageKit:
+    state = pages_state()
+    return status.PageKit(
+        render=_page,
+        translate=state.catalog.gettext,
+        tickets=state.tickets,
+        bucket=state.status_bucket,
+        next_ticket=_next_ticket,
+        config=_status_config,
+    )
+
+
+def _status_config(lang: str) -> Markup:
+    """The replies page's #haven-config: its URLs, the pinned network key, its texts."""
+    state = intake_state()
+    return _script_json(
+        {
+            "lang": lang,
+            "network_key": base64.b64encode(state.settings.network_verify_key.raw).decode("ascii"),
+            "directory_url": "/v1/directory",
+            "challenge_url": "/v1/challenge",
+            "fetch_url": "/v1/mailbox/fetch",
+            "delete_url": "/v1/mailbox/delete",
+            "follow_up_url": "/v1/follow-ups",
+            "pow_worker_url": "/static/haven-pow-worker.js",
+            "receipt_worker_url": RECEIPT_WORKER_PATH,
+            "messages": status.bundle_messages(pages_state().catalog, lang),
+        }
     )
 
 

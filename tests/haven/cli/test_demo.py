@@ -82,8 +82,8 @@ def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
     assert "Broker: the configured one at amqp://guest@" in done.stdout
     assert "The router gave it to demo-" in done.stdout
     # The demo signs the code its intake serves, and checks the running site against it.
-    assert "site manifest haven-demo version 1: 19 pages, 5 files" in done.stdout
-    assert "serves the signed code: 19 pages and 5 files match" in done.stdout
+    assert "site manifest haven-demo version 1: 22 pages, 6 files" in done.stdout
+    assert "serves the signed code: 22 pages and 6 files match" in done.stdout
     assert "1 new, 0 duplicate, 0 declined" in done.stdout
     chosen = done.stdout.split("The router gave it to ")[1].split(":")[0]
     # The partner read it with its own broker user and key: in its inbox, decrypted.
@@ -176,7 +176,7 @@ def test_the_demo_runs_from_an_installed_package_away_from_any_checkout(
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "1 new, 0 duplicate, 0 declined" in done.stdout
     # Signed from the installed copy's own templates and files, and served as signed.
-    assert "serves the signed code: 19 pages and 5 files match" in done.stdout
+    assert "serves the signed code: 22 pages and 6 files match" in done.stdout
     where = subprocess.run(
         [
             sys.executable,

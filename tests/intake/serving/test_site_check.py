@@ -120,7 +120,7 @@ def test_the_published_site_passes(
     code, lines, err = check_site(capsys, url, files.verify_key_file)
     assert (code, err) == (0, "")
     assert lines == [
-        f"{url} serves the signed code: 19 pages and 5 files match the site manifest "
+        f"{url} serves the signed code: 22 pages and 6 files match the site manifest "
         f"haven-test version 1, valid until {lines[0].rsplit(' ', 1)[1]}"
     ]
 
@@ -152,8 +152,9 @@ def test_an_unlisted_inline_script_fails(
 
     code, lines, _ = check_site(capsys, serve(inject), files.verify_key_file)
     assert code == 1
-    # Every page is served at "/": the language page and each posted step.
-    assert len(lines) == 19
+    # Every page is served at "/": the language page and each posted step
+    # (help, the forms, the answers pages).
+    assert len(lines) == 22
     assert lines[0].startswith("page GET /: unlisted inline-script sha256=")
     assert all(": unlisted inline-script sha256=" in line for line in lines)
 
@@ -171,7 +172,7 @@ def test_a_swapped_network_key_in_the_form_config_fails(
 
     code, lines, _ = check_site(capsys, serve(swap), files.verify_key_file)
     assert code == 1
-    assert len(lines) == 15  # each form page, in three languages
+    assert len(lines) == 18  # each form page and each answers page, in three languages
     assert any(line.startswith(f"page {FORM_PAGE}: inline-script sha256=") for line in lines)
     assert all(", signed inline-script sha256=" in line for line in lines)
 
