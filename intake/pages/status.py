@@ -63,6 +63,8 @@ from schemas.directory import Directory
 from schemas.messages import MESSAGES
 
 CODE_FIELD, TEXT_FIELD, TICKET_FIELD = "code", "text", "ticket"
+# The partner the page said a follow-up goes to ("Write to …").
+PARTNER_FIELD = "partner"
 # A receipt code as typed is nine short words; a body field far longer is
 # not a code, and is refused before it is parsed.
 MAX_CODE_CHARS = 400
@@ -94,6 +96,10 @@ SPENT_TITLE = N_("This page was already used")
 SPENT_TEXT = N_(
     "This page was already used, so nothing of it is shown again. "
     "To read your answers, start again from the first page."
+)
+NEW_WRITER = N_(
+    "A new message has arrived since you opened the conversation, so yours was not sent. "
+    "Read it, and check who your message goes to before you send it again."
 )
 NO_PARTNER = N_(
     "No organisation has written to you yet, so there is nobody to send a message to. "
@@ -354,8 +360,10 @@ def _thread_page(
         thread=thread,
         state_text=(kit.translate(lang, STATE_TEXTS[thread.state]) if thread.state else None),
         state_texts={s: kit.translate(lang, t) for s, t in STATE_TEXTS.items()},
-        # Who a follow-up goes to: the latest message's organisation.
+        # Who a follow-up goes to: the latest message's organisation. Its id
+        # travels with the form, so that the follow-up goes to the one named.
         partner_name=thread.messages[-1].partner_name if thread.messages else None,
+        partner_id=thread.latest_partner or "",
         # Carried in the page (never stored, never cached: no-store) so that
         # the follow-up and delete forms need not ask for it again.
         code=typed,
@@ -370,21 +378,36 @@ def _thread_page(
 def _follow_up(place: Place, kit: PageKit) -> Response:
     """Seal the follow-up to every current key of the latest message's partner, and queue it."""
     typed, code = _posted_code(place, kit)
+    named = request.form.get(PARTNER_FIELD, "")
     text = request.form.get(TEXT_FIELD, "").replace("\r\n", "\n")
     problem = follow_up_problem(text)
     if problem is not None:
         # Checked before the ticket: a text to fix spends nothing.
         g.error_code = "invalid"
         error = MESSAGES[problem][place.lang].format(max=MAX_FOLLOW_UP_CHARS)
-        return _follow_up_page(place, kit, typed, text, error=error, status=422)
+        return _follow_up_page(place, kit, typed, named, text, error=error, status=422)
 
     def refused_page(alert: str | None, status: int) -> Response:
-        return _follow_up_page(place, kit, typed, text, alert=alert, status=status)
+        return _follow_up_page(place, kit, typed, named, text, alert=alert, status=status)
 
     _admit(place, kit, refused_page)
     opened = _open(place, kit, code, refused_page)
     state = intake_state()
     partner_id = opened.thread.latest_partner
+    if partner_id is not None and named != partner_id:
+        # The page named another organisation (someone wrote since it was
+        # shown, or the body was altered): the text goes to nobody unseen.
+        # The thread again, with the new writer named and the text kept.
+        g.error_code = "invalid"
+        return _thread_page(
+            place,
+            kit,
+            typed,
+            opened.thread,
+            text=text,
+            alert=kit.translate(place.lang, NEW_WRITER),
+            status=409,
+        )
     partner = partner_by_id(opened.directory, partner_id) if partner_id is not None else None
     if partner is None or not partner.keys:
         # Nobody has written yet, or the organisation has left the network.
@@ -401,7 +424,13 @@ def _follow_up(place: Place, kit: PageKit) -> Response:
         # What follow_up_problem does not see (a lone surrogate): the same answer.
         g.error_code = "invalid"
         return _follow_up_page(
-            place, kit, typed, text, error=MESSAGES["control_chars"][place.lang], status=422
+            place,
+            kit,
+            typed,
+            named,
+            text,
+            error=MESSAGES["control_chars"][place.lang],
+            status=422,
         )
     # Sealed in memory to that partner alone: the labels name it and are
     # authenticated, so the follow-up cannot be pointed at anyone else; the
@@ -439,6 +468,7 @@ def _follow_up_page(
     place: Place,
     kit: PageKit,
     typed: str,
+    named: str,
     text: str,
     *,
     error: str | None = None,
@@ -451,6 +481,7 @@ def _follow_up_page(
         place.lang,
         status=status,
         code=typed,
+        partner_id=named,
         ticket=kit.next_ticket(),
         text=text,
         error=error,

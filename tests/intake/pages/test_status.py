@@ -477,3 +477,39 @@ def test_the_page_and_the_thread_speak_the_page_language(
     # The code's own language does not matter: the keys depend on its bits alone.
     thread = text_of(read(client, clock, format_code(code), lang=lang))
     assert state in thread
+
+
+def test_a_follow_up_goes_only_to_the_partner_the_page_named(
+    client_clock: tuple[FlaskClient, FakeClock],
+    mailboxes: Mailboxes,
+    code: ReceiptCode,
+    partners: dict[str, PrivateKey],
+    channel: BlockingChannel,
+) -> None:
+    # The page said "Write to lawyers"; another organisation wrote while the
+    # person typed. The text must not go to it unseen: the page asks again.
+    client, clock = client_clock
+    write(mailboxes, code, "lawyers", partners["lawyers"])
+    thread = read(client, clock, format_code(code))
+    assert "Partner lawyers" in text_of(thread)
+    write(mailboxes, code, "evacuators", partners["evacuators"], minutes=10)
+    clock.advance(30)
+    asked = client.post("/", data=carried(thread, "status_follow_up", text=FOLLOW_UP))
+    assert asked.status_code == 409, text_of(asked)
+    assert drain(channel) == []
+    assert FOLLOW_UP in text_of(asked)  # the text is kept, to send again
+    # Sent again from the page that now names the new writer: it goes there.
+    clock.advance(30)
+    sent = client.post("/", data=carried(asked, "status_follow_up", text=FOLLOW_UP))
+    assert sent.status_code == 200, text_of(sent)
+    ((_, envelope),) = drain(channel)
+    assert open_envelope(envelope, [partners["evacuators"]]).labels.region == "evacuators"
+    # A body naming anyone but the latest writer is refused the same way.
+    for named in ("lawyers", "", "nobody-here"):
+        clock.advance(30)
+        forged = client.post(
+            "/", data={**carried(sent, "status_follow_up", text=FOLLOW_UP), "partner": named}
+        )
+        assert forged.status_code == 409, named
+        sent = forged
+    assert drain(channel) == []
