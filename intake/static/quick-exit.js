@@ -42,4 +42,27 @@
       leave();
     }
   });
+
+  // The answers page (docs/web-status.md): its deferred bundle takes the
+  // code field over, so that the code never leaves the phone. On a slow link
+  // the page can be typed into before the bundle has come; a press of Open
+  // then would post the code to the server. So until the page has loaded
+  // the press is held, and then made again: the bundle takes it if it
+  // started (it marks the form), the no-JavaScript path posts it if not.
+  var heldForm = null;
+  var loaded = false;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (loaded || !form || form.id !== "haven-status-form") return;
+    if (form.hasAttribute("data-haven-js")) return;
+    event.preventDefault();
+    heldForm = form;
+  }, true);
+  window.addEventListener("load", function () {
+    loaded = true;
+    var form = heldForm;
+    heldForm = null;
+    var button = form && form.querySelector('[type="submit"]');
+    if (button) button.click();
+  });
 })();

@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
-from playwright.sync_api import BrowserContext, Page, Response
+from playwright.sync_api import BrowserContext, Page, Response, Route
 from playwright.sync_api import Error as PlaywrightError
 
 from haven.envelope import PrivateKey
@@ -384,3 +384,32 @@ def test_the_answers_page_fits_320_px_and_opens_by_keyboard_alone(
     page.keyboard.press("Enter")
     page.wait_for_selector("text=Сообщений нет.", timeout=90_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_a_code_typed_before_the_script_arrives_is_held_not_posted(
+    web_network: Network, new_context: Callable[..., BrowserContext]
+) -> None:
+    """On a slow link the page is usable before its deferred bundle arrives: Open waits for it.
+
+    Posted then, the code would reach the server although JavaScript is on
+    and the page says the code never leaves the phone.
+    """
+    page = new_context().new_page()
+    held: list[Route] = []
+    page.route("**/static/haven-status.js", lambda route: held.append(route))  # noqa: PLW0108
+    bodies: list[str] = []
+    page.on("request", lambda request: bodies.append(request.post_data or ""))
+    page.goto(web_network.intake_url + "/")
+    choose_russian(page)
+    page.click('button[name="step"][value="status"]')
+    page.wait_for_selector("#field-code")
+    page.fill("#field-code", format_code(generate("ru")))
+    page.click('#haven-status-form [type="submit"]')
+    page.wait_for_timeout(1500)
+    assert not any("code=" in body for body in bodies)
+    assert len(held) == 1  # the bundle is still on its way
+    held[0].continue_()
+    # Once it has come, the held press opens the thread on the phone.
+    page.wait_for_selector("#haven-thread:not([hidden])", timeout=90_000)
+    assert "Сообщений нет." in page.inner_text("#haven-thread")
+    assert not any("code=" in body for body in bodies)
