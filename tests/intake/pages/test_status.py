@@ -513,3 +513,21 @@ def test_a_follow_up_goes_only_to_the_partner_the_page_named(
         assert forged.status_code == 409, named
         sent = forged
     assert drain(channel) == []
+
+
+def test_a_partners_text_is_shown_as_text_never_as_markup(
+    client_clock: tuple[FlaskClient, FakeClock],
+    mailboxes: Mailboxes,
+    code: ReceiptCode,
+    partners: dict[str, PrivateKey],
+) -> None:
+    # A partner's text is whatever a (possibly hostile) partner typed.
+    hostile = '<img src=x onerror="alert(1)"></p><script>alert(2)</script>'
+    client, clock = client_clock
+    write(mailboxes, code, "lawyers", partners["lawyers"], text=hostile)
+    response = read(client, clock, format_code(code))
+    assert response.status_code == 200
+    raw = response.get_data(as_text=True)
+    assert "<img" not in raw
+    assert "<script>alert" not in raw
+    assert hostile in text_of(response)  # shown, exactly, as text
