@@ -25,6 +25,7 @@ CODES: dict[str, tuple[int, str]] = {
     "pow_expired": (403, "pow_failed"),
     "pow_insufficient": (403, "pow_failed"),
     "not_signed": (403, "not_signed"),
+    "cross_site": (403, "invalid"),
     "not_found": (404, "not_found"),
     "method_not_allowed": (405, "method_not_allowed"),
     "mailbox_unknown": (409, "mailbox_unknown"),

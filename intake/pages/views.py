@@ -108,6 +108,15 @@ UNAVAILABLE = N_(
     "Your answers are still here. Wait {seconds} seconds and press Send again."
 )
 FIX_ERRORS = N_("Some answers need a fix. They are marked below.")
+CROSS_SITE_TITLE = N_("This page came from another site")
+CROSS_SITE_TEXT = N_(
+    "Another website sent this page here, so nothing of it was used. "
+    "Open this site yourself and start again from the first page."
+)
+# Where a browser says a post came from (Sec-Fetch-Site): this site itself,
+# or the person (a page posted again from history). Anything else is
+# another site's page posting here.
+_OWN_POSTS = frozenset({"same-origin", "none"})
 WRONG_PLACE = N_(
     "This page arrived without a valid “{field}”, so it cannot be shown. Start again from the first page."
 )
@@ -188,6 +197,29 @@ def language() -> Response:
         uk=functools.partial(catalog.gettext, "uk"),
         en=functools.partial(catalog.gettext, "en"),
     )
+
+
+@pages.before_request
+def refuse_other_sites() -> Response | None:
+    """Every post of a page must come from this site's own pages."""
+    if request.method != "POST":
+        return None
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in _OWN_POSTS:
+        # A hostile site could post a code of its own choosing from the
+        # person's browser: they would read, and answer into, a
+        # conversation that is not theirs, the answer sealed to the
+        # attacker's reply key. Or it could send a request in their name.
+        # Browsers that say nothing (older ones) are let through.
+        g.error_code = "cross_site"
+        return _page(
+            "error.html",
+            "ru",
+            status=403,
+            title_msgid=CROSS_SITE_TITLE,
+            text_msgid=CROSS_SITE_TEXT,
+            text_values={},
+        )
+    return None
 
 
 @pages.post("/", provide_automatic_options=False)

@@ -531,3 +531,51 @@ def test_a_partners_text_is_shown_as_text_never_as_markup(
     assert "<img" not in raw
     assert "<script>alert" not in raw
     assert hostile in text_of(response)  # shown, exactly, as text
+
+
+@pytest.mark.parametrize("where", ["cross-site", "same-site"])
+def test_a_page_another_site_posts_here_is_refused_before_it_is_read(
+    client_clock: tuple[FlaskClient, FakeClock],
+    mailboxes: Mailboxes,
+    code: ReceiptCode,
+    partners: dict[str, PrivateKey],
+    where: str,
+) -> None:
+    """A hostile site posting its own code from the person's browser would
+    show them a thread that is not theirs, and a follow-up written there
+    would carry the attacker's reply key. The browser says where a post
+    comes from; only this site's own pages (and history) are answered."""
+    client, clock = client_clock
+    keys = derive(code)
+    message = PartnerMessage(
+        kind="status",
+        partner="lawyers",
+        mailbox_id=keys.mailbox_id,
+        request="cd" * 32,
+        state="received",
+        text="",
+        sent_at="2026-11-30T08:00:00Z",
+    )
+    wire = write_message(
+        message, keys.reply_key.public_key, SigningKey.from_partner_key(partners["lawyers"])
+    )
+    mailboxes.write(
+        keys.mailbox_id,
+        access_hash(keys.access_secret),
+        wire.message_id,
+        json.dumps(wire.to_json()).encode(),
+    )
+    ticket = ticket_of(open_page(client, "ru"))
+    clock.advance(30)
+    form = {"lang": "ru", "step": "status_read", "code": format_code(code), "ticket": ticket}
+    refused = client.post("/", data=form, headers={"Sec-Fetch-Site": where})
+    assert refused.status_code == 403
+    assert "с другого сайта" in unescape(refused.get_data(as_text=True))
+    assert "Организация получила" not in unescape(refused.get_data(as_text=True))
+    # The same post from the site's own page (or with no such header) opens the thread.
+    for own in ({"Sec-Fetch-Site": "same-origin"}, {}):
+        ticket = ticket_of(open_page(client, "ru"))
+        clock.advance(30)
+        opened = client.post("/", data={**form, "ticket": ticket}, headers=own)
+        assert opened.status_code == 200
+        assert "Организация получила" in unescape(opened.get_data(as_text=True))
