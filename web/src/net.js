@@ -143,6 +143,7 @@ export async function postWithWork({
   accepted,
   onWorking = () => {},
   onProgress = () => {},
+  onSending = () => {},
   onWait = async () => {},
   maxBusy = 3,
   maxPow = 2,
@@ -163,6 +164,7 @@ export async function postWithWork({
     onWorking();
     onProgress(0);
     const nonce = await solveInWorker(workerUrl, challenge, targetHex, onProgress);
+    onSending();
     const response = await request(url, {
       method: "POST",
       // The token in its header too: the intake checks it before the body.
