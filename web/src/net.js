@@ -34,9 +34,7 @@ export function toBase64(bytes) {
   return btoa(binary);
 }
 
-export function toHex(bytes) {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { toHex } from "./bytes.js";
 
 /** fetch, same-origin only, no cookies, no cache, no redirect, no referrer. */
 export async function request(url, init = {}) {
