@@ -120,6 +120,14 @@ def release_code_file(path: Path | None) -> None:
         path.unlink()
 
 
+def hand_over_code(code: ReceiptCode | None, path: Path | None) -> None:
+    """Once the request has left: its code to the requester, or, with none, no empty file left behind."""
+    if code is None:
+        release_code_file(path)
+    else:
+        show_code(code, path)
+
+
 def show_code(code: ReceiptCode, path: Path | None) -> None:
     """Hand the code to the requester, once: into the reserved file, else on standard output."""
     text = format_code(code)

@@ -2,60 +2,26 @@
 
 Fetching and deleting the mailbox a receipt code opens, reading its thread
 against the verified directory, and sending a follow-up. The cryptography
-is haven.replies'; the HTTP client and the proof of work are
+and the thread itself (haven.replies.thread, shared with the intake's
+no-JavaScript page) are haven.replies'; the HTTP client and the proof of work are
 haven.cli.intake_client's, shared with `haven submit`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from haven import replies
 from haven.cli.common import CliError
 from haven.cli.intake_client import paid_post, refusal
 from haven.cli.receipt import mailbox_body
 from haven.cli.submit_cmd import FOLLOW_UPS_PATH, submit
 from haven.directory import partner_by_id, signing_keys
 from haven.envelope import PublicKey
-from haven.replies import (
-    FollowUp,
-    MessageFormatError,
-    MessageRefused,
-    PartnerMessage,
-    ReplyKeys,
-    WireMessage,
-    read_message,
-    seal_follow_up,
-)
+from haven.replies import FollowUp, ReplyKeys, Thread, seal_follow_up
 from haven.replies.mailbox import mailbox_work_target
 from schemas.directory import Directory
-
-
-@dataclass(frozen=True)
-class Thread:
-    """What a mailbox holds, as the requester may see it.
-
-    `messages` are the ones that verified and opened, in `sent_at` order;
-    `refused` counts the others, of which nothing is shown (section 3.5).
-    """
-
-    messages: tuple[PartnerMessage, ...]
-    refused: int
-
-    @property
-    def state(self) -> str | None:
-        """The current status: the last status message's state."""
-        states = [m.state for m in self.messages if m.kind == "status"]
-        return states[-1] if states else None
-
-    def partners(self) -> tuple[str, ...]:
-        """Who wrote in this thread, latest message last."""
-        seen: dict[str, None] = {}
-        for message in self.messages:
-            seen.pop(message.partner, None)
-            seen[message.partner] = None
-        return tuple(seen)
 
 
 def _mailbox_post(base: str, action: str, keys: ReplyKeys) -> dict[str, Any]:
@@ -89,27 +55,10 @@ def delete_mailbox(base: str, keys: ReplyKeys) -> None:
 
 
 def read_thread(wires: Sequence[object], keys: ReplyKeys, directory: Directory) -> Thread:
-    """Every message verified against the directory's signing keys, then opened; the rest refused."""
-    opened: list[PartnerMessage] = []
-    refused = 0
-    for item in wires:
-        try:
-            if not isinstance(item, dict):
-                raise MessageFormatError("message", "not an object")
-            wire = WireMessage.from_json(item)
-            message = read_message(
-                wire, keys.mailbox_id, keys.reply_key, signing_keys(directory, wire.partner)
-            )
-        except (MessageFormatError, MessageRefused):
-            # Neither the reason nor any part of it is shown: a message that
-            # is not provably a partner's may be a lure written to look like one.
-            refused += 1
-            continue
-        opened.append(message)
-    # A stable sort: messages of the same second keep the order they were
-    # stored in, so a status and the reply written with it read as sent.
-    opened.sort(key=lambda message: message.sent_at)
-    return Thread(tuple(opened), refused)
+    """The mailbox's thread, each message verified against the directory's signing keys."""
+    return replies.read_thread(
+        wires, keys.mailbox_id, keys.reply_key, lambda partner: signing_keys(directory, partner)
+    )
 
 
 def display_name(directory: Directory, partner_id: str) -> str:

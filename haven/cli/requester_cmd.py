@@ -20,14 +20,13 @@ from haven.cli.common import CliError, Commands, read_bytes
 from haven.cli.intake_client import fetch_directory
 from haven.cli.receipt import keys_of
 from haven.cli.requester import (
-    Thread,
     delete_mailbox,
     display_name,
     fetch_wires,
     read_thread,
     send_follow_up,
 )
-from haven.replies import MAX_FOLLOW_UP_CHARS, ReplyKeys
+from haven.replies import MAX_FOLLOW_UP_CHARS, ReplyKeys, Thread
 from schemas.directory import Directory
 
 NETWORK_KEY_ENV = "HAVEN_NETWORK_VERIFY_KEY_FILE"

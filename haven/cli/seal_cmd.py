@@ -21,9 +21,9 @@ from haven.cli.network_cmd import load_verified
 from haven.cli.receipt import (
     REPLY_MEMBERS,
     add_code_file_option,
+    hand_over_code,
     release_code_file,
     reserve_code_file,
-    show_code,
     with_reply_keys,
 )
 from haven.directory import DirectoryError, recipient_keys
@@ -162,10 +162,7 @@ def run_seal(args: argparse.Namespace) -> int:
         release_code_file(args.code_file)
         raise
     print(f"sealed to {len(recipients)} keys: {len(envelope)} bytes")
-    if code is None:
-        release_code_file(args.code_file)
-    else:
-        show_code(code, args.code_file)
+    hand_over_code(code, args.code_file)
     return 0
 
 

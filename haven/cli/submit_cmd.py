@@ -20,9 +20,9 @@ from haven.cli.common import CliError, Commands, read_bytes
 from haven.cli.intake_client import fetch_directory, paid_post, refusal
 from haven.cli.receipt import (
     add_code_file_option,
+    hand_over_code,
     release_code_file,
     reserve_code_file,
-    show_code,
 )
 from haven.cli.seal_cmd import load_request, seal_content
 from haven.directory import DirectoryError, recipient_keys
@@ -122,8 +122,5 @@ def run(args: argparse.Namespace) -> int:
         release_code_file(args.code_file)
         raise
     print(f"queued: {request_id}")
-    if code is None:
-        release_code_file(args.code_file)
-    else:
-        show_code(code, args.code_file)
+    hand_over_code(code, args.code_file)
     return 0

@@ -2,18 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import g
+from marshmallow import Schema
 
 from haven.broker import BrokerUnavailable
-from haven.envelope import EnvelopeFormatError, Header, Labels, inspect
+from haven.envelope import EnvelopeFormatError, Header, Labels, digest, inspect
+from intake.api.body import read_json
+from intake.api.paid import admit_challenge, check_solution
+from intake.api.submission import load_document
 from intake.directory_file import DirectoryExpired, ServedDocument
 from intake.errors import ApiError
 from intake.state import IntakeState
+from schemas.http import Submission
 
 # How long a requester's device should wait when the directory has expired:
 # the publisher has to sign a new one, which takes a person, not a retry.
 DIRECTORY_RETRY_AFTER = 300
 LABEL_NAMES = ("category", "region", "language", "urgency")
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A device-sealed document that has paid and whose envelope's public checks pass."""
+
+    submission: Submission
+    request_id: str
+    header: Header
+
+
+def admit_sealed(state: IntakeState, schema: Schema) -> Sealed:
+    """A submission or a follow-up, checked in this order; the first failure answers.
+
+    The challenge token in its header (403, before the body is read), the
+    body by `schema` (415, 413, 400, 422), the work over the envelope's
+    digest (403), the envelope's structure (422), the routing equal to its
+    labels (422). An unpaid flood is refused after one SHA-256 of its
+    envelope and nothing else.
+    """
+    admitted = admit_challenge(state)
+    submission: Submission = load_document(schema, read_json(state.settings.max_body_bytes))
+    request_id = digest(submission.envelope)
+    check_solution(state, admitted, submission.pow, bytes.fromhex(request_id))
+    parsed = inspect_device_envelope(submission.envelope)
+    check_routing(parsed.labels, submission.routing)
+    return Sealed(submission, request_id, parsed)
 
 
 def served_directory(state: IntakeState) -> ServedDocument:

@@ -16,7 +16,6 @@ import json
 from flask import Blueprint, Response, g, jsonify
 
 from haven.directory import partner_by_id, signing_keys
-from haven.envelope import digest
 from haven.replies import (
     FOLLOW_UP_CATEGORY,
     MessageFormatError,
@@ -31,8 +30,7 @@ from haven.replies import (
 from haven.store import StoreUnavailable, WriteOutcome
 from intake.api.body import read_json
 from intake.api.envelopes import (
-    check_routing,
-    inspect_device_envelope,
+    admit_sealed,
     publish_once,
     served_directory,
 )
@@ -53,7 +51,6 @@ from schemas.http import (
     MailboxWrite,
     MailboxWriteSchema,
     MessageStoredSchema,
-    Submission,
 )
 
 replies = Blueprint("replies", __name__, url_prefix="/v1")
@@ -325,14 +322,8 @@ def follow_up() -> tuple[Response, int]:
     them and no other (422 `envelope_invalid`).
     """
     state = intake_state()
-    admitted = admit_challenge(state)
-    submission: Submission = load_document(
-        _FOLLOW_UP_SCHEMA, read_json(state.settings.max_body_bytes)
-    )
-    request_id = digest(submission.envelope)
-    check_solution(state, admitted, submission.pow, bytes.fromhex(request_id))
-    parsed = inspect_device_envelope(submission.envelope)
-    check_routing(parsed.labels, submission.routing)
+    sealed = admit_sealed(state, _FOLLOW_UP_SCHEMA)
+    submission, request_id, parsed = sealed.submission, sealed.request_id, sealed.header
     directory = served_directory(state).directory
     partner = partner_by_id(directory, submission.routing.region)
     if partner is None:

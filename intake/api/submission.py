@@ -8,16 +8,8 @@ from marshmallow import Schema, ValidationError
 
 from intake.errors import ApiError
 from schemas.errors import field_errors
-from schemas.http import Submission, SubmissionSchema
 
-_SCHEMA = SubmissionSchema()
 _SHOWN = 5
-
-
-def load_submission(data: Any) -> Submission:
-    """The validated submission, or 422 naming every field at fault (never a value)."""
-    submission: Submission = load_document(_SCHEMA, data)
-    return submission
 
 
 def load_document(schema: Schema, data: Any) -> Any:

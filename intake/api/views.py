@@ -5,17 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from haven.directory import eligible_partners
-from haven.envelope import Labels, digest
-from intake.api.body import read_json
+from haven.envelope import Labels
 from intake.api.envelopes import (
-    check_routing,
-    inspect_device_envelope,
+    admit_sealed,
     publish_once,
     served_directory,
 )
 from intake.api.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
-from intake.api.paid import admit_challenge, check_solution
-from intake.api.submission import load_submission
 from intake.errors import ApiError
 from intake.guards.pow import ALGORITHM, CHALLENGE_HEADER
 from intake.state import intake_state
@@ -87,6 +83,8 @@ def directory() -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 
+
+_SUBMISSION_SCHEMA = SubmissionSchema()
 
 # The signed site manifest's document, as the OpenAPI document describes it.
 _SITE_MANIFEST_DOCUMENT = {
@@ -236,15 +234,8 @@ def submit() -> tuple[Response, int]:
     acceptance it is not published again.
     """
     state = intake_state()
-    # The token first, from its header (HMAC, version, expiry, difficulty).
-    admitted = admit_challenge(state)
-    submission = load_submission(read_json(state.settings.max_body_bytes))
-    request_id = digest(submission.envelope)
-    # Then the work itself: an unpaid flood is refused after one SHA-256
-    # of its envelope and nothing else.
-    check_solution(state, admitted, submission.pow, bytes.fromhex(request_id))
-    parsed = inspect_device_envelope(submission.envelope)
-    check_routing(parsed.labels, submission.routing)
+    sealed = admit_sealed(state, _SUBMISSION_SCHEMA)
+    submission, request_id, parsed = sealed.submission, sealed.request_id, sealed.header
     _check_recipients(served_directory(state).directory, parsed.kids, parsed.labels)
     publish_once(state, submission.envelope, request_id, category=submission.routing.category)
     return jsonify(id=request_id, status="queued"), 202

@@ -14,6 +14,8 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
+import { concatBytes, toHex } from "./bytes.js";
+
 export const DOCUMENT_FORMAT = "haven-signed-v1";
 // haven.directory.verify.PURPOSE: a signature made for anything else the
 // network key may sign later is not a directory signature.
@@ -84,20 +86,6 @@ function isSigningPublicKey(bytes) {
   } catch {
     return false;
   }
-}
-
-function toHex(bytes) {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-function concatBytes(parts) {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function isObject(value) {

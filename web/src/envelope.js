@@ -12,6 +12,8 @@
 import { Aes256Gcm, CipherSuite, HkdfSha256 } from "@hpke/core";
 import { XWing } from "@hpke/hybridkem-x-wing";
 
+import { concatBytes, toHex } from "./bytes.js";
+
 export const BUCKETS = Object.freeze([4096, 16384, 65536]);
 export const LENGTH_PREFIX_BYTES = 4;
 export const MAX_CONTENT_BYTES = BUCKETS[BUCKETS.length - 1] - LENGTH_PREFIX_BYTES;
@@ -106,16 +108,6 @@ function copyBytes(bytes) {
   return new Uint8Array(bytes);
 }
 
-function concatBytes(parts) {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 function compareBytes(a, b) {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i += 1) {
@@ -124,10 +116,6 @@ function compareBytes(a, b) {
     }
   }
   return a.length - b.length;
-}
-
-function toHex(bytes) {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 async function sha256(bytes) {

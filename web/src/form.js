@@ -22,33 +22,16 @@
 import { DirectoryError, recipientKeys, verifyDirectory } from "./directory.js";
 import { digest, seal } from "./envelope.js";
 import { collect, contentDocument, message, reviewRows, ROUTING_FIELDS } from "./fields.js";
-import submission from "../../schemas/json/submission.schema.json" with { type: "json" };
+import { Failure, postWithWork, request, serverError, sleep, toBase64 } from "./net.js";
 
 // How often a busy intake (503) is waited for, and how often new work is
 // fetched after a 403, before the page gives up and says so.
 const MAX_BUSY_RETRIES = 3;
 const MAX_POW_RETRIES = 2;
-const MAX_RETRY_AFTER_SECONDS = 120;
-const DEFAULT_RETRY_AFTER_SECONDS = 5;
-// The request header that carries the challenge token (docs/intake-api.md).
-const POW_HEADER = "Haven-Pow-Challenge";
-// What the intake accepts as a nonce (schemas/json/submission.schema.json).
-const NONCE_RE = new RegExp(submission.properties.pow.properties.nonce.pattern, "u");
-const SERVER_CODE_RE = /^[a-z_]{1,40}$/;
-const SERVER_FIELD_RE = /^[A-Za-z0-9_.<> -]{1,80}$/;
 
 const encoder = new TextEncoder();
 const HAVEN_REPLY = "haven_reply";
 const RECEIPT_CODE_RE = /^\p{L}+(?: \p{L}+){8}$/u;
-
-/** A failure shown in #haven-error: a message key and its placeholders. */
-class Failure extends Error {
-  constructor(key, params = {}) {
-    super(key);
-    this.key = key;
-    this.params = params;
-  }
-}
 
 function byId(id) {
   return document.getElementById(id);
@@ -73,17 +56,6 @@ function text(node) {
     .replace(/\s*\*$/, "")
     .trim();
 }
-
-function toBase64(bytes) {
-  let binary = "";
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + chunk));
-  }
-  return btoa(binary);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function start() {
   const configElement = byId("haven-config");
@@ -249,36 +221,6 @@ function start() {
 
   // --- the network: the three URLs of the config, same-origin only -------
 
-  async function request(url, init = {}) {
-    try {
-      return await fetch(url, {
-        ...init,
-        // same-origin: the config's URLs are the intake's own; a redirect
-        // elsewhere is refused rather than followed. no-store: no copy of
-        // what was fetched stays in the browser's cache.
-        mode: "same-origin",
-        credentials: "omit",
-        cache: "no-store",
-        redirect: "error",
-        referrerPolicy: "no-referrer",
-      });
-    } catch {
-      throw new Failure("network_error");
-    }
-  }
-
-  async function serverError(response) {
-    try {
-      const error = (await response.json())?.error ?? {};
-      return {
-        code: SERVER_CODE_RE.test(error.code) ? error.code : String(response.status),
-        field: SERVER_FIELD_RE.test(error.field) ? error.field : "",
-      };
-    } catch {
-      return { code: String(response.status), field: "" };
-    }
-  }
-
   async function fetchDirectory() {
     const response = await request(config.directory_url);
     if (response.status !== 200) {
@@ -295,49 +237,6 @@ function start() {
       }
       throw error;
     }
-  }
-
-  async function fetchChallenge() {
-    const response = await request(config.challenge_url);
-    if (response.status === 503) {
-      return { busy: response };
-    }
-    if (response.status !== 200) {
-      throw new Failure("network_error");
-    }
-    const challenge = await response.json();
-    if (typeof challenge?.token !== "string" || !Number.isInteger(challenge.difficulty)) {
-      throw new Failure("network_error");
-    }
-    return { challenge };
-  }
-
-  function solveInWorker(challenge, digestHex) {
-    return new Promise((resolve, reject) => {
-      // The worker sees the challenge and the envelope's digest, nothing else.
-      const worker = new Worker(config.pow_worker_url);
-      const finish = (outcome) => {
-        worker.terminate();
-        outcome();
-      };
-      worker.onmessage = (event) => {
-        const data = event.data ?? {};
-        if (typeof data.nonce === "string" && NONCE_RE.test(data.nonce)) {
-          setProgress(1);
-          finish(() => resolve(data.nonce));
-        } else if ("error" in data || "nonce" in data) {
-          finish(() => reject(new Failure("failed")));
-        } else if (data.expected > 0) {
-          // The number of tries is random: a curve that never quite fills.
-          setProgress(1 - Math.exp(-data.tried / data.expected));
-        }
-      };
-      worker.onerror = (event) => {
-        event.preventDefault?.();
-        finish(() => reject(new Failure("failed")));
-      };
-      worker.postMessage({ token: challenge.token, digestHex, difficulty: challenge.difficulty });
-    });
   }
 
   // The receipt code and its keys, made in the receipt worker (Argon2id in
@@ -389,15 +288,8 @@ function start() {
     });
   }
 
-  async function waitBusy(response, attempt) {
-    if (attempt >= MAX_BUSY_RETRIES) {
-      throw new Failure("unavailable");
-    }
-    const header = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
-    const seconds = Math.min(
-      Number.isFinite(header) && header > 0 ? header : DEFAULT_RETRY_AFTER_SECONDS,
-      MAX_RETRY_AFTER_SECONDS,
-    );
+  // A busy intake's wait, counted down on the page.
+  async function countDown(seconds) {
     for (let left = seconds; left > 0; left -= 1) {
       setStatus("busy_retry", { seconds: left });
       await sleep(1000);
@@ -455,53 +347,32 @@ function start() {
     const digestHex = await digest(envelope);
     const envelopeText = toBase64(envelope);
 
-    let busyRetries = 0;
-    let powRetries = 0;
-    for (;;) {
-      const { challenge, busy: busyChallenge } = await fetchChallenge();
-      if (busyChallenge) {
-        await waitBusy(busyChallenge, busyRetries);
-        busyRetries += 1;
-        continue;
-      }
+    const response = await postWithWork({
+      url: config.submit_url,
+      challengeUrl: config.challenge_url,
+      workerUrl: config.pow_worker_url,
       // Fetched after sealing: the work is over this very envelope.
-      setStatus("working");
-      setProgress(0);
-      const nonce = await solveInWorker(challenge, digestHex);
-      setStatus("sending");
+      targetHex: digestHex,
       // Exactly these three fields: the labels, the sealed bytes, the work.
-      const response = await request(config.submit_url, {
-        method: "POST",
-        // The token in its header too: the intake checks it before it reads
-        // the body, so a request that has not paid costs it one HMAC.
-        headers: { "Content-Type": "application/json", [POW_HEADER]: challenge.token },
-        body: JSON.stringify({
-          routing: requestToSend.routing,
-          envelope: envelopeText,
-          pow: { challenge: challenge.token, nonce },
-        }),
-      });
-      if (response.status === 202) {
-        return digestHex;
-      }
-      if (response.status === 503) {
-        await waitBusy(response, busyRetries);
-        busyRetries += 1;
-        continue;
-      }
-      const error = await serverError(response);
-      if (response.status === 403 && powRetries < MAX_POW_RETRIES) {
-        // Expired while solving, or the queue grew: new work, same envelope.
-        powRetries += 1;
-        continue;
-      }
-      if (response.status === 422 && error.code === "envelope_invalid" && !resealed) {
-        // The directory changed under us (a key retired): fetch it again and
-        // seal anew, once.
-        return deliver(requestToSend, { resealed: true });
-      }
-      throw new Failure(response.status >= 500 ? "unavailable" : "refused", error);
+      body: (pow) => ({ routing: requestToSend.routing, envelope: envelopeText, pow }),
+      accepted: [202, 422],
+      maxBusy: MAX_BUSY_RETRIES,
+      maxPow: MAX_POW_RETRIES,
+      onWorking: () => setStatus("working"),
+      onProgress: setProgress,
+      onSending: () => setStatus("sending"),
+      onWait: countDown,
+    });
+    if (response.status === 202) {
+      return digestHex;
     }
+    const error = await serverError(response);
+    if (error.code === "envelope_invalid" && !resealed) {
+      // The directory changed under us (a key retired): fetch it again and
+      // seal anew, once.
+      return deliver(requestToSend, { resealed: true });
+    }
+    throw new Failure("refused", error);
   }
 
   function showSent(id, made) {

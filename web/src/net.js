@@ -34,9 +34,7 @@ export function toBase64(bytes) {
   return btoa(binary);
 }
 
-export function toHex(bytes) {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { toHex } from "./bytes.js";
 
 /** fetch, same-origin only, no cookies, no cache, no redirect, no referrer. */
 export async function request(url, init = {}) {
@@ -143,6 +141,7 @@ export async function postWithWork({
   accepted,
   onWorking = () => {},
   onProgress = () => {},
+  onSending = () => {},
   onWait = async () => {},
   maxBusy = 3,
   maxPow = 2,
@@ -163,6 +162,7 @@ export async function postWithWork({
     onWorking();
     onProgress(0);
     const nonce = await solveInWorker(workerUrl, challenge, targetHex, onProgress);
+    onSending();
     const response = await request(url, {
       method: "POST",
       // The token in its header too: the intake checks it before the body.

@@ -15,6 +15,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
+import { concatBytes } from "./bytes.js";
 import { b64decodeStrict } from "./directory.js";
 import { inspect, open, seal } from "./envelope.js";
 import { parseStrictJson } from "./strictjson.js";
@@ -83,16 +84,6 @@ function requireBytes(value, length, what) {
   if (!isBytes(value, length)) {
     throw new TypeError(`${what} is a Uint8Array of ${length} bytes`);
   }
-}
-
-function concatBytes(parts) {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function equalBytes(a, b) {

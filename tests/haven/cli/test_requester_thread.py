@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from haven.cli.requester import Thread, read_thread
+from haven.cli.requester import read_thread
 from haven.directory import empty_directory, with_partner
 from haven.envelope import PrivateKey
 from haven.replies import (
     PartnerMessage,
     ReplyKeys,
     SigningKey,
+    Thread,
     derive,
     generate,
     write_message,

@@ -8,6 +8,7 @@ their own key files and passphrase, as they would on their own machines.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from haven.directory import (
     with_partner,
 )
 from haven.envelope import Labels, NetworkKey, PrivateKey, ScryptParams, seal, wrap_private_key
+from haven.replies import access_hash
 from haven.store import Store, migrate
 from intake import IntakeSettings, create_app
 from intake.app import ops_app
@@ -263,3 +265,17 @@ def verified_loader(network: Network) -> Callable[[], Directory]:
 
 def fast_router(network: Network, **overrides: Any) -> RouterSettings:
     return router_settings(network.broker_url, **overrides)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class RequesterKeys:
+    """What a requester's device derives from its receipt code (random here: no code needed)."""
+
+    def __init__(self) -> None:
+        self.reply_key = PrivateKey.generate()
+        self.mailbox_id = os.urandom(32)
+        self.access_secret = os.urandom(32)
+        self.access_hash = access_hash(self.access_secret)

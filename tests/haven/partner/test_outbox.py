@@ -31,21 +31,13 @@ from haven.replies import (
     read_message,
     signing_public_key,
 )
+from tests.haven.partner.conftest import RequesterKeys, b64
 
 SENT_AT = "2026-11-30T08:00:00Z"
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-class Requester:
-    """What a requester's device derives from its receipt code (random here: no code needed)."""
-
-    def __init__(self) -> None:
-        self.reply_key = PrivateKey.generate()
-        self.mailbox_id = os.urandom(32)
-        self.access_secret = os.urandom(32)
+class Requester(RequesterKeys):
+    """A requester whose request is already decrypted, as the partner's inbox holds it."""
 
     def content(self) -> dict[str, object]:
         return {
@@ -54,7 +46,7 @@ class Requester:
             "fields": {"contact_channel": "haven_reply"},
             "reply_key": b64(self.reply_key.public_key.to_bytes()),
             "mailbox_id": b64(self.mailbox_id),
-            "access_hash": b64(access_hash(self.access_secret)),
+            "access_hash": b64(self.access_hash),
         }
 
     def follow_up_content(self) -> dict[str, object]:

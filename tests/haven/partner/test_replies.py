@@ -10,7 +10,6 @@ the reply key.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -20,13 +19,12 @@ import pytest
 
 from haven.broker import ConfirmedPublisher
 from haven.directory import signing_keys
-from haven.envelope import PrivateKey, digest
+from haven.envelope import digest
 from haven.partner.inbox import FOLLOW_UP, PENDING, Entry, Inbox
 from haven.replies import (
     FollowUp,
     PartnerMessage,
     WireMessage,
-    access_hash,
     read_message,
     seal_follow_up,
 )
@@ -35,7 +33,9 @@ from intake import IntakeSettings
 from tests.haven.partner.conftest import (
     EXAMPLE,
     Network,
+    RequesterKeys,
     Result,
+    b64,
     fast_router,
     running_router,
     verified_loader,
@@ -47,18 +47,8 @@ pytestmark = pytest.mark.broker
 PARTNERS = ("alpha", "bravo")
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-class Requester:
-    """What a requester's device holds: the keys its receipt code derives (random here)."""
-
-    def __init__(self) -> None:
-        self.reply_key = PrivateKey.generate()
-        self.mailbox_id = os.urandom(32)
-        self.access_secret = os.urandom(32)
-        self.access_hash = access_hash(self.access_secret)
+class Requester(RequesterKeys):
+    """A requester sending through the intake: its request and follow-ups, sealed."""
 
     def content(self) -> bytes:
         document = json.loads(EXAMPLE)

@@ -8,8 +8,6 @@ without web/node_modules fails and says what to install.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import pytest
 
 from haven.replies import LANGUAGES, CodeError, derive, format_code, generate, parse
 from tests.haven.replies.make_vectors import VECTORS
-from tests.repo import REPO
+from tests.haven.replies.node import node, run_cli, run_js_tests
 
 TEST_FILE = "web/test/receipt.test.mjs"
 CLI = "web/test/receipt-cli.mjs"
@@ -26,46 +24,15 @@ REQUIRED_PACKAGES = ("hash-wasm", "@noble/hashes", "@hpke/hybridkem-x-wing")
 
 
 def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(
-            "Node.js (>= 20) is not on PATH; the receipt-code JS tests need it", pytrace=False
-        )
-    for package in REQUIRED_PACKAGES:
-        if not (REPO / "web" / "node_modules" / package / "package.json").is_file():
-            pytest.fail(f"web/node_modules lacks {package}: run `cd web && npm ci`", pytrace=False)
-    return node
+    return node(REQUIRED_PACKAGES, "receipt-code")
 
 
 def _cli(*args: str, stdin: str = "") -> tuple[int, dict[str, Any]]:
-    result = subprocess.run(
-        [_node(), CLI, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode in (0, 1), f"receipt-cli {args} crashed:\n{result.stderr}"
-    output: dict[str, Any] = json.loads(result.stdout)
-    return result.returncode, output
+    return run_cli(_node(), CLI, list(args), stdin)
 
 
 def _run_js_tests(vectors: Path | None = None) -> subprocess.CompletedProcess[str]:
-    node = _node()
-    env = {k: v for k, v in os.environ.items() if k != "HAVEN_REPLIES_VECTORS"}
-    if vectors is not None:
-        env["HAVEN_REPLIES_VECTORS"] = str(vectors)
-    return subprocess.run(
-        [node, "--test", TEST_FILE],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_js_tests(_node(), TEST_FILE, "HAVEN_REPLIES_VECTORS", vectors)
 
 
 @pytest.mark.interop

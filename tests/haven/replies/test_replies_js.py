@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from haven.replies import (
     write_message,
 )
 from tests.haven.replies.make_message_vectors import VECTORS
-from tests.repo import REPO
+from tests.haven.replies.node import node, run_cli, run_js_tests
 
 TEST_FILE = "web/test/replies.test.mjs"
 CLI = "web/test/replies-cli.mjs"
@@ -47,43 +45,15 @@ def _b64(data: bytes) -> str:
 
 
 def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("Node.js (>= 20) is not on PATH; the replies JS tests need it", pytrace=False)
-    for package in REQUIRED_PACKAGES:
-        if not (REPO / "web" / "node_modules" / package / "package.json").is_file():
-            pytest.fail(f"web/node_modules lacks {package}: run `cd web && npm ci`", pytrace=False)
-    return node
+    return node(REQUIRED_PACKAGES, "replies")
 
 
 def _cli(command: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    result = subprocess.run(
-        [_node(), CLI, command],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode in (0, 1), f"replies-cli {command} crashed:\n{result.stderr}"
-    output: dict[str, Any] = json.loads(result.stdout)
-    return result.returncode, output
+    return run_cli(_node(), CLI, [command], json.dumps(request))
 
 
 def _run_js_tests(vectors: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "HAVEN_REPLIES_MESSAGE_VECTORS"}
-    if vectors is not None:
-        env["HAVEN_REPLIES_MESSAGE_VECTORS"] = str(vectors)
-    return subprocess.run(
-        [_node(), "--test", TEST_FILE],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_js_tests(_node(), TEST_FILE, "HAVEN_REPLIES_MESSAGE_VECTORS", vectors)
 
 
 def test_js_passes_the_message_vectors() -> None:
