@@ -289,6 +289,25 @@ def test_with_javascript_a_wrong_code_is_told_by_position_and_a_conversation_del
             wire.message_id,
             json.dumps(wire.to_json()).encode(),
         )
+        # A reply signed by a key the directory does not list, written
+        # straight into the store (the intake itself would refuse it): the
+        # page counts it and shows nothing of it.
+        forged = write_message(
+            PartnerMessage(
+                kind="reply",
+                partner="alpha",
+                mailbox_id=keys.mailbox_id,
+                request="ab" * 32,
+                state=None,
+                text="Поддельный ответ: приходите по адресу",
+                sent_at="2026-11-30T08:05:00Z",
+            ),
+            keys.reply_key.public_key,
+            SigningKey.from_partner_key(PrivateKey.generate()),
+        )
+        mailboxes.write(
+            keys.mailbox_id, None, forged.message_id, json.dumps(forged.to_json()).encode()
+        )
         page = new_context().new_page()
         page.goto(network.intake_url + "/")
         choose_russian(page)
@@ -305,12 +324,15 @@ def test_with_javascript_a_wrong_code_is_told_by_position_and_a_conversation_del
         page.click('#haven-status-form [type="submit"]')
         page.wait_for_selector("#haven-thread:not([hidden])", timeout=90_000)
         assert "Вашей заявкой занимаются." in page.inner_text("#haven-state")
+        assert "Одно сообщение не удалось проверить" in page.inner_text("#haven-unverified")
+        assert "Поддельный" not in page.content()
+        assert page.locator("#haven-messages li").count() == 1
         assert page.is_hidden("#haven-entry")
         assert page.input_value("#field-code") == ""
         page.click("#haven-delete")
         page.wait_for_selector("#haven-delete-confirm:not([hidden])")
         # Asking deletes nothing.
-        assert len(mailboxes.fetch(keys.mailbox_id, access_hash(keys.access_secret))) == 1
+        assert len(mailboxes.fetch(keys.mailbox_id, access_hash(keys.access_secret))) == 2
         page.click("#haven-delete-yes")
         page.wait_for_selector("#haven-deleted:not([hidden])", timeout=90_000)
         page.screenshot(path=screenshot_path("ru-answers-7-deleted"), full_page=True)

@@ -579,3 +579,42 @@ def test_a_page_another_site_posts_here_is_refused_before_it_is_read(
         opened = client.post("/", data={**form, "ticket": ticket}, headers=own)
         assert opened.status_code == 200
         assert "Организация получила" in unescape(opened.get_data(as_text=True))
+
+
+def test_a_reply_signed_by_a_key_not_in_the_directory_is_counted_and_never_shown(
+    client_clock: tuple[FlaskClient, FakeClock],
+    mailboxes: Mailboxes,
+    code: ReceiptCode,
+    partners: dict[str, PrivateKey],
+) -> None:
+    client, clock = client_clock
+    keys = derive(code)
+
+    def store(text: str, sent_at: str, signer: PrivateKey) -> None:
+        wire = write_message(
+            PartnerMessage(
+                kind="reply",
+                partner="lawyers",
+                mailbox_id=keys.mailbox_id,
+                request="cd" * 32,
+                state=None,
+                text=text,
+                sent_at=sent_at,
+            ),
+            keys.reply_key.public_key,
+            SigningKey.from_partner_key(signer),
+        )
+        # Straight into the store: the intake itself refuses a forged signature.
+        mailboxes.write(
+            keys.mailbox_id,
+            access_hash(keys.access_secret),
+            wire.message_id,
+            json.dumps(wire.to_json()).encode(),
+        )
+
+    store("Настоящий ответ", "2026-11-30T08:00:00Z", partners["lawyers"])
+    store("Поддельный ответ", "2026-11-30T08:05:00Z", PrivateKey.generate())
+    page = unescape(read(client, clock, format_code(code)).get_data(as_text=True))
+    assert "Настоящий ответ" in page
+    assert "Поддельный" not in page
+    assert "Одно сообщение не удалось проверить, поэтому оно не показано." in page
