@@ -22,7 +22,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker import BrokerUnavailable, ConfirmedPublisher, declare_topology
 from haven.envelope import PrivateKey
 from intake import IntakeSettings, create_app
-from intake.api import views as intake_api
+from intake.api import envelopes as intake_api
 from intake.guards.pow import CHALLENGE_HEADER, DIFFICULTY_SLACK
 from intake.guards.replay import RecentRequests
 from tests.intake.conftest import FakeClock, drain, paid, sealed, submission
