@@ -17,6 +17,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from intake.guards.pow import CHALLENGE_HEADER
 from schemas.http import ErrorSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,34 @@ def header(description: str, kind: str = "string") -> dict[str, Any]:
 
 RETRY_AFTER = {"Retry-After": header("Seconds to wait before trying again.", "integer")}
 NO_STORE = {"Cache-Control": header("`no-store`: nothing of this answer is kept.")}
+
+# What every paid request (a submission, a follow-up, a mailbox fetch or
+# delete) declares alike: its challenge header, the answers for a body that
+# cannot be read, and the refusal of its proof of work.
+PAID_PARAMETER = {
+    "in": "header",
+    "name": CHALLENGE_HEADER,
+    "required": True,
+    "description": "The `token` of the solved challenge, the same as the body's "
+    "`pow.challenge`. Checked before the body is read.",
+    "schema": {"type": "string", "minLength": 88, "maxLength": 88},
+}
+UNREADABLE = {
+    "400": json_body(
+        ErrorSchema,
+        "The body cannot be read (`bad_request`) or is not a JSON document (`malformed_json`).",
+    ),
+    "413": json_body(ErrorSchema, "The body is larger than the limit (`too_large`)."),
+    "415": json_body(
+        ErrorSchema, "The body is not `application/json` in UTF-8 (`unsupported_media_type`)."
+    ),
+}
+POW_REFUSED = json_body(
+    ErrorSchema,
+    "The proof-of-work does not admit the request (`pow_invalid`, `pow_expired`, "
+    f"`pow_insufficient`); a missing or refused {CHALLENGE_HEADER} header is answered so "
+    "before the body is read.",
+)
 
 # Shared answers, as components; every operation refers to these by name.
 COMMON_RESPONSES: dict[str, dict[str, Any]] = {

@@ -34,11 +34,18 @@ from intake.api.envelopes import (
     publish_once,
     served_directory,
 )
-from intake.api.openapi import NO_STORE, RETRY_AFTER, json_body, operation
+from intake.api.openapi import (
+    NO_STORE,
+    PAID_PARAMETER,
+    POW_REFUSED,
+    RETRY_AFTER,
+    UNREADABLE,
+    json_body,
+    operation,
+)
 from intake.api.paid import admit_challenge, check_solution
 from intake.api.submission import load_document
 from intake.errors import ApiError
-from intake.guards.pow import CHALLENGE_HEADER
 from intake.state import IntakeState, intake_state
 from schemas.http import (
     AcceptedSchema,
@@ -81,30 +88,6 @@ _REFUSED = {
     WriteOutcome.FULL: ("mailbox_full", "the mailbox holds the most messages it may", None),
     WriteOutcome.GONE: ("mailbox_gone", "the requester deleted this mailbox", None),
 }
-_PAID_PARAMETER = {
-    "in": "header",
-    "name": CHALLENGE_HEADER,
-    "required": True,
-    "description": "The `token` of the solved challenge, the same as the body's "
-    "`pow.challenge`. Checked before the body is read.",
-    "schema": {"type": "string", "minLength": 88, "maxLength": 88},
-}
-_UNREADABLE = {
-    "400": json_body(
-        ErrorSchema,
-        "The body cannot be read (`bad_request`) or is not a JSON document (`malformed_json`).",
-    ),
-    "413": json_body(ErrorSchema, "The body is larger than the limit (`too_large`)."),
-    "415": json_body(
-        ErrorSchema, "The body is not `application/json` in UTF-8 (`unsupported_media_type`)."
-    ),
-}
-_POW_REFUSED = json_body(
-    ErrorSchema,
-    "The proof-of-work does not admit the request (`pow_invalid`, `pow_expired`, "
-    f"`pow_insufficient`); a missing or refused {CHALLENGE_HEADER} header is answered so "
-    "before the body is read.",
-)
 _STORE_AWAY = json_body(
     ErrorSchema,
     "The store cannot be reached now (`unavailable`); try again after Retry-After.",
@@ -125,7 +108,7 @@ _STORE_AWAY = json_body(
             "200": json_body(
                 MessageStoredSchema, "That exact message was already stored.", headers=NO_STORE
             ),
-            **_UNREADABLE,
+            **UNREADABLE,
             "403": json_body(
                 ErrorSchema,
                 "The partner is not in the directory, has no signing key, or the signature "
@@ -195,7 +178,7 @@ def write_message() -> tuple[Response, int]:
 @operation(
     {
         "tags": ["replies"],
-        "parameters": [_PAID_PARAMETER],
+        "parameters": [PAID_PARAMETER],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": MailboxAccessSchema}},
@@ -207,8 +190,8 @@ def write_message() -> tuple[Response, int]:
                 "mailbox all answer this, with no messages and the same size.",
                 headers=NO_STORE,
             ),
-            **_UNREADABLE,
-            "403": _POW_REFUSED,
+            **UNREADABLE,
+            "403": POW_REFUSED,
             "422": json_body(ErrorSchema, "A field is malformed (`invalid`); `field` names which."),
             "503": _STORE_AWAY,
         },
@@ -243,7 +226,7 @@ def fetch() -> Response:
 @operation(
     {
         "tags": ["replies"],
-        "parameters": [_PAID_PARAMETER],
+        "parameters": [PAID_PARAMETER],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": MailboxAccessSchema}},
@@ -255,8 +238,8 @@ def fetch() -> Response:
                 "messages are deleted now.",
                 headers=NO_STORE,
             ),
-            **_UNREADABLE,
-            "403": _POW_REFUSED,
+            **UNREADABLE,
+            "403": POW_REFUSED,
             "422": json_body(ErrorSchema, "A field is malformed (`invalid`); `field` names which."),
             "503": _STORE_AWAY,
         },
@@ -284,7 +267,7 @@ def delete() -> Response:
 @operation(
     {
         "tags": ["replies"],
-        "parameters": [_PAID_PARAMETER],
+        "parameters": [PAID_PARAMETER],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": FollowUpSchema}},
@@ -295,8 +278,8 @@ def delete() -> Response:
                 "Queued: the broker has confirmed the follow-up on a durable queue.",
                 headers=NO_STORE,
             ),
-            **_UNREADABLE,
-            "403": _POW_REFUSED,
+            **UNREADABLE,
+            "403": POW_REFUSED,
             "422": json_body(
                 ErrorSchema,
                 "The document breaks a rule (`invalid`, `envelope_invalid`, "

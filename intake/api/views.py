@@ -11,9 +11,18 @@ from intake.api.envelopes import (
     publish_once,
     served_directory,
 )
-from intake.api.openapi import NO_STORE, RETRY_AFTER, header, json_body, operation
+from intake.api.openapi import (
+    NO_STORE,
+    PAID_PARAMETER,
+    POW_REFUSED,
+    RETRY_AFTER,
+    UNREADABLE,
+    header,
+    json_body,
+    operation,
+)
 from intake.errors import ApiError
-from intake.guards.pow import ALGORITHM, CHALLENGE_HEADER
+from intake.guards.pow import ALGORITHM
 from intake.state import intake_state
 from schemas.directory import Directory
 from schemas.http import (
@@ -171,16 +180,7 @@ def challenge() -> Response:
 @operation(
     {
         "tags": ["submission"],
-        "parameters": [
-            {
-                "in": "header",
-                "name": CHALLENGE_HEADER,
-                "required": True,
-                "description": "The `token` of the solved challenge, the same as the body's "
-                "`pow.challenge`. Checked before the body is read.",
-                "schema": {"type": "string", "minLength": 88, "maxLength": 88},
-            }
-        ],
+        "parameters": [PAID_PARAMETER],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": SubmissionSchema}},
@@ -191,22 +191,8 @@ def challenge() -> Response:
                 "Queued: the broker has confirmed the request on a durable queue.",
                 headers=NO_STORE,
             ),
-            "400": json_body(
-                ErrorSchema,
-                "The body cannot be read (`bad_request`) or is not a JSON document "
-                "(`malformed_json`).",
-            ),
-            "403": json_body(
-                ErrorSchema,
-                "The proof-of-work does not admit the request "
-                f"(`pow_invalid`, `pow_expired`, `pow_insufficient`); a missing or refused "
-                f"{CHALLENGE_HEADER} header is answered so before the body is read.",
-            ),
-            "413": json_body(ErrorSchema, "The body is larger than the limit (`too_large`)."),
-            "415": json_body(
-                ErrorSchema,
-                "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
-            ),
+            **UNREADABLE,
+            "403": POW_REFUSED,
             "422": json_body(
                 ErrorSchema,
                 "The document breaks a rule (`invalid`, `envelope_invalid`, `routing_mismatch`); "
