@@ -19,6 +19,7 @@
 // Without WebCrypto or Web Workers it does not take over: the form then
 // works as without JavaScript (sealed by the intake, and the page says so).
 
+import { byId, show, takeOver } from "./page.js";
 import { DirectoryError, recipientKeys, verifyDirectory } from "./directory.js";
 import { digest, seal } from "./envelope.js";
 import { collect, contentDocument, message, reviewRows, ROUTING_FIELDS } from "./fields.js";
@@ -33,15 +34,6 @@ const encoder = new TextEncoder();
 const HAVEN_REPLY = "haven_reply";
 const RECEIPT_CODE_RE = /^\p{L}+(?: \p{L}+){8}$/u;
 
-function byId(id) {
-  return document.getElementById(id);
-}
-
-function show(element, visible) {
-  if (element) {
-    element.hidden = !visible;
-  }
-}
 
 // What a label says, without what is hidden from readers (the page's
 // required-field asterisk), on one line.
@@ -58,23 +50,11 @@ function text(node) {
 }
 
 function start() {
-  const configElement = byId("haven-config");
-  const form = byId("haven-form");
-  if (!configElement || !form) {
+  const taken = takeOver("haven-form");
+  if (!taken) {
     return;
   }
-  let config;
-  try {
-    config = JSON.parse(configElement.textContent);
-  } catch {
-    return;
-  }
-  // Sealing needs WebCrypto (a secure context) and the work needs a Worker:
-  // without them, leave the form to the intake's no-JavaScript path rather
-  // than fail on "send".
-  if (!globalThis.crypto?.subtle || typeof Worker !== "function" || typeof fetch !== "function") {
-    return;
-  }
+  const { config, form } = taken;
 
   const review = byId("haven-review");
   const editButton = byId("haven-edit");

@@ -15,6 +15,7 @@
 // Without WebCrypto or Web Workers it does not take over: the form then
 // posts the code to the intake, which opens the thread itself and says so.
 
+import { byId, show, takeOver } from "./page.js";
 import { DirectoryError, partnerKeysOf, signingKeysOf, verifyDirectory } from "./directory.js";
 import { digest } from "./envelope.js";
 import {
@@ -39,15 +40,6 @@ const CODE_WORDS = 9;
 const KEY_BYTES = 32;
 const REPLY_KEY_BYTES = 1216;
 
-function byId(id) {
-  return document.getElementById(id);
-}
-
-function show(element, visible) {
-  if (element) {
-    element.hidden = !visible;
-  }
-}
 
 /** A message's time as both pages show it: "2026-11-30 08:05 UTC". */
 export function shownTime(sentAt) {
@@ -88,22 +80,11 @@ export async function readThread(wires, keys, directory) {
 }
 
 function start() {
-  const configElement = byId("haven-config");
-  const form = byId("haven-status-form");
-  if (!configElement || !form) {
+  const taken = takeOver("haven-status-form");
+  if (!taken) {
     return;
   }
-  let config;
-  try {
-    config = JSON.parse(configElement.textContent);
-  } catch {
-    return;
-  }
-  // Without these the page cannot derive or open anything: the form is left
-  // to the intake's no-JavaScript path, which says the server sees the code.
-  if (!globalThis.crypto?.subtle || typeof Worker !== "function" || typeof fetch !== "function") {
-    return;
-  }
+  const { config, form } = taken;
   // Taken over: quick-exit.js no longer holds a press of Open for this script.
   form.setAttribute("data-haven-js", "");
 
