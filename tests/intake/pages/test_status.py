@@ -546,25 +546,7 @@ def test_a_page_another_site_posts_here_is_refused_before_it_is_read(
     would carry the attacker's reply key. The browser says where a post
     comes from; only this site's own pages (and history) are answered."""
     client, clock = client_clock
-    keys = derive(code)
-    message = PartnerMessage(
-        kind="status",
-        partner="lawyers",
-        mailbox_id=keys.mailbox_id,
-        request="cd" * 32,
-        state="received",
-        text="",
-        sent_at="2026-11-30T08:00:00Z",
-    )
-    wire = write_message(
-        message, keys.reply_key.public_key, SigningKey.from_partner_key(partners["lawyers"])
-    )
-    mailboxes.write(
-        keys.mailbox_id,
-        access_hash(keys.access_secret),
-        wire.message_id,
-        json.dumps(wire.to_json()).encode(),
-    )
+    write(mailboxes, code, "lawyers", partners["lawyers"], kind="status", state="received", text="")
     ticket = ticket_of(open_page(client, "ru"))
     clock.advance(30)
     form = {"lang": "ru", "step": "status_read", "code": format_code(code), "ticket": ticket}
@@ -588,32 +570,18 @@ def test_a_reply_signed_by_a_key_not_in_the_directory_is_counted_and_never_shown
     partners: dict[str, PrivateKey],
 ) -> None:
     client, clock = client_clock
-    keys = derive(code)
-
-    def store(text: str, sent_at: str, signer: PrivateKey) -> None:
-        wire = write_message(
-            PartnerMessage(
-                kind="reply",
-                partner="lawyers",
-                mailbox_id=keys.mailbox_id,
-                request="cd" * 32,
-                state=None,
-                text=text,
-                sent_at=sent_at,
-            ),
-            keys.reply_key.public_key,
-            SigningKey.from_partner_key(signer),
-        )
-        # Straight into the store: the intake itself refuses a forged signature.
-        mailboxes.write(
-            keys.mailbox_id,
-            access_hash(keys.access_secret),
-            wire.message_id,
-            json.dumps(wire.to_json()).encode(),
-        )
-
-    store("Настоящий ответ", "2026-11-30T08:00:00Z", partners["lawyers"])
-    store("Поддельный ответ", "2026-11-30T08:05:00Z", PrivateKey.generate())
+    write(mailboxes, code, "lawyers", partners["lawyers"], text="Настоящий ответ")
+    # Straight into the store: the intake itself refuses a forged signature.
+    forger = PrivateKey.generate()
+    write(
+        mailboxes,
+        code,
+        "lawyers",
+        partners["lawyers"],
+        text="Поддельный ответ",
+        minutes=5,
+        signer=forger,
+    )
     page = unescape(read(client, clock, format_code(code)).get_data(as_text=True))
     assert "Настоящий ответ" in page
     assert "Поддельный" not in page
