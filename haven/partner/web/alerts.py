@@ -9,7 +9,7 @@ service or a mail provider learns only that there is work.
 from __future__ import annotations
 
 import logging
-import subprocess  # nosec B404 - a fixed argv the organisation configured, never a shell
+import subprocess
 import threading
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ def _haven(
     )
 
 
-@pytest.mark.parametrize("bind", ["0.0.0.0", "192.0.2.10", "::"])
+@pytest.mark.parametrize("bind", ["0.0.0.0", "192.0.2.10", "::"])  # noqa: S104 - the refused binds
 def test_a_network_bind_without_tls_is_refused_in_one_line(tmp_path: Path, bind: str) -> None:
     done = _haven("partner", "serve", "--inbox", tmp_path, "--partner", "alpha", "--bind", bind)
     assert done.returncode == 2
@@ -105,7 +105,7 @@ def test_it_serves_the_unlock_page_from_one_process_without_an_access_log(tmp_pa
                 time.sleep(0.2)
     finally:
         server.send_signal(signal.SIGTERM)
-        out, err = server.communicate(timeout=30)
+        _out, err = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in err
     # No access log: neither the path nor the client's address.
     assert "GET /unlock" not in err and '"GET' not in err
