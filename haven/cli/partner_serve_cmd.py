@@ -175,6 +175,8 @@ def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "haven-partner-serve",
+        # No runtime control socket: nobody else on the machine reconfigures the inbox.
+        "control_socket_disable": True,
         "preload_app": False,
     }
     if args.tls_cert is not None:
@@ -191,6 +193,8 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # pika's connection chatter every pull is noise next to the pull's own line.
+    logging.getLogger("pika").setLevel(logging.WARNING)
     scheme = "https" if settings.tls else "http"
     host = f"[{args.bind}]" if ":" in args.bind else args.bind
     print(

@@ -14,7 +14,7 @@ from haven.partner.web.vault import Locked, Session
 
 
 def gettext(msgid: str, **values: object) -> str:
-    return web_state().catalog.gettext(g.lang, msgid, **values)
+    return web_state().catalog.gettext(g.get("lang", "en"), msgid, **values)
 
 
 def current() -> Session | None:
@@ -30,7 +30,8 @@ def to_unlock() -> Response:
 def render(template: str, status: int = 200, **context: Any) -> Response:
     state = web_state()
     session = current()
-    lang: str = g.lang
+    # An error raised before the request hook chose a language is shown in English.
+    lang: str = g.get("lang", "en")
     new = 0
     if session is not None:
         try:
