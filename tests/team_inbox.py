@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from haven.envelope import PrivateKey, ScryptParams
-from haven.partner.inbox import Inbox
+from haven.partner import db
+from haven.partner.inbox import Entry, Inbox
+from haven.partner.rows import item_record, put_item, record_key
 from haven.partner.team import Unlocked, add_member, init_team, unlock
 
 TEST_SCRYPT = ScryptParams(log2_n=10, r=8, p=1)
@@ -39,3 +41,15 @@ def team_inbox(root: Path, key: PrivateKey) -> Inbox:
 
 def add(root: Path, unlocked: Unlocked, member: str, passphrase: str) -> None:
     add_member(root, unlocked, member, passphrase, params=TEST_SCRYPT)
+
+
+def store_content(inbox: Inbox, entry: Entry) -> str:
+    """Keep an entry as a migrated one is kept: its content sealed, no envelope.
+
+    For tests whose content no real envelope would carry through the pull's
+    checks (a broken reply key, say): the outbox must still refuse it.
+    """
+    with db.transaction(inbox.root) as connection:
+        key = record_key(connection, inbox.unlocked.key)
+        put_item(connection, key, entry.request_id, item_record(entry, None, None))
+    return entry.request_id

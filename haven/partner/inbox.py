@@ -159,7 +159,7 @@ class Inbox:
                 envelope = base64.b64decode(str(record.get("envelope", "")), validate=True)
                 opened = open_item(envelope, [self.unlocked.key])
             except (binascii.Error, ValueError, OpenError, ContentRefused):
-                raise InboxError(f"{item_id}: does not open with the team's key") from None
+                raise InboxError("this request does not open with the team's key") from None
             self._opened[item_id] = opened.content
         return dict(self._opened[item_id])
 
