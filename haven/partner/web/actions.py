@@ -167,6 +167,8 @@ def decline(session: Session, inbox: Inbox, case: Case) -> Response:
         decline_taken(state.settings.broker, inbox, case.entry.request_id, reason)
     except (PullError, InboxError) as exc:
         return _refuse(case, gettext("Not declined: {reason}", reason=str(exc)))
+    # The next partner has it now: its content leaves this process's memory too.
+    state.vault.forget_opened()
     session.notice = N_("Declined: the request goes to the next partner.")
     return Response(status=303, headers={"Location": "/"})
 

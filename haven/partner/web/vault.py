@@ -53,6 +53,9 @@ class Vault:
         self._unlocked: team.Unlocked | None = None
         self._sessions: dict[str, Session] = {}
         self._cases: list[Case] | None = None
+        # One Inbox for reading: it keeps each envelope it opened (in memory),
+        # so a change re-reads the rows without opening every request again.
+        self._reader: Inbox | None = None
         # Bumped on every lock and cache drop: a reader that opened cases
         # before a lock does not put them back afterwards.
         self._generation = 0
@@ -119,6 +122,7 @@ class Vault:
                 return
             self._unlocked = None
             self._cases = None
+            self._reader = None
             self._generation += 1
 
     # -- what an unlocked session may use --------------------------------------
@@ -153,8 +157,12 @@ class Vault:
         with self._lock:
             if self._cases is not None:
                 return self._cases
-            generation = self._generation
-        opened = self.inbox().cases()
+            if self._unlocked is None:
+                raise Locked
+            if self._reader is None:
+                self._reader = Inbox(self.root, self._unlocked)
+            reader, generation = self._reader, self._generation
+        opened = reader.cases()
         with self._lock:
             if self._unlocked is None:
                 raise Locked
@@ -169,6 +177,14 @@ class Vault:
             self._cases = None
             self._generation += 1
 
-    def holds_cases(self) -> bool:
+    def forget_opened(self) -> None:
+        """Drop every opened envelope (after a decline: that request's content goes too)."""
         with self._lock:
-            return self._cases is not None
+            self._reader = None
+            self._cases = None
+            self._generation += 1
+
+    def holds_cases(self) -> bool:
+        """Whether any opened request is held (the case list or the reader's envelopes)."""
+        with self._lock:
+            return self._cases is not None or self._reader is not None

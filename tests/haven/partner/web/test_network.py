@@ -118,6 +118,9 @@ def test_a_team_pulls_works_on_answers_and_declines_and_logs_no_content(
         declined = post(clients[declining], f"/cases/{second}/decline", {"reason": "no-capacity"})
         assert declined.status_code == 303 and declined.headers["Location"] == "/"
         assert not _holds(apps[declining], second)
+        # Nor in the app's memory: no opened envelope of it is kept.
+        reader = _web(apps[declining]).vault._reader
+        assert reader is None or second not in reader._opened
 
         def rerouted() -> bool:
             _web(apps[other]).puller.pull_once()
