@@ -57,9 +57,10 @@ class Team:
         category: str = "desertion",
         deadline: datetime | None = None,
         language: str = "ru",
+        extra: dict[str, Any] | None = None,
     ) -> str:
         """A request stored as a pull stores it (sealed to the org key); its id."""
-        content = {**EXAMPLE, "fields": {**EXAMPLE["fields"]}}
+        content: dict[str, Any] = {**EXAMPLE, "fields": {**EXAMPLE["fields"]}, **(extra or {})}
         if message:
             content["fields"]["message"] = message
         body = seal(
@@ -67,7 +68,10 @@ class Team:
             Labels(category, "ru-central", language, urgency),
             [self.key.public_key],
         )
-        inbox = self.inbox()
+        return self.store(body, deadline=deadline)
+
+    def store(self, body: bytes, *, deadline: datetime | None = None) -> str:
+        """An envelope (a request or a follow-up) stored as a pull stores it; its id."""
         opened = open_item(body, [self.key])
         entry = Entry(
             digest(body),
@@ -75,8 +79,11 @@ class Team:
             opened.labels,
             opened.server_sealed,
             opened.content,
+            kind=opened.kind,
         )
-        inbox.store(entry, body, {"x-haven-category": category}, deadline=deadline)
+        self.inbox().store(
+            entry, body, {"x-haven-category": opened.labels["category"]}, deadline=deadline
+        )
         return entry.request_id
 
 

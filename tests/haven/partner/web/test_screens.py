@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from haven.replies import FollowUp, seal_follow_up
 from schemas.forms import form_definition
 from schemas.routing import CATEGORY_LABELS
+from tests.haven.partner.conftest import RequesterKeys, b64
 from tests.haven.partner.web.conftest import EXAMPLE, Team, post, soon, token, unlock
 
 
@@ -56,3 +58,39 @@ def test_an_assignment_a_note_and_a_status_are_events_of_the_member(app: Flask, 
     assert {e.member for e in case.history if e.action in ("assigned", "note", "status")} == {
         "alice"
     }
+
+
+def test_the_case_shows_the_thread_follow_ups_and_what_was_sent_in_order(
+    app: Flask, team: Team
+) -> None:
+    requester = RequesterKeys()
+    request_id = team.take(
+        extra={
+            "reply_key": b64(requester.reply_key.public_key.to_bytes()),
+            "mailbox_id": b64(requester.mailbox_id),
+            "access_hash": b64(requester.access_hash),
+        }
+    )
+    inbox = team.inbox()
+    inbox.record_sent(
+        inbox.entry(request_id),
+        {
+            "id": "m1",
+            "kind": "reply",
+            "state": None,
+            "text": "first answer",
+            "sent_at": "2026-01-01T00:00:00Z",
+        },
+    )
+    follow_up = FollowUp(
+        requester.mailbox_id, requester.reply_key.public_key.to_bytes(), "my follow-up"
+    )
+    follow_up_id = team.store(seal_follow_up(follow_up, "alpha", "ru", [team.key.public_key]))
+    client = app.test_client()
+    unlock(client)
+    listed = client.get("/").get_data(as_text=True)
+    assert f'data-id="{request_id}"' in listed and f'data-id="{follow_up_id}"' not in listed
+    page = client.get(f"/cases/{request_id}").get_data(as_text=True)
+    thread = page[page.index('id="thread"') : page.index("</ol>", page.index('id="thread"'))]
+    assert thread.index("first answer") < thread.index("my follow-up")
+    assert b64(requester.mailbox_id) not in page
