@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, g, redirect, render_template
 
+from haven.partner.inbox import InboxError
 from haven.partner.web import i18n
 from haven.partner.web.puller import counts
 from haven.partner.web.state import web_state
@@ -36,7 +37,8 @@ def render(template: str, status: int = 200, **context: Any) -> Response:
     if session is not None:
         try:
             new, _overdue = counts(state.vault, state.wall())
-        except Locked:
+        except (Locked, InboxError):
+            # The count is a convenience: a page (an error page too) shows without it.
             new = 0
     notice = None
     if session is not None and session.notice is not None:

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from haven.catalogs import N_
 from haven.partner import team
 from haven.partner.case import STATUSES, Case
-from haven.partner.inbox import FOLLOW_UP, REQUEST, same_thread
+from haven.partner.inbox import FOLLOW_UP, REQUEST, InboxError, same_thread
 from haven.partner.web import i18n, security
 from haven.partner.web.pages import current, gettext, render, to_unlock
 from haven.partner.web.present import status_name, time_left_text
@@ -42,6 +42,8 @@ def register(app: Flask) -> None:
     app.before_request(_before)
     app.after_request(_after)
     app.register_error_handler(HTTPException, _error)
+    app.register_error_handler(InboxError, _unreadable)
+    app.register_error_handler(team.TeamError, _unreadable)
     app.add_url_rule("/unlock", view_func=unlock_page, methods=["GET"])
     app.add_url_rule("/unlock", view_func=unlock, methods=["POST"], endpoint="unlock_post")
     app.add_url_rule("/lock", view_func=lock, methods=["POST"])
@@ -94,6 +96,18 @@ def _error(exc: HTTPException) -> Response:
     }
     return render(
         "error.html", code, message=gettext(messages.get(code, N_("Something went wrong.")))
+    )
+
+
+def _unreadable(exc: Exception) -> Response:
+    # The type only: the message names a file or an id, which this log need not keep.
+    log.warning("the inbox could not be read or written (%s)", type(exc).__name__)
+    return render(
+        "error.html",
+        503,
+        message=gettext(
+            N_("The inbox cannot be read or written right now. Try again in a moment.")
+        ),
     )
 
 

@@ -118,3 +118,14 @@ def test_a_wrong_passphrase_and_an_unknown_member_get_the_same_refusal(
     assert client.get_cookie(SESSION_COOKIE) is None
     assert client.get("/").status_code == 303
     assert unlock(client, SECOND, "another test-only passphrase").status_code == 303
+
+
+def test_an_inbox_that_cannot_be_read_gives_a_page_not_a_crash(app: Flask, team: Team) -> None:
+    team.take()
+    client = app.test_client()
+    unlock(client)
+    database = team.root / "inbox.sqlite"
+    database.write_bytes(b"not a database any more")
+    answer = client.get("/")
+    assert answer.status_code == 503
+    assert 'id="error"' in answer.get_data(as_text=True)
