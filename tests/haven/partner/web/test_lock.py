@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from haven.partner.web import ServeSettings, create_app
 from haven.partner.web.state import STATE_KEY, WebState
+from tests.haven.partner.conftest import wait_until
 from tests.haven.partner.web.conftest import (
     SECOND,
     SECOND_PASSPHRASE,
@@ -77,3 +79,32 @@ def test_the_key_stays_while_another_member_is_unlocked(make_app: MakeApp, team:
     assert not web.vault.is_unlocked and not web.vault.holds_cases()
     members = [(e.action, e.member) for e in team.inbox().events() if e.action == "locked"]
     assert members == [("locked", "alice"), ("locked", SECOND)]
+
+
+def test_the_background_sweeper_locks_an_unattended_inbox_without_any_request(
+    team: Team,
+) -> None:
+    team.take()
+    app = create_app(ServeSettings(inbox=team.root, partner_id="alpha", idle_lock=1.0))
+    web = _web(app)
+    try:
+        client = app.test_client()
+        unlock(client)
+        assert client.get("/").status_code == 200 and web.vault.holds_cases()
+        wait_until(lambda: not web.vault.is_unlocked, what="the idle lock", timeout=10)
+        assert not web.vault.holds_cases() and web.vault.key_holder() is None
+    finally:
+        web.puller.stop()
+
+
+def test_the_language_option_wins_over_the_browser(make_app: MakeApp, team: Team) -> None:
+    client = make_app(language="uk").test_client()
+    page = client.get("/unlock", headers={"Accept-Language": "ru, en"}).get_data(as_text=True)
+    assert '<html lang="uk">' in page
+    assert (
+        make_app()
+        .test_client()
+        .get("/unlock", headers={"Accept-Language": "uk"})
+        .get_data(as_text=True)
+        .startswith('<!doctype html>\n<html lang="uk">')
+    )
