@@ -122,7 +122,7 @@ class Puller:
     def alert(self) -> None:
         try:
             new, overdue = counts(self.vault, self.wall())
-        except Locked:
+        except (Locked, InboxError):
             return
         self.alerts.update(new, overdue)
 
@@ -143,11 +143,18 @@ class Puller:
 
     def _run(self) -> None:
         while not self._stop.wait(SWEEP_SECONDS):
-            self.vault.sweep()
-            if not self.vault.is_unlocked:
-                self._next_pull = 0.0
-                continue
-            now = self.vault.clock()
-            if now >= self._next_pull:
-                self._next_pull = now + self.settings.pull_every
-                self.pull_once()
+            try:
+                self._round()
+            except Exception as exc:  # noqa: BLE001 - the idle lock must outlive any one failure
+                # The type only: a message could name a file or an id.
+                log.warning("a background round failed (%s)", type(exc).__name__)
+
+    def _round(self) -> None:
+        self.vault.sweep()
+        if not self.vault.is_unlocked:
+            self._next_pull = 0.0
+            return
+        now = self.vault.clock()
+        if now >= self._next_pull:
+            self._next_pull = now + self.settings.pull_every
+            self.pull_once()
