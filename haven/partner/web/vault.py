@@ -23,7 +23,7 @@ from pathlib import Path
 
 from haven.partner import team
 from haven.partner.case import Case
-from haven.partner.inbox import Inbox
+from haven.partner.inbox import Inbox, InboxError
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,18 @@ class Vault:
                 return
             last = not self._sessions
             unlocked = self._unlocked
-        if unlocked is not None:
-            # Logged before the key goes: the event is sealed under it.
-            Inbox(self.root, replace(unlocked, member=session.member)).record("locked", idle=idle)
-        if last:
-            self._drop()
+        try:
+            if unlocked is not None:
+                # Logged before the key goes: the event is sealed under it.
+                Inbox(self.root, replace(unlocked, member=session.member)).record(
+                    "locked", idle=idle
+                )
+        except InboxError as exc:
+            log.warning("the lock could not be logged (%s)", type(exc).__name__)
+        finally:
+            # Whatever the log said: a lock always lets the key and the cases go.
+            if last:
+                self._drop()
         log.info("a session was locked (%s)", "idle" if idle else "on demand")
 
     def sweep(self) -> None:
@@ -108,13 +115,6 @@ class Vault:
             expired = [s for s in self._sessions.values() if now - s.last_active >= self.idle_lock]
         for session in expired:
             self.lock(session, idle=True)
-
-    def lock_all(self) -> None:
-        with self._lock:
-            sessions = list(self._sessions.values())
-        for session in sessions:
-            self.lock(session)
-        self._drop()
 
     def _drop(self) -> None:
         with self._lock:

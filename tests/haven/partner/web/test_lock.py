@@ -108,3 +108,20 @@ def test_the_language_option_wins_over_the_browser(make_app: MakeApp, team: Team
         .get_data(as_text=True)
         .startswith('<!doctype html>\n<html lang="uk">')
     )
+
+
+def test_the_idle_lock_drops_the_key_even_when_the_inbox_cannot_be_written(
+    team: Team,
+) -> None:
+    team.take()
+    app = create_app(ServeSettings(inbox=team.root, partner_id="alpha", idle_lock=1.0))
+    web = _web(app)
+    try:
+        client = app.test_client()
+        unlock(client)
+        assert client.get("/").status_code == 200
+        (team.root / "inbox.sqlite").write_bytes(b"no longer a database")
+        wait_until(lambda: not web.vault.is_unlocked, what="the idle lock", timeout=10)
+        assert not web.vault.holds_cases() and web.vault.key_holder() is None
+    finally:
+        web.puller.stop()
