@@ -12,6 +12,7 @@ from tests.haven.partner.web.conftest import (
     SECOND,
     MakeApp,
     Team,
+    csrf_of,
     post,
     token,
     unlock,
@@ -90,9 +91,22 @@ def test_a_post_without_the_token_or_from_another_site_is_refused(app: Flask, te
             headers={"Origin": "https://elsewhere.example"},
         ),
     ]
-    assert [answer.status_code for answer in refused] == [403, 403, 403, 403]
+    refused.append(
+        client.post(
+            path,
+            data={"status": "closed", "csrf": good},
+            headers={"Sec-Fetch-Site": "same-site", "Origin": "null"},
+        )
+    )
+    assert [answer.status_code for answer in refused] == [403] * 5
     assert team.inbox().case(request_id).status == "new"
-    assert post(client, path, {"status": "closed"}, good).status_code == 303
+    # Our own form, as Chromium posts it under Referrer-Policy no-referrer.
+    own = client.post(
+        path,
+        data={"status": "closed", "csrf": good},
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
+    )
+    assert own.status_code == 303
     assert team.inbox().case(request_id).status == "closed"
 
 
@@ -129,3 +143,16 @@ def test_an_inbox_that_cannot_be_read_gives_a_page_not_a_crash(app: Flask, team:
     answer = client.get("/")
     assert answer.status_code == 503
     assert 'id="error"' in answer.get_data(as_text=True)
+
+
+def test_a_second_unlock_page_keeps_the_token_of_the_form_on_screen(app: Flask, team: Team) -> None:
+    client = app.test_client()
+    form = client.get("/unlock").get_data(as_text=True)
+    client.get("/favicon.ico")  # a browser's own request, sent on to /unlock
+    client.get("/unlock")  # another tab
+    answer = client.post(
+        "/unlock",
+        data={"member": MEMBER, "passphrase": MEMBER_PASSPHRASE, "csrf": csrf_of(form)},
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
+    )
+    assert answer.status_code == 303 and answer.headers["Location"] == "/"
