@@ -329,10 +329,12 @@ class Inbox:
                 raise InboxError(f"note: at most {MAX_NOTE_CHARS} characters")
         if action == "assigned":
             to = data.get("to")
-            if to is not None:
-                found = connection.execute("SELECT 1 FROM members WHERE handle = ?", (to,))
-                if not isinstance(to, str) or found.fetchone() is None:
-                    raise InboxError("to: not a member of the team")
+            if to is not None and (
+                not isinstance(to, str)
+                or connection.execute("SELECT 1 FROM members WHERE handle = ?", (to,)).fetchone()
+                is None
+            ):
+                raise InboxError("to: not a member of the team")
 
     def record(self, action: str, item: str | None = None, **data: Any) -> Event:
         """One event by the unlocked member, now: one transaction."""

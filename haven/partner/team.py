@@ -36,7 +36,7 @@ from haven.partner.sealing import SealError
 
 MIN_PASSPHRASE_CHARS = 12
 # A pseudonym: letters (any script), digits, dot, dash, underscore.
-_HANDLE = re.compile(r"[^\W][\w.-]{0,31}")
+_HANDLE = re.compile(r"[^\W_][\w.-]{0,31}")
 UNLOCK_FAILED = "wrong member or passphrase"
 
 

@@ -178,6 +178,7 @@ def test_a_case_folds_status_assignment_and_notes(
         ("note", {"text": "  "}, "note: must not be empty"),
         ("note", {"text": "x" * (MAX_NOTE_CHARS + 1)}, "note: at most"),
         ("assigned", {"to": "nobody"}, "to: not a member"),
+        ("assigned", {"to": ["alice"]}, "to: not a member"),
         ("shredded", {}, "action: not an inbox action"),
     ],
 )

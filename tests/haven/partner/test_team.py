@@ -103,8 +103,9 @@ def test_removing_someone_not_in_the_team_is_refused(tmp_path: Path, org_key: Pr
 def test_short_passphrases_and_bad_handles_are_refused(tmp_path: Path, org_key: PrivateKey) -> None:
     with pytest.raises(TeamError, match="passphrase: at least"):
         init_team(tmp_path, org_key, MEMBER, "x" * (MIN_PASSPHRASE_CHARS - 1), params=TEST_SCRYPT)
-    with pytest.raises(TeamError, match="member: "):
-        init_team(tmp_path, org_key, "a b", MEMBER_PASSPHRASE, params=TEST_SCRYPT)
+    for handle in ("a b", "_olga", "", "x" * 33, "olga\n"):
+        with pytest.raises(TeamError, match="member: "):
+            init_team(tmp_path, org_key, handle, MEMBER_PASSPHRASE, params=TEST_SCRYPT)
     first = make_team(tmp_path, org_key)
     with pytest.raises(TeamError, match="passphrase: at least"):
         add(tmp_path, first, "bob", "x" * (MIN_PASSPHRASE_CHARS - 1))
