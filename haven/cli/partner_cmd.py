@@ -145,6 +145,11 @@ def register(commands: Commands) -> None:
     _add_intake(status)
     status.set_defaults(handler=run_status)
 
+    # Imported here: the serve command reads this module's broker and intake settings.
+    from haven.cli import partner_serve_cmd  # noqa: PLC0415
+
+    partner_serve_cmd.register(actions)
+
 
 def _settings(args: argparse.Namespace) -> PartnerSettings:
     if args.broker_url_file is not None:
