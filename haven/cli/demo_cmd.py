@@ -368,7 +368,7 @@ def _serve(
         # Flushed: whoever reads this through a pipe gets the addresses now, not at exit.
         print(
             f"\nHaven is running: intake {url}/v1/directory; operators {ops_url}/readyz, "
-            f"{ops_url}/metrics; {partner}'s inbox {inbox_url}/. Ctrl-C stops it.",
+            f"{ops_url}/metrics; the inbox of {partner} {inbox_url}/. Ctrl-C stops it.",
             flush=True,
         )
         while all(process.poll() is None for process in running):
