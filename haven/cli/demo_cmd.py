@@ -98,7 +98,7 @@ def register(commands: Commands) -> None:
         help="run a demo network on this machine",
         description="Create a demo network (network key, demo partners, signed directory) and send one "
         "example request through it. With --serve, run the intake and a router against the local "
-        "RabbitMQ until Ctrl-C.",
+        "RabbitMQ, and the inbox of the partner the example was routed to, until Ctrl-C.",
     )
     parser.add_argument(
         "--dir",
@@ -109,7 +109,8 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--serve",
         action="store_true",
-        help="run the intake and a router, and route the example through them",
+        help="run the intake and a router, route the example through them, and serve its "
+        "partner's inbox",
     )
     parser.add_argument(
         "--port", type=int, default=8080, help="the intake's port on 127.0.0.1 (default 8080)"
