@@ -12,8 +12,14 @@ router, submits the example through the intake (proof of work included),
 has the partner it was routed to pull and read it with the partner toolkit
 (its automatic "received" status goes to the requester's mailbox) and
 reply, and has the requester read the answers with the receipt code.
-Passphrases, broker passwords and the receipt code are generated and kept
-beside the keys: for a demo only, and the file names say so.
+Until Ctrl-C it then also runs that partner's inbox (`haven partner serve`,
+docs/partner-inbox.md) on 127.0.0.1 (port 8470, or a free one if taken),
+with its own broker user and none of the network's settings, pulling in
+the background while unlocked; it prints the address, the member and the
+demo passphrase that unlocks it. The other two demo partners keep only
+their command-line inboxes. Passphrases, broker passwords and the receipt
+code are generated and kept beside the keys: for a demo only, and the file
+names say so.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import argparse
 import json
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -77,6 +84,8 @@ EXAMPLE_REPLY = (
 )
 REGIONS = "ru-central,ru-northwest,ru-south,ru-volga,ru-urals,ru-siberia,ru-far-east,ua-occupied,by,undisclosed"
 STARTUP_SECONDS = 60
+# `haven partner serve`'s own default port, when nothing else holds it.
+INBOX_PORT = 8470
 # Each demo partner's team inbox has this one member, whose passphrase is in
 # the demo's own folder (a real team's members keep theirs in their heads).
 DEMO_MEMBER = "demo"
@@ -89,7 +98,7 @@ def register(commands: Commands) -> None:
         help="run a demo network on this machine",
         description="Create a demo network (network key, demo partners, signed directory) and send one "
         "example request through it. With --serve, run the intake and a router against the local "
-        "RabbitMQ until Ctrl-C.",
+        "RabbitMQ, and the inbox of the partner the example was routed to, until Ctrl-C.",
     )
     parser.add_argument(
         "--dir",
@@ -100,7 +109,8 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--serve",
         action="store_true",
-        help="run the intake and a router, and route the example through them",
+        help="run the intake and a router, route the example through them, and serve its "
+        "partner's inbox",
     )
     parser.add_argument(
         "--port", type=int, default=8080, help="the intake's port on 127.0.0.1 (default 8080)"
@@ -110,6 +120,12 @@ def register(commands: Commands) -> None:
         type=int,
         help="the intake's operators' port (/healthz, /readyz, /metrics) on 127.0.0.1 "
         "(default: --port + 1)",
+    )
+    parser.add_argument(
+        "--inbox-port",
+        type=int,
+        help=f"with --serve: the demo partner's inbox on 127.0.0.1 (default {INBOX_PORT}, "
+        "or a free port if that one is taken)",
     )
     parser.add_argument(
         "--check",
@@ -154,7 +170,14 @@ def run(args: argparse.Namespace) -> int:
         step(["open", str(envelope), "--key", str(base / f"{partner_id}.key"), *pw])
     if args.serve:
         ops_port = args.port + 1 if args.ops_port is None else args.ops_port
-        return _serve(main, environ, base, envelope, (args.port, ops_port), check=args.check)
+        return _serve(
+            main,
+            environ,
+            base,
+            envelope,
+            (args.port, ops_port, args.inbox_port),
+            check=args.check,
+        )
     print(
         "\n`haven demo --serve` (or `make run`) runs the intake and a router and routes it "
         "through them; the partner then replies through Haven, and the requester reads the "
@@ -249,11 +272,11 @@ def _serve(
     environ: Mapping[str, str],
     base: Path,
     envelope: Path,
-    ports: tuple[int, int],
+    ports: tuple[int, int, int | None],
     *,
     check: bool,
 ) -> int:
-    port, ops_port = ports
+    port, ops_port, inbox_port = ports
     checkout = _checkout()
     try:
         configured = BrokerSettings.from_env(environ)
@@ -317,8 +340,15 @@ def _serve(
     router = subprocess.Popen(
         [sys.executable, "-m", "worker.main"], env=_as_service(environ, services, "router")
     )
+    running = [intake, router]
     try:
-        _wait_ready(ops_url, intake, router)
+        _wait_answers(
+            f"{ops_url}/readyz",
+            f"the intake was not ready within {STARTUP_SECONDS} s; "
+            "is RabbitMQ running (scripts/ensure-rabbitmq)?",
+            intake,
+            router,
+        )
         _check_site(step, base, url)
         before = _partner_depths(broker.url)
         print(f"\nA requester submits the sealed example: haven submit {envelope} --url {url}")
@@ -335,17 +365,20 @@ def _serve(
         print(_instructions(base, partner, url))
         if check:
             return 0
+        inbox_url = _start_inbox(environ, base, (partner, url), inbox_port, running)
+        # Flushed: whoever reads this through a pipe gets the addresses now, not at exit.
         print(
             f"\nHaven is running: intake {url}/v1/directory; operators {ops_url}/readyz, "
-            f"{ops_url}/metrics. Ctrl-C stops it."
+            f"{ops_url}/metrics; the inbox of {partner} {inbox_url}/. Ctrl-C stops it.",
+            flush=True,
         )
-        while intake.poll() is None and router.poll() is None:
+        while all(process.poll() is None for process in running):
             time.sleep(0.5)
         raise CliError("a demo service stopped unexpectedly")
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop_services((intake, router), previous)
+        _stop_services(running, previous)
 
 
 def _stop_services(processes: Sequence[subprocess.Popen[bytes]], previous: Any) -> None:
@@ -448,6 +481,81 @@ def _partner_replies(step: Step, base: Path, partner: str, request_id: str, url:
     step(reply)
 
 
+def _start_inbox(
+    environ: Mapping[str, str],
+    base: Path,
+    routed: tuple[str, str],
+    requested_port: int | None,
+    running: list[subprocess.Popen[bytes]],
+) -> str:
+    """Start the partner's inbox beside the running services; its URL once it answers."""
+    partner, url = routed
+    inbox_url = f"http://127.0.0.1:{_inbox_port(requested_port)}"
+    print(
+        f"\nStarting the team inbox of {partner} on {inbox_url}/ (haven partner serve)",
+        flush=True,
+    )
+    # The partner's own process gets none of the network's settings (the
+    # broker's administrator URL among them): only its own files, as on its machine.
+    partner_environ = {
+        name: value for name, value in environ.items() if not name.startswith("HAVEN_")
+    }
+    running.append(
+        subprocess.Popen(  # noqa: S603 - fixed argv (this interpreter, our own command), no shell
+            _inbox_argv(base, partner, url, inbox_url), env=partner_environ
+        )
+    )
+    # Printed once its unlock page answers: the address printed is one that works.
+    _wait_answers(
+        f"{inbox_url}/unlock",
+        f"the demo partner's inbox did not answer within {STARTUP_SECONDS} s",
+        *running,
+    )
+    print(_inbox_lines(base, partner, inbox_url))
+    return inbox_url
+
+
+def _inbox_port(requested: int | None) -> int:
+    """The inbox's port: the one asked for, else 8470 if free, else any free one on 127.0.0.1."""
+    if requested is not None:
+        return requested
+    for candidate in (INBOX_PORT, 0):
+        with socket.socket() as probe:
+            # As gunicorn binds: a port left in TIME_WAIT by a last run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise CliError("no free port on 127.0.0.1 for the demo partner's inbox")
+
+
+def _inbox_argv(base: Path, partner: str, url: str, inbox_url: str) -> list[str]:
+    """`haven partner serve` for the demo partner: its team inbox, its own broker user, the intake."""
+    port = inbox_url.rsplit(":", 1)[1]
+    return [sys.executable, "-m", "haven.cli.main", "partner", "serve",
+            "--inbox", str(base / f"inbox-{partner}"), "--partner", partner,
+            "--broker-url-file", str(base / f"DEMO-ONLY-{partner}.broker-url"),
+            "--intake-url", url, "--bind", "127.0.0.1", "--port", port]  # fmt: skip
+
+
+def _inbox_lines(base: Path, partner: str, inbox_url: str) -> str:
+    """Where the team inbox is and what unlocks it: the demo's own passphrase, printed for a demo only."""
+    passphrase = (base / MEMBER_UNLOCK_FILE).read_text(encoding="utf-8").strip()
+    return "\n".join(
+        (
+            "",
+            f"The team inbox of {partner}, in a browser: {inbox_url}/",
+            f"  member: {DEMO_MEMBER}",
+            f"  passphrase: {passphrase}",
+            f"  (DEMO ONLY: printed here and kept in {base / MEMBER_UNLOCK_FILE} for this demo;",
+            "  a real member's passphrase is never printed nor written down beside the inbox.)",
+            "  While unlocked it pulls new requests in the background; left idle, it locks itself.",
+        )
+    )
+
+
 def _status_argv(base: Path, url: str) -> list[str]:
     return ["status", "--code-file", str(base / CODE_FILE), "--url", url,
             "--network-key", str(base / "network.pub")]  # fmt: skip
@@ -484,21 +592,20 @@ def _instructions(base: Path, partner: str, url: str) -> str:
     )
 
 
-def _wait_ready(ops_url: str, *processes: subprocess.Popen[bytes]) -> None:
+def _wait_answers(probe: str, late: str, *processes: subprocess.Popen[bytes]) -> None:
+    """Until `probe` answers 200 on our own 127.0.0.1; a service that stops, or `late`, ends the demo."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if any(process.poll() is not None for process in processes):
             raise CliError("a demo service stopped during start-up (its reason is printed above)")
         try:
-            with urllib.request.urlopen(f"{ops_url}/readyz", timeout=5) as response:  # noqa: S310 - our own local intake  # nosec B310
+            with urllib.request.urlopen(probe, timeout=5) as response:  # noqa: S310 - our own local services  # nosec B310
                 if response.status == 200:
                     return
         except (urllib.error.URLError, TimeoutError, ConnectionError):
             pass
         time.sleep(0.5)
-    raise CliError(
-        f"the intake was not ready within {STARTUP_SECONDS} s; is RabbitMQ running (scripts/ensure-rabbitmq)?"
-    )
+    raise CliError(late)
 
 
 def _partner_depths(broker_url: str) -> dict[str, int]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pika
@@ -17,6 +23,8 @@ import pytest
 
 from haven.broker.management import ManagementClient
 from haven.broker.service_users import service_permissions
+from haven.cli.demo_cmd import INBOX_PORT
+from haven.envelope import digest
 from tests.conftest import rabbitmqctl_argv
 from tests.repo import REPO
 from tests.team_inbox import open_inbox
@@ -210,13 +218,51 @@ def _answers(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _printed(seen: list[str], label: str) -> str:
+    """The value the demo printed after `label` on a line of its own."""
+    [value] = [line.split(label, 1)[1].strip() for line in seen if line.startswith(label)]
+    return value
+
+
+def _unlocked_inbox_page(inbox_url: str, member: str, passphrase: str) -> str:
+    """A member unlocks the inbox over HTTP, as the browser's form does, and gets the inbox page."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with browser.open(f"{inbox_url}/unlock", timeout=30) as page:
+        form = page.read().decode()
+    [token] = re.findall(r'name="csrf" value="([^"]+)"', form)
+    fields = {"csrf": html.unescape(token), "member": member, "passphrase": passphrase}
+    body = urllib.parse.urlencode(fields).encode()
+    # The answer is a redirect to the inbox, followed with the session cookie it set.
+    with browser.open(f"{inbox_url}/unlock", data=body, timeout=60) as inbox:
+        assert urllib.parse.urlsplit(inbox.url).path == "/", inbox.url
+        return str(inbox.read().decode())
+
+
+def _held(port: int) -> socket.socket | None:
+    """Hold this port on 127.0.0.1 if nothing else does; None when it is taken already."""
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+    except OSError:
+        holder.close()
+        return None
+    return holder
+
+
 def test_sigterm_stops_the_demo_and_the_services_it_started(
     fresh_broker_url: str, management_url: str, tmp_path: Path, demo_users: None
 ) -> None:
-    """`kill` (or a process manager) stops the intake and the router too, as Ctrl-C does."""
+    """The demo partner's inbox serves the routed request to the printed member and passphrase.
+
+    `kill` (or a process manager) stops the intake, the router and that inbox
+    too, as Ctrl-C does. Its usual port is held here, as another program
+    might: the demo takes a free one and prints that.
+    """
     demo = tmp_path / "demo"
     port, ops_port = free_port(), free_port()
     argv = [sys.executable, "-m", "haven.cli.main", "demo", "--dir", str(demo), "--serve"]
+    holder = _held(INBOX_PORT)
     serving = subprocess.Popen(
         [*argv, "--port", str(port), "--ops-port", str(ops_port)],
         cwd=tmp_path,
@@ -224,6 +270,8 @@ def test_sigterm_stops_the_demo_and_the_services_it_started(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group: whatever it started is ended below, even if it is not.
+        start_new_session=True,
     )
     try:
         assert serving.stdout is not None
@@ -234,18 +282,42 @@ def test_sigterm_stops_the_demo_and_the_services_it_started(
                 break
         else:
             pytest.fail("the demo stopped before serving: " + "".join(seen)[-2000:])
+        if holder is not None:
+            holder.close()
         assert _answers(port) and _answers(ops_port)
+        chosen = "".join(seen).split("The router gave it to ")[1].split(":")[0]
+        inbox_url = _printed(seen, f"The team inbox of {chosen}, in a browser:").rstrip("/")
+        inbox_port = urllib.parse.urlsplit(inbox_url).port
+        assert urllib.parse.urlsplit(inbox_url).hostname == "127.0.0.1"
+        assert inbox_port is not None and inbox_port != INBOX_PORT
+        member = _printed(seen, "  member:")
+        passphrase = _printed(seen, "  passphrase:")
+        assert passphrase == member_passphrase(demo)
+        assert any(line.startswith("  (DEMO ONLY") for line in seen)
+        page = _unlocked_inbox_page(inbox_url, member, passphrase)
+        request_id = digest((demo / "example-request.env").read_bytes())
+        assert f'data-id="{request_id}"' in page
+        assert f"{inbox_url}/" in "".join(seen).split("Haven is running")[1]
         serving.send_signal(signal.SIGTERM)
         rest, _ = serving.communicate(timeout=60)
         assert serving.returncode == 0, rest[-2000:]
-        # Its intake no longer listens on either port: it was stopped, not orphaned.
+        # No service listens any more, the inbox included: stopped, not orphaned.
         deadline = time.monotonic() + 10
-        while (_answers(port) or _answers(ops_port)) and time.monotonic() < deadline:
+        ports = (port, ops_port, inbox_port)
+        while any(map(_answers, ports)) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _answers(port) and not _answers(ops_port)
+        assert not any(map(_answers, ports))
     finally:
+        if holder is not None:
+            holder.close()
         if serving.poll() is None:
-            serving.kill()
-            serving.communicate()
+            serving.send_signal(signal.SIGTERM)
+            try:
+                serving.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                serving.kill()
+                serving.communicate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(serving.pid, signal.SIGKILL)
         if serving.stdout is not None:
             serving.stdout.close()
