@@ -18,7 +18,7 @@ from pathlib import Path
 
 from haven.broker.declines import REROUTE_REASONS
 from haven.broker.settings import BrokerSettings, SettingsError
-from haven.cli import team_cmd
+from haven.cli import partner_log_cmd, team_cmd
 from haven.cli.common import CliError, Commands, read_bytes, read_input
 from haven.cli.receipt import REPLY_MEMBERS
 from haven.partner.case import Case
@@ -149,6 +149,7 @@ def register(commands: Commands) -> None:
     from haven.cli import partner_serve_cmd  # noqa: PLC0415
 
     partner_serve_cmd.register(actions)
+    partner_log_cmd.register(actions)
 
 
 def _settings(args: argparse.Namespace) -> PartnerSettings:
