@@ -12,6 +12,7 @@ The inbox shows requesters' stories to members of a partner organisation:
 from __future__ import annotations
 
 import hmac
+import re
 from urllib.parse import urlsplit
 
 from flask import Request, Response
@@ -27,6 +28,9 @@ SESSION_COOKIE = "haven_inbox"
 # Before a session exists: the unlock form's token, double-submitted in a cookie.
 UNLOCK_COOKIE = "haven_unlock"
 CSRF_FIELD = "csrf"
+# Every token the app makes (sessions, CSRF, the unlock form's): secrets.token_urlsafe(32).
+TOKEN_BYTES = 32
+TOKEN_FORM = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def apply_headers(response: Response, *, tls: bool) -> Response:
@@ -69,7 +73,12 @@ def cross_site(request: Request) -> bool:
     return False
 
 
+def well_formed(token: str) -> bool:
+    """Whether a token from the browser has the form of one the app made (ASCII, its length)."""
+    return TOKEN_FORM.fullmatch(token) is not None
+
+
 def token_matches(expected: str | None, given: str | None) -> bool:
-    if not expected or not given:
+    if not expected or given is None or not well_formed(given):
         return False
     return hmac.compare_digest(expected.encode(), given.encode())

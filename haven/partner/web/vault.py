@@ -24,10 +24,9 @@ from pathlib import Path
 from haven.partner import team
 from haven.partner.case import Case
 from haven.partner.inbox import Inbox, InboxError
+from haven.partner.web.security import TOKEN_BYTES, well_formed
 
 log = logging.getLogger(__name__)
-
-TOKEN_BYTES = 32
 
 
 class Locked(Exception):  # noqa: N818 - a state, as the caller handles it
@@ -77,7 +76,8 @@ class Vault:
 
     def session(self, token: str | None, *, touch: bool) -> Session | None:
         """The live session of this cookie, or None; `touch` counts the request as activity."""
-        if not token:
+        if token is None or not well_formed(token):
+            # Not a token this app made (a non-ASCII or odd cookie): no session, no crash.
             return None
         self.sweep()
         with self._lock:

@@ -9,7 +9,6 @@ browser's cross-site signals. Views log ids and outcomes only.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 
 # Paths reachable without an unlocked session.
 OPEN_PATHS = frozenset({"/unlock", "/state"})
-UNLOCK_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 DUE_WINDOWS = {"24h": timedelta(hours=24), "72h": timedelta(hours=72)}
 FILTERS = ("category", "urgency", "region", "language", "status", "assignee", "due")
 URGENCY_ORDER = {value: position for position, value in enumerate(reversed(URGENCIES))}
@@ -122,7 +120,7 @@ def unlock_page(error: str | None = None, status: int = 200) -> Response:
     # The browser's token, when it has one: another tab, or a favicon request
     # sent here, must not replace the token of a form already on screen.
     kept = request.cookies.get(security.UNLOCK_COOKIE, "")
-    token = kept if UNLOCK_TOKEN.fullmatch(kept) else secrets.token_urlsafe(32)
+    token = kept if security.well_formed(kept) else secrets.token_urlsafe(security.TOKEN_BYTES)
     response = render(
         "unlock.html",
         status,

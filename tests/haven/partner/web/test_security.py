@@ -156,3 +156,20 @@ def test_a_second_unlock_page_keeps_the_token_of_the_form_on_screen(app: Flask, 
         headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
     )
     assert answer.status_code == 303 and answer.headers["Location"] == "/"
+
+
+def test_a_cookie_that_is_no_token_of_ours_gives_the_unlock_page_not_a_crash(
+    app: Flask, team: Team
+) -> None:
+    unlock(app.test_client())
+    for cookie in ("\u00e9t\u00e9", "x" * 43 + "\u00e9", "", "a" * 4000):
+        client = app.test_client()
+        client.set_cookie(SESSION_COOKIE, cookie)
+        answer = client.get("/")
+        assert answer.status_code == 303 and answer.headers["Location"] == "/unlock", cookie
+        page = client.post(
+            "/cases/" + "ab" * 32 + "/note",
+            data={"text": "x", "csrf": "\u00e9" * 43},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+        assert page.status_code == 303, cookie
