@@ -22,7 +22,12 @@ from haven.cli.common import CliError, Commands
 from haven.cli.partner_cmd import _mailbox_settings, _settings
 from haven.partner import team
 from haven.partner.web import ServeSettings, create_app
-from haven.partner.web.settings import DEFAULT_IDLE_LOCK, DEFAULT_PULL_EVERY, LANGUAGES
+from haven.partner.web.settings import (
+    DEFAULT_IDLE_LOCK,
+    DEFAULT_PULL_EVERY,
+    LANGUAGES,
+    MIN_IDLE_LOCK,
+)
 
 DEFAULT_PORT = 8470
 # Threads of the one worker: a team's members at once, and the pages' /state polls.
@@ -30,16 +35,22 @@ THREADS = 8
 # A reply or a decline waits on the intake or the broker (30 s at most each).
 REQUEST_TIMEOUT = 120
 EXIT_USAGE = 2
+MAX_SECONDS = 86400
 
 
-def _seconds(text: str) -> float:
+def _seconds(text: str, least: float = 0.0) -> float:
+    """A number of seconds above 0 (or at least `least`), at most a day."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError("not a number of seconds") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError("must be between 0 and 86400 seconds")
+    if value <= 0 or not least <= value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be between {least:g} and {MAX_SECONDS} seconds")
     return value
+
+
+def _idle_seconds(text: str) -> float:
+    return _seconds(text, MIN_IDLE_LOCK)
 
 
 def register(actions: Commands) -> None:
@@ -68,7 +79,7 @@ def register(actions: Commands) -> None:
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="TLS private key (PEM)")
     serve.add_argument(
         "--idle-lock",
-        type=_seconds,
+        type=_idle_seconds,
         default=DEFAULT_IDLE_LOCK,
         metavar="SECONDS",
         help=f"lock a session after this long without a request (default {DEFAULT_IDLE_LOCK:g})",

@@ -10,6 +10,8 @@ from haven.partner.pull import PartnerSettings
 
 DEFAULT_IDLE_LOCK = 600.0
 DEFAULT_PULL_EVERY = 60.0
+# The page's own timer counts whole seconds (0 would turn it off): no shorter idle lock.
+MIN_IDLE_LOCK = 1.0
 LANGUAGES = ("ru", "uk", "en")
 
 
@@ -32,8 +34,8 @@ class ServeSettings:
     tls: bool = False
 
     def __post_init__(self) -> None:
-        if self.idle_lock <= 0:
-            raise ValueError("idle_lock must be positive")
+        if self.idle_lock < MIN_IDLE_LOCK:
+            raise ValueError(f"idle_lock must be at least {MIN_IDLE_LOCK:g} second")
         if self.pull_every <= 0:
             raise ValueError("pull_every must be positive")
         if self.language is not None and self.language not in LANGUAGES:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from haven.envelope import PrivateKey
+from haven.partner.web import ServeSettings
 from haven.partner.web.security import CONTENT_SECURITY_POLICY
 from tests.team_inbox import make_team
 
@@ -109,3 +110,14 @@ def test_it_serves_the_unlock_page_from_one_process_without_an_access_log(tmp_pa
     assert f"http://127.0.0.1:{port}/" in err
     # No access log: neither the path nor the client's address.
     assert "GET /unlock" not in err and '"GET' not in err
+
+
+def test_an_idle_lock_under_one_second_is_refused(tmp_path: Path) -> None:
+    # The page's timer counts whole seconds: under one it would never lock the page.
+    done = _haven(
+        "partner", "serve", "--inbox", tmp_path, "--partner", "alpha", "--idle-lock", "0.5"
+    )
+    assert done.returncode == 2 and "--idle-lock" in done.stderr
+    assert "Traceback" not in done.stderr
+    with pytest.raises(ValueError, match="idle_lock"):
+        ServeSettings(inbox=tmp_path, partner_id="alpha", idle_lock=0.5)

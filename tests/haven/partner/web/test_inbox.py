@@ -6,9 +6,13 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
+from haven.partner.case import Case
+from haven.partner.inbox import Inbox
 from haven.partner.web.alerts import alert_line
+from haven.partner.web.security import SESSION_COOKIE
 from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.web.conftest import MakeApp, Team, post, soon, token, unlock
 
@@ -103,3 +107,31 @@ def test_the_alerts_hook_gets_only_the_counts(
     web.puller.alert()
     assert out.read_text() == f"{alert_line(2, 1)}\n{alert_line(3, 1)}\n"
     assert out.read_text().splitlines() == ["2 new, 1 overdue", "3 new, 1 overdue"]
+
+
+def test_an_export_that_meets_the_last_lock_goes_to_the_unlock_page(
+    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = team.take("exported only while unlocked")
+    client = app.test_client()
+    unlock(client)
+    csrf = token(client, f"/cases/{request_id}/export")
+    web = app.extensions[STATE_KEY]
+    cookie = client.get_cookie(SESSION_COOKIE)
+    assert isinstance(web, WebState) and cookie is not None
+    session = web.vault.session(cookie.value, touch=False)
+    assert session is not None
+    opened = Inbox.case
+
+    def case_then_lock(inbox: Inbox, case_id: str) -> Case:
+        # The member's last session is locked by the idle sweep while the export runs.
+        found = opened(inbox, case_id)
+        web.vault.lock(session, idle=True)
+        return found
+
+    monkeypatch.setattr(Inbox, "case", case_then_lock)
+    answer = post(client, f"/cases/{request_id}/export", {"confirm": "yes"}, csrf)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/unlock"
+    assert "exported only while unlocked" not in answer.get_data(as_text=True)
+    monkeypatch.undo()
+    assert "exported" not in [e.action for e in team.inbox().events(request_id)]
