@@ -5,6 +5,8 @@ Invariants this module keeps (docs/partner-inbox.md, "Idle lock"):
   memory, and only while at least one member's session is unlocked;
 - a session that made no request (other than /state) for `idle_lock`
   seconds is locked at the next look, by a request or the sweeper;
+- a session whose member was removed from the team is locked at the next
+  look, by a request or the sweeper;
 - when the last session is locked, the key and every opened case are dropped.
 
 Sessions are random tokens known to the server only: nothing in the
@@ -84,11 +86,19 @@ class Vault:
             found = next(
                 (s for t, s in self._sessions.items() if hmac.compare_digest(t, token)), None
             )
-            if found is not None and touch:
+        if found is None:
+            return None
+        # Read at every request (a TeamError is the request's 503): a member
+        # removed with `haven partner team remove` has no session from then on.
+        if found.member not in team.members(self.root):
+            self.lock(found, removed=True)
+            return None
+        if touch:
+            with self._lock:
                 found.last_active = self.clock()
-            return found
+        return found
 
-    def lock(self, session: Session, *, idle: bool = False) -> None:
+    def lock(self, session: Session, *, idle: bool = False, removed: bool = False) -> None:
         with self._lock:
             if self._sessions.pop(session.token, None) is None:
                 return
@@ -97,24 +107,41 @@ class Vault:
         try:
             if unlocked is not None:
                 # Logged before the key goes: the event is sealed under it.
-                Inbox(self.root, replace(unlocked, member=session.member)).record(
-                    "locked", idle=idle
-                )
+                inbox = Inbox(self.root, replace(unlocked, member=session.member))
+                if removed:
+                    inbox.record("locked", idle=idle, removed=True)
+                else:
+                    inbox.record("locked", idle=idle)
         except InboxError as exc:
             log.warning("the lock could not be logged (%s)", type(exc).__name__)
         finally:
             # Whatever the log said: a lock always lets the key and the cases go.
             if last:
                 self._drop()
-        log.info("a session was locked (%s)", "idle" if idle else "on demand")
+        log.info(
+            "a session was locked (%s)",
+            "member removed" if removed else "idle" if idle else "on demand",
+        )
 
     def sweep(self) -> None:
-        """Lock every session idle for longer than `idle_lock` seconds."""
+        """Lock every session idle for `idle_lock` seconds, and every removed member's."""
         now = self.clock()
         with self._lock:
             expired = [s for s in self._sessions.values() if now - s.last_active >= self.idle_lock]
+            left = [s for s in self._sessions.values() if s not in expired]
         for session in expired:
             self.lock(session, idle=True)
+        if not left:
+            return
+        try:
+            members = set(team.members(self.root))
+        except team.TeamError as exc:
+            # Unreadable now: each request reads it again (and fails closed, a 503).
+            log.warning("the team could not be read (%s)", type(exc).__name__)
+            return
+        for session in left:
+            if session.member not in members:
+                self.lock(session, removed=True)
 
     def _drop(self) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from haven.partner import team as team_module
 from haven.partner.web import ServeSettings, create_app
 from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.conftest import wait_until
@@ -13,6 +14,7 @@ from tests.haven.partner.web.conftest import (
     MakeApp,
     Team,
     post,
+    token,
     unlock,
 )
 
@@ -125,3 +127,45 @@ def test_the_idle_lock_drops_the_key_even_when_the_inbox_cannot_be_written(
         assert not web.vault.holds_cases() and web.vault.key_holder() is None
     finally:
         web.puller.stop()
+
+
+def test_a_member_removed_while_signed_in_loses_the_session_and_the_last_drops_the_key(
+    make_app: MakeApp, team: Team
+) -> None:
+    request_id = team.take("seen by a member about to leave")
+    app = make_app(idle_lock=IDLE)
+    web = _web(app)
+    leaving = app.test_client()
+    unlock(leaving, SECOND, SECOND_PASSPHRASE)
+    assert "seen by a member" in leaving.get(f"/cases/{request_id}").get_data(as_text=True)
+    csrf = token(leaving)
+    team_module.remove_member(team.root, team.unlocked, SECOND)
+    answer = leaving.get(f"/cases/{request_id}")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/unlock"
+    assert "seen by a member" not in leaving.get("/unlock").get_data(as_text=True)
+    assert (
+        post(leaving, f"/cases/{request_id}/note", {"text": "after leaving"}, csrf).status_code
+        == 303
+    )
+    assert team.inbox().case(request_id).notes == ()
+    # It was the last session: the key and every opened case went with it.
+    assert web.vault.sessions == 0 and not web.vault.is_unlocked and not web.vault.holds_cases()
+    assert leaving.get("/state").get_json() == {"locked": True}
+
+
+def test_the_sweeper_locks_a_removed_member_while_another_stays(
+    make_app: MakeApp, team: Team
+) -> None:
+    team.take()
+    app = make_app(idle_lock=IDLE)
+    web = _web(app)
+    staying, leaving = app.test_client(), app.test_client()
+    unlock(staying)
+    unlock(leaving, SECOND, SECOND_PASSPHRASE)
+    team_module.remove_member(team.root, team.unlocked, SECOND)
+    web.vault.sweep()
+    assert web.vault.sessions == 1 and web.vault.is_unlocked
+    assert leaving.get("/").status_code == 303
+    assert staying.get("/").status_code == 200
+    removed = [e for e in team.inbox().events() if e.action == "locked"]
+    assert [(e.member, e.data.get("removed")) for e in removed] == [(SECOND, True)]
