@@ -1,9 +1,10 @@
 """The screens: unlock, inbox, case; the lock; /state for the tab title; the request checks.
 
 Every request passes `_before`: the page's language, the member's session
-(touched, except by /state, so an open tab polling counts does not keep
-an unattended inbox unlocked), and on a POST the CSRF token and the
-browser's cross-site signals. Views log ids and outcomes only.
+(none for a request the browser marks as coming from another page; touched,
+except by /state, so an open tab polling counts does not keep an unattended
+inbox unlocked), and on a POST the CSRF token and the browser's cross-site
+signals. Views log ids and outcomes only.
 """
 
 from __future__ import annotations
@@ -58,10 +59,14 @@ def _before() -> Response | None:
         return None
     if not state.background:
         state.vault.sweep()
-    token = request.cookies.get(security.SESSION_COOKIE)
+    # Another page on this machine (another localhost port, a site the member
+    # visits) still sends the cookie: its requests get no session, see no case,
+    # write no "viewed" and never count as activity.
+    foreign = security.cross_site(request)
+    token = None if foreign else request.cookies.get(security.SESSION_COOKIE)
     g.session = state.vault.session(token, touch=request.path != "/state")
     if request.method == "POST":
-        if security.cross_site(request):
+        if foreign:
             log.warning("a cross-site POST was refused")
             abort(403)
         expected = (

@@ -173,3 +173,27 @@ def test_a_cookie_that_is_no_token_of_ours_gives_the_unlock_page_not_a_crash(
             headers={"Sec-Fetch-Site": "same-origin"},
         )
         assert page.status_code == 303, cookie
+
+
+def test_a_request_from_another_page_gets_no_session_and_is_no_activity(
+    make_app: MakeApp, team: Team
+) -> None:
+    request_id = team.take("not for other pages")
+    idle = 60.0
+    client = make_app(idle_lock=idle).test_client()
+    unlock(client)
+    for site in ("same-site", "cross-site"):
+        for _ in range(3):
+            team.clock.now += idle / 4
+            answer = client.get(
+                f"/cases/{request_id}",
+                headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "no-cors"},
+            )
+            assert answer.status_code == 303 and answer.headers["Location"] == "/unlock"
+            state = client.get("/state", headers={"Sec-Fetch-Site": site}).get_json()
+            assert state == {"locked": True}
+        team.clock.now -= 3 * idle / 4
+    assert "viewed" not in [e.action for e in team.inbox().events(request_id)]
+    # None of them counted: the member's own next request finds the session idle.
+    team.clock.now += idle
+    assert client.get("/", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
