@@ -4,7 +4,7 @@ The inbox shows requesters' stories to members of a partner organisation:
 - nothing but this origin's own files may load, and no page may be framed
   (a strict CSP, no inline code);
 - no answer is kept by the browser or a proxy (no-store), no link tells
-  another site where it came from (no-referrer);
+  another site where it came from (Referrer-Policy same-origin);
 - every POST carries the session's CSRF token, and a browser that says the
   request is cross-site (Sec-Fetch-Site, Origin) is refused even with one.
 """
@@ -23,6 +23,7 @@ CONTENT_SECURITY_POLICY = (
 )
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 HSTS = "max-age=31536000"
+REFERRER_POLICY = "same-origin"
 
 SESSION_COOKIE = "haven_inbox"
 # Before a session exists: the unlock form's token, double-submitted in a cookie.
@@ -36,7 +37,9 @@ TOKEN_FORM = re.compile(r"[A-Za-z0-9_-]{43}")
 def apply_headers(response: Response, *, tls: bool) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # same-origin: our own forms' POSTs carry their real Origin (checked in
+    # cross_site), and no link tells another site where it came from.
+    response.headers["Referrer-Policy"] = REFERRER_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
@@ -61,12 +64,15 @@ def cross_site(request: Request) -> bool:
     """Whether the browser says this request comes from another site."""
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None:
-        # A browser that sends it knows best: only this origin (or the member's own typing).
-        return fetch_site not in ("same-origin", "none")
+        # A browser that sends it knows best: only this origin (or the member's own typing),
+        # and never an opaque origin, which even a same-origin request may not carry.
+        return fetch_site not in ("same-origin", "none") or request.headers.get("Origin") == "null"
     origin = request.headers.get("Origin")
-    # "null" is what a browser sends for our own forms under Referrer-Policy
-    # no-referrer: it names no other site, and the CSRF token still decides.
-    if origin is not None and origin != "null":
+    # Under Referrer-Policy same-origin our own forms carry our real origin;
+    # "null" comes from a sandboxed frame, a data: page or a file: page.
+    if origin == "null":
+        return True
+    if origin is not None:
         # The host only: behind the organisation's own TLS proxy the app
         # sees http while the browser's origin says https.
         return urlsplit(origin).netloc != request.host
