@@ -24,6 +24,7 @@ CONTENT_SECURITY_POLICY = (
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 HSTS = "max-age=31536000"
 REFERRER_POLICY = "same-origin"
+CLEAR_ON_LOCK = '"cache"'
 
 SESSION_COOKIE = "haven_inbox"
 # Before a session exists: the unlock form's token, double-submitted in a cookie.

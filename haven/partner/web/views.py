@@ -164,6 +164,8 @@ def lock() -> Response:
         state.vault.lock(session)
     response = _redirect("/unlock")
     security.clear_cookie(response, security.SESSION_COOKIE, tls=state.settings.tls)
+    # Whatever the browser kept despite no-store (a back-forward copy) goes too.
+    response.headers["Clear-Site-Data"] = security.CLEAR_ON_LOCK
     return response
 
 

@@ -7,7 +7,9 @@ import re
 from flask import Flask
 from werkzeug.test import TestResponse
 
+from haven.partner.outbox import MailboxSettings
 from haven.partner.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
+from tests.haven.partner.conftest import RequesterKeys, b64
 from tests.haven.partner.web.conftest import (
     SECOND,
     MakeApp,
@@ -200,3 +202,27 @@ def test_a_request_from_another_page_gets_no_session_and_is_no_activity(
     # None of them counted: the member's own next request finds the session idle.
     team.clock.now += idle
     assert client.get("/", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+
+
+def test_the_browser_is_asked_to_keep_no_passphrase_text_or_copy(
+    make_app: MakeApp, team: Team
+) -> None:
+    requester = RequesterKeys()
+    request_id = team.take(
+        extra={
+            "reply_key": b64(requester.reply_key.public_key.to_bytes()),
+            "mailbox_id": b64(requester.mailbox_id),
+            "access_hash": b64(requester.access_hash),
+        }
+    )
+    # Never reached: with an intake URL the page offers the reply form.
+    client = make_app(mailbox=MailboxSettings.parse("http://127.0.0.1:9", "test")).test_client()
+    form = client.get("/unlock").get_data(as_text=True)
+    passphrase = re.search(r'<input id="passphrase"[^>]*>', form)
+    assert passphrase is not None and 'autocomplete="off"' in passphrase.group(0)
+    unlock(client)
+    page = client.get(f"/cases/{request_id}").get_data(as_text=True)
+    areas = re.findall(r"<textarea[^>]*>", page)
+    assert len(areas) == 2 and all('autocomplete="off"' in area for area in areas)
+    locked = post(client, "/lock", {})
+    assert locked.status_code == 303 and locked.headers["Clear-Site-Data"] == '"cache"'
