@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ THREADS = 8
 REQUEST_TIMEOUT = 120
 EXIT_USAGE = 2
 MAX_SECONDS = 86400
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
 
 
 def _seconds(text: str, least: float = 0.0) -> float:
@@ -47,6 +49,14 @@ def _seconds(text: str, least: float = 0.0) -> float:
     if value <= 0 or not least <= value <= MAX_SECONDS:
         raise argparse.ArgumentTypeError(f"must be between {least:g} and {MAX_SECONDS} seconds")
     return value
+
+
+def _host_name(text: str) -> str:
+    if HOST_NAME.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(
+            "a host name or address without a port, e.g. inbox.example.org or [2001:db8::1]"
+        )
+    return text.lower()
 
 
 def _idle_seconds(text: str) -> float:
@@ -75,6 +85,15 @@ def register(actions: Commands) -> None:
     )
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        type=_host_name,
+        metavar="NAME",
+        help="another name members' browsers use for it (the organisation's TLS proxy); "
+        "repeatable. Besides these it answers only to its --bind address and localhost",
+    )
     serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="TLS certificate (PEM)")
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="TLS private key (PEM)")
     serve.add_argument(
@@ -152,6 +171,8 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         alert_command=command,
         language=args.language,
         tls=args.tls_cert is not None,
+        bind=args.bind,
+        hosts=tuple(args.host),
     )
 
 

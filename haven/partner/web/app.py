@@ -17,6 +17,7 @@ from haven.partner.web import actions, case_view, views
 from haven.partner.web.alerts import Alerts
 from haven.partner.web.i18n import read_catalog
 from haven.partner.web.puller import Puller
+from haven.partner.web.security import trusted_hosts
 from haven.partner.web.settings import ServeSettings
 from haven.partner.web.state import STATE_KEY, WebState
 from haven.partner.web.vault import Vault
@@ -42,9 +43,12 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Strict",
         SEND_FILE_MAX_AGE_DEFAULT=0,
     )
-    vault = Vault(settings.inbox, settings.idle_lock, clock)
+    vault = Vault(settings.inbox, settings.idle_lock, clock, settings.failed_unlock_delay)
     puller = Puller(vault, settings, Alerts(settings.alert_command), wall)
-    app.extensions[STATE_KEY] = WebState(settings, vault, puller, read_catalog(), wall, background)
+    hosts = trusted_hosts(settings.bind, settings.hosts)
+    app.extensions[STATE_KEY] = WebState(
+        settings, vault, puller, read_catalog(), wall, background, hosts
+    )
     views.register(app)
     case_view.register(app)
     actions.register(app)

@@ -85,6 +85,28 @@ def well_formed(token: str) -> bool:
     return TOKEN_FORM.fullmatch(token) is not None
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port: "[::1]:8470" -> "[::1]"."""
+    if host.startswith("["):
+        return host.partition("]")[0].lower() + "]"
+    return host.partition(":")[0].lower()
+
+
+def trusted_hosts(bind: str, extra: tuple[str, ...]) -> frozenset[str]:
+    """The Host names the app answers to: its bind address, the loopback names, `extra`."""
+    bound = f"[{bind}]" if ":" in bind and not bind.startswith("[") else bind
+    return frozenset(host_name(name) for name in (bound, *LOOPBACK_NAMES, *extra))
+
+
+def host_trusted(request: Request, trusted: frozenset[str]) -> bool:
+    # A page that rebinds its own name to 127.0.0.1 still sends that name:
+    # without this check it could try passphrases through the member's browser.
+    return host_name(request.headers.get("Host", "")) in trusted
+
+
 def token_matches(expected: str | None, given: str | None) -> bool:
     if not expected or given is None or not well_formed(given):
         return False

@@ -19,6 +19,7 @@ import hmac
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,11 +47,21 @@ class Session:
 
 
 class Vault:
-    def __init__(self, root: Path, idle_lock: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        idle_lock: float,
+        clock: Callable[[], float],
+        failed_unlock_delay: float = 0.0,
+    ) -> None:
         self.root = root
         self.idle_lock = idle_lock
         self.clock = clock
+        self.failed_unlock_delay = failed_unlock_delay
         self._lock = threading.RLock()
+        # One unlock attempt at a time (each is a 128 MiB scrypt), and a pause
+        # after a refusal: guessing passphrases costs at least that pause per guess.
+        self._unlocking = threading.Lock()
         self._unlocked: team.Unlocked | None = None
         self._sessions: dict[str, Session] = {}
         self._cases: list[Case] | None = None
@@ -65,7 +76,14 @@ class Vault:
 
     def unlock(self, member: str, passphrase: str) -> Session:
         """A new session for `member`; team.TeamError when the member or passphrase is wrong."""
-        unlocked = team.unlock(self.root, member, passphrase)
+        with self._unlocking:
+            try:
+                unlocked = team.unlock(self.root, member, passphrase)
+            except team.TeamError:
+                # Content-free: not the handle that was tried, nor where from.
+                log.info("an unlock was refused")
+                time.sleep(self.failed_unlock_delay)
+                raise
         token = secrets.token_urlsafe(TOKEN_BYTES)
         session = Session(member, token, secrets.token_urlsafe(TOKEN_BYTES), self.clock())
         with self._lock:

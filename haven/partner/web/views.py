@@ -55,6 +55,15 @@ def register(app: Flask) -> None:
 def _before() -> Response | None:
     state = web_state()
     g.lang = i18n.choose_language(request, state.settings.language)
+    if not security.host_trusted(request, state.hosts):
+        log.warning("a request for another host name was refused")
+        return render(
+            "error.html",
+            400,
+            message=gettext(
+                N_("This inbox does not answer to this address. Open it at the address it printed.")
+            ),
+        )
     if request.path.startswith("/static/"):
         return None
     if not state.background:
@@ -147,7 +156,6 @@ def unlock() -> Response:
         session = state.vault.unlock(member, passphrase)
     except team.TeamError:
         # One answer for an unknown member and a wrong passphrase (team.unlock does the same work).
-        log.info("an unlock was refused")
         return unlock_page(gettext("Wrong member name or passphrase."), 403)
     if state.background:
         state.puller.start()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 
+import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from haven.partner.outbox import MailboxSettings
@@ -226,3 +231,59 @@ def test_the_browser_is_asked_to_keep_no_passphrase_text_or_copy(
     assert len(areas) == 2 and all('autocomplete="off"' in area for area in areas)
     locked = post(client, "/lock", {})
     assert locked.status_code == 303 and locked.headers["Clear-Site-Data"] == '"cache"'
+
+
+def test_only_its_own_host_names_are_answered(make_app: MakeApp, team: Team) -> None:
+    app = make_app(bind="192.0.2.10", hosts=("inbox.example.org",))
+    for host in (
+        "localhost",
+        "127.0.0.1:8470",
+        "[::1]:8470",
+        "192.0.2.10:8470",
+        "Inbox.Example.org",
+    ):
+        answer = app.test_client().get("/unlock", headers={"Host": host})
+        assert answer.status_code == 200 and 'id="unlock-form"' in answer.get_data(as_text=True)
+    # A page that rebound its own name to this machine, trying passphrases through a browser.
+    for host in ("rebind.attacker.example:8470", "inbox.example.org.attacker.example", ""):
+        client = app.test_client()
+        page = client.get("/unlock", headers={"Host": host})
+        assert page.status_code == 400 and 'id="unlock-form"' not in page.get_data(as_text=True)
+        tried = client.post(
+            "/unlock",
+            data={"member": MEMBER, "passphrase": MEMBER_PASSPHRASE, "csrf": "x" * 43},
+            headers={"Host": host, "Sec-Fetch-Site": "same-origin"},
+        )
+        assert tried.status_code == 400 and client.get_cookie(SESSION_COOKIE) is None
+
+
+def test_unlock_attempts_go_one_at_a_time_with_a_pause_after_a_refusal(
+    make_app: MakeApp, team: Team, caplog: pytest.LogCaptureFixture
+) -> None:
+    pause = 0.3
+    app = make_app(failed_unlock_delay=pause)
+    clients = [app.test_client() for _ in range(3)]
+    forms = [csrf_of(c.get("/unlock").get_data(as_text=True)) for c in clients]
+    answers: list[int] = []
+
+    def guess(client: FlaskClient, csrf: str) -> None:
+        answer = client.post(
+            "/unlock",
+            data={"member": "mallory", "passphrase": "a guessed passphrase", "csrf": csrf},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+        answers.append(answer.status_code)
+
+    caplog.set_level(logging.INFO)
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=guess, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [403] * 3
+    assert time.monotonic() - started >= 3 * pause
+    refusals = [r.getMessage() for r in caplog.records if "unlock was refused" in r.getMessage()]
+    assert len(refusals) == 3 and "mallory" not in caplog.text
