@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,10 @@ from flask import Flask
 
 from haven.partner.case import Case
 from haven.partner.inbox import Inbox
-from haven.partner.web.alerts import alert_line
+from haven.partner.web.alerts import Alerts, alert_line
 from haven.partner.web.security import SESSION_COOKIE
 from haven.partner.web.state import STATE_KEY, WebState
+from tests.haven.partner.conftest import wait_until
 from tests.haven.partner.web.conftest import MakeApp, Team, post, soon, token, unlock
 
 ROW = re.compile(r'<tr class="case[^"]*" data-id="([0-9a-f]{64})">')
@@ -101,10 +103,12 @@ def test_the_alerts_hook_gets_only_the_counts(
     client = app.test_client()
     unlock(client)
     web.puller.alert()
+    wait_until(lambda: not web.puller.alerts.busy(), what="the first alert")
     web.puller.alert()  # the same counts: not sent again
     web.vault.changed()
     team.take()
     web.puller.alert()
+    wait_until(lambda: not web.puller.alerts.busy(), what="the second alert")
     assert out.read_text() == f"{alert_line(2, 1)}\n{alert_line(3, 1)}\n"
     assert out.read_text().splitlines() == ["2 new, 1 overdue", "3 new, 1 overdue"]
 
@@ -135,3 +139,16 @@ def test_an_export_that_meets_the_last_lock_goes_to_the_unlock_page(
     assert "exported only while unlocked" not in answer.get_data(as_text=True)
     monkeypatch.undo()
     assert "exported" not in [e.action for e in team.inbox().events(request_id)]
+
+
+def test_a_hook_that_hangs_is_stopped_after_its_timeout(tmp_path: Path) -> None:
+    alerts = Alerts(("sleep", "60"), timeout=0.5)
+    started = time.monotonic()
+    assert alerts.update(1, 0)
+    # Started, not waited for: the caller (a pull, the sweeper) goes on at once.
+    assert time.monotonic() - started < 0.5 and alerts.busy()
+    assert not alerts.update(2, 0)  # one hook at a time
+    wait_until(lambda: not alerts.busy(), what="the hung hook stopped", timeout=10)
+    assert alerts.update(2, 0)
+    alerts.stop()
+    assert not alerts.busy()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from flask import Flask
 
+from haven.broker.settings import BrokerSettings
 from haven.partner import team as team_module
+from haven.partner.pull import PartnerSettings
 from haven.partner.web import ServeSettings, create_app
 from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.conftest import wait_until
@@ -169,3 +174,34 @@ def test_the_sweeper_locks_a_removed_member_while_another_stays(
     assert staying.get("/").status_code == 200
     removed = [e for e in team.inbox().events() if e.action == "locked"]
     assert [(e.member, e.data.get("removed")) for e in removed] == [(SECOND, True)]
+
+
+def test_a_slow_alert_hook_does_not_hold_the_idle_lock_back(team: Team, tmp_path: Path) -> None:
+    team.take()
+    heard = tmp_path / "heard"
+    # A hook that takes its line, then hangs (a mail server that does not answer).
+    hook = ("sh", "-c", f"cat > {heard}; sleep 60")
+    # A broker that refuses at once: every pull fails fast, then alerts.
+    broker = PartnerSettings(BrokerSettings(url="amqp://u:p@127.0.0.1:1/%2F"), "alpha")
+    settings = ServeSettings(
+        inbox=team.root,
+        partner_id="alpha",
+        broker=broker,
+        idle_lock=2.0,
+        pull_every=1.0,
+        alert_command=hook,
+    )
+    app = create_app(settings)
+    web = _web(app)
+    try:
+        unlock(app.test_client())
+        wait_until(lambda: heard.exists() and heard.read_text() != "", what="the alert hook")
+        assert web.puller.alerts.busy()
+        unlocked_for = time.monotonic()
+        wait_until(lambda: not web.vault.is_unlocked, what="the idle lock", timeout=10)
+        # The idle time and a sweep round, not the hook's minute.
+        assert time.monotonic() - unlocked_for < 5
+        assert not web.vault.holds_cases() and web.vault.key_holder() is None
+    finally:
+        web.puller.stop()
+    assert not web.puller.alerts.busy()
