@@ -14,6 +14,7 @@ idle lock.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import threading
 import time
@@ -21,6 +22,9 @@ import time
 log = logging.getLogger(__name__)
 
 HOOK_TIMEOUT = 30.0
+# All the hook inherits: the app's own environment holds secrets (HAVEN_AMQP_URL
+# carries the broker password) that a chat bot has no business reading.
+HOOK_ENVIRONMENT = ("PATH", "LANG", "HOME")
 
 
 def alert_line(new: int, overdue: int) -> str:
@@ -55,6 +59,7 @@ class Alerts:
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
+                    env={n: os.environ[n] for n in HOOK_ENVIRONMENT if n in os.environ},
                 )
             except OSError as exc:
                 log.warning("the alert hook did not run (%s)", type(exc).__name__)

@@ -152,3 +152,17 @@ def test_a_hook_that_hangs_is_stopped_after_its_timeout(tmp_path: Path) -> None:
     assert alerts.update(2, 0)
     alerts.stop()
     assert not alerts.busy()
+
+
+def test_the_hook_gets_no_secret_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAVEN_AMQP_URL", "amqp://alpha:broker-password@127.0.0.1/%2F")
+    seen = tmp_path / "environment"
+    show = f"import os, sys; sys.stdin.read(); open({str(seen)!r}, 'w').write(' '.join(os.environ))"
+    alerts = Alerts((sys.executable, "-c", show))
+    assert alerts.update(1, 0)
+    wait_until(lambda: not alerts.busy(), what="the hook")
+    names = set(seen.read_text().split())
+    # LC_CTYPE: set by Python itself in the hook under a C locale.
+    assert "PATH" in names and names <= {"PATH", "LANG", "HOME", "LC_CTYPE"}
