@@ -7,7 +7,6 @@ a file or another process.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -15,6 +14,7 @@ from flask import Flask
 
 from haven.partner.web import actions, case_view, views
 from haven.partner.web.alerts import Alerts
+from haven.partner.web.clock import idle_clock
 from haven.partner.web.i18n import read_catalog
 from haven.partner.web.puller import Puller
 from haven.partner.web.security import trusted_hosts
@@ -29,7 +29,7 @@ MAX_FORM_BYTES = 64 * 1024
 def create_app(
     settings: ServeSettings,
     *,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = idle_clock,
     wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     background: bool = True,
 ) -> Flask:

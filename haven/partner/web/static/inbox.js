@@ -1,6 +1,8 @@
 // The partners' inbox: the tab title's count of new cases and the pull's progress, from
 // /state (which does not count as activity), and the idle lock: after the same idle time
 // as the server's, the page submits its own lock form, so an unattended tab hides cases.
+// The deadline is a moment on the wall clock, checked every second and whenever the page
+// comes back (a woken laptop, a restored tab): timers stop while a machine sleeps.
 (function () {
   "use strict";
   var body = document.body;
@@ -11,7 +13,16 @@
   var baseTitle = body.getAttribute("data-title") || document.title;
   var status = document.getElementById("pull-status");
 
+  var deadline = Date.now() + idle * 1000;
+  var locking = false;
+
   function lockNow() {
+    locking = true;
+    // Hidden at once, before the lock's answer comes back.
+    var main = document.getElementById("main");
+    if (main) {
+      main.hidden = true;
+    }
     var form = document.getElementById("lock-form");
     if (form) {
       form.submit();
@@ -19,7 +30,16 @@
       window.location.assign("/unlock");
     }
   }
-  window.setTimeout(lockNow, idle * 1000);
+
+  function checkIdle() {
+    if (!locking && Date.now() >= deadline) {
+      lockNow();
+    }
+  }
+  window.setInterval(checkIdle, 1000);
+  document.addEventListener("visibilitychange", checkIdle);
+  window.addEventListener("pageshow", checkIdle);
+  window.addEventListener("focus", checkIdle);
 
   function text(state) {
     if (state.pulling) {

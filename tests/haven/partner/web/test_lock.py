@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from haven.broker.settings import BrokerSettings
 from haven.partner import team as team_module
 from haven.partner.pull import PartnerSettings
 from haven.partner.web import ServeSettings, create_app
+from haven.partner.web.clock import idle_clock
 from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.conftest import wait_until
 from tests.haven.partner.web.conftest import (
@@ -205,3 +207,16 @@ def test_a_slow_alert_hook_does_not_hold_the_idle_lock_back(team: Team, tmp_path
     finally:
         web.puller.stop()
     assert not web.puller.alerts.busy()
+
+
+def test_the_idle_lock_counts_the_time_the_machine_slept(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A laptop shut with the inbox unlocked and opened hours later: the
+    # suspended hours count (CLOCK_BOOTTIME), unlike time.monotonic's.
+    app = create_app(ServeSettings(inbox=team.root, partner_id="alpha"), background=False)
+    assert _web(app).vault.clock is idle_clock
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        assert abs(idle_clock() - time.clock_gettime(time.CLOCK_BOOTTIME)) < 1
+    monkeypatch.delattr(time, "CLOCK_BOOTTIME", raising=False)
+    assert abs(idle_clock() - time.time()) < 1
