@@ -10,6 +10,7 @@ test's: both move only when the test says.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +87,24 @@ def test_a_tab_left_open_while_the_machine_slept_locks_when_it_wakes(
     page.wait_for_url(f"{served.base}/unlock", timeout=5000)
     assert CANARY not in page.content()
     page.context.close()
+
+
+def test_a_tab_left_alone_stays_while_the_member_works_in_another(
+    browser: Browser, served: Served
+) -> None:
+    idle_tab = _unlocked_case(browser, served)
+    # The member works in a second tab of the same browser for most of the idle time.
+    served.clock.now += IDLE - 10
+    busy_tab = idle_tab.context.new_page()
+    busy_tab.goto(f"{served.base}/")
+    # The idle tab's own deadline passes: it asks the server, which says the session is busy.
+    idle_tab.clock.fast_forward(IDLE * 1000 + 2000)
+    time.sleep(1.5)
+    assert idle_tab.url == f"{served.base}/cases/{served.request_id}"
+    assert idle_tab.locator("#main").is_visible() and CANARY in idle_tab.content()
+    # Nobody does anything for the idle time: then it locks.
+    served.clock.now += IDLE
+    idle_tab.clock.fast_forward(IDLE * 1000 + 2000)
+    idle_tab.wait_for_url(f"{served.base}/unlock", timeout=5000)
+    assert CANARY not in idle_tab.content()
+    idle_tab.context.close()

@@ -116,6 +116,11 @@ class Vault:
                 found.last_active = self.clock()
         return found
 
+    def idle_left(self, session: Session) -> float:
+        """Seconds before this session is locked for idleness, as of now (no touch)."""
+        with self._lock:
+            return max(0.0, self.idle_lock - (self.clock() - session.last_active))
+
     def lock(self, session: Session, *, idle: bool = False, removed: bool = False) -> None:
         with self._lock:
             if self._sessions.pop(session.token, None) is None:

@@ -305,7 +305,7 @@ def _options(cases: list[Case], lang: str, members: list[str]) -> dict[str, list
 
 
 def state() -> Response:
-    """Counts and pull progress for an open tab; does not count as activity (no touch)."""
+    """Counts, pull progress and idle time left for an open tab; not activity (no touch)."""
     web = web_state()
     session = current()
     pull = web.puller.snapshot()
@@ -317,6 +317,8 @@ def state() -> Response:
             return jsonify({"locked": True})
         last = pull["last_pulled"]
         answer.update(
+            # Another tab of this session may have been busy: a page asks before it locks itself.
+            idle_left=web.vault.idle_left(session),
             new=new,
             overdue=overdue,
             pulling=pull["running"],

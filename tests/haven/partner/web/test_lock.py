@@ -13,6 +13,7 @@ from haven.partner import team as team_module
 from haven.partner.pull import PartnerSettings
 from haven.partner.web import ServeSettings, create_app
 from haven.partner.web.clock import idle_clock
+from haven.partner.web.security import SESSION_COOKIE
 from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.conftest import wait_until
 from tests.haven.partner.web.conftest import (
@@ -220,3 +221,21 @@ def test_the_idle_lock_counts_the_time_the_machine_slept(
         assert abs(idle_clock() - time.clock_gettime(time.CLOCK_BOOTTIME)) < 1
     monkeypatch.delattr(time, "CLOCK_BOOTTIME", raising=False)
     assert abs(idle_clock() - time.time()) < 1
+
+
+def test_the_state_tells_a_page_the_idle_time_left_without_adding_any(
+    make_app: MakeApp, team: Team
+) -> None:
+    team.take()
+    app = make_app(idle_lock=IDLE)
+    tab, other_tab = app.test_client(), app.test_client()
+    unlock(tab)
+    cookie = tab.get_cookie(SESSION_COOKIE)
+    assert cookie is not None
+    other_tab.set_cookie(SESSION_COOKIE, cookie.value)
+    team.clock.now += IDLE / 3
+    assert tab.get("/state").get_json()["idle_left"] == IDLE - IDLE / 3
+    team.clock.now += IDLE / 3
+    assert tab.get("/state").get_json()["idle_left"] == IDLE / 3  # polling added nothing
+    assert other_tab.get("/").status_code == 200  # the member is busy in another tab
+    assert tab.get("/state").get_json()["idle_left"] == IDLE
