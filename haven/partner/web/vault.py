@@ -125,22 +125,22 @@ class Vault:
         with self._lock:
             if self._sessions.pop(session.token, None) is None:
                 return
-            last = not self._sessions
             unlocked = self._unlocked
+            if not self._sessions:
+                # The last one: from this moment no request and no pull gets the
+                # key or a case; only the lock's own log line below still uses it.
+                self._drop()
         try:
             if unlocked is not None:
-                # Logged before the key goes: the event is sealed under it.
+                # Sealed under the key this lock is letting go.
                 inbox = Inbox(self.root, replace(unlocked, member=session.member))
                 if removed:
                     inbox.record("locked", idle=idle, removed=True)
                 else:
                     inbox.record("locked", idle=idle)
         except InboxError as exc:
+            # Whatever the log said, the key and the cases are gone already.
             log.warning("the lock could not be logged (%s)", type(exc).__name__)
-        finally:
-            # Whatever the log said: a lock always lets the key and the cases go.
-            if last:
-                self._drop()
         log.info(
             "a session was locked (%s)",
             "member removed" if removed else "idle" if idle else "on demand",

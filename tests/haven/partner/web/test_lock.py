@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 
 from haven.broker.settings import BrokerSettings
 from haven.partner import team as team_module
+from haven.partner.inbox import Event, Inbox
 from haven.partner.pull import PartnerSettings
 from haven.partner.web import ServeSettings, create_app
 from haven.partner.web.clock import idle_clock
@@ -239,3 +241,25 @@ def test_the_state_tells_a_page_the_idle_time_left_without_adding_any(
     assert tab.get("/state").get_json()["idle_left"] == IDLE / 3  # polling added nothing
     assert other_tab.get("/").status_code == 200  # the member is busy in another tab
     assert tab.get("/state").get_json()["idle_left"] == IDLE
+
+
+def test_the_last_lock_lets_the_key_go_before_it_writes_its_log_line(
+    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team.take()
+    web = _web(app)
+    client = app.test_client()
+    unlock(client)
+    assert client.get("/").status_code == 200 and web.vault.holds_cases()
+    held_while_logging: list[tuple[object, bool]] = []
+    record = Inbox.record
+
+    def watched(inbox: Inbox, action: str, item: str | None = None, **data: Any) -> Event:
+        if action == "locked":
+            # What a pull or another request could still get while the line is written.
+            held_while_logging.append((web.vault.key_holder(), web.vault.holds_cases()))
+        return record(inbox, action, item, **data)
+
+    monkeypatch.setattr(Inbox, "record", watched)
+    assert post(client, "/lock", {}).status_code == 303
+    assert held_while_logging == [(None, False)]
