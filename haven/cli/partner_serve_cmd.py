@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -22,7 +23,12 @@ from haven.cli.common import CliError, Commands
 from haven.cli.partner_cmd import _mailbox_settings, _settings
 from haven.partner import team
 from haven.partner.web import ServeSettings, create_app
-from haven.partner.web.settings import DEFAULT_IDLE_LOCK, DEFAULT_PULL_EVERY, LANGUAGES
+from haven.partner.web.settings import (
+    DEFAULT_IDLE_LOCK,
+    DEFAULT_PULL_EVERY,
+    LANGUAGES,
+    MIN_IDLE_LOCK,
+)
 
 DEFAULT_PORT = 8470
 # Threads of the one worker: a team's members at once, and the pages' /state polls.
@@ -30,16 +36,31 @@ THREADS = 8
 # A reply or a decline waits on the intake or the broker (30 s at most each).
 REQUEST_TIMEOUT = 120
 EXIT_USAGE = 2
+MAX_SECONDS = 86400
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
 
 
-def _seconds(text: str) -> float:
+def _seconds(text: str, least: float = 0.0) -> float:
+    """A number of seconds above 0 (or at least `least`), at most a day."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError("not a number of seconds") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError("must be between 0 and 86400 seconds")
+    if value <= 0 or not least <= value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be between {least:g} and {MAX_SECONDS} seconds")
     return value
+
+
+def _host_name(text: str) -> str:
+    if HOST_NAME.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(
+            "a host name or address without a port, e.g. inbox.example.org or [2001:db8::1]"
+        )
+    return text.lower()
+
+
+def _idle_seconds(text: str) -> float:
+    return _seconds(text, MIN_IDLE_LOCK)
 
 
 def register(actions: Commands) -> None:
@@ -64,11 +85,20 @@ def register(actions: Commands) -> None:
     )
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        type=_host_name,
+        metavar="NAME",
+        help="another name members' browsers use for it (the organisation's TLS proxy); "
+        "repeatable. Besides these it answers only to its --bind address and localhost",
+    )
     serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="TLS certificate (PEM)")
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="TLS private key (PEM)")
     serve.add_argument(
         "--idle-lock",
-        type=_seconds,
+        type=_idle_seconds,
         default=DEFAULT_IDLE_LOCK,
         metavar="SECONDS",
         help=f"lock a session after this long without a request (default {DEFAULT_IDLE_LOCK:g})",
@@ -141,6 +171,8 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         alert_command=command,
         language=args.language,
         tls=args.tls_cert is not None,
+        bind=args.bind,
+        hosts=tuple(args.host),
     )
 
 

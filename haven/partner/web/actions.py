@@ -18,7 +18,7 @@ from flask import Flask, Response, abort, g, request
 from haven.catalogs import N_
 from haven.partner import team
 from haven.partner.case import MAX_NOTE_CHARS, STATUSES, Case
-from haven.partner.inbox import Inbox, InboxError, valid_id
+from haven.partner.inbox import FOLLOW_UP, Inbox, InboxError, valid_id
 from haven.partner.outbox import IntakeUnreachable, OutboxError, send
 from haven.partner.pull import PullError, decline_taken
 from haven.partner.web.case_view import case_page
@@ -161,6 +161,9 @@ def decline(session: Session, inbox: Inbox, case: Case) -> Response:
     reason = request.form.get("reason", "")
     if reason not in DECLINE_REASONS:
         return _refuse(case, gettext("Reason: choose one of the listed reasons."))
+    if case.entry.kind == FOLLOW_UP:
+        # It would go to the operators' unassigned queue, not to another organisation.
+        return _refuse(case, gettext("A follow-up cannot be declined here."))
     if state.settings.broker is None:
         return _refuse(case, gettext("Cannot decline: this inbox has no broker URL."))
     try:
@@ -186,8 +189,12 @@ def export_confirm(request_id: str) -> Response:
 def export(session: Session, inbox: Inbox, case: Case) -> Response:
     if request.form.get("confirm") != "yes":
         return _refuse(case, gettext("Export: confirm that the file will be in clear."))
+    try:
+        text = case_text(inbox.case(case.entry.request_id), g.lang)
+    except Locked:
+        # The last session was locked while this one asked: nothing is exported.
+        return to_unlock()
     inbox.record("exported", case.entry.request_id)
-    text = case_text(inbox.case(case.entry.request_id), g.lang)
     response = Response(text, mimetype="text/plain")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{export_name(case.entry.request_id)}"'

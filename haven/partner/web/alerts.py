@@ -4,17 +4,27 @@ The hook is a command (a mail or chat bot) run without a shell, with the
 line on its standard input, only when the counts change. The line holds two
 numbers and nothing else: no category, region, language or id, so a chat
 service or a mail provider learns only that there is work.
+
+The hook runs beside the app, never in its way: it is started and left
+running (one at a time), reaped by the sweeper's rounds, and killed when it
+outlives HOOK_TIMEOUT, so a slow mail server delays neither a pull nor the
+idle lock.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
 HOOK_TIMEOUT = 30.0
+# All the hook inherits: the app's own environment holds secrets (HAVEN_AMQP_URL
+# carries the broker password) that a chat bot has no business reading.
+HOOK_ENVIRONMENT = ("PATH", "LANG", "HOME")
 
 
 def alert_line(new: int, overdue: int) -> str:
@@ -22,32 +32,78 @@ def alert_line(new: int, overdue: int) -> str:
 
 
 class Alerts:
-    def __init__(self, command: tuple[str, ...]) -> None:
+    def __init__(self, command: tuple[str, ...], timeout: float = HOOK_TIMEOUT) -> None:
         self.command = command
+        self.timeout = timeout
         self._last: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        # The hook still running, and when it started (time.monotonic: a timeout, not a lock).
+        self._running: tuple[subprocess.Popen[bytes], float] | None = None
 
     def update(self, new: int, overdue: int) -> bool:
-        """Run the hook if the counts changed (and are not both zero the first time); whether it ran."""
+        """Start the hook if the counts changed (and are not both zero the first time); whether it started."""
         with self._lock:
             if not self.command or (new, overdue) == self._last:
+                return False
+            self._reap()
+            if self._running is not None:
+                # One hook at a time: this change is alerted after it ends.
                 return False
             first = self._last is None
             self._last = (new, overdue)
             if first and new == 0 and overdue == 0:
                 return False
-        try:
-            done = subprocess.run(  # noqa: S603 - argv from the operator's own --alert-command
-                self.command,
-                input=(alert_line(new, overdue) + "\n").encode(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=HOOK_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            log.warning("the alert hook did not run (%s)", type(exc).__name__)
-            return False
-        if done.returncode != 0:
-            log.warning("the alert hook exited %d", done.returncode)
-        return True
+            try:
+                hook = subprocess.Popen(  # noqa: S603 - argv from the operator's own --alert-command
+                    self.command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env={n: os.environ[n] for n in HOOK_ENVIRONMENT if n in os.environ},
+                )
+            except OSError as exc:
+                log.warning("the alert hook did not run (%s)", type(exc).__name__)
+                return False
+            self._running = (hook, time.monotonic())
+            try:
+                # A few bytes: the pipe takes them without waiting for the hook.
+                if hook.stdin is not None:
+                    hook.stdin.write((alert_line(new, overdue) + "\n").encode())
+                    hook.stdin.close()
+            except OSError:
+                log.warning("the alert hook did not read its line")
+            return True
+
+    def reap(self) -> None:
+        """Collect a finished hook; kill one running longer than the timeout."""
+        with self._lock:
+            self._reap()
+
+    def busy(self) -> bool:
+        """Whether a hook is still running (after reaping a finished one)."""
+        with self._lock:
+            self._reap()
+            return self._running is not None
+
+    def stop(self) -> None:
+        """At shutdown: no hook outlives the app."""
+        with self._lock:
+            if self._running is not None:
+                self._running[0].kill()
+                self._running[0].wait()
+                self._running = None
+
+    def _reap(self) -> None:
+        if self._running is None:
+            return
+        hook, started = self._running
+        code = hook.poll()
+        if code is None:
+            if time.monotonic() - started < self.timeout:
+                return
+            hook.kill()
+            hook.wait()
+            log.warning("the alert hook ran longer than %g s and was stopped", self.timeout)
+        elif code != 0:
+            log.warning("the alert hook exited %d", code)
+        self._running = None

@@ -7,7 +7,6 @@ a file or another process.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -15,8 +14,10 @@ from flask import Flask
 
 from haven.partner.web import actions, case_view, views
 from haven.partner.web.alerts import Alerts
+from haven.partner.web.clock import idle_clock
 from haven.partner.web.i18n import read_catalog
 from haven.partner.web.puller import Puller
+from haven.partner.web.security import trusted_hosts
 from haven.partner.web.settings import ServeSettings
 from haven.partner.web.state import STATE_KEY, WebState
 from haven.partner.web.vault import Vault
@@ -28,7 +29,7 @@ MAX_FORM_BYTES = 64 * 1024
 def create_app(
     settings: ServeSettings,
     *,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = idle_clock,
     wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     background: bool = True,
 ) -> Flask:
@@ -42,9 +43,12 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Strict",
         SEND_FILE_MAX_AGE_DEFAULT=0,
     )
-    vault = Vault(settings.inbox, settings.idle_lock, clock)
+    vault = Vault(settings.inbox, settings.idle_lock, clock, settings.failed_unlock_delay)
     puller = Puller(vault, settings, Alerts(settings.alert_command), wall)
-    app.extensions[STATE_KEY] = WebState(settings, vault, puller, read_catalog(), wall, background)
+    hosts = trusted_hosts(settings.bind, settings.hosts)
+    app.extensions[STATE_KEY] = WebState(
+        settings, vault, puller, read_catalog(), wall, background, hosts
+    )
     views.register(app)
     case_view.register(app)
     actions.register(app)

@@ -100,12 +100,15 @@ def case_context(request_id: str, *, record_view: bool) -> dict[str, Any] | None
         raise Locked
     inbox = state.vault.inbox(session)
     try:
+        case = inbox.case(request_id)
+        # Only a case the inbox holds (not declined) is logged as viewed:
+        # the log must not claim anyone saw what was handed on or never came.
+        if case.entry.declined is not None:
+            return None
         if record_view:
             inbox.record("viewed", request_id)
-        case = inbox.case(request_id)
+            case = inbox.case(request_id)
     except (InboxError, KeyError):
-        return None
-    if case.entry.declined is not None:
         return None
     lang: str = g.lang
     now = state.wall()

@@ -2,9 +2,13 @@
 
 The same code as the CLI (haven.partner.pull.pull, then the automatic
 "received" statuses), with the org key only while a session is unlocked:
-a locked inbox does not pull, because nothing can open what arrives. The
-same thread sweeps idle sessions, so an unattended inbox locks on time
-even when no request comes in.
+a locked inbox does not pull, because nothing can open what arrives.
+
+Two threads: the sweeper locks idle (and removed members') sessions every
+second and reaps the alert hook, and nothing else, so a long pull or a slow
+hook never holds the idle lock back; the puller pulls. A pull that sees
+the inbox locked stops between two messages (what it took stays taken, the
+rest stays in the queue) and uses the key no more.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from haven.replies import SigningKey
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 1.0
+
+
+class _InboxLocked(Exception):  # noqa: N818 - a state, as the caller handles it
+    """Raised between two messages when the key this pull uses was let go."""
 
 
 @dataclass
@@ -64,8 +72,10 @@ class Puller:
         self._lock = threading.Lock()
         self._pulling = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._next_pull = 0.0
+        # The key of the pull under way: checked against the vault's between messages.
+        self._pulling_with: object = None
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -83,6 +93,10 @@ class Puller:
         with self._lock:
             self.status.handled = report.handled
             self.status.remaining = report.remaining
+        if self.vault.key_holder() is not self._pulling_with:
+            # Locked (or locked and unlocked again) since this pull began:
+            # it takes nothing more with a key the members let go.
+            raise _InboxLocked
 
     def pull_once(self) -> PullReport | None:
         """One pull with the unlocked key; None when locked or when this app does not pull."""
@@ -90,11 +104,14 @@ class Puller:
         broker = self.settings.broker
         if holder is None or broker is None or not self._pulling.acquire(blocking=False):
             return None
+        self._pulling_with = holder
         try:
             with self._lock:
                 self.status.running, self.status.handled, self.status.remaining = True, 0, 0
             inbox = Inbox(self.settings.inbox, holder)
             report = pull(broker, [holder.key], inbox, progress=self._progress)
+            if self.vault.key_holder() is not holder:
+                raise _InboxLocked
             received = send_pending_received(
                 self.settings.mailbox,
                 inbox,
@@ -108,12 +125,18 @@ class Puller:
                 self.status.error = received.warnings[0] if received.warnings else None
             log.info("pulled: %s", report.line())
             return report
+        except _InboxLocked:
+            # What was taken is in the inbox; the rest waits in the queue.
+            self.vault.changed()
+            log.info("the pull stopped: the inbox was locked")
+            return None
         except (PullError, InboxError) as exc:
             with self._lock:
                 self.status.error = str(exc)
             log.warning("the pull failed: %s", exc)
             return None
         finally:
+            self._pulling_with = None
             with self._lock:
                 self.status.running = False
             self._pulling.release()
@@ -126,31 +149,40 @@ class Puller:
             return
         self.alerts.update(new, overdue)
 
-    # -- the thread ------------------------------------------------------------
+    # -- the threads -----------------------------------------------------------
 
     def start(self) -> None:
-        """Start the sweeper (and puller) thread once, in the serving process."""
+        """Start the sweeper and the puller threads once, in the serving process."""
         with self._lock:
-            if self._thread is not None:
+            if self._threads:
                 return
-            self._thread = threading.Thread(target=self._run, name="inbox-puller", daemon=True)
-        self._thread.start()
+            self._threads = [
+                threading.Thread(target=self._loop, args=(self._sweep,), name="inbox-sweeper"),
+                threading.Thread(target=self._loop, args=(self._pull,), name="inbox-puller"),
+            ]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        for thread in self._threads:
+            thread.join(30)
+        self.alerts.stop()
 
-    def _run(self) -> None:
+    def _loop(self, round_: Callable[[], None]) -> None:
         while not self._stop.wait(SWEEP_SECONDS):
             try:
-                self._round()
+                round_()
             except Exception as exc:  # noqa: BLE001 - the idle lock must outlive any one failure
                 # The type only: a message could name a file or an id.
                 log.warning("a background round failed (%s)", type(exc).__name__)
 
-    def _round(self) -> None:
+    def _sweep(self) -> None:
         self.vault.sweep()
+        self.alerts.reap()
+
+    def _pull(self) -> None:
         if not self.vault.is_unlocked:
             self._next_pull = 0.0
             return

@@ -10,7 +10,11 @@ from haven.partner.pull import PartnerSettings
 
 DEFAULT_IDLE_LOCK = 600.0
 DEFAULT_PULL_EVERY = 60.0
+# The page's own timer counts whole seconds (0 would turn it off): no shorter idle lock.
+MIN_IDLE_LOCK = 1.0
 LANGUAGES = ("ru", "uk", "en")
+# After a refused unlock, before the next attempt may start (attempts go one at a time).
+DEFAULT_FAILED_UNLOCK_DELAY = 1.0
 
 
 @dataclass(frozen=True)
@@ -30,11 +34,19 @@ class ServeSettings:
     language: str | None = None
     # Served over TLS: the session cookie is Secure and HSTS is sent.
     tls: bool = False
+    # The address it listens on; with the loopback names and `hosts`, the only
+    # Host headers it answers (a DNS-rebinding page names another).
+    bind: str = "127.0.0.1"
+    # More names it answers to: the organisation's own TLS proxy's (--host).
+    hosts: tuple[str, ...] = ()
+    failed_unlock_delay: float = DEFAULT_FAILED_UNLOCK_DELAY
 
     def __post_init__(self) -> None:
-        if self.idle_lock <= 0:
-            raise ValueError("idle_lock must be positive")
+        if self.idle_lock < MIN_IDLE_LOCK:
+            raise ValueError(f"idle_lock must be at least {MIN_IDLE_LOCK:g} second")
         if self.pull_every <= 0:
             raise ValueError("pull_every must be positive")
+        if self.failed_unlock_delay < 0:
+            raise ValueError("failed_unlock_delay must not be negative")
         if self.language is not None and self.language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")

@@ -26,6 +26,8 @@ class WebState:
     wall: Callable[[], datetime]
     # False in tests: they pull and sweep themselves, at the moment they choose.
     background: bool
+    # The Host names the app answers to (security.trusted_hosts).
+    hosts: frozenset[str]
 
 
 def web_state() -> WebState:

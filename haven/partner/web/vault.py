@@ -5,6 +5,8 @@ Invariants this module keeps (docs/partner-inbox.md, "Idle lock"):
   memory, and only while at least one member's session is unlocked;
 - a session that made no request (other than /state) for `idle_lock`
   seconds is locked at the next look, by a request or the sweeper;
+- a session whose member was removed from the team is locked at the next
+  look, by a request or the sweeper;
 - when the last session is locked, the key and every opened case are dropped.
 
 Sessions are random tokens known to the server only: nothing in the
@@ -17,6 +19,7 @@ import hmac
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,10 +27,9 @@ from pathlib import Path
 from haven.partner import team
 from haven.partner.case import Case
 from haven.partner.inbox import Inbox, InboxError
+from haven.partner.web.security import TOKEN_BYTES, well_formed
 
 log = logging.getLogger(__name__)
-
-TOKEN_BYTES = 32
 
 
 class Locked(Exception):  # noqa: N818 - a state, as the caller handles it
@@ -45,11 +47,21 @@ class Session:
 
 
 class Vault:
-    def __init__(self, root: Path, idle_lock: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        idle_lock: float,
+        clock: Callable[[], float],
+        failed_unlock_delay: float = 0.0,
+    ) -> None:
         self.root = root
         self.idle_lock = idle_lock
         self.clock = clock
+        self.failed_unlock_delay = failed_unlock_delay
         self._lock = threading.RLock()
+        # One unlock attempt at a time (each is a 128 MiB scrypt), and a pause
+        # after a refusal: guessing passphrases costs at least that pause per guess.
+        self._unlocking = threading.Lock()
         self._unlocked: team.Unlocked | None = None
         self._sessions: dict[str, Session] = {}
         self._cases: list[Case] | None = None
@@ -64,7 +76,14 @@ class Vault:
 
     def unlock(self, member: str, passphrase: str) -> Session:
         """A new session for `member`; team.TeamError when the member or passphrase is wrong."""
-        unlocked = team.unlock(self.root, member, passphrase)
+        with self._unlocking:
+            try:
+                unlocked = team.unlock(self.root, member, passphrase)
+            except team.TeamError:
+                # Content-free: not the handle that was tried, nor where from.
+                log.info("an unlock was refused")
+                time.sleep(self.failed_unlock_delay)
+                raise
         token = secrets.token_urlsafe(TOKEN_BYTES)
         session = Session(member, token, secrets.token_urlsafe(TOKEN_BYTES), self.clock())
         with self._lock:
@@ -77,44 +96,75 @@ class Vault:
 
     def session(self, token: str | None, *, touch: bool) -> Session | None:
         """The live session of this cookie, or None; `touch` counts the request as activity."""
-        if not token:
+        if token is None or not well_formed(token):
+            # Not a token this app made (a non-ASCII or odd cookie): no session, no crash.
             return None
         self.sweep()
         with self._lock:
             found = next(
                 (s for t, s in self._sessions.items() if hmac.compare_digest(t, token)), None
             )
-            if found is not None and touch:
+        if found is None:
+            return None
+        # Read at every request (a TeamError is the request's 503): a member
+        # removed with `haven partner team remove` has no session from then on.
+        if found.member not in team.members(self.root):
+            self.lock(found, removed=True)
+            return None
+        if touch:
+            with self._lock:
                 found.last_active = self.clock()
-            return found
+        return found
 
-    def lock(self, session: Session, *, idle: bool = False) -> None:
+    def idle_left(self, session: Session) -> float:
+        """Seconds before this session is locked for idleness, as of now (no touch)."""
+        with self._lock:
+            return max(0.0, self.idle_lock - (self.clock() - session.last_active))
+
+    def lock(self, session: Session, *, idle: bool = False, removed: bool = False) -> None:
         with self._lock:
             if self._sessions.pop(session.token, None) is None:
                 return
-            last = not self._sessions
             unlocked = self._unlocked
+            if not self._sessions:
+                # The last one: from this moment no request and no pull gets the
+                # key or a case; only the lock's own log line below still uses it.
+                self._drop()
         try:
             if unlocked is not None:
-                # Logged before the key goes: the event is sealed under it.
-                Inbox(self.root, replace(unlocked, member=session.member)).record(
-                    "locked", idle=idle
-                )
+                # Sealed under the key this lock is letting go.
+                inbox = Inbox(self.root, replace(unlocked, member=session.member))
+                if removed:
+                    inbox.record("locked", idle=idle, removed=True)
+                else:
+                    inbox.record("locked", idle=idle)
         except InboxError as exc:
+            # Whatever the log said, the key and the cases are gone already.
             log.warning("the lock could not be logged (%s)", type(exc).__name__)
-        finally:
-            # Whatever the log said: a lock always lets the key and the cases go.
-            if last:
-                self._drop()
-        log.info("a session was locked (%s)", "idle" if idle else "on demand")
+        log.info(
+            "a session was locked (%s)",
+            "member removed" if removed else "idle" if idle else "on demand",
+        )
 
     def sweep(self) -> None:
-        """Lock every session idle for longer than `idle_lock` seconds."""
+        """Lock every session idle for `idle_lock` seconds, and every removed member's."""
         now = self.clock()
         with self._lock:
             expired = [s for s in self._sessions.values() if now - s.last_active >= self.idle_lock]
+            left = [s for s in self._sessions.values() if s not in expired]
         for session in expired:
             self.lock(session, idle=True)
+        if not left:
+            return
+        try:
+            members = set(team.members(self.root))
+        except team.TeamError as exc:
+            # Unreadable now: each request reads it again (and fails closed, a 503).
+            log.warning("the team could not be read (%s)", type(exc).__name__)
+            return
+        for session in left:
+            if session.member not in members:
+                self.lock(session, removed=True)
 
     def _drop(self) -> None:
         with self._lock:

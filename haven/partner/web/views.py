@@ -1,15 +1,15 @@
 """The screens: unlock, inbox, case; the lock; /state for the tab title; the request checks.
 
 Every request passes `_before`: the page's language, the member's session
-(touched, except by /state, so an open tab polling counts does not keep
-an unattended inbox unlocked), and on a POST the CSRF token and the
-browser's cross-site signals. Views log ids and outcomes only.
+(none for a request the browser marks as coming from another page; touched,
+except by /state, so an open tab polling counts does not keep an unattended
+inbox unlocked), and on a POST the CSRF token and the browser's cross-site
+signals. Views log ids and outcomes only.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 # Paths reachable without an unlocked session.
 OPEN_PATHS = frozenset({"/unlock", "/state"})
-UNLOCK_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 DUE_WINDOWS = {"24h": timedelta(hours=24), "72h": timedelta(hours=72)}
 FILTERS = ("category", "urgency", "region", "language", "status", "assignee", "due")
 URGENCY_ORDER = {value: position for position, value in enumerate(reversed(URGENCIES))}
@@ -56,14 +55,27 @@ def register(app: Flask) -> None:
 def _before() -> Response | None:
     state = web_state()
     g.lang = i18n.choose_language(request, state.settings.language)
+    if not security.host_trusted(request, state.hosts):
+        log.warning("a request for another host name was refused")
+        return render(
+            "error.html",
+            400,
+            message=gettext(
+                N_("This inbox does not answer to this address. Open it at the address it printed.")
+            ),
+        )
     if request.path.startswith("/static/"):
         return None
     if not state.background:
         state.vault.sweep()
-    token = request.cookies.get(security.SESSION_COOKIE)
+    # Another page on this machine (another localhost port, a site the member
+    # visits) still sends the cookie: its requests get no session, see no case,
+    # write no "viewed" and never count as activity.
+    foreign = security.cross_site(request)
+    token = None if foreign else request.cookies.get(security.SESSION_COOKIE)
     g.session = state.vault.session(token, touch=request.path != "/state")
     if request.method == "POST":
-        if security.cross_site(request):
+        if foreign:
             log.warning("a cross-site POST was refused")
             abort(403)
         expected = (
@@ -122,7 +134,7 @@ def unlock_page(error: str | None = None, status: int = 200) -> Response:
     # The browser's token, when it has one: another tab, or a favicon request
     # sent here, must not replace the token of a form already on screen.
     kept = request.cookies.get(security.UNLOCK_COOKIE, "")
-    token = kept if UNLOCK_TOKEN.fullmatch(kept) else secrets.token_urlsafe(32)
+    token = kept if security.well_formed(kept) else secrets.token_urlsafe(security.TOKEN_BYTES)
     response = render(
         "unlock.html",
         status,
@@ -144,7 +156,6 @@ def unlock() -> Response:
         session = state.vault.unlock(member, passphrase)
     except team.TeamError:
         # One answer for an unknown member and a wrong passphrase (team.unlock does the same work).
-        log.info("an unlock was refused")
         return unlock_page(gettext("Wrong member name or passphrase."), 403)
     if state.background:
         state.puller.start()
@@ -161,6 +172,8 @@ def lock() -> Response:
         state.vault.lock(session)
     response = _redirect("/unlock")
     security.clear_cookie(response, security.SESSION_COOKIE, tls=state.settings.tls)
+    # Whatever the browser kept despite no-store (a back-forward copy) goes too.
+    response.headers["Clear-Site-Data"] = security.CLEAR_ON_LOCK
     return response
 
 
@@ -292,7 +305,7 @@ def _options(cases: list[Case], lang: str, members: list[str]) -> dict[str, list
 
 
 def state() -> Response:
-    """Counts and pull progress for an open tab; does not count as activity (no touch)."""
+    """Counts, pull progress and idle time left for an open tab; not activity (no touch)."""
     web = web_state()
     session = current()
     pull = web.puller.snapshot()
@@ -304,6 +317,8 @@ def state() -> Response:
             return jsonify({"locked": True})
         last = pull["last_pulled"]
         answer.update(
+            # Another tab of this session may have been busy: a page asks before it locks itself.
+            idle_left=web.vault.idle_left(session),
             new=new,
             overdue=overdue,
             pulling=pull["running"],

@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from haven.envelope import PrivateKey
+from haven.partner.web import ServeSettings
 from haven.partner.web.security import CONTENT_SECURITY_POLICY
 from tests.team_inbox import make_team
 
@@ -103,9 +105,37 @@ def test_it_serves_the_unlock_page_from_one_process_without_an_access_log(tmp_pa
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""
                 assert time.monotonic() < deadline, "the inbox did not start"
                 time.sleep(0.2)
+        # Another name for this machine (a DNS-rebinding page's): not answered.
+        foreign = urllib.request.Request(
+            f"http://127.0.0.1:{port}/unlock", headers={"Host": "rebind.example:80"}
+        )
+        try:
+            urllib.request.urlopen(foreign, timeout=5)  # noqa: S310 - our own test server
+            rebound = 200
+        except urllib.error.HTTPError as refused:
+            rebound = refused.code
     finally:
         server.send_signal(signal.SIGTERM)
         _out, err = server.communicate(timeout=30)
+    assert rebound == 400
     assert f"http://127.0.0.1:{port}/" in err
     # No access log: neither the path nor the client's address.
     assert "GET /unlock" not in err and '"GET' not in err
+
+
+def test_an_idle_lock_under_one_second_is_refused(tmp_path: Path) -> None:
+    # The page's timer counts whole seconds: under one it would never lock the page.
+    done = _haven(
+        "partner", "serve", "--inbox", tmp_path, "--partner", "alpha", "--idle-lock", "0.5"
+    )
+    assert done.returncode == 2 and "--idle-lock" in done.stderr
+    assert "Traceback" not in done.stderr
+    with pytest.raises(ValueError, match="idle_lock"):
+        ServeSettings(inbox=tmp_path, partner_id="alpha", idle_lock=0.5)
+
+
+def test_a_host_name_with_a_port_or_odd_characters_is_refused(tmp_path: Path) -> None:
+    for name in ("inbox.example.org:443", "inbox example", "http://inbox.example.org"):
+        done = _haven("partner", "serve", "--inbox", tmp_path, "--partner", "alpha", "--host", name)
+        assert done.returncode == 2 and "--host" in done.stderr, name
+        assert "Traceback" not in done.stderr

@@ -30,7 +30,7 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 class Clock:
-    """The app's monotonic clock, moved by the test (the idle lock counts on it)."""
+    """The app's idle clock (clock.idle_clock), moved by the test."""
 
     def __init__(self) -> None:
         self.now = 1000.0

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
-from haven.partner.web.alerts import alert_line
+from haven.partner.case import Case
+from haven.partner.inbox import Inbox
+from haven.partner.web.alerts import Alerts, alert_line
+from haven.partner.web.security import SESSION_COOKIE
 from haven.partner.web.state import STATE_KEY, WebState
+from tests.haven.partner.conftest import wait_until
 from tests.haven.partner.web.conftest import MakeApp, Team, post, soon, token, unlock
 
 ROW = re.compile(r'<tr class="case[^"]*" data-id="([0-9a-f]{64})">')
@@ -97,9 +103,66 @@ def test_the_alerts_hook_gets_only_the_counts(
     client = app.test_client()
     unlock(client)
     web.puller.alert()
+    wait_until(lambda: not web.puller.alerts.busy(), what="the first alert")
     web.puller.alert()  # the same counts: not sent again
     web.vault.changed()
     team.take()
     web.puller.alert()
+    wait_until(lambda: not web.puller.alerts.busy(), what="the second alert")
     assert out.read_text() == f"{alert_line(2, 1)}\n{alert_line(3, 1)}\n"
     assert out.read_text().splitlines() == ["2 new, 1 overdue", "3 new, 1 overdue"]
+
+
+def test_an_export_that_meets_the_last_lock_goes_to_the_unlock_page(
+    app: Flask, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = team.take("exported only while unlocked")
+    client = app.test_client()
+    unlock(client)
+    csrf = token(client, f"/cases/{request_id}/export")
+    web = app.extensions[STATE_KEY]
+    cookie = client.get_cookie(SESSION_COOKIE)
+    assert isinstance(web, WebState) and cookie is not None
+    session = web.vault.session(cookie.value, touch=False)
+    assert session is not None
+    opened = Inbox.case
+
+    def case_then_lock(inbox: Inbox, case_id: str) -> Case:
+        # The member's last session is locked by the idle sweep while the export runs.
+        found = opened(inbox, case_id)
+        web.vault.lock(session, idle=True)
+        return found
+
+    monkeypatch.setattr(Inbox, "case", case_then_lock)
+    answer = post(client, f"/cases/{request_id}/export", {"confirm": "yes"}, csrf)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/unlock"
+    assert "exported only while unlocked" not in answer.get_data(as_text=True)
+    monkeypatch.undo()
+    assert "exported" not in [e.action for e in team.inbox().events(request_id)]
+
+
+def test_a_hook_that_hangs_is_stopped_after_its_timeout(tmp_path: Path) -> None:
+    alerts = Alerts(("sleep", "60"), timeout=0.5)
+    started = time.monotonic()
+    assert alerts.update(1, 0)
+    # Started, not waited for: the caller (a pull, the sweeper) goes on at once.
+    assert time.monotonic() - started < 0.5 and alerts.busy()
+    assert not alerts.update(2, 0)  # one hook at a time
+    wait_until(lambda: not alerts.busy(), what="the hung hook stopped", timeout=10)
+    assert alerts.update(2, 0)
+    alerts.stop()
+    assert not alerts.busy()
+
+
+def test_the_hook_gets_no_secret_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAVEN_AMQP_URL", "amqp://alpha:broker-password@127.0.0.1/%2F")
+    seen = tmp_path / "environment"
+    show = f"import os, sys; sys.stdin.read(); open({str(seen)!r}, 'w').write(' '.join(os.environ))"
+    alerts = Alerts((sys.executable, "-c", show))
+    assert alerts.update(1, 0)
+    wait_until(lambda: not alerts.busy(), what="the hook")
+    names = set(seen.read_text().split())
+    # LC_CTYPE: set by Python itself in the hook under a C locale.
+    assert "PATH" in names and names <= {"PATH", "LANG", "HOME", "LC_CTYPE"}

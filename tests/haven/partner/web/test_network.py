@@ -8,15 +8,18 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import pika
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from haven.broker.settings import BrokerSettings
-from haven.envelope import PrivateKey
+from haven.broker.topology import partner_queue
+from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.partner.outbox import MailboxSettings
-from haven.partner.pull import PartnerSettings
+from haven.partner.pull import PartnerSettings, PullReport
 from haven.partner.web import ServeSettings, create_app
+from haven.partner.web.puller import Puller
 from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.conftest import (
     EXAMPLE,
@@ -29,7 +32,7 @@ from tests.haven.partner.conftest import (
     wait_until,
 )
 from tests.haven.partner.web.conftest import SECOND, SECOND_PASSPHRASE, post, unlock
-from tests.team_inbox import add, make_team
+from tests.team_inbox import add, make_team, open_inbox
 
 pytestmark = pytest.mark.broker
 
@@ -136,3 +139,54 @@ def test_a_team_pulls_works_on_answers_and_declines_and_logs_no_content(
     assert CANARY not in logged
     assert base64.b64encode(CANARY.encode()).decode()[:16] not in logged
     assert b64(requester.mailbox_id) not in logged
+
+
+class _LockedMidway(Puller):
+    """The members' last session ends (the idle lock) just after the first message is taken."""
+
+    def _progress(self, report: PullReport) -> None:
+        if report.handled == 1:
+            for token in list(self.vault._sessions):
+                self.vault.lock(self.vault._sessions[token], idle=True)
+        super()._progress(report)
+
+
+def test_a_pull_stops_between_messages_once_the_inbox_is_locked(
+    fresh_broker_url: str, tmp_path: Path
+) -> None:
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    make_team(root, key)
+    queue = partner_queue("alpha")
+    connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
+    try:
+        channel = connection.channel()
+        channel.queue_declare(queue, durable=True)
+        for n in range(4):
+            document = json.loads(EXAMPLE)
+            document["fields"]["message"] = f"request {n}"
+            body = seal(
+                json.dumps(document).encode(),
+                Labels("desertion", "ru-central", "ru", "normal"),
+                [key.public_key],
+            )
+            channel.basic_publish(
+                "", queue, body, pika.BasicProperties(message_id=digest(body), delivery_mode=2)
+            )
+        settings = ServeSettings(
+            inbox=root,
+            partner_id="alpha",
+            broker=PartnerSettings(BrokerSettings(url=fresh_broker_url), "alpha"),
+        )
+        app = create_app(settings, background=False)
+        web = _web(app)
+        puller = _LockedMidway(web.vault, settings, web.puller.alerts)
+        unlock(app.test_client())
+        assert puller.pull_once() is None
+        assert not web.vault.is_unlocked and not web.vault.holds_cases()
+        # What was taken stays taken; the rest waits in the queue for the next unlock.
+        assert len(list(open_inbox(root).entries())) == 1
+        left = channel.queue_declare(queue, durable=True, passive=True)
+        assert left.method.message_count == 3
+    finally:
+        connection.close()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+from haven.broker.settings import BrokerSettings
+from haven.partner.pull import PartnerSettings
 from haven.replies import FollowUp, seal_follow_up
 from schemas.forms import form_definition
 from schemas.routing import CATEGORY_LABELS
 from tests.haven.partner.conftest import RequesterKeys, b64
-from tests.haven.partner.web.conftest import EXAMPLE, Team, post, soon, token, unlock
+from tests.haven.partner.web.conftest import EXAMPLE, MakeApp, Team, post, soon, token, unlock
 
 
 def test_a_member_unlocks_and_sees_the_inbox_with_labelled_cases(app: Flask, team: Team) -> None:
@@ -94,3 +96,38 @@ def test_the_case_shows_the_thread_follow_ups_and_what_was_sent_in_order(
     thread = page[page.index('id="thread"') : page.index("</ol>", page.index('id="thread"'))]
     assert thread.index("first answer") < thread.index("my follow-up")
     assert b64(requester.mailbox_id) not in page
+
+
+def test_only_a_case_the_inbox_holds_is_logged_as_viewed(app: Flask, team: Team) -> None:
+    declined = team.take()
+    team.inbox().mark_declined(declined, "no-capacity")
+    client = app.test_client()
+    unlock(client)
+    for request_id in (declined, "ab" * 32):
+        assert client.get(f"/cases/{request_id}").status_code == 404
+    assert "viewed" not in [e.action for e in team.inbox().events()]
+    held = team.take()
+    assert client.get(f"/cases/{held}").status_code == 200
+    assert [e.action for e in team.inbox().events(held)].count("viewed") == 1
+
+
+def test_a_follow_up_offers_no_decline_and_refuses_one(make_app: MakeApp, team: Team) -> None:
+    requester = RequesterKeys()
+    request_id = team.take(
+        extra={
+            "reply_key": b64(requester.reply_key.public_key.to_bytes()),
+            "mailbox_id": b64(requester.mailbox_id),
+            "access_hash": b64(requester.access_hash),
+        }
+    )
+    follow_up = FollowUp(requester.mailbox_id, requester.reply_key.public_key.to_bytes(), "more")
+    follow_up_id = team.store(seal_follow_up(follow_up, "alpha", "ru", [team.key.public_key]))
+    # A broker that is never reached: the page offers a decline only because it has one.
+    broker = PartnerSettings(BrokerSettings(url="amqp://u:p@127.0.0.1:1/%2F"), "alpha")
+    client = make_app(broker=broker).test_client()
+    unlock(client)
+    assert 'id="decline-form"' in client.get(f"/cases/{request_id}").get_data(as_text=True)
+    assert 'id="decline-form"' not in client.get(f"/cases/{follow_up_id}").get_data(as_text=True)
+    refused = post(client, f"/cases/{follow_up_id}/decline", {"reason": "no-capacity"})
+    assert refused.status_code == 400
+    assert team.inbox().entry(follow_up_id).declined is None

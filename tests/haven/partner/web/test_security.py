@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 
+import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from haven.partner.outbox import MailboxSettings
 from haven.partner.web.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE
+from tests.haven.partner.conftest import RequesterKeys, b64
 from tests.haven.partner.web.conftest import (
     SECOND,
     MakeApp,
@@ -27,7 +34,8 @@ def _assert_headers(answer: TestResponse, path: str) -> None:
     headers = answer.headers
     assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
     assert headers["Cache-Control"] == "no-store", path
-    assert headers["Referrer-Policy"] == "no-referrer", path
+    # same-origin: our own forms' POSTs carry their real Origin, other sites learn nothing.
+    assert headers["Referrer-Policy"] == "same-origin", path
     assert headers["X-Content-Type-Options"] == "nosniff", path
     assert headers["X-Frame-Options"] == "DENY", path
 
@@ -91,20 +99,22 @@ def test_a_post_without_the_token_or_from_another_site_is_refused(app: Flask, te
             headers={"Origin": "https://elsewhere.example"},
         ),
     ]
-    refused.append(
-        client.post(
-            path,
-            data={"status": "closed", "csrf": good},
-            headers={"Sec-Fetch-Site": "same-site", "Origin": "null"},
+    # An opaque origin (a sandboxed frame, a data: or file: page), whatever else it says.
+    for fetch_site in ({"Sec-Fetch-Site": "same-site"}, {"Sec-Fetch-Site": "same-origin"}, {}):
+        refused.append(
+            client.post(
+                path,
+                data={"status": "closed", "csrf": good},
+                headers={**fetch_site, "Origin": "null"},
+            )
         )
-    )
-    assert [answer.status_code for answer in refused] == [403] * 5
+    assert [answer.status_code for answer in refused] == [403] * 7
     assert team.inbox().case(request_id).status == "new"
-    # Our own form, as Chromium posts it under Referrer-Policy no-referrer.
+    # Our own form, as a browser posts it under Referrer-Policy same-origin.
     own = client.post(
         path,
         data={"status": "closed", "csrf": good},
-        headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"},
     )
     assert own.status_code == 303
     assert team.inbox().case(request_id).status == "closed"
@@ -153,6 +163,127 @@ def test_a_second_unlock_page_keeps_the_token_of_the_form_on_screen(app: Flask, 
     answer = client.post(
         "/unlock",
         data={"member": MEMBER, "passphrase": MEMBER_PASSPHRASE, "csrf": csrf_of(form)},
-        headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"},
     )
     assert answer.status_code == 303 and answer.headers["Location"] == "/"
+
+
+def test_a_cookie_that_is_no_token_of_ours_gives_the_unlock_page_not_a_crash(
+    app: Flask, team: Team
+) -> None:
+    unlock(app.test_client())
+    for cookie in ("\u00e9t\u00e9", "x" * 43 + "\u00e9", "", "a" * 4000):
+        client = app.test_client()
+        client.set_cookie(SESSION_COOKIE, cookie)
+        answer = client.get("/")
+        assert answer.status_code == 303 and answer.headers["Location"] == "/unlock", cookie
+        page = client.post(
+            "/cases/" + "ab" * 32 + "/note",
+            data={"text": "x", "csrf": "\u00e9" * 43},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+        assert page.status_code == 303, cookie
+
+
+def test_a_request_from_another_page_gets_no_session_and_is_no_activity(
+    make_app: MakeApp, team: Team
+) -> None:
+    request_id = team.take("not for other pages")
+    idle = 60.0
+    client = make_app(idle_lock=idle).test_client()
+    unlock(client)
+    for site in ("same-site", "cross-site"):
+        for _ in range(3):
+            team.clock.now += idle / 4
+            answer = client.get(
+                f"/cases/{request_id}",
+                headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "no-cors"},
+            )
+            assert answer.status_code == 303 and answer.headers["Location"] == "/unlock"
+            state = client.get("/state", headers={"Sec-Fetch-Site": site}).get_json()
+            assert state == {"locked": True}
+        team.clock.now -= 3 * idle / 4
+    assert "viewed" not in [e.action for e in team.inbox().events(request_id)]
+    # None of them counted: the member's own next request finds the session idle.
+    team.clock.now += idle
+    assert client.get("/", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+
+
+def test_the_browser_is_asked_to_keep_no_passphrase_text_or_copy(
+    make_app: MakeApp, team: Team
+) -> None:
+    requester = RequesterKeys()
+    request_id = team.take(
+        extra={
+            "reply_key": b64(requester.reply_key.public_key.to_bytes()),
+            "mailbox_id": b64(requester.mailbox_id),
+            "access_hash": b64(requester.access_hash),
+        }
+    )
+    # Never reached: with an intake URL the page offers the reply form.
+    client = make_app(mailbox=MailboxSettings.parse("http://127.0.0.1:9", "test")).test_client()
+    form = client.get("/unlock").get_data(as_text=True)
+    passphrase = re.search(r'<input id="passphrase"[^>]*>', form)
+    assert passphrase is not None and 'autocomplete="off"' in passphrase.group(0)
+    unlock(client)
+    page = client.get(f"/cases/{request_id}").get_data(as_text=True)
+    areas = re.findall(r"<textarea[^>]*>", page)
+    assert len(areas) == 2 and all('autocomplete="off"' in area for area in areas)
+    locked = post(client, "/lock", {})
+    assert locked.status_code == 303 and locked.headers["Clear-Site-Data"] == '"cache"'
+
+
+def test_only_its_own_host_names_are_answered(make_app: MakeApp, team: Team) -> None:
+    app = make_app(bind="192.0.2.10", hosts=("inbox.example.org",))
+    for host in (
+        "localhost",
+        "127.0.0.1:8470",
+        "[::1]:8470",
+        "192.0.2.10:8470",
+        "Inbox.Example.org",
+    ):
+        answer = app.test_client().get("/unlock", headers={"Host": host})
+        assert answer.status_code == 200 and 'id="unlock-form"' in answer.get_data(as_text=True)
+    # A page that rebound its own name to this machine, trying passphrases through a browser.
+    for host in ("rebind.attacker.example:8470", "inbox.example.org.attacker.example", ""):
+        client = app.test_client()
+        page = client.get("/unlock", headers={"Host": host})
+        assert page.status_code == 400 and 'id="unlock-form"' not in page.get_data(as_text=True)
+        tried = client.post(
+            "/unlock",
+            data={"member": MEMBER, "passphrase": MEMBER_PASSPHRASE, "csrf": "x" * 43},
+            headers={"Host": host, "Sec-Fetch-Site": "same-origin"},
+        )
+        assert tried.status_code == 400 and client.get_cookie(SESSION_COOKIE) is None
+
+
+def test_unlock_attempts_go_one_at_a_time_with_a_pause_after_a_refusal(
+    make_app: MakeApp, team: Team, caplog: pytest.LogCaptureFixture
+) -> None:
+    pause = 0.3
+    app = make_app(failed_unlock_delay=pause)
+    clients = [app.test_client() for _ in range(3)]
+    forms = [csrf_of(c.get("/unlock").get_data(as_text=True)) for c in clients]
+    answers: list[int] = []
+
+    def guess(client: FlaskClient, csrf: str) -> None:
+        answer = client.post(
+            "/unlock",
+            data={"member": "mallory", "passphrase": "a guessed passphrase", "csrf": csrf},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+        answers.append(answer.status_code)
+
+    caplog.set_level(logging.INFO)
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=guess, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [403] * 3
+    assert time.monotonic() - started >= 3 * pause
+    refusals = [r.getMessage() for r in caplog.records if "unlock was refused" in r.getMessage()]
+    assert len(refusals) == 3 and "mallory" not in caplog.text
