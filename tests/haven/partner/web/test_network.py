@@ -31,6 +31,7 @@ from tests.haven.partner.conftest import (
     verified_loader,
     wait_until,
 )
+from tests.haven.partner.test_seized_inbox import encodings, every_byte
 from tests.haven.partner.web.conftest import SECOND, SECOND_PASSPHRASE, post, unlock
 from tests.team_inbox import add, make_team, open_inbox
 
@@ -139,6 +140,13 @@ def test_a_team_pulls_works_on_answers_and_declines_and_logs_no_content(
     assert CANARY not in logged
     assert base64.b64encode(CANARY.encode()).decode()[:16] not in logged
     assert b64(requester.mailbox_id) not in logged
+    # A seized laptop: the app locked and stopped, the teams' folders hold
+    # the requests, the note and the reply in no readable form.
+    for team_root in (tmp_path / "teams").iterdir():
+        held = every_byte(team_root)
+        assert held, team_root
+        for form, needle in encodings(CANARY).items():
+            assert needle not in held, (team_root.name, form)
 
 
 class _LockedMidway(Puller):
