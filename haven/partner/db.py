@@ -63,6 +63,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     # A rollback journal that is deleted after each write: no WAL or shm
     # file lingers beside the database.
     connection.execute("PRAGMA journal_mode = DELETE")
+    # Deleting that journal is the commit point: FULL does not sync the
+    # folder after it, so a power cut right after a pull acked a request
+    # could roll the stored request back. EXTRA syncs it: once the broker
+    # is told, the request is on disk.
+    connection.execute("PRAGMA synchronous = EXTRA")
     # Sorts and temporary tables stay in memory, never in a file elsewhere.
     connection.execute("PRAGMA temp_store = MEMORY")
     return connection
