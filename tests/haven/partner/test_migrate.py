@@ -12,9 +12,9 @@ from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.partner import db
 from haven.partner.entry import FOLLOW_UP, PENDING, SENT, Entry
 from haven.partner.inbox import Inbox, InboxError
-from haven.partner.team import TeamError, members, unlock
+from haven.partner.team import TeamError, init_team, members, unlock
 from tests.repo import REPO
-from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, make_team
+from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, TEST_SCRYPT, make_team
 
 EXAMPLE = json.loads((REPO / "haven" / "examples" / "desertion.json").read_bytes())
 CANARY = "canary-7c2e-migration"
@@ -129,3 +129,24 @@ def test_a_damaged_old_entry_stops_the_migration_and_keeps_the_files(tmp_path: P
     with pytest.raises(TeamError, match="is not an inbox entry"):
         make_team(root, key)
     assert (root / f"{entry.request_id}.json").exists()
+
+
+def test_init_again_after_a_crash_before_the_wipe_only_wipes(tmp_path: Path) -> None:
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    entry, body = old_entry(key, CANARY)
+    write_old(root, entry, body)
+    kept = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    unlocked = make_team(root, key)
+    # What a crash right after the migration's commit leaves: the team
+    # inbox holds the entry, and its plaintext files are still there.
+    for relative, data in kept.items():
+        (root / relative).parent.mkdir(mode=0o700, exist_ok=True)
+        (root / relative).write_bytes(data)
+
+    assert init_team(root, key, MEMBER, MEMBER_PASSPHRASE, params=TEST_SCRYPT) == 0
+
+    assert sorted(p.name for p in root.iterdir()) == [db.FILE_NAME]
+    (again,) = Inbox(root, unlocked).entries()
+    assert again.content == entry.content
+    assert [e.action for e in Inbox(root, unlocked).events()].count("migrated") == 1

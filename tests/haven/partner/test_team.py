@@ -82,6 +82,9 @@ def test_a_removed_wrap_is_overwritten_in_the_file(tmp_path: Path, org_key: Priv
     add(tmp_path, first, "bob", OTHER_PASSPHRASE)
     with db.connect(tmp_path) as connection:
         (wrap,) = connection.execute("SELECT wrap FROM members WHERE handle = 'bob'").fetchone()
+        # Whatever SQLite's build default: the inbox's own connections
+        # overwrite (1), not "fast" (2) nor off (0).
+        assert connection.execute("PRAGMA secure_delete").fetchone() == (1,)
     assert bytes(wrap) in db.path_of(tmp_path).read_bytes()
     remove_member(tmp_path, first, "bob")
     assert bytes(wrap) not in db.path_of(tmp_path).read_bytes()
