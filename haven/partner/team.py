@@ -119,8 +119,10 @@ def init_team(
     check_handle(member)
     _check_passphrase(passphrase)
     try:
+        # Before anything is written: a folder an old inbox did not make is refused untouched.
+        plaintext = plaintext_inbox(root)
         if _team_exists(root):
-            if plaintext_inbox(root) and _finish_wipe(root):
+            if plaintext and _finish_wipe(root):
                 return 0
             raise TeamError(f"{root} already holds a team inbox: use `haven partner team add`")
         db.create(root)
@@ -132,10 +134,8 @@ def init_team(
                 (member, wrap, format_time(datetime.now(UTC))),
             )
             add_event(connection, sealer, "member_added", member, None, data={"handle": member})
-            migrated = (
-                migrate(connection, key, sealer, root, member) if plaintext_inbox(root) else 0
-            )
-        if plaintext_inbox(root):
+            migrated = migrate(connection, key, sealer, root, member) if plaintext else 0
+        if plaintext:
             wipe(root)
     except (db.DatabaseError, MigrationError, SealError) as exc:
         raise TeamError(str(exc)) from None

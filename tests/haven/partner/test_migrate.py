@@ -150,3 +150,32 @@ def test_init_again_after_a_crash_before_the_wipe_only_wipes(tmp_path: Path) -> 
     (again,) = Inbox(root, unlocked).entries()
     assert again.content == entry.content
     assert [e.action for e in Inbox(root, unlocked).events()].count("migrated") == 1
+
+
+def test_only_the_old_inbox_files_are_shredded(tmp_path: Path) -> None:
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    entry, body = old_entry(key, CANARY)
+    write_old(root, entry, body)
+    # Temporary files of writes an old pull's crash cut short: theirs too.
+    (root / "sealed" / f".{entry.request_id}.env.k2j3h4_x").write_bytes(body)
+    (root / f".{entry.request_id}.json.a1b2c3").write_bytes(b"{}")
+    # Beside the inbox, files of the organisation's own stay.
+    (root / "notes.txt").write_bytes(b"ours")
+    make_team(root, key)
+    assert sorted(p.name for p in root.iterdir()) == [db.FILE_NAME, "notes.txt"]
+
+
+def test_a_folder_whose_subfolders_hold_other_files_is_refused_untouched(tmp_path: Path) -> None:
+    root = tmp_path / "documents"
+    (root / "sealed").mkdir(parents=True)
+    (root / "sealed" / "contracts.pdf").write_bytes(b"signed contract" * 100)
+    (root / "declined").mkdir()
+    (root / "declined" / "README.txt").write_bytes(b"our list")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    with pytest.raises(TeamError, match="files an old inbox does not write") as refused:
+        make_team(root, PrivateKey.generate())
+    assert "\n" not in str(refused.value)
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert not db.path_of(root).exists()
+
