@@ -48,7 +48,6 @@ from haven.partner.entry import (
     same_thread,
     valid_id,
 )
-from haven.partner.migrate import plaintext_inbox
 from haven.partner.opening import ContentRefused, open_item
 from haven.partner.rows import (
     add_event,
@@ -60,7 +59,7 @@ from haven.partner.rows import (
     record_key,
 )
 from haven.partner.sealing import RecordKey, SealError
-from haven.partner.team import Unlocked, plaintext_error
+from haven.partner.team import TeamError, Unlocked, check_handle, refuse_plaintext
 
 __all__ = [
     "FOLLOW_UP",
@@ -91,8 +90,10 @@ def _check_id(request_id: str) -> str:
 
 class Inbox:
     def __init__(self, root: Path, unlocked: Unlocked) -> None:
-        if plaintext_inbox(root):
-            raise InboxError(str(plaintext_error(root)))
+        try:
+            refuse_plaintext(root)
+        except TeamError as exc:
+            raise InboxError(str(exc)) from None
         self.root = root
         self.unlocked = unlocked
         self._key: RecordKey | None = None
@@ -318,7 +319,11 @@ class Inbox:
 
     # Events and cases
 
-    def _check(self, connection: sqlite3.Connection, action: str, data: Mapping[str, Any]) -> None:
+    def _check(
+        self, connection: sqlite3.Connection, action: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The event's data as it is recorded, or InboxError naming the field."""
+        data = dict(data)
         if action == "status" and data.get("status") not in STATUSES:
             raise InboxError(f"status: must be one of {', '.join(STATUSES)}")
         if action == "note":
@@ -327,14 +332,20 @@ class Inbox:
                 raise InboxError("note: must not be empty")
             if len(text) > MAX_NOTE_CHARS:
                 raise InboxError(f"note: at most {MAX_NOTE_CHARS} characters")
-        if action == "assigned":
-            to = data.get("to")
-            if to is not None and (
-                not isinstance(to, str)
-                or connection.execute("SELECT 1 FROM members WHERE handle = ?", (to,)).fetchone()
-                is None
-            ):
+        if action == "assigned" and data.get("to") is not None:
+            try:
+                # The handle as the team stores it (NFC), checked before any lookup.
+                to = check_handle(data["to"]) if isinstance(data["to"], str) else None
+            except TeamError:
+                to = None
+            known = (
+                to is not None
+                and connection.execute("SELECT 1 FROM members WHERE handle = ?", (to,)).fetchone()
+            )
+            if not known:
                 raise InboxError("to: not a member of the team")
+            data["to"] = to
+        return data
 
     def record(self, action: str, item: str | None = None, **data: Any) -> Event:
         """One event by the unlocked member, now: one transaction."""
@@ -347,8 +358,8 @@ class Inbox:
                 found = connection.execute("SELECT 1 FROM items WHERE id = ?", (item,))
                 if found.fetchone() is None:
                     raise InboxError("no such request in the inbox")
-            self._check(connection, action, data)
-            return add_event(connection, key, action, self.unlocked.member, item, data=data)
+            checked = self._check(connection, action, data)
+            return add_event(connection, key, action, self.unlocked.member, item, data=checked)
 
     def events(self, item: str | None = None) -> list[Event]:
         """Oldest first: one item's, or every event (the audit log) for None."""

@@ -81,9 +81,7 @@ def plaintext_inbox(root: Path) -> bool:
             if not folder.exists():
                 continue
             found = True
-            if not folder.is_dir() or any(
-                not _old_name(name, p) for p in folder.iterdir()
-            ):
+            if not folder.is_dir() or any(not _old_name(name, p) for p in folder.iterdir()):
                 raise MigrationError(
                     f"{folder} holds files an old inbox does not write: move them out of "
                     "the inbox folder, then run the command again (nothing was changed)"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,14 @@ from haven.envelope import (
 from haven.envelope.keyfile import FILE_BYTES, HEADER_BYTES, SALT_BYTES
 from haven.partner import db
 from haven.partner.entry import format_time
-from haven.partner.migrate import MigrationError, entry_files, migrate, plaintext_inbox, wipe
+from haven.partner.migrate import (
+    MigrationError,
+    entry_files,
+    migrate,
+    plaintext_inbox,
+    sealed_already,
+    wipe,
+)
 from haven.partner.rows import add_event, record_key
 from haven.partner.sealing import SealError
 
@@ -51,11 +59,23 @@ class Unlocked:
     key: PrivateKey = field(repr=False)
 
 
+# Scripts whose letters look alike ("o" in Latin, Cyrillic and Greek): a
+# handle mixing them could pass for another member's in a list or a log.
+_LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+
+
 def check_handle(member: str) -> str:
+    """The handle as stored (NFC), or TeamError; never echoes what was given."""
+    # The same name typed on another keyboard or system (composed or not)
+    # is the same member.
+    member = unicodedata.normalize("NFC", member)
     if not _HANDLE.fullmatch(member):
         raise TeamError(
             "member: 1 to 32 letters, digits, '.', '-' or '_', starting with a letter or digit"
         )
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in member if c.isalpha()}
+    if len(scripts & _LOOKALIKE_SCRIPTS) > 1:
+        raise TeamError("member: letters of one script only (Latin, Cyrillic or Greek, not mixed)")
     return member
 
 
@@ -64,20 +84,21 @@ def _check_passphrase(passphrase: str) -> None:
         raise TeamError(f"passphrase: at least {MIN_PASSPHRASE_CHARS} characters")
 
 
-def plaintext_error(root: Path) -> TeamError:
-    return TeamError(
+def refuse_plaintext(root: Path) -> None:
+    """TeamError, naming the command that seals them, when a plaintext inbox is in `root`."""
+    try:
+        if not plaintext_inbox(root):
+            return
+    except MigrationError as exc:
+        raise TeamError(str(exc)) from None
+    raise TeamError(
         f"{root} holds a plaintext inbox: run `haven partner team init` to seal it into a "
         "team inbox"
     )
 
 
-def _refuse_plaintext(root: Path) -> None:
-    if plaintext_inbox(root):
-        raise plaintext_error(root)
-
-
 def members(root: Path) -> list[str]:
-    _refuse_plaintext(root)
+    refuse_plaintext(root)
     try:
         with db.connect(root) as connection:
             rows = connection.execute("SELECT handle FROM members ORDER BY handle").fetchall()
@@ -89,16 +110,19 @@ def members(root: Path) -> list[str]:
 def _team_exists(root: Path) -> bool:
     if not db.exists(root):
         return False
-    with db.connect(root) as connection:
-        return connection.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+    with db.connect(root, schema=False) as connection:
+        # An empty or half-made database (an interrupted init) is no team yet.
+        return (
+            db.has_schema(connection)
+            and connection.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+        )
 
 
 def _finish_wipe(root: Path) -> bool:
     """After a crash between the migration's commit and its wipe: wipe what is sealed already."""
     with db.connect(root) as connection:
         for path in entry_files(root) + entry_files(root / "declined"):
-            row = connection.execute("SELECT 1 FROM items WHERE id = ?", (path.stem,)).fetchone()
-            if row is None:
+            if not sealed_already(connection, path.stem):
                 return False
     wipe(root)
     return True
@@ -116,7 +140,7 @@ def init_team(
 
     Returns how many old entries were migrated.
     """
-    check_handle(member)
+    member = check_handle(member)
     _check_passphrase(passphrase)
     try:
         # Before anything is written: a folder an old inbox did not make is refused untouched.
@@ -166,7 +190,12 @@ def unlock(root: Path, member: str, passphrase: str) -> Unlocked:
     An unknown member and a wrong passphrase give the same error after the
     same work, so the error does not tell which handles exist.
     """
-    _refuse_plaintext(root)
+    member = check_handle(member)
+    refuse_plaintext(root)
+    return _unlock(root, member, passphrase)
+
+
+def _unlock(root: Path, member: str, passphrase: str) -> Unlocked:
     try:
         wrap = _wrap_of(root, member)
     except db.DatabaseError as exc:
@@ -203,9 +232,9 @@ def add_member(
     *,
     params: ScryptParams | None = None,
 ) -> None:
-    check_handle(member)
+    member = check_handle(member)
     _check_passphrase(passphrase)
-    _refuse_plaintext(root)
+    refuse_plaintext(root)
     wrap = wrap_private_key(unlocked.key.seed, passphrase, kind="partner", params=params)
     try:
         with db.transaction(root) as connection:
@@ -232,7 +261,8 @@ def add_member(
 
 def remove_member(root: Path, unlocked: Unlocked, member: str) -> None:
     """Delete the member's wrap (secure_delete overwrites it); never the last one."""
-    _refuse_plaintext(root)
+    member = check_handle(member)
+    refuse_plaintext(root)
     try:
         with db.transaction(root) as connection:
             handles = [h for (h,) in connection.execute("SELECT handle FROM members")]

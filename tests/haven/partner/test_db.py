@@ -22,7 +22,6 @@ def test_a_commit_syncs_the_folder_after_deleting_the_journal(tmp_path: Path) ->
     assert level == SYNCHRONOUS_EXTRA
 
 
-
 def test_deleted_rows_are_overwritten_not_left_in_free_pages(tmp_path: Path) -> None:
     # Set by the inbox itself, not left to how SQLite was built ("fast"
     # would leave deleted rows in the file when no page is freed).

@@ -178,4 +178,3 @@ def test_a_folder_whose_subfolders_hold_other_files_is_refused_untouched(tmp_pat
     assert "\n" not in str(refused.value)
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
     assert not db.path_of(root).exists()
-
