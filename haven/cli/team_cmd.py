@@ -1,4 +1,4 @@
-"""`haven partner team init|add|remove|list`: who may unlock a team inbox.
+"""`haven partner team init|add|remove|migrate|list`: who may unlock a team inbox.
 
 Each member has their own passphrase; the organisation's key is wrapped
 once per member in the inbox database (haven.partner.team). Passphrases
@@ -20,6 +20,7 @@ from haven.partner.team import (
     check_handle,
     init_team,
     members,
+    migrate_team,
     refuse_plaintext,
     remove_member,
     unlock,
@@ -93,6 +94,17 @@ def register(actions: Commands) -> None:
     add_member_options(remove)
     remove.add_argument("name", metavar="NAME", help="the member to remove")
     remove.set_defaults(handler=run_remove)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="seal plaintext entries found beside the team inbox into it",
+        description="Seal plaintext entries an older toolkit (or a restored backup) wrote into "
+        "DIR beside its team inbox, then overwrite and remove their files: the same migration "
+        "as team init's, unlocked by a member.",
+    )
+    add_inbox(migrate)
+    add_member_options(migrate)
+    migrate.set_defaults(handler=run_migrate)
 
     listing = commands.add_parser("list", help="list the members' handles")
     add_inbox(listing)
@@ -168,6 +180,23 @@ def run_remove(args: argparse.Namespace) -> int:
     print(
         f"{name} removed: their passphrase no longer unlocks this inbox. A copy of the "
         "folder they made still opens with it: see docs/operators.md, 'When a member leaves'"
+    )
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    member = _handle(args.member)
+    passphrase = read_passphrase(args, prompt=f"Passphrase of {member}: ")
+    try:
+        migrated = migrate_team(args.inbox, member, passphrase)
+    except TeamError as exc:
+        raise CliError(str(exc)) from None
+    if not migrated:
+        print(f"no plaintext entries to seal in {args.inbox}")
+        return 0
+    print(
+        f"{migrated} request(s) sealed into the team inbox in {args.inbox}; their plaintext "
+        "files were overwritten and removed"
     )
     return 0
 

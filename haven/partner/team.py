@@ -85,12 +85,19 @@ def _check_passphrase(passphrase: str) -> None:
 
 
 def refuse_plaintext(root: Path) -> None:
-    """TeamError, naming the command that seals them, when a plaintext inbox is in `root`."""
+    """TeamError, naming the command that seals them, when plaintext entries are in `root`."""
     try:
         if not plaintext_inbox(root):
             return
-    except MigrationError as exc:
+        exists = _team_exists(root)
+    except (MigrationError, db.DatabaseError) as exc:
         raise TeamError(str(exc)) from None
+    if exists:
+        # An old toolkit (a cron job, a restored backup) wrote beside the team inbox.
+        raise TeamError(
+            f"{root} holds plaintext inbox entries beside the team inbox: run "
+            "`haven partner team migrate` to seal them into it"
+        )
     raise TeamError(
         f"{root} holds a plaintext inbox: run `haven partner team init` to seal it into a "
         "team inbox"
@@ -148,6 +155,11 @@ def init_team(
         if _team_exists(root):
             if plaintext and _finish_wipe(root):
                 return 0
+            if plaintext:
+                raise TeamError(
+                    f"{root} already holds a team inbox, with plaintext entries beside it: "
+                    "run `haven partner team migrate` to seal them into it"
+                )
             raise TeamError(f"{root} already holds a team inbox: use `haven partner team add`")
         db.create(root)
         wrap = wrap_private_key(key.seed, passphrase, kind="partner", params=params)
@@ -161,6 +173,29 @@ def init_team(
             migrated = migrate(connection, key, sealer, root, member) if plaintext else 0
         if plaintext:
             wipe(root)
+    except (db.DatabaseError, MigrationError, SealError) as exc:
+        raise TeamError(str(exc)) from None
+    return migrated
+
+
+def migrate_team(root: Path, member: str, passphrase: str) -> int:
+    """Seal plaintext entries found beside an existing team inbox into it; how many.
+
+    The same migration as `init_team`'s, unlocked by a member instead of
+    the key file: an old toolkit still pulling into the folder, or a
+    restored backup, leaves entries no other command may read.
+    """
+    member = check_handle(member)
+    try:
+        if not plaintext_inbox(root):
+            return 0
+        if not _team_exists(root):
+            raise TeamError(db.no_team(root))
+        unlocked = _unlock(root, member, passphrase)
+        with db.transaction(root) as connection:
+            sealer = record_key(connection, unlocked.key)
+            migrated = migrate(connection, unlocked.key, sealer, root, unlocked.member)
+        wipe(root)
     except (db.DatabaseError, MigrationError, SealError) as exc:
         raise TeamError(str(exc)) from None
     return migrated

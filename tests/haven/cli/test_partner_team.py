@@ -1,7 +1,8 @@
-"""`haven partner team init|add|remove|list` and unlocking with --member, as a partner runs them."""
+"""`haven partner team init|add|remove|migrate|list` and unlocking with --member, as a partner runs them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,33 @@ def test_an_empty_database_of_an_interrupted_init_is_completed_by_init(
     )  # fmt: skip
     assert created.code == 0, created
     assert haven("partner", "team", "list", "--inbox", folder).out.split() == ["olga"]
+
+
+def test_plaintext_entries_beside_the_team_inbox_are_sealed_by_team_migrate(
+    haven: Haven, team: dict[str, Path]
+) -> None:
+    # An old toolkit's pull, still in a cron job, wrote into the team's folder.
+    request_id = "ab" * 32
+    (team["inbox"] / f"{request_id}.json").write_text(
+        json.dumps(
+            {
+                "id": request_id,
+                "received_at": "2026-11-01T10:00:00Z",
+                "routing": {"category": "desertion"},
+                "server_sealed": False,
+                "content": {"note": "plaintext from an old pull"},
+            }
+        )
+    )
+    assert_one_line_error(as_member(haven, team, "olga", "list"), "team migrate")
+    again = haven(
+        "partner", "team", "init", "--inbox", team["inbox"], "--key", team["key"],
+        "--passphrase-file", team["key_passphrase"], "--member", "olga",
+        "--new-passphrase-file", team["olga"],
+    )  # fmt: skip
+    assert_one_line_error(again, "team migrate")
+    migrated = as_member(haven, team, "olga", "team", "migrate")
+    assert migrated.code == 0, migrated
+    assert "1 request(s) sealed" in migrated.out
+    assert sorted(p.name for p in team["inbox"].iterdir()) == ["inbox.sqlite"]
+    assert request_id in as_member(haven, team, "olga", "list").out

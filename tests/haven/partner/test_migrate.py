@@ -12,7 +12,7 @@ from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.partner import db
 from haven.partner.entry import FOLLOW_UP, PENDING, SENT, Entry
 from haven.partner.inbox import Inbox, InboxError
-from haven.partner.team import TeamError, init_team, members, unlock
+from haven.partner.team import TeamError, init_team, members, migrate_team, unlock
 from tests.repo import REPO
 from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, TEST_SCRYPT, make_team
 
@@ -178,3 +178,36 @@ def test_a_folder_whose_subfolders_hold_other_files_is_refused_untouched(tmp_pat
     assert "\n" not in str(refused.value)
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
     assert not db.path_of(root).exists()
+
+
+def test_entries_written_beside_a_team_inbox_are_sealed_by_team_migrate(tmp_path: Path) -> None:
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    unlocked = make_team(root, key)
+    taken, taken_body = old_entry(key, "taken by the team")
+    Inbox(root, unlocked).store(taken, taken_body, {})
+    Inbox(root, unlocked).record("note", taken.request_id, text="the team's note")
+    # An old toolkit still pulling in a cron job: a new entry, and one the
+    # team inbox holds already.
+    late, late_body = old_entry(key, CANARY)
+    write_old(root, late, late_body)
+    write_old(root, replace(taken, content={"changed": True}), taken_body)
+
+    for refused in (
+        lambda: unlock(root, MEMBER, MEMBER_PASSPHRASE),
+        lambda: init_team(root, key, MEMBER, MEMBER_PASSPHRASE, params=TEST_SCRYPT),
+    ):
+        with pytest.raises(TeamError, match="team migrate"):
+            refused()
+    with pytest.raises(TeamError, match="wrong member or passphrase"):
+        migrate_team(root, MEMBER, "not the passphrase at all")
+    assert (root / f"{late.request_id}.json").exists()
+
+    assert migrate_team(root, MEMBER, MEMBER_PASSPHRASE) == 1
+
+    assert sorted(p.name for p in root.iterdir()) == [db.FILE_NAME]
+    inbox = Inbox(root, unlock(root, MEMBER, MEMBER_PASSPHRASE))
+    by_id = {e.request_id: e for e in inbox.entries()}
+    assert by_id[late.request_id].content == late.content
+    assert by_id[taken.request_id].content == taken.content
+    assert [n.text for n in inbox.case(taken.request_id).notes] == ["the team's note"]
