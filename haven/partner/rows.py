@@ -43,9 +43,15 @@ def get_item(connection: sqlite3.Connection, key: RecordKey, item_id: str) -> di
     return None if row is None else key.open(ITEMS, item_id, bytes(row[0]))
 
 
-def all_items(connection: sqlite3.Connection, key: RecordKey) -> dict[str, dict[str, Any]]:
-    rows = connection.execute("SELECT id, sealed FROM items ORDER BY id").fetchall()
-    return {str(i): key.open(ITEMS, str(i), bytes(blob)) for i, blob in rows}
+def all_items(connection: sqlite3.Connection, key: RecordKey) -> dict[str, dict[str, Any] | None]:
+    """Every item's record; None for one that does not open (listed, never skipped)."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for item_id, blob in connection.execute("SELECT id, sealed FROM items ORDER BY id"):
+        try:
+            out[str(item_id)] = key.open(ITEMS, str(item_id), bytes(blob))
+        except SealError:
+            out[str(item_id)] = None
+    return out
 
 
 def add_event(
@@ -94,6 +100,24 @@ def events(connection: sqlite3.Connection, key: RecordKey, item: str | None = No
             "SELECT seq, id, item, sealed FROM events WHERE item = ? ORDER BY seq", (item,)
         )
     return [_event(key, *row) for row in rows.fetchall()]
+
+
+def readable_events(
+    connection: sqlite3.Connection, key: RecordKey
+) -> tuple[list[Event], set[str | None]]:
+    """Every event that opens, oldest first, and the items of those that do not.
+
+    For listings: one damaged or moved event makes its case unreadable,
+    never the whole inbox.
+    """
+    opened: list[Event] = []
+    damaged: set[str | None] = set()
+    for row in connection.execute("SELECT seq, id, item, sealed FROM events ORDER BY seq"):
+        try:
+            opened.append(_event(key, *row))
+        except SealError:
+            damaged.add(None if row[2] is None else str(row[2]))
+    return opened, damaged
 
 
 def _event(key: RecordKey, seq: int, event_id: str, item: str | None, blob: bytes) -> Event:
