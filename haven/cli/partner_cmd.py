@@ -458,8 +458,10 @@ def run_show(args: argparse.Namespace) -> int:
         entry = inbox.entry(args.id)
         case = inbox.case(args.id) if entry.declined is None else None
         thread = _thread_lines(entry, inbox) if entry.declined is None else []
-        # Who read which request, and when: the team's audit log.
-        inbox.record("viewed", args.id)
+        if entry.declined is None:
+            # Who read which request, and when: the team's audit log. A
+            # declined one shows only its id, labels and reason.
+            inbox.record("viewed", args.id)
     except InboxError as exc:
         raise CliError(f"{args.id}: {exc}") from None
     if args.json:

@@ -6,8 +6,9 @@ envelope as received and its routing labels, sealed under the
 organisation's key (haven.partner.sealing); its content is opened from the
 envelope in memory, with the same checks as the pull (haven.partner.opening),
 when a member who unlocked the team (haven.partner.team) reads it. A
-declined item keeps its id, labels and reason, never content nor envelope:
-the next partner has the request now.
+declined item keeps its id, labels and reason, never content nor envelope,
+and its events lose their texts (notes, messages sent): the next partner
+has the request now.
 
 Everything that happens to an item after it arrives (taken, declined,
 status, assignment, notes, messages sent to the requester, whether the
@@ -54,6 +55,7 @@ from haven.partner.rows import (
     add_event,
     all_items,
     events,
+    forget_texts,
     get_item,
     item_record,
     put_item,
@@ -341,6 +343,9 @@ class Inbox:
         )
         with self._write() as (connection, key):
             put_item(connection, key, entry.request_id, item_record(declined, None, None))
+            # What the team wrote about it goes with the request: a
+            # declined one keeps only its id, labels, reason and audit trail.
+            forget_texts(connection, key, entry.request_id)
             add_event(
                 connection,
                 key,
@@ -405,9 +410,17 @@ class Inbox:
             _check_id(item)
         with self._write() as (connection, key):
             if item is not None:
-                found = connection.execute("SELECT 1 FROM items WHERE id = ?", (item,))
-                if found.fetchone() is None:
+                try:
+                    record = get_item(connection, key, item)
+                except SealError:
+                    # Damaged: listed as unreadable, its case still worked on.
+                    record = {}
+                if record is None:
                     raise InboxError("no such request in the inbox")
+                if record.get("declined") is not None:
+                    # Declined: the next partner has it; nothing more is
+                    # written about it here, not even who looked.
+                    raise InboxError("this request was declined: it takes no more changes")
             checked = self._check(connection, action, data)
             return add_event(connection, key, action, self.unlocked.member, item, data=checked)
 

@@ -120,6 +120,42 @@ def readable_events(
     return opened, damaged
 
 
+def _without_text(data: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {name: value for name, value in data.items() if name != "text"}
+    if isinstance(kept.get("message"), Mapping):
+        kept["message"] = {k: v for k, v in kept["message"].items() if k != "text"}
+    return kept
+
+
+def forget_texts(connection: sqlite3.Connection, key: RecordKey, item: str) -> None:
+    """Reseal one item's events without their texts (notes, messages sent); the caller's transaction.
+
+    The action, the member and the time stay: the audit trail of a declined
+    request outlives what the team wrote about it. An event that does not
+    open cannot be resealed, so it goes.
+    """
+    rows = connection.execute(
+        "SELECT seq, id, item, sealed FROM events WHERE item = ? ORDER BY seq", (item,)
+    ).fetchall()
+    for seq, event_id, row_item, blob in rows:
+        try:
+            event = _event(key, seq, event_id, row_item, blob)
+        except SealError:
+            connection.execute("DELETE FROM events WHERE id = ?", (event_id,))
+            continue
+        record = {
+            "action": event.action,
+            "member": event.member,
+            "at": format_time(event.at),
+            "item": item,
+            "data": _without_text(event.data),
+        }
+        connection.execute(
+            "UPDATE events SET sealed = ? WHERE id = ?",
+            (key.seal(EVENTS, event.id, record), event.id),
+        )
+
+
 def _event(key: RecordKey, seq: int, event_id: str, item: str | None, blob: bytes) -> Event:
     record = key.open(EVENTS, str(event_id), bytes(blob))
     if record.get("item") != item:

@@ -287,3 +287,41 @@ def test_a_confirmed_decline_declines_an_item_whatever_its_content(
     assert (declined.request_id, declined.declined) == (later, "not-our-work")
     assert declined.routing["category"] == "desertion"
     assert list(inbox.entries()) == []
+
+
+def test_a_declined_request_keeps_its_audit_trail_without_any_text(
+    inbox: Inbox, org_key: PrivateKey
+) -> None:
+    entry = take(inbox, envelope(org_key))
+    note_text, reply_text = "brother in Tbilisi, +995 5", "we will call you at 18:00"
+    inbox.record("note", entry.request_id, text=note_text)
+    inbox.record("status", entry.request_id, status="in_progress")
+    message = {"id": "m1", "kind": "reply", "state": None, "text": reply_text, "sent_at": "t"}
+    inbox.record_sent(entry, message)
+    inbox.mark_declined(entry.request_id, "no-capacity")
+
+    history = inbox.events(entry.request_id)
+    assert [(e.action, e.member) for e in history] == [
+        ("pulled", MEMBER),
+        ("note", MEMBER),
+        ("status", MEMBER),
+        ("sent", MEMBER),
+        ("declined", MEMBER),
+    ]
+    assert dict(history[1].data) == {}
+    assert history[2].data["status"] == "in_progress"
+    assert history[3].data["message"] == {
+        "id": "m1",
+        "kind": "reply",
+        "state": None,
+        "sent_at": "t",
+    }
+    for action, extra in (
+        ("note", {"text": "one more"}),
+        ("status", {"status": "closed"}),
+        ("assigned", {"to": MEMBER}),
+        ("viewed", {}),
+    ):
+        with pytest.raises(InboxError, match="declined"):
+            inbox.record(action, entry.request_id, **extra)
+    assert len(inbox.events(entry.request_id)) == len(history)
