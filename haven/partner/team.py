@@ -7,7 +7,9 @@ passphrase changes. Handles are stored in clear, since a wrap must be found
 before anything is unlocked: teams use pseudonyms.
 
 What a member who left can still do: open a copy of the inbox folder they
-made while a member, with their passphrase; only a new org key (rotated
+made while a member, with their passphrase, or the removed wrap if its
+bytes are recovered from the disk (the deleted rollback journal held it);
+only a new org key (rotated
 in the directory) keeps new requests from them (docs/operators.md, "When a
 member leaves").
 """
@@ -295,7 +297,13 @@ def add_member(
 
 
 def remove_member(root: Path, unlocked: Unlocked, member: str) -> None:
-    """Delete the member's wrap (secure_delete overwrites it); never the last one."""
+    """Delete the member's wrap; never the last one.
+
+    secure_delete overwrites it in the database file, not in the rollback
+    journal that held its page during the write and is then only unlinked:
+    its bytes may stay on the disk. Only a new org key is sure to shut the
+    member out (docs/operators.md, "When a member leaves").
+    """
     member = check_handle(member)
     refuse_plaintext(root)
     try:
