@@ -66,7 +66,7 @@ class Vault:
         """A new session for `member`; team.TeamError when the member or passphrase is wrong."""
         unlocked = team.unlock(self.root, member, passphrase)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        session = Session(member, token, secrets.token_urlsafe(TOKEN_BYTES), self.clock())
+        session = Session(unlocked.member, token, secrets.token_urlsafe(TOKEN_BYTES), self.clock())
         with self._lock:
             if self._unlocked is None:
                 self._unlocked = unlocked
