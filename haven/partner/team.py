@@ -9,9 +9,8 @@ before anything is unlocked: teams use pseudonyms.
 What a member who left can still do: open a copy of the inbox folder they
 made while a member, with their passphrase, or the removed wrap if its
 bytes are recovered from the disk (the deleted rollback journal held it);
-only a new org key (rotated
-in the directory) keeps new requests from them (docs/operators.md, "When a
-member leaves").
+only a new org key (rotated in the directory) keeps new requests from them
+(docs/operators.md, "When a member leaves").
 """
 
 from __future__ import annotations
