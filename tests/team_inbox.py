@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from haven.envelope import PrivateKey, ScryptParams
+from haven.envelope import PrivateKey, ScryptParams, digest
 from haven.partner import db
 from haven.partner.inbox import Entry, Inbox
 from haven.partner.rows import item_record, put_item, record_key
@@ -53,3 +53,29 @@ def store_content(inbox: Inbox, entry: Entry) -> str:
         key = record_key(connection, inbox.unlocked.key)
         put_item(connection, key, entry.request_id, item_record(entry, None, None))
     return entry.request_id
+
+
+def store_unopenable(inbox: Inbox, body: bytes, *, received_status: str | None = None) -> str:
+    """Keep an envelope the team's key does not open, as a later release's item would be.
+
+    Its sealed record opens (id, labels, time); its content does not: a
+    damaged envelope, or checks this release does not pass.
+    """
+    entry = Entry(
+        digest(body),
+        "2026-11-01T10:00:00Z",
+        {"category": "desertion", "region": "ru-central", "language": "ru", "urgency": "urgent"},
+        False,
+        {},
+        received_status=received_status,
+    )
+    with db.transaction(inbox.root) as connection:
+        key = record_key(connection, inbox.unlocked.key)
+        put_item(connection, key, entry.request_id, item_record(entry, body, {}))
+    return entry.request_id
+
+
+def damage_item(inbox: Inbox, request_id: str) -> None:
+    """Overwrite one item's sealed bytes: a damaged row."""
+    with db.transaction(inbox.root) as connection:
+        connection.execute("UPDATE items SET sealed = zeroblob(64) WHERE id = ?", (request_id,))

@@ -310,6 +310,7 @@ def _summary(entry: Entry, entries: list[Entry], case: Case | None) -> dict[str,
         "received_at": entry.received_at,
         **entry.routing,
         **({"declined": entry.declined} if entry.declined else {}),
+        **({"unreadable": True} if entry.unreadable else {}),
     }
     if entry.kind == FOLLOW_UP:
         out["thread"] = thread.request_id if thread is not None else None
@@ -337,8 +338,13 @@ def _case_line(case: Case | None) -> str:
     return f"  status: {case.status}{assigned}"
 
 
+UNREADABLE = "cannot be opened (a damaged item, or one a later version of Haven wrote)"
+
+
 def _row(entry: Entry, case: Case | None) -> str:
     r = entry.routing
+    if entry.unreadable:
+        return f"{entry.received_at or '-':20}  {UNREADABLE}  {entry.request_id}"
     extra = f"  declined: {entry.declined}" if entry.declined else _case_line(case)
     if entry.sent:
         extra += f"  sent: {len(entry.sent)}"
@@ -373,7 +379,11 @@ def run_list(args: argparse.Namespace) -> int:
     for entry in entries:
         if entry.request_id in threaded:
             continue
-        unmatched = "  matches no request: not answerable" if entry.kind == FOLLOW_UP else ""
+        unmatched = (
+            "  matches no request: not answerable"
+            if entry.kind == FOLLOW_UP and not entry.unreadable
+            else ""
+        )
         print(_row(entry, cases.get(entry.request_id)) + unmatched)
         if entry.kind != FOLLOW_UP and entry.mailbox is not None:
             for other in entries:
@@ -449,8 +459,10 @@ def run_show(args: argparse.Namespace) -> int:
         entry = inbox.entry(args.id)
         case = inbox.case(args.id) if entry.declined is None else None
         thread = _thread_lines(entry, inbox) if entry.declined is None else []
-        # Who read which request, and when: the team's audit log.
-        inbox.record("viewed", args.id)
+        if entry.declined is None:
+            # Who read which request, and when: the team's audit log. A
+            # declined one shows only its id, labels and reason.
+            inbox.record("viewed", args.id)
     except InboxError as exc:
         raise CliError(f"{args.id}: {exc}") from None
     if args.json:

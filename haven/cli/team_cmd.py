@@ -1,4 +1,4 @@
-"""`haven partner team init|add|remove|list`: who may unlock a team inbox.
+"""`haven partner team init|add|remove|migrate|list`: who may unlock a team inbox.
 
 Each member has their own passphrase; the organisation's key is wrapped
 once per member in the inbox database (haven.partner.team). Passphrases
@@ -12,15 +12,16 @@ from pathlib import Path
 
 from haven.cli.common import CliError, Commands, add_passphrase_option, read_passphrase
 from haven.cli.keyfiles import load_private_key
-from haven.partner.migrate import plaintext_inbox
 from haven.partner.team import (
     MIN_PASSPHRASE_CHARS,
     TeamError,
     Unlocked,
     add_member,
+    check_handle,
     init_team,
     members,
-    plaintext_error,
+    migrate_team,
+    refuse_plaintext,
     remove_member,
     unlock,
 )
@@ -94,6 +95,17 @@ def register(actions: Commands) -> None:
     remove.add_argument("name", metavar="NAME", help="the member to remove")
     remove.set_defaults(handler=run_remove)
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="seal plaintext entries found beside the team inbox into it",
+        description="Seal plaintext entries an older toolkit (or a restored backup) wrote into "
+        "DIR beside its team inbox, then overwrite and remove their files: the same migration "
+        "as team init's, unlocked by a member.",
+    )
+    add_inbox(migrate)
+    add_member_options(migrate)
+    migrate.set_defaults(handler=run_migrate)
+
     listing = commands.add_parser("list", help="list the members' handles")
     add_inbox(listing)
     listing.set_defaults(handler=run_list)
@@ -101,12 +113,24 @@ def register(actions: Commands) -> None:
 
 def unlock_member(args: argparse.Namespace) -> Unlocked:
     """The org key, unlocked with --member and their passphrase."""
-    if plaintext_inbox(args.inbox):
-        # Said before any passphrase is asked for: none would help.
-        raise CliError(str(plaintext_error(args.inbox)))
-    passphrase = read_passphrase(args, prompt=f"Passphrase of {args.member}: ")
+    # Said before any passphrase is asked for: none would help.
+    member = _handle(args.member)
     try:
-        return unlock(args.inbox, args.member, passphrase)
+        refuse_plaintext(args.inbox)
+    except TeamError as exc:
+        raise CliError(str(exc)) from None
+    passphrase = read_passphrase(args, prompt=f"Passphrase of {member}: ")
+    try:
+        return unlock(args.inbox, member, passphrase)
+    except TeamError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _handle(given: str) -> str:
+    # Checked before it is printed or looked up: a handle that is not
+    # UTF-8 (bytes from the command line) would fail anywhere after.
+    try:
+        return check_handle(given)
     except TeamError as exc:
         raise CliError(str(exc)) from None
 
@@ -118,13 +142,14 @@ def _new_passphrase(args: argparse.Namespace, member: str) -> str:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    member = _handle(args.member)
     key = load_private_key(args.key, args)
-    passphrase = _new_passphrase(args, args.member)
+    passphrase = _new_passphrase(args, member)
     try:
-        migrated = init_team(args.inbox, key, args.member, passphrase)
+        migrated = init_team(args.inbox, key, member, passphrase)
     except TeamError as exc:
         raise CliError(str(exc)) from None
-    print(f"team inbox created in {args.inbox}, with member {args.member}")
+    print(f"team inbox created in {args.inbox}, with member {member}")
     if migrated:
         print(
             f"{migrated} request(s) of the plaintext inbox sealed into it; its plaintext files "
@@ -134,25 +159,44 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    new_member = _handle(args.new_member)
     unlocked = unlock_member(args)
-    passphrase = _new_passphrase(args, args.new_member)
+    passphrase = _new_passphrase(args, new_member)
     try:
-        add_member(args.inbox, unlocked, args.new_member, passphrase)
+        add_member(args.inbox, unlocked, new_member, passphrase)
     except TeamError as exc:
         raise CliError(str(exc)) from None
-    print(f"{args.new_member} can now unlock the team inbox with their own passphrase")
+    print(f"{new_member} can now unlock the team inbox with their own passphrase")
     return 0
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    name = _handle(args.name)
     unlocked = unlock_member(args)
     try:
-        remove_member(args.inbox, unlocked, args.name)
+        remove_member(args.inbox, unlocked, name)
     except TeamError as exc:
         raise CliError(str(exc)) from None
     print(
-        f"{args.name} removed: their passphrase no longer unlocks this inbox. A copy of the "
+        f"{name} removed: their passphrase no longer unlocks this inbox. A copy of the "
         "folder they made still opens with it: see docs/operators.md, 'When a member leaves'"
+    )
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    member = _handle(args.member)
+    passphrase = read_passphrase(args, prompt=f"Passphrase of {member}: ")
+    try:
+        migrated = migrate_team(args.inbox, member, passphrase)
+    except TeamError as exc:
+        raise CliError(str(exc)) from None
+    if not migrated:
+        print(f"no plaintext entries to seal in {args.inbox}")
+        return 0
+    print(
+        f"{migrated} request(s) sealed into the team inbox in {args.inbox}; their plaintext "
+        "files were overwritten and removed"
     )
     return 0
 

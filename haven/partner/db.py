@@ -63,6 +63,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     # A rollback journal that is deleted after each write: no WAL or shm
     # file lingers beside the database.
     connection.execute("PRAGMA journal_mode = DELETE")
+    # Deleting that journal is the commit point: FULL does not sync the
+    # folder after it, so a power cut right after a pull acked a request
+    # could roll the stored request back. EXTRA syncs it: once the broker
+    # is told, the request is on disk.
+    connection.execute("PRAGMA synchronous = EXTRA")
     # Sorts and temporary tables stay in memory, never in a file elsewhere.
     connection.execute("PRAGMA temp_store = MEMORY")
     return connection
@@ -77,7 +82,7 @@ def create(root: Path) -> None:
         if not path.exists():
             # Created 0600 before SQLite opens it: no moment at a looser mode.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        with transaction(root) as connection:
+        with transaction(root, schema=False) as connection:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
@@ -92,17 +97,35 @@ def create(root: Path) -> None:
         raise DatabaseError(f"cannot create the inbox in {root}: {exc.strerror}") from None
 
 
+def no_team(root: Path) -> str:
+    return f"no team inbox in {root}: run `haven partner team init` to create one"
+
+
+def has_schema(connection: sqlite3.Connection) -> bool:
+    """Whether the tables are there: not an empty file an interrupted `team init` left."""
+    row = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'members'"
+    ).fetchone()
+    return row is not None
+
+
 @contextlib.contextmanager
-def connect(root: Path) -> Iterator[sqlite3.Connection]:
-    """A connection for reads (each statement its own snapshot), closed on exit."""
+def connect(root: Path, *, schema: bool = True) -> Iterator[sqlite3.Connection]:
+    """A connection for reads (each statement its own snapshot), closed on exit.
+
+    With `schema` (all but `create`), a database without its tables is no
+    team inbox: `team init` completes it.
+    """
     path = path_of(root)
     if not path.is_file():
-        raise DatabaseError(f"no team inbox in {root}: run `haven partner team init` to create one")
+        raise DatabaseError(no_team(root))
     try:
         connection = _connect(path)
     except sqlite3.Error:
         raise DatabaseError(f"cannot open the inbox database in {root}") from None
     try:
+        if schema and not has_schema(connection):
+            raise DatabaseError(no_team(root))
         yield connection
     except sqlite3.Error as exc:
         raise DatabaseError(f"the inbox database in {root} failed: {_reason(exc)}") from None
@@ -111,9 +134,9 @@ def connect(root: Path) -> Iterator[sqlite3.Connection]:
 
 
 @contextlib.contextmanager
-def transaction(root: Path) -> Iterator[sqlite3.Connection]:
+def transaction(root: Path, *, schema: bool = True) -> Iterator[sqlite3.Connection]:
     """One write transaction: all of it is committed, or none (on any exception)."""
-    with connect(root) as connection:
+    with connect(root, schema=schema) as connection:
         # IMMEDIATE: the write lock is taken at the start, so two writers
         # wait for each other (busy timeout) instead of failing half-way.
         connection.execute("BEGIN IMMEDIATE")

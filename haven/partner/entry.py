@@ -85,6 +85,9 @@ class Entry:
     received_status: str | None = None
     # When the router's time for this partner runs out (None: not known).
     deadline: datetime | None = None
+    # Listed, but it does not open: a damaged row, or one a later release
+    # wrote. Only its id (and what its sealed record still gives) is known.
+    unreadable: bool = False
 
     @property
     def mailbox(self) -> str | None:
@@ -116,6 +119,8 @@ class Entry:
             out["received_status"] = self.received_status
         if self.deadline is not None:
             out["deadline"] = format_time(self.deadline)
+        if self.unreadable:
+            out["unreadable"] = True
         return out
 
     @classmethod

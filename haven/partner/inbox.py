@@ -6,8 +6,9 @@ envelope as received and its routing labels, sealed under the
 organisation's key (haven.partner.sealing); its content is opened from the
 envelope in memory, with the same checks as the pull (haven.partner.opening),
 when a member who unlocked the team (haven.partner.team) reads it. A
-declined item keeps its id, labels and reason, never content nor envelope:
-the next partner has the request now.
+declined item keeps its id, labels and reason, never content nor envelope,
+and its events lose their texts (notes, messages sent): the next partner
+has the request now.
 
 Everything that happens to an item after it arrives (taken, declined,
 status, assignment, notes, messages sent to the requester, whether the
@@ -28,7 +29,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,23 +45,25 @@ from haven.partner.entry import (
     REQUEST,
     SENT,
     Entry,
+    format_time,
     parse_time,
     same_thread,
     valid_id,
 )
-from haven.partner.migrate import plaintext_inbox
 from haven.partner.opening import ContentRefused, open_item
 from haven.partner.rows import (
     add_event,
     all_items,
     events,
+    forget_texts,
     get_item,
     item_record,
     put_item,
+    readable_events,
     record_key,
 )
 from haven.partner.sealing import RecordKey, SealError
-from haven.partner.team import Unlocked, plaintext_error
+from haven.partner.team import TeamError, Unlocked, check_handle, refuse_plaintext
 
 __all__ = [
     "FOLLOW_UP",
@@ -91,8 +94,10 @@ def _check_id(request_id: str) -> str:
 
 class Inbox:
     def __init__(self, root: Path, unlocked: Unlocked) -> None:
-        if plaintext_inbox(root):
-            raise InboxError(str(plaintext_error(root)))
+        try:
+            refuse_plaintext(root)
+        except TeamError as exc:
+            raise InboxError(str(exc)) from None
         self.root = root
         self.unlocked = unlocked
         self._key: RecordKey | None = None
@@ -163,12 +168,12 @@ class Inbox:
             self._opened[item_id] = opened.content
         return dict(self._opened[item_id])
 
-    def _entry(self, item_id: str, record: Mapping[str, Any]) -> Entry:
-        # As it arrived: what its events add is folded in by the callers.
+    def _sealed_entry(self, item_id: str, record: Mapping[str, Any]) -> Entry:
+        """What the sealed record says, without opening the content."""
         try:
             deadline = record.get("deadline")
             received = record.get("received_status")
-            entry = Entry(
+            return Entry(
                 request_id=item_id,
                 received_at=str(record["received_at"]),
                 routing={str(k): str(v) for k, v in dict(record["routing"]).items()},
@@ -179,11 +184,37 @@ class Inbox:
                 received_status=received if received in RECEIVED_STATES else None,
                 deadline=parse_time(str(deadline)) if deadline is not None else None,
             )
-        except (KeyError, ValueError, TypeError):
+        except (KeyError, ValueError, TypeError, AttributeError):
             raise InboxError(f"{item_id}: not an inbox item") from None
+
+    def _entry(self, item_id: str, record: Mapping[str, Any]) -> Entry:
+        # As it arrived: what its events add is folded in by the callers.
+        entry = self._sealed_entry(item_id, record)
         if entry.declined is None:
             entry = replace(entry, content=self._content(item_id, record))
         return entry
+
+    def _listed(
+        self, item_id: str, record: Mapping[str, Any] | None, history: list[Event], damaged: bool
+    ) -> Entry:
+        """An item as a listing shows it: opened, or marked unreadable (never an error).
+
+        One item that no longer opens (a damaged row, a later release's
+        stricter checks) must not stop every listing, thread check and pull.
+        """
+        if record is not None and not damaged:
+            try:
+                return self._entry(item_id, record)
+            except InboxError:
+                pass
+        try:
+            if record is not None:
+                return replace(self._sealed_entry(item_id, record), unreadable=True)
+        except InboxError:
+            pass
+        pulled = next((e.at for e in history if e.action == "pulled"), None)
+        received = format_time(pulled) if pulled is not None else ""
+        return Entry(item_id, received, {}, False, {}, unreadable=True)
 
     def _load(self, item_id: str) -> tuple[Entry, list[Event]]:
         _check_id(item_id)
@@ -200,15 +231,16 @@ class Inbox:
     def _all(self) -> list[tuple[Entry, list[Event]]]:
         with self._read() as (connection, key):
             records = all_items(connection, key)
-            log = events(connection, key)
+            log, damaged = readable_events(connection, key)
         grouped: dict[str, list[Event]] = {}
         for event in log:
             if event.item is not None:
                 grouped.setdefault(event.item, []).append(event)
-        loaded = [
-            (self._entry(item_id, record), grouped.get(item_id, []))
-            for item_id, record in records.items()
-        ]
+        loaded = []
+        for item_id, record in records.items():
+            history = grouped.get(item_id, [])
+            entry = self._listed(item_id, record, history, item_id in damaged)
+            loaded.append((entry, history))
         return sorted(loaded, key=lambda pair: (pair[0].received_at, pair[0].request_id))
 
     def entries(self, *, declined: bool = False) -> Iterator[Entry]:
@@ -220,9 +252,13 @@ class Inbox:
 
     # Threads
 
+    def _readable(self) -> list[Entry]:
+        # An unreadable item names no mailbox nor reply key: it is in no thread.
+        return [e for e in self.entries() if not e.unreadable]
+
     def request_of(self, follow_up: Entry) -> Entry | None:
         """The request a follow-up answers (`same_thread`), if it is in the inbox."""
-        return next((e for e in self.entries() if same_thread(follow_up, e)), None)
+        return next((e for e in self._readable() if same_thread(follow_up, e)), None)
 
     def thread(self, entry: Entry) -> list[Entry]:
         """The request `entry` belongs to and its follow-ups, oldest first.
@@ -235,7 +271,7 @@ class Inbox:
             return [entry]
         return [
             e
-            for e in self.entries()
+            for e in self._readable()
             if e.request_id == request.request_id or same_thread(e, request)
         ]
 
@@ -251,7 +287,7 @@ class Inbox:
         mailbox = follow_up.mailbox
         if mailbox is None or self.request_of(follow_up) is not None:
             return False
-        return any(e.kind == REQUEST and e.mailbox == mailbox for e in self.entries())
+        return any(e.kind == REQUEST and e.mailbox == mailbox for e in self._readable())
 
     # Declines
 
@@ -272,8 +308,25 @@ class Inbox:
         return envelope, dict(headers) if isinstance(headers, dict) else {}
 
     def mark_declined(self, request_id: str, reason: str) -> None:
-        """Keep only the id, labels and reason; the envelope and the content are deleted."""
-        self.record_declined(self.entry(request_id), reason)
+        """Keep only the id, labels and reason; the envelope and the content are deleted.
+
+        Called once the broker confirmed the decline: the item is declined
+        whatever its content, so the content is never opened here (one a
+        later release's checks refuse is declined all the same).
+        """
+        _check_id(request_id)
+        with self._read() as (connection, key):
+            try:
+                record = get_item(connection, key, request_id)
+            except SealError:
+                record = {}
+            if record is None:
+                raise InboxError("no such request in the inbox")
+        try:
+            entry = self._sealed_entry(request_id, record)
+        except InboxError:
+            entry = Entry(request_id, format_time(datetime.now(UTC)), {}, False, {})
+        self.record_declined(entry, reason)
 
     def record_declined(self, entry: Entry, reason: str) -> None:
         """Remember a declined id (without content) so a redelivery of it is a duplicate."""
@@ -290,6 +343,9 @@ class Inbox:
         )
         with self._write() as (connection, key):
             put_item(connection, key, entry.request_id, item_record(declined, None, None))
+            # What the team wrote about it goes with the request: a
+            # declined one keeps only its id, labels, reason and audit trail.
+            forget_texts(connection, key, entry.request_id)
             add_event(
                 connection,
                 key,
@@ -318,7 +374,11 @@ class Inbox:
 
     # Events and cases
 
-    def _check(self, connection: sqlite3.Connection, action: str, data: Mapping[str, Any]) -> None:
+    def _check(
+        self, connection: sqlite3.Connection, action: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The event's data as it is recorded, or InboxError naming the field."""
+        data = dict(data)
         if action == "status" and data.get("status") not in STATUSES:
             raise InboxError(f"status: must be one of {', '.join(STATUSES)}")
         if action == "note":
@@ -327,14 +387,20 @@ class Inbox:
                 raise InboxError("note: must not be empty")
             if len(text) > MAX_NOTE_CHARS:
                 raise InboxError(f"note: at most {MAX_NOTE_CHARS} characters")
-        if action == "assigned":
-            to = data.get("to")
-            if to is not None and (
-                not isinstance(to, str)
-                or connection.execute("SELECT 1 FROM members WHERE handle = ?", (to,)).fetchone()
-                is None
-            ):
+        if action == "assigned" and data.get("to") is not None:
+            try:
+                # The handle as the team stores it (NFC), checked before any lookup.
+                to = check_handle(data["to"]) if isinstance(data["to"], str) else None
+            except TeamError:
+                to = None
+            known = (
+                to is not None
+                and connection.execute("SELECT 1 FROM members WHERE handle = ?", (to,)).fetchone()
+            )
+            if not known:
                 raise InboxError("to: not a member of the team")
+            data["to"] = to
+        return data
 
     def record(self, action: str, item: str | None = None, **data: Any) -> Event:
         """One event by the unlocked member, now: one transaction."""
@@ -344,11 +410,19 @@ class Inbox:
             _check_id(item)
         with self._write() as (connection, key):
             if item is not None:
-                found = connection.execute("SELECT 1 FROM items WHERE id = ?", (item,))
-                if found.fetchone() is None:
+                try:
+                    record = get_item(connection, key, item)
+                except SealError:
+                    # Damaged: listed as unreadable, its case still worked on.
+                    record = {}
+                if record is None:
                     raise InboxError("no such request in the inbox")
-            self._check(connection, action, data)
-            return add_event(connection, key, action, self.unlocked.member, item, data=data)
+                if record.get("declined") is not None:
+                    # Declined: the next partner has it; nothing more is
+                    # written about it here, not even who looked.
+                    raise InboxError("this request was declined: it takes no more changes")
+            checked = self._check(connection, action, data)
+            return add_event(connection, key, action, self.unlocked.member, item, data=checked)
 
     def events(self, item: str | None = None) -> list[Event]:
         """Oldest first: one item's, or every event (the audit log) for None."""

@@ -7,6 +7,10 @@ The old layout, as `haven partner pull` wrote it before the team inbox:
     sealed/<id>.headers  its routing headers
     declined/<id>.json   declined ids, reasons, no content
 
+Only these names (and the temporary files of a write cut short) are ever
+shredded; a `sealed/` or `declined/` holding anything else is refused,
+untouched.
+
 `migrate` turns every entry into a sealed item (with its envelope), its
 sent messages and received status into events, inside the caller's
 transaction; once that is committed, `wipe` overwrites each plaintext file
@@ -35,9 +39,22 @@ from haven.partner.sealing import RecordKey
 
 SUBFOLDERS = ("sealed", "declined")
 _MAX_FILE = 1 << 20
-# What the old inbox wrote in its folder: entries, and the temporary files
-# of a write a crash cut short (haven.files.replace_atomically).
-_OLD_FILE = re.compile(r"\.?[0-9a-f]{64}\.json(\.[A-Za-z0-9_]+)?")
+
+
+def _names(suffixes: str) -> re.Pattern[str]:
+    # A file the old inbox wrote, or the temporary file of a write a crash
+    # cut short (haven.files.replace_atomically: ".<name>.<random>").
+    name = rf"[0-9a-f]{{64}}\.(?:{suffixes})"
+    return re.compile(rf"{name}|\.{name}\.[A-Za-z0-9_]+")
+
+
+# Only these names are ever shredded: a folder that merely has a `sealed/`
+# or `declined/` of its own keeps every other file.
+_OLD_NAMES = {
+    "": _names("json"),
+    "sealed": _names("env|headers"),
+    "declined": _names("json"),
+}
 
 
 class MigrationError(Exception):
@@ -51,8 +68,35 @@ def entry_files(folder: Path) -> list[Path]:
 
 
 def plaintext_inbox(root: Path) -> bool:
-    """Whether `root` holds an old plaintext inbox (or what is left of one)."""
-    return any((root / name).exists() for name in SUBFOLDERS) or bool(entry_files(root))
+    """Whether `root` holds an old plaintext inbox (or what is left of one).
+
+    MigrationError when it cannot be told (the folder cannot be read), or
+    when an old subfolder holds files the old inbox never wrote: those are
+    someone's own, and nothing here may shred them.
+    """
+    try:
+        found = bool(entry_files(root))
+        for name in SUBFOLDERS:
+            folder = root / name
+            if not folder.exists():
+                continue
+            found = True
+            if not folder.is_dir() or any(not _old_name(name, p) for p in folder.iterdir()):
+                raise MigrationError(
+                    f"{folder} holds files an old inbox does not write: move them out of "
+                    "the inbox folder, then run the command again (nothing was changed)"
+                )
+    except OSError as exc:
+        raise MigrationError(f"cannot read the inbox folder {root}: {exc.strerror}") from None
+    return found
+
+
+def _old_name(folder: str, path: Path) -> bool:
+    return (
+        path.is_file()
+        and not path.is_symlink()
+        and _OLD_NAMES[folder].fullmatch(path.name) is not None
+    )
 
 
 def _read(path: Path) -> bytes | None:
@@ -95,10 +139,17 @@ def _opens(envelope: bytes, key: PrivateKey, entry: Entry) -> bool:
 def migrate(
     connection: sqlite3.Connection, key: PrivateKey, record_key: RecordKey, root: Path, member: str
 ) -> int:
-    """Seal every old entry into the database (the caller's transaction); how many."""
+    """Seal every old entry into the database (the caller's transaction); how many.
+
+    An id the team inbox holds already (sealed by an earlier migration, or
+    pulled again by an old toolkit) keeps what the team did with it: its
+    plaintext file is only wiped.
+    """
     count = 0
     for path in entry_files(root) + entry_files(root / "declined"):
         entry = _load(path)
+        if sealed_already(connection, entry.request_id):
+            continue
         envelope = None if entry.declined else _read(root / "sealed" / f"{entry.request_id}.env")
         headers: dict[str, object] = {}
         header_bytes = _read(root / "sealed" / f"{entry.request_id}.headers")
@@ -149,13 +200,18 @@ def migrate(
     return count
 
 
+def sealed_already(connection: sqlite3.Connection, request_id: str) -> bool:
+    row = connection.execute("SELECT 1 FROM items WHERE id = ?", (request_id,)).fetchone()
+    return row is not None
+
+
 def _old_files(root: Path) -> Iterator[Path]:
     for name in SUBFOLDERS:
         folder = root / name
         if folder.is_dir():
-            yield from (p for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+            yield from (p for p in folder.iterdir() if _old_name(name, p))
     if root.is_dir():
-        yield from (p for p in root.iterdir() if p.is_file() and _OLD_FILE.fullmatch(p.name))
+        yield from (p for p in root.iterdir() if _old_name("", p))
 
 
 def _shred(path: Path) -> None:

@@ -331,7 +331,12 @@ def send_pending_received(
     per request.
     """
     report = ReceivedReport()
-    waiting = [entry for entry in inbox.entries() if entry.received_status == PENDING]
+    # One that no longer opens names no mailbox to send to: left pending, listed as unreadable.
+    waiting = [
+        entry
+        for entry in inbox.entries()
+        if entry.received_status == PENDING and not entry.unreadable
+    ]
     if not waiting:
         return report
     if settings is None:

@@ -43,9 +43,15 @@ def get_item(connection: sqlite3.Connection, key: RecordKey, item_id: str) -> di
     return None if row is None else key.open(ITEMS, item_id, bytes(row[0]))
 
 
-def all_items(connection: sqlite3.Connection, key: RecordKey) -> dict[str, dict[str, Any]]:
-    rows = connection.execute("SELECT id, sealed FROM items ORDER BY id").fetchall()
-    return {str(i): key.open(ITEMS, str(i), bytes(blob)) for i, blob in rows}
+def all_items(connection: sqlite3.Connection, key: RecordKey) -> dict[str, dict[str, Any] | None]:
+    """Every item's record; None for one that does not open (listed, never skipped)."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for item_id, blob in connection.execute("SELECT id, sealed FROM items ORDER BY id"):
+        try:
+            out[str(item_id)] = key.open(ITEMS, str(item_id), bytes(blob))
+        except SealError:
+            out[str(item_id)] = None
+    return out
 
 
 def add_event(
@@ -94,6 +100,60 @@ def events(connection: sqlite3.Connection, key: RecordKey, item: str | None = No
             "SELECT seq, id, item, sealed FROM events WHERE item = ? ORDER BY seq", (item,)
         )
     return [_event(key, *row) for row in rows.fetchall()]
+
+
+def readable_events(
+    connection: sqlite3.Connection, key: RecordKey
+) -> tuple[list[Event], set[str | None]]:
+    """Every event that opens, oldest first, and the items of those that do not.
+
+    For listings: one damaged or moved event makes its case unreadable,
+    never the whole inbox.
+    """
+    opened: list[Event] = []
+    damaged: set[str | None] = set()
+    for row in connection.execute("SELECT seq, id, item, sealed FROM events ORDER BY seq"):
+        try:
+            opened.append(_event(key, *row))
+        except SealError:
+            damaged.add(None if row[2] is None else str(row[2]))
+    return opened, damaged
+
+
+def _without_text(data: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {name: value for name, value in data.items() if name != "text"}
+    if isinstance(kept.get("message"), Mapping):
+        kept["message"] = {k: v for k, v in kept["message"].items() if k != "text"}
+    return kept
+
+
+def forget_texts(connection: sqlite3.Connection, key: RecordKey, item: str) -> None:
+    """Reseal one item's events without their texts (notes, messages sent); the caller's transaction.
+
+    The action, the member and the time stay: the audit trail of a declined
+    request outlives what the team wrote about it. An event that does not
+    open cannot be resealed, so it goes.
+    """
+    rows = connection.execute(
+        "SELECT seq, id, item, sealed FROM events WHERE item = ? ORDER BY seq", (item,)
+    ).fetchall()
+    for seq, event_id, row_item, blob in rows:
+        try:
+            event = _event(key, seq, event_id, row_item, blob)
+        except SealError:
+            connection.execute("DELETE FROM events WHERE id = ?", (event_id,))
+            continue
+        record = {
+            "action": event.action,
+            "member": event.member,
+            "at": format_time(event.at),
+            "item": item,
+            "data": _without_text(event.data),
+        }
+        connection.execute(
+            "UPDATE events SET sealed = ? WHERE id = ?",
+            (key.seal(EVENTS, event.id, record), event.id),
+        )
 
 
 def _event(key: RecordKey, seq: int, event_id: str, item: str | None, blob: bytes) -> Event:

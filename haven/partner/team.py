@@ -7,15 +7,17 @@ passphrase changes. Handles are stored in clear, since a wrap must be found
 before anything is unlocked: teams use pseudonyms.
 
 What a member who left can still do: open a copy of the inbox folder they
-made while a member, with their passphrase; only a new org key (rotated
-in the directory) keeps new requests from them (docs/operators.md, "When a
-member leaves").
+made while a member, with their passphrase, or the removed wrap if its
+bytes are recovered from the disk (the deleted rollback journal held it);
+only a new org key (rotated in the directory) keeps new requests from them
+(docs/operators.md, "When a member leaves").
 """
 
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +32,14 @@ from haven.envelope import (
 from haven.envelope.keyfile import FILE_BYTES, HEADER_BYTES, SALT_BYTES
 from haven.partner import db
 from haven.partner.entry import format_time
-from haven.partner.migrate import MigrationError, entry_files, migrate, plaintext_inbox, wipe
+from haven.partner.migrate import (
+    MigrationError,
+    entry_files,
+    migrate,
+    plaintext_inbox,
+    sealed_already,
+    wipe,
+)
 from haven.partner.rows import add_event, record_key
 from haven.partner.sealing import SealError
 
@@ -51,11 +60,23 @@ class Unlocked:
     key: PrivateKey = field(repr=False)
 
 
+# Scripts whose letters look alike ("o" in Latin, Cyrillic and Greek): a
+# handle mixing them could pass for another member's in a list or a log.
+_LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+
+
 def check_handle(member: str) -> str:
+    """The handle as stored (NFC), or TeamError; never echoes what was given."""
+    # The same name typed on another keyboard or system (composed or not)
+    # is the same member.
+    member = unicodedata.normalize("NFC", member)
     if not _HANDLE.fullmatch(member):
         raise TeamError(
             "member: 1 to 32 letters, digits, '.', '-' or '_', starting with a letter or digit"
         )
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in member if c.isalpha()}
+    if len(scripts & _LOOKALIKE_SCRIPTS) > 1:
+        raise TeamError("member: letters of one script only (Latin, Cyrillic or Greek, not mixed)")
     return member
 
 
@@ -64,20 +85,28 @@ def _check_passphrase(passphrase: str) -> None:
         raise TeamError(f"passphrase: at least {MIN_PASSPHRASE_CHARS} characters")
 
 
-def plaintext_error(root: Path) -> TeamError:
-    return TeamError(
+def refuse_plaintext(root: Path) -> None:
+    """TeamError, naming the command that seals them, when plaintext entries are in `root`."""
+    try:
+        if not plaintext_inbox(root):
+            return
+        exists = _team_exists(root)
+    except (MigrationError, db.DatabaseError) as exc:
+        raise TeamError(str(exc)) from None
+    if exists:
+        # An old toolkit (a cron job, a restored backup) wrote beside the team inbox.
+        raise TeamError(
+            f"{root} holds plaintext inbox entries beside the team inbox: run "
+            "`haven partner team migrate` to seal them into it"
+        )
+    raise TeamError(
         f"{root} holds a plaintext inbox: run `haven partner team init` to seal it into a "
         "team inbox"
     )
 
 
-def _refuse_plaintext(root: Path) -> None:
-    if plaintext_inbox(root):
-        raise plaintext_error(root)
-
-
 def members(root: Path) -> list[str]:
-    _refuse_plaintext(root)
+    refuse_plaintext(root)
     try:
         with db.connect(root) as connection:
             rows = connection.execute("SELECT handle FROM members ORDER BY handle").fetchall()
@@ -89,16 +118,19 @@ def members(root: Path) -> list[str]:
 def _team_exists(root: Path) -> bool:
     if not db.exists(root):
         return False
-    with db.connect(root) as connection:
-        return connection.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+    with db.connect(root, schema=False) as connection:
+        # An empty or half-made database (an interrupted init) is no team yet.
+        return (
+            db.has_schema(connection)
+            and connection.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+        )
 
 
 def _finish_wipe(root: Path) -> bool:
     """After a crash between the migration's commit and its wipe: wipe what is sealed already."""
     with db.connect(root) as connection:
         for path in entry_files(root) + entry_files(root / "declined"):
-            row = connection.execute("SELECT 1 FROM items WHERE id = ?", (path.stem,)).fetchone()
-            if row is None:
+            if not sealed_already(connection, path.stem):
                 return False
     wipe(root)
     return True
@@ -116,12 +148,19 @@ def init_team(
 
     Returns how many old entries were migrated.
     """
-    check_handle(member)
+    member = check_handle(member)
     _check_passphrase(passphrase)
     try:
+        # Before anything is written: a folder an old inbox did not make is refused untouched.
+        plaintext = plaintext_inbox(root)
         if _team_exists(root):
-            if plaintext_inbox(root) and _finish_wipe(root):
+            if plaintext and _finish_wipe(root):
                 return 0
+            if plaintext:
+                raise TeamError(
+                    f"{root} already holds a team inbox, with plaintext entries beside it: "
+                    "run `haven partner team migrate` to seal them into it"
+                )
             raise TeamError(f"{root} already holds a team inbox: use `haven partner team add`")
         db.create(root)
         wrap = wrap_private_key(key.seed, passphrase, kind="partner", params=params)
@@ -132,11 +171,32 @@ def init_team(
                 (member, wrap, format_time(datetime.now(UTC))),
             )
             add_event(connection, sealer, "member_added", member, None, data={"handle": member})
-            migrated = (
-                migrate(connection, key, sealer, root, member) if plaintext_inbox(root) else 0
-            )
-        if plaintext_inbox(root):
+            migrated = migrate(connection, key, sealer, root, member) if plaintext else 0
+        if plaintext:
             wipe(root)
+    except (db.DatabaseError, MigrationError, SealError) as exc:
+        raise TeamError(str(exc)) from None
+    return migrated
+
+
+def migrate_team(root: Path, member: str, passphrase: str) -> int:
+    """Seal plaintext entries found beside an existing team inbox into it; how many.
+
+    The same migration as `init_team`'s, unlocked by a member instead of
+    the key file: an old toolkit still pulling into the folder, or a
+    restored backup, leaves entries no other command may read.
+    """
+    member = check_handle(member)
+    try:
+        if not plaintext_inbox(root):
+            return 0
+        if not _team_exists(root):
+            raise TeamError(db.no_team(root))
+        unlocked = _unlock(root, member, passphrase)
+        with db.transaction(root) as connection:
+            sealer = record_key(connection, unlocked.key)
+            migrated = migrate(connection, unlocked.key, sealer, root, unlocked.member)
+        wipe(root)
     except (db.DatabaseError, MigrationError, SealError) as exc:
         raise TeamError(str(exc)) from None
     return migrated
@@ -166,7 +226,12 @@ def unlock(root: Path, member: str, passphrase: str) -> Unlocked:
     An unknown member and a wrong passphrase give the same error after the
     same work, so the error does not tell which handles exist.
     """
-    _refuse_plaintext(root)
+    member = check_handle(member)
+    refuse_plaintext(root)
+    return _unlock(root, member, passphrase)
+
+
+def _unlock(root: Path, member: str, passphrase: str) -> Unlocked:
     try:
         wrap = _wrap_of(root, member)
     except db.DatabaseError as exc:
@@ -203,9 +268,9 @@ def add_member(
     *,
     params: ScryptParams | None = None,
 ) -> None:
-    check_handle(member)
+    member = check_handle(member)
     _check_passphrase(passphrase)
-    _refuse_plaintext(root)
+    refuse_plaintext(root)
     wrap = wrap_private_key(unlocked.key.seed, passphrase, kind="partner", params=params)
     try:
         with db.transaction(root) as connection:
@@ -231,8 +296,15 @@ def add_member(
 
 
 def remove_member(root: Path, unlocked: Unlocked, member: str) -> None:
-    """Delete the member's wrap (secure_delete overwrites it); never the last one."""
-    _refuse_plaintext(root)
+    """Delete the member's wrap; never the last one.
+
+    secure_delete overwrites it in the database file, not in the rollback
+    journal that held its page during the write and is then only unlinked:
+    its bytes may stay on the disk. Only a new org key is sure to shut the
+    member out (docs/operators.md, "When a member leaves").
+    """
+    member = check_handle(member)
+    refuse_plaintext(root)
     try:
         with db.transaction(root) as connection:
             handles = [h for (h,) in connection.execute("SELECT handle FROM members")]

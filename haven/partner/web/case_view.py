@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, g
 
+from haven.catalogs import N_
 from haven.partner import team
 from haven.partner.case import MAX_NOTE_CHARS, STATUSES, Case
 from haven.partner.inbox import FOLLOW_UP, REQUEST, Entry, InboxError, same_thread, valid_id
@@ -93,6 +94,9 @@ def thread_items(entry: Entry, cases: list[Case]) -> list[dict[str, Any]]:
     return items
 
 
+CANNOT_OPEN = N_("This case cannot be opened: it is damaged, or a later version of Haven wrote it.")
+
+
 def case_context(request_id: str, *, record_view: bool) -> dict[str, Any] | None:
     state = web_state()
     session = current()
@@ -161,5 +165,16 @@ def case_page(request_id: str, error: str | None = None, status: int = 200) -> R
     except Locked:
         return to_unlock()
     if context is None:
+        if _unreadable(request_id):
+            return render("error.html", 200, message=gettext(CANNOT_OPEN))
         abort(404)
     return render("case.html", status, error=error, **context)
+
+
+def _unreadable(request_id: str) -> bool:
+    """Listed in the inbox, but it does not open (haven.partner.inbox)."""
+    try:
+        cases = web_state().vault.cases()
+    except Locked:
+        return False
+    return any(c.entry.request_id == request_id and c.entry.unreadable for c in cases)

@@ -85,7 +85,7 @@ class Vault:
                 time.sleep(self.failed_unlock_delay)
                 raise
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        session = Session(member, token, secrets.token_urlsafe(TOKEN_BYTES), self.clock())
+        session = Session(unlocked.member, token, secrets.token_urlsafe(TOKEN_BYTES), self.clock())
         with self._lock:
             if self._unlocked is None:
                 self._unlocked = unlocked

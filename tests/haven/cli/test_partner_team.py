@@ -1,7 +1,8 @@
-"""`haven partner team init|add|remove|list` and unlocking with --member, as a partner runs them."""
+"""`haven partner team init|add|remove|migrate|list` and unlocking with --member, as a partner runs them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,75 @@ def test_team_mistakes_are_one_line(haven: Haven, team: dict[str, Path], tmp_pat
         as_member(haven, team, "olga", "show", "ab" * 32), "no such request in the inbox"
     )
     assert_one_line_error(as_member(haven, team, "olga", "show", "../x"), "not a request id")
+
+
+def test_a_handle_that_is_not_utf8_is_one_line(haven: Haven, team: dict[str, Path]) -> None:
+    # What a terminal in another encoding passes: bytes that are not UTF-8.
+    not_utf8 = "ol\udcffga"
+    for result in (
+        as_member(haven, team, not_utf8, "list"),
+        as_member(haven, team, not_utf8, "team", "add", "--new-member", "ivan",
+                  "--new-passphrase-file", team["ivan"]),
+        as_member(haven, team, "olga", "team", "remove", not_utf8),
+        as_member(haven, team, "olga", "team", "add", "--new-member", not_utf8,
+                  "--new-passphrase-file", team["ivan"]),
+    ):  # fmt: skip
+        assert_one_line_error(result, "member: ")
+
+
+def test_an_inbox_folder_that_cannot_be_read_is_one_line(
+    haven: Haven, team: dict[str, Path], tmp_path: Path
+) -> None:
+    unreadable = tmp_path / ("x" * 300)  # longer than a file name may be
+    listed = haven(
+        "partner", "list", "--inbox", unreadable, "--member", "olga",
+        "--passphrase-file", team["olga"],
+    )  # fmt: skip
+    assert_one_line_error(listed, "cannot read the inbox folder")
+    assert_one_line_error(haven("partner", "team", "list", "--inbox", unreadable), "cannot read")
+
+
+def test_an_empty_database_of_an_interrupted_init_is_completed_by_init(
+    haven: Haven, team: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "interrupted"
+    folder.mkdir(mode=0o700)
+    (folder / "inbox.sqlite").touch(mode=0o600)
+    assert_one_line_error(haven("partner", "team", "list", "--inbox", folder), "team init")
+    created = haven(
+        "partner", "team", "init", "--inbox", folder, "--key", team["key"],
+        "--passphrase-file", team["key_passphrase"], "--member", "olga",
+        "--new-passphrase-file", team["olga"],
+    )  # fmt: skip
+    assert created.code == 0, created
+    assert haven("partner", "team", "list", "--inbox", folder).out.split() == ["olga"]
+
+
+def test_plaintext_entries_beside_the_team_inbox_are_sealed_by_team_migrate(
+    haven: Haven, team: dict[str, Path]
+) -> None:
+    # An old toolkit's pull, still in a cron job, wrote into the team's folder.
+    request_id = "ab" * 32
+    (team["inbox"] / f"{request_id}.json").write_text(
+        json.dumps(
+            {
+                "id": request_id,
+                "received_at": "2026-11-01T10:00:00Z",
+                "routing": {"category": "desertion"},
+                "server_sealed": False,
+                "content": {"note": "plaintext from an old pull"},
+            }
+        )
+    )
+    assert_one_line_error(as_member(haven, team, "olga", "list"), "team migrate")
+    again = haven(
+        "partner", "team", "init", "--inbox", team["inbox"], "--key", team["key"],
+        "--passphrase-file", team["key_passphrase"], "--member", "olga",
+        "--new-passphrase-file", team["olga"],
+    )  # fmt: skip
+    assert_one_line_error(again, "team migrate")
+    migrated = as_member(haven, team, "olga", "team", "migrate")
+    assert migrated.code == 0, migrated
+    assert "1 request(s) sealed" in migrated.out
+    assert sorted(p.name for p in team["inbox"].iterdir()) == ["inbox.sqlite"]
+    assert request_id in as_member(haven, team, "olga", "list").out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -260,3 +261,28 @@ def test_pull_logs_and_prints_no_request_content(
     assert canary not in result.out + result.err
     listed = network.haven("partner", "list", *network.member_args(chosen, inbox=True), "--json")
     assert canary not in listed.out
+
+
+def test_a_pulled_request_keeps_the_deadline_its_expiration_gives(
+    make_network: MakeNetwork, channel: BlockingChannel
+) -> None:
+    network = make_network()
+    envelope = network.seal(urgency="urgent")
+    request_id = digest(envelope)
+    # As the router publishes it: the partner's deadline for this urgency, in ms.
+    allowed = timedelta(hours=6)
+    properties = pika.BasicProperties(
+        message_id=request_id,
+        delivery_mode=2,
+        headers={},
+        expiration=str(int(allowed.total_seconds() * 1000)),
+    )
+    channel.basic_publish("", partner_queue("alpha"), envelope, properties)
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = network.pull("alpha")
+    after = datetime.now(UTC)
+    assert result.code == 0, result.err
+
+    case = network.open_inbox("alpha").case(request_id)
+    assert case.deadline is not None
+    assert before + allowed <= case.deadline <= after + allowed

@@ -12,9 +12,9 @@ from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.partner import db
 from haven.partner.entry import FOLLOW_UP, PENDING, SENT, Entry
 from haven.partner.inbox import Inbox, InboxError
-from haven.partner.team import TeamError, members, unlock
+from haven.partner.team import TeamError, init_team, members, migrate_team, unlock
 from tests.repo import REPO
-from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, make_team
+from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, TEST_SCRYPT, make_team
 
 EXAMPLE = json.loads((REPO / "haven" / "examples" / "desertion.json").read_bytes())
 CANARY = "canary-7c2e-migration"
@@ -129,3 +129,85 @@ def test_a_damaged_old_entry_stops_the_migration_and_keeps_the_files(tmp_path: P
     with pytest.raises(TeamError, match="is not an inbox entry"):
         make_team(root, key)
     assert (root / f"{entry.request_id}.json").exists()
+
+
+def test_init_again_after_a_crash_before_the_wipe_only_wipes(tmp_path: Path) -> None:
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    entry, body = old_entry(key, CANARY)
+    write_old(root, entry, body)
+    kept = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    unlocked = make_team(root, key)
+    # What a crash right after the migration's commit leaves: the team
+    # inbox holds the entry, and its plaintext files are still there.
+    for relative, data in kept.items():
+        (root / relative).parent.mkdir(mode=0o700, exist_ok=True)
+        (root / relative).write_bytes(data)
+
+    assert init_team(root, key, MEMBER, MEMBER_PASSPHRASE, params=TEST_SCRYPT) == 0
+
+    assert sorted(p.name for p in root.iterdir()) == [db.FILE_NAME]
+    (again,) = Inbox(root, unlocked).entries()
+    assert again.content == entry.content
+    assert [e.action for e in Inbox(root, unlocked).events()].count("migrated") == 1
+
+
+def test_only_the_old_inbox_files_are_shredded(tmp_path: Path) -> None:
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    entry, body = old_entry(key, CANARY)
+    write_old(root, entry, body)
+    # Temporary files of writes an old pull's crash cut short: theirs too.
+    (root / "sealed" / f".{entry.request_id}.env.k2j3h4_x").write_bytes(body)
+    (root / f".{entry.request_id}.json.a1b2c3").write_bytes(b"{}")
+    # Beside the inbox, files of the organisation's own stay.
+    (root / "notes.txt").write_bytes(b"ours")
+    make_team(root, key)
+    assert sorted(p.name for p in root.iterdir()) == [db.FILE_NAME, "notes.txt"]
+
+
+def test_a_folder_whose_subfolders_hold_other_files_is_refused_untouched(tmp_path: Path) -> None:
+    root = tmp_path / "documents"
+    (root / "sealed").mkdir(parents=True)
+    (root / "sealed" / "contracts.pdf").write_bytes(b"signed contract" * 100)
+    (root / "declined").mkdir()
+    (root / "declined" / "README.txt").write_bytes(b"our list")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    with pytest.raises(TeamError, match="files an old inbox does not write") as refused:
+        make_team(root, PrivateKey.generate())
+    assert "\n" not in str(refused.value)
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert not db.path_of(root).exists()
+
+
+def test_entries_written_beside_a_team_inbox_are_sealed_by_team_migrate(tmp_path: Path) -> None:
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    unlocked = make_team(root, key)
+    taken, taken_body = old_entry(key, "taken by the team")
+    Inbox(root, unlocked).store(taken, taken_body, {})
+    Inbox(root, unlocked).record("note", taken.request_id, text="the team's note")
+    # An old toolkit still pulling in a cron job: a new entry, and one the
+    # team inbox holds already.
+    late, late_body = old_entry(key, CANARY)
+    write_old(root, late, late_body)
+    write_old(root, replace(taken, content={"changed": True}), taken_body)
+
+    for refused in (
+        lambda: unlock(root, MEMBER, MEMBER_PASSPHRASE),
+        lambda: init_team(root, key, MEMBER, MEMBER_PASSPHRASE, params=TEST_SCRYPT),
+    ):
+        with pytest.raises(TeamError, match="team migrate"):
+            refused()
+    with pytest.raises(TeamError, match="wrong member or passphrase"):
+        migrate_team(root, MEMBER, "not the passphrase at all")
+    assert (root / f"{late.request_id}.json").exists()
+
+    assert migrate_team(root, MEMBER, MEMBER_PASSPHRASE) == 1
+
+    assert sorted(p.name for p in root.iterdir()) == [db.FILE_NAME]
+    inbox = Inbox(root, unlock(root, MEMBER, MEMBER_PASSPHRASE))
+    by_id = {e.request_id: e for e in inbox.entries()}
+    assert by_id[late.request_id].content == late.content
+    assert by_id[taken.request_id].content == taken.content
+    assert [n.text for n in inbox.case(taken.request_id).notes] == ["the team's note"]

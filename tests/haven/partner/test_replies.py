@@ -15,11 +15,14 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pika
 import pytest
+from pika.adapters.blocking_connection import BlockingChannel
 
 from haven.broker import ConfirmedPublisher
+from haven.broker.topology import partner_queue
 from haven.directory import signing_keys
-from haven.envelope import digest
+from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.partner.inbox import FOLLOW_UP, PENDING, Entry, Inbox
 from haven.replies import (
     FollowUp,
@@ -36,12 +39,13 @@ from tests.haven.partner.conftest import (
     RequesterKeys,
     Result,
     b64,
+    depth,
     fast_router,
     running_router,
     verified_loader,
     wait_until,
 )
-from tests.team_inbox import store_content
+from tests.team_inbox import store_content, store_unopenable
 
 pytestmark = pytest.mark.broker
 
@@ -517,3 +521,27 @@ def test_a_pending_received_status_goes_before_the_partner_s_first_answer(
     assert inbox.entry(request_id).received_status == "sent"
     # And the next pull has nothing left to send.
     assert network.pull("alpha", "--intake-url", network.intake_url).out.count("received") == 0
+
+
+def test_a_follow_up_is_pulled_though_an_item_in_the_inbox_no_longer_opens(
+    make_network: Callable[..., Network], channel: BlockingChannel
+) -> None:
+    network = make_network()
+    # An item alpha's key does not open (as one a later release wrote): it
+    # must not stop the thread check every follow-up goes through.
+    stranger = seal(
+        EXAMPLE,
+        Labels("desertion", "ru-central", "ru", "normal"),
+        [PrivateKey.generate().public_key],
+    )
+    store_unopenable(network.open_inbox("alpha"), stranger)
+    follow_up = Requester().follow_up(network, "alpha", "Я в Ереване.")
+    properties = pika.BasicProperties(message_id=digest(follow_up), delivery_mode=2, headers={})
+    channel.basic_publish("", partner_queue("alpha"), follow_up, properties)
+
+    pulled = network.pull("alpha")
+
+    assert pulled.code == 0, pulled.err
+    assert "1 new" in pulled.out
+    assert digest(follow_up) in network.inbox_ids("alpha")
+    assert depth(channel, partner_queue("alpha")) == 0

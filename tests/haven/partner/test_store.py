@@ -19,9 +19,18 @@ from haven.partner.case import MAX_NOTE_CHARS
 from haven.partner.entry import format_time
 from haven.partner.inbox import PENDING, REFUSED, SENT, Entry, Inbox, InboxError
 from haven.partner.opening import open_item
+from haven.partner.outbox import send_pending_received
 from haven.partner.team import Unlocked
+from haven.replies import SigningKey
 from tests.repo import REPO
-from tests.team_inbox import MEMBER, add, open_inbox, team_inbox
+from tests.team_inbox import (
+    MEMBER,
+    add,
+    damage_item,
+    open_inbox,
+    store_unopenable,
+    team_inbox,
+)
 
 EXAMPLE = json.loads((REPO / "haven" / "examples" / "desertion.json").read_bytes())
 CANARY = "canary-1f3a-store-test"
@@ -223,3 +232,96 @@ def test_the_inbox_refuses_a_folder_without_a_team(tmp_path: Path, inbox: Inbox)
     with pytest.raises(InboxError, match="team init"):
         Inbox(tmp_path / "elsewhere", inbox.unlocked).create()
     assert not os.path.exists(tmp_path / "elsewhere")
+
+
+def test_an_item_that_no_longer_opens_is_listed_as_unreadable_and_blocks_nothing(
+    inbox: Inbox, org_key: PrivateKey
+) -> None:
+    good = take(inbox, envelope(org_key))
+    later = store_unopenable(
+        inbox, envelope(PrivateKey.generate(), "later"), received_status=PENDING
+    )
+    damaged = take(inbox, envelope(org_key, "to be damaged"))
+    damage_item(inbox, damaged.request_id)
+    inbox.record("note", damaged.request_id, text="before the damage")
+    reader = open_inbox(inbox.root)
+
+    listed = {e.request_id: e for e in reader.entries()}
+    assert set(listed) == {good.request_id, later, damaged.request_id}
+    assert not listed[good.request_id].unreadable
+    assert listed[good.request_id].content == good.content
+    assert listed[later].unreadable and listed[later].content == {}
+    assert listed[later].received_at == "2026-11-01T10:00:00Z"
+    assert listed[damaged.request_id].unreadable
+    # Its time from its "pulled" event, since the row itself is gone.
+    assert listed[damaged.request_id].received_at == damaged.received_at
+    cases = {c.entry.request_id: c for c in reader.cases()}
+    assert [n.text for n in cases[damaged.request_id].notes] == ["before the damage"]
+    assert reader.thread(good) == [listed[good.request_id]]
+    follow_up = Entry(
+        "cd" * 32,
+        "t",
+        {},
+        False,
+        {"mailbox_id": "AA==", "reply_key": "AA==", "text": "x"},
+        kind="follow_up",
+    )
+    assert reader.contradicts_thread(follow_up) is False
+    # Names no mailbox: its received status is not attempted, nor counted.
+    assert (
+        send_pending_received(None, reader, "alpha", SigningKey.from_partner_key(org_key)).pending
+        == 0
+    )
+    with pytest.raises(InboxError, match="does not open"):
+        reader.entry(later)
+
+
+def test_a_confirmed_decline_declines_an_item_whatever_its_content(
+    inbox: Inbox, org_key: PrivateKey
+) -> None:
+    later = store_unopenable(inbox, envelope(PrivateKey.generate(), "later"))
+    envelope_bytes, _ = inbox.sealed_copy(later)
+    assert envelope_bytes
+    inbox.mark_declined(later, "not-our-work")
+    (declined,) = inbox.entries(declined=True)
+    assert (declined.request_id, declined.declined) == (later, "not-our-work")
+    assert declined.routing["category"] == "desertion"
+    assert list(inbox.entries()) == []
+
+
+def test_a_declined_request_keeps_its_audit_trail_without_any_text(
+    inbox: Inbox, org_key: PrivateKey
+) -> None:
+    entry = take(inbox, envelope(org_key))
+    note_text, reply_text = "brother in Tbilisi, +995 5", "we will call you at 18:00"
+    inbox.record("note", entry.request_id, text=note_text)
+    inbox.record("status", entry.request_id, status="in_progress")
+    message = {"id": "m1", "kind": "reply", "state": None, "text": reply_text, "sent_at": "t"}
+    inbox.record_sent(entry, message)
+    inbox.mark_declined(entry.request_id, "no-capacity")
+
+    history = inbox.events(entry.request_id)
+    assert [(e.action, e.member) for e in history] == [
+        ("pulled", MEMBER),
+        ("note", MEMBER),
+        ("status", MEMBER),
+        ("sent", MEMBER),
+        ("declined", MEMBER),
+    ]
+    assert dict(history[1].data) == {}
+    assert history[2].data["status"] == "in_progress"
+    assert history[3].data["message"] == {
+        "id": "m1",
+        "kind": "reply",
+        "state": None,
+        "sent_at": "t",
+    }
+    for action, extra in (
+        ("note", {"text": "one more"}),
+        ("status", {"status": "closed"}),
+        ("assigned", {"to": MEMBER}),
+        ("viewed", {}),
+    ):
+        with pytest.raises(InboxError, match="declined"):
+            inbox.record(action, entry.request_id, **extra)
+    assert len(inbox.events(entry.request_id)) == len(history)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,9 @@ def test_a_removed_wrap_is_overwritten_in_the_file(tmp_path: Path, org_key: Priv
     add(tmp_path, first, "bob", OTHER_PASSPHRASE)
     with db.connect(tmp_path) as connection:
         (wrap,) = connection.execute("SELECT wrap FROM members WHERE handle = 'bob'").fetchone()
+        # Whatever SQLite's build default: the inbox's own connections
+        # overwrite (1), not "fast" (2) nor off (0).
+        assert connection.execute("PRAGMA secure_delete").fetchone() == (1,)
     assert bytes(wrap) in db.path_of(tmp_path).read_bytes()
     remove_member(tmp_path, first, "bob")
     assert bytes(wrap) not in db.path_of(tmp_path).read_bytes()
@@ -147,3 +151,47 @@ def test_team_changes_are_in_the_audit_log_with_who_did_them(
         ("unlocked", "bob", {}),
         ("member_removed", "bob", {"handle": MEMBER}),
     ]
+
+
+def test_a_handle_is_the_same_member_composed_or_not(tmp_path: Path, org_key: PrivateKey) -> None:
+    composed = unicodedata.normalize("NFC", "Йосип")
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    first = make_team(tmp_path, org_key, decomposed, MEMBER_PASSPHRASE)
+    assert first.member == composed
+    assert members(tmp_path) == [composed]
+    assert unlock(tmp_path, composed, MEMBER_PASSPHRASE).member == composed
+    with pytest.raises(TeamError, match="already in the team"):
+        add(tmp_path, first, composed, OTHER_PASSPHRASE)
+    add(tmp_path, first, "bob", OTHER_PASSPHRASE)
+    inbox = Inbox(tmp_path, first)
+    assert inbox.record("assigned", None, to=decomposed).data["to"] == composed
+    remove_member(tmp_path, unlock(tmp_path, "bob", OTHER_PASSPHRASE), decomposed)
+    assert members(tmp_path) == ["bob"]
+
+
+def test_a_handle_mixing_latin_and_cyrillic_look_alikes_is_refused(
+    tmp_path: Path, org_key: PrivateKey
+) -> None:
+    first = make_team(tmp_path, org_key, "olga", MEMBER_PASSPHRASE)
+    lookalike = "\u043elga"  # a Cyrillic "о", then Latin letters
+    with pytest.raises(TeamError, match="one script"):
+        add(tmp_path, first, lookalike, OTHER_PASSPHRASE)
+    with pytest.raises(TeamError, match="one script"):
+        unlock(tmp_path, lookalike, MEMBER_PASSPHRASE)
+    assert members(tmp_path) == ["olga"]
+
+
+def test_an_empty_database_left_by_an_interrupted_init_is_no_team(
+    tmp_path: Path, org_key: PrivateKey
+) -> None:
+    tmp_path.chmod(0o700)
+    db.path_of(tmp_path).touch(mode=0o600)
+    for no_team in (
+        lambda: members(tmp_path),
+        lambda: unlock(tmp_path, MEMBER, MEMBER_PASSPHRASE),
+    ):
+        with pytest.raises(TeamError, match="team init"):
+            no_team()
+    make_team(tmp_path, org_key)
+    assert members(tmp_path) == [MEMBER]
