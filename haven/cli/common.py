@@ -28,13 +28,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
-    """From --passphrase-file, else an interactive prompt; never from argv.
+def read_passphrase(
+    args: argparse.Namespace,
+    *,
+    confirm: bool = False,
+    option: str = "passphrase_file",
+    prompt: str = "Passphrase: ",
+) -> str:
+    """From --passphrase-file (or the file option named), else an interactive prompt; never from argv.
 
     A passphrase on the command line would sit in shell history and in the
     process list of a machine that may be seized or shared.
     """
-    path: Path | None = getattr(args, "passphrase_file", None)
+    path: Path | None = getattr(args, option, None)
     if path is not None:
         # Bounded: a named pipe or /dev/zero given by mistake must not fill memory.
         try:
@@ -47,7 +53,7 @@ def read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
             raise CliError(f"passphrase file {path} is not UTF-8") from None
         passphrase = text.rstrip("\r\n")
     elif sys.stdin.isatty():
-        passphrase = getpass.getpass("Passphrase: ")
+        passphrase = getpass.getpass(prompt)
         if confirm and getpass.getpass("Passphrase again: ") != passphrase:
             raise CliError("the two passphrases differ")
     else:

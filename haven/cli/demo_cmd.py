@@ -49,6 +49,7 @@ from haven.cli.broker_find import ensure_management, find_broker
 from haven.cli.common import CliError, Commands, write_new
 from haven.cli.keyfiles import load_public_key_file
 from haven.envelope import digest
+from haven.partner.migrate import plaintext_inbox
 
 # The example request ships inside the package, so an installed Haven runs the demo too.
 EXAMPLE = resources.files("haven") / "examples" / "desertion.json"
@@ -76,6 +77,10 @@ EXAMPLE_REPLY = (
 )
 REGIONS = "ru-central,ru-northwest,ru-south,ru-volga,ru-urals,ru-siberia,ru-far-east,ua-occupied,by,undisclosed"
 STARTUP_SECONDS = 60
+# Each demo partner's team inbox has this one member, whose passphrase is in
+# the demo's own folder (a real team's members keep theirs in their heads).
+DEMO_MEMBER = "demo"
+MEMBER_UNLOCK_FILE = "DEMO-ONLY-member-passphrase"
 
 
 def register(commands: Commands) -> None:
@@ -126,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if not (base / "directory.json").exists():
         _create_network(step, base, pw)
     _add_missing_partners(step, base, pw)
+    _ensure_team_inboxes(step, base, pw)
     print("\nThe directory, verified against the pinned network key:")
     step(["directory", "verify", "--directory", str(base / "directory.json"), "--network-key", str(base / "network.pub"),
                  "--state", str(base / "seen-directory.json")])  # fmt: skip
@@ -384,9 +390,29 @@ def _as_service(environ: Mapping[str, str], services: Path, role: str) -> dict[s
     return {**environ, "HAVEN_AMQP_URL": url}
 
 
+def _member_args(base: Path, partner: str) -> list[str]:
+    return ["--inbox", str(base / f"inbox-{partner}"), "--member", DEMO_MEMBER,
+            "--passphrase-file", str(base / MEMBER_UNLOCK_FILE)]  # fmt: skip
+
+
 def _partner_key_args(base: Path, partner: str) -> list[str]:
-    return ["--partner", partner, "--inbox", str(base / f"inbox-{partner}"),
-            "--key", str(base / f"{partner}.key"), "--passphrase-file", str(base / "DEMO-ONLY-passphrase")]  # fmt: skip
+    return ["--partner", partner, *_member_args(base, partner)]
+
+
+def _ensure_team_inboxes(step: Step, base: Path, pw: list[str]) -> None:
+    """Each demo partner's team inbox, with the demo member: the key wrapped under their passphrase."""
+    member_passphrase = base / MEMBER_UNLOCK_FILE
+    if not member_passphrase.exists():
+        write_new(
+            member_passphrase, secrets.token_urlsafe(24).encode() + b"\n", force=True, private=True
+        )
+    for partner_id, _, _ in PARTNERS:
+        inbox = base / f"inbox-{partner_id}"
+        if (inbox / "inbox.sqlite").exists() and not plaintext_inbox(inbox):
+            continue
+        print(f"\nThe team inbox of {partner_id}, sealed at rest, with member {DEMO_MEMBER}:")
+        step(["partner", "team", "init", "--inbox", str(inbox), "--key", str(base / f"{partner_id}.key"),
+              *pw, "--member", DEMO_MEMBER, "--new-passphrase-file", str(member_passphrase)])  # fmt: skip
 
 
 def _pull_argv(base: Path, partner: str, url: str) -> list[str]:
@@ -402,10 +428,11 @@ def _partner_reads(step: Step, base: Path, partner: str, request_id: str, url: s
     pull = _pull_argv(base, partner, url)
     print(f"\n{partner} pulls its requests on its own machine: haven {' '.join(pull)}")
     step(pull)
-    print(f"\n{partner} lists and reads its inbox: haven partner list --inbox {inbox}")
-    step(["partner", "list", "--inbox", str(inbox)])
-    print(f"\nhaven partner show {request_id} --inbox {inbox}")
-    step(["partner", "show", request_id, "--inbox", str(inbox)])
+    member = _member_args(base, partner)
+    print(f"\n{partner} lists and reads its team inbox: haven partner list {' '.join(member)}")
+    step(["partner", "list", *member])
+    print(f"\nhaven partner show {request_id} --inbox {inbox} --member {DEMO_MEMBER} ...")
+    step(["partner", "show", request_id, *member])
 
 
 def _partner_replies(step: Step, base: Path, partner: str, request_id: str, url: str) -> None:

@@ -1,10 +1,11 @@
-"""`haven partner pull|list|show|decline|reply|status`: the partner toolkit, on a partner's own machine.
+"""`haven partner pull|list|show|decline|reply|status|team`: the partner toolkit, on a partner's own machine.
 
-It needs only the partner's private key (and its passphrase), the
-partner's own broker URL, read from a file (it holds a password), and for
-answers the intake's URL. Requests and follow-ups are opened here and
-written to the inbox folder; what goes back to a requester (a reply, a
-status) is sealed to their reply key here and signed with the partner's key
+It needs a member of the team inbox and their passphrase (which unlocks
+the partner's private key, haven.partner.team), the partner's own broker
+URL, read from a file (it holds a password), and for answers the intake's
+URL. Requests and follow-ups are kept sealed in the team inbox and opened
+here, in memory; what goes back to a requester (a reply, a status) is
+sealed to their reply key here and signed with the partner's key
 (haven.partner.outbox).
 """
 
@@ -17,9 +18,11 @@ from pathlib import Path
 
 from haven.broker.declines import REROUTE_REASONS
 from haven.broker.settings import BrokerSettings, SettingsError
-from haven.cli.common import CliError, Commands, add_passphrase_option, read_bytes, read_input
-from haven.cli.keyfiles import load_private_key
+from haven.cli import team_cmd
+from haven.cli.common import CliError, Commands, read_bytes, read_input
 from haven.cli.receipt import REPLY_MEMBERS
+from haven.partner.case import Case
+from haven.partner.entry import format_time
 from haven.partner.inbox import FOLLOW_UP, Entry, Inbox, InboxError, same_thread
 from haven.partner.outbox import (
     STATE_NAMES,
@@ -38,9 +41,8 @@ _PERSON_REASONS = sorted(REROUTE_REASONS - {"webhook-refused"})
 
 
 def _add_inbox(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--inbox", type=Path, required=True, metavar="DIR", help="the local inbox folder"
-    )
+    team_cmd.add_inbox(parser)
+    team_cmd.add_member_options(parser)
 
 
 def _add_partner(parser: argparse.ArgumentParser) -> None:
@@ -54,21 +56,6 @@ def _add_intake(parser: argparse.ArgumentParser) -> None:
         help="the intake's base URL, where replies and statuses are posted; "
         "default: the HAVEN_INTAKE_URL variable",
     )
-
-
-def _add_keys(parser: argparse.ArgumentParser, *, repeat: bool) -> None:
-    parser.add_argument(
-        "--key",
-        type=Path,
-        action="append" if repeat else "store",
-        required=True,
-        metavar="FILE",
-        help="your private key file; repeat for a key being rotated out (the first one "
-        "signs what goes back to requesters)"
-        if repeat
-        else "your private key file (its signing key signs the message)",
-    )
-    add_passphrase_option(parser)
 
 
 def _add_broker(parser: argparse.ArgumentParser) -> None:
@@ -86,10 +73,11 @@ def register(commands: Commands) -> None:
     partner = commands.add_parser(
         "partner",
         help="a partner's toolkit: pull requests, read them, decline",
-        description="Run on a partner's own machine: pull this partner's requests, open them "
-        "with its key, keep them in a local inbox (one file per request id), decline with a reason.",
+        description="Run on a partner's own machine: pull this partner's requests into the "
+        "team inbox, sealed at rest, read them after a member unlocks it, decline with a reason.",
     )
     actions = partner.add_subparsers(dest="action", required=True, metavar="ACTION")
+    team_cmd.register(actions)
 
     pull_parser = actions.add_parser(
         "pull",
@@ -99,7 +87,6 @@ def register(commands: Commands) -> None:
     )
     _add_inbox(pull_parser)
     _add_broker(pull_parser)
-    _add_keys(pull_parser, repeat=True)
     _add_intake(pull_parser)
     pull_parser.add_argument("--max", type=int, metavar="N", help="stop after N requests")
     pull_parser.set_defaults(handler=run_pull)
@@ -141,7 +128,6 @@ def register(commands: Commands) -> None:
     )
     _add_inbox(reply)
     _add_partner(reply)
-    _add_keys(reply, repeat=False)
     _add_intake(reply)
     reply.set_defaults(handler=run_reply)
 
@@ -156,9 +142,13 @@ def register(commands: Commands) -> None:
     status.add_argument("--text", default="", help="an optional note of at most 500 characters")
     _add_inbox(status)
     _add_partner(status)
-    _add_keys(status, repeat=False)
     _add_intake(status)
     status.set_defaults(handler=run_status)
+
+    # Imported here: the serve command reads this module's broker and intake settings.
+    from haven.cli import partner_serve_cmd  # noqa: PLC0415
+
+    partner_serve_cmd.register(actions)
 
 
 def _settings(args: argparse.Namespace) -> PartnerSettings:
@@ -211,6 +201,15 @@ def _mailbox_settings(args: argparse.Namespace, *, required: bool) -> MailboxSet
         raise CliError(str(exc)) from None
 
 
+def _open(args: argparse.Namespace) -> Inbox:
+    """The team inbox, unlocked by --member with their passphrase."""
+    unlocked = team_cmd.unlock_member(args)
+    try:
+        return Inbox(args.inbox, unlocked)
+    except InboxError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _warn(line: str) -> None:
     print(f"haven: warning: {line}", file=sys.stderr)
 
@@ -218,9 +217,9 @@ def _warn(line: str) -> None:
 def run_pull(args: argparse.Namespace) -> int:
     settings = _settings(args)
     mailbox = _mailbox_settings(args, required=False)
-    keys = [load_private_key(path, args) for path in args.key]
+    inbox = _open(args)
+    keys = [inbox.unlocked.key]
     progress = _Progress()
-    inbox = Inbox(args.inbox)
     try:
         report = pull(settings, keys, inbox, limit=args.max, progress=progress)
     except (PullError, InboxError) as exc:
@@ -249,12 +248,12 @@ def _answer(args: argparse.Namespace, *, state: str | None, text: str) -> Entry:
     mailbox = _mailbox_settings(args, required=True)
     if mailbox is None:  # pragma: no cover - required=True raises instead
         raise CliError("no intake URL")
-    inbox = Inbox(args.inbox)
+    inbox = _open(args)
     try:
         entry = inbox.entry(args.id)
     except InboxError as exc:
         raise CliError(f"{args.id}: {exc}") from None
-    signer = SigningKey.from_partner_key(load_private_key(args.key, args))
+    signer = SigningKey.from_partner_key(inbox.unlocked.key)
     try:
         return send(mailbox, inbox, entry, args.partner, signer, state=state, text=text)
     except IntakeUnreachable as exc:
@@ -302,7 +301,7 @@ def _thread_request(entry: Entry, entries: list[Entry]) -> Entry | None:
     return next((e for e in entries if same_thread(entry, e)), None)
 
 
-def _summary(entry: Entry, entries: list[Entry]) -> dict[str, object]:
+def _summary(entry: Entry, entries: list[Entry], case: Case | None) -> dict[str, object]:
     thread = _thread_request(entry, entries)
     out: dict[str, object] = {
         "id": entry.request_id,
@@ -317,12 +316,29 @@ def _summary(entry: Entry, entries: list[Entry]) -> dict[str, object]:
         out["sent"] = len(entry.sent)
     if entry.received_status is not None:
         out["received_status"] = entry.received_status
+    if case is not None:
+        out.update(_case_document(case))
     return out
 
 
-def _row(entry: Entry) -> str:
+def _case_document(case: Case) -> dict[str, object]:
+    return {
+        "status": case.status,
+        "assignee": case.assignee,
+        "deadline": format_time(case.deadline) if case.deadline is not None else None,
+    }
+
+
+def _case_line(case: Case | None) -> str:
+    if case is None:
+        return ""
+    assigned = f"  assigned: {case.assignee}" if case.assignee else "  unassigned"
+    return f"  status: {case.status}{assigned}"
+
+
+def _row(entry: Entry, case: Case | None) -> str:
     r = entry.routing
-    extra = f"  declined: {entry.declined}" if entry.declined else ""
+    extra = f"  declined: {entry.declined}" if entry.declined else _case_line(case)
     if entry.sent:
         extra += f"  sent: {len(entry.sent)}"
     if entry.received_status not in (None, "sent"):
@@ -336,12 +352,14 @@ def _row(entry: Entry) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    inbox = _open(args)
     try:
-        entries = list(Inbox(args.inbox).entries(declined=args.declined))
+        entries = list(inbox.entries(declined=args.declined))
+        cases = {} if args.declined else {c.entry.request_id: c for c in inbox.cases()}
     except InboxError as exc:
         raise CliError(str(exc)) from None
     if args.json:
-        summaries = [_summary(entry, entries) for entry in entries]
+        summaries = [_summary(e, entries, cases.get(e.request_id)) for e in entries]
         print(json.dumps(summaries, ensure_ascii=False, indent=1))
         return 0
     if not entries:
@@ -355,11 +373,11 @@ def run_list(args: argparse.Namespace) -> int:
         if entry.request_id in threaded:
             continue
         unmatched = "  matches no request: not answerable" if entry.kind == FOLLOW_UP else ""
-        print(_row(entry) + unmatched)
+        print(_row(entry, cases.get(entry.request_id)) + unmatched)
         if entry.kind != FOLLOW_UP and entry.mailbox is not None:
             for other in entries:
                 if other.request_id in threaded and same_thread(other, entry):
-                    print(f"  -> {_row(other)}")
+                    print(f"  -> {_row(other, cases.get(other.request_id))}")
     return 0
 
 
@@ -405,15 +423,37 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.split("\n"))
 
 
+def _show_document(entry: Entry, case: Case | None) -> dict[str, object]:
+    document = entry.document()
+    if case is not None:
+        document.update(_case_document(case))
+        document["notes"] = [
+            {"member": n.member, "at": format_time(n.at), "text": n.text} for n in case.notes
+        ]
+    return document
+
+
+def _print_case(case: Case | None) -> None:
+    if case is None:
+        return
+    deadline = format_time(case.deadline) if case.deadline is not None else "not known"
+    print(f"case:{_case_line(case)}  deadline: {deadline}")
+    for note in case.notes:
+        print(f"note by {note.member}, {format_time(note.at)}:\n{_indent(note.text)}")
+
+
 def run_show(args: argparse.Namespace) -> int:
-    inbox = Inbox(args.inbox)
+    inbox = _open(args)
     try:
         entry = inbox.entry(args.id)
+        case = inbox.case(args.id) if entry.declined is None else None
         thread = _thread_lines(entry, inbox) if entry.declined is None else []
+        # Who read which request, and when: the team's audit log.
+        inbox.record("viewed", args.id)
     except InboxError as exc:
         raise CliError(f"{args.id}: {exc}") from None
     if args.json:
-        print(json.dumps(entry.document(), ensure_ascii=False, indent=1))
+        print(json.dumps(_show_document(entry, case), ensure_ascii=False, indent=1))
         return 0
     r = entry.routing
     if entry.kind == FOLLOW_UP:
@@ -429,6 +469,7 @@ def run_show(args: argparse.Namespace) -> int:
         print("server-sealed: the intake saw this text in memory (sent without JavaScript)")
     if entry.declined:
         print(f"declined: {entry.declined}")
+    _print_case(case)
     if entry.kind == FOLLOW_UP:
         print(_indent(str(entry.content.get("text", ""))))
     else:
@@ -450,7 +491,7 @@ def run_show(args: argparse.Namespace) -> int:
 def run_decline(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
-        decline_taken(settings, Inbox(args.inbox), args.id, args.reason)
+        decline_taken(settings, _open(args), args.id, args.reason)
     except (PullError, InboxError) as exc:
         raise CliError(f"{args.id}: {exc}") from None
     print(f"declined {args.id} ({args.reason}): it goes to the next eligible partner")

@@ -1,214 +1,224 @@
-"""A partner's local inbox: one file per request, named by its id, written whole or not at all.
+"""A team's local inbox: every request sealed at rest in one SQLite file, opened only after unlock.
 
-Layout of the inbox folder (mode 0700; every file 0600, because these are
-requests in clear on the partner's own machine):
+The inbox folder (mode 0700) holds `inbox.sqlite` and nothing else
+(haven.partner.db). Each request or follow-up is an item holding its
+envelope as received and its routing labels, sealed under the
+organisation's key (haven.partner.sealing); its content is opened from the
+envelope in memory, with the same checks as the pull (haven.partner.opening),
+when a member who unlocked the team (haven.partner.team) reads it. A
+declined item keeps its id, labels and reason, never content nor envelope:
+the next partner has the request now.
 
-    <id>.json             the opened request or follow-up: routing labels,
-                          content, when it arrived, what was sent back
-    sealed/<id>.env       the envelope as received (still sealed), kept so that
-    sealed/<id>.headers   a request accepted by mistake can still be declined
-    declined/<id>.json    requests this partner declined: id, labels, reason,
-                          and no content (the next partner has it now)
+Everything that happens to an item after it arrives (taken, declined,
+status, assignment, notes, messages sent to the requester, whether the
+automatic "received" status reached the intake) is an event, sealed too,
+with the member and the time: the audit log and the case state
+(haven.partner.case) are the same rows.
 
-A follow-up (docs/replies-v1.md section 5) is an entry of kind
-"follow_up" whose content is the follow-up's plaintext (mailbox_id,
-reply_key, text); it belongs to the thread of the request whose content
-names the same mailbox id AND the same reply key (`same_thread`). A
-follow-up is not signed, and the intake learns every mailbox id a partner
-writes to, never a reply key: matching on both keeps a follow-up the
-intake made up out of a requester's thread. Messages sent to a requester's mailbox (replies
-and statuses) are recorded in the entry they answer, under "sent"; a request
-with a mailbox also records whether its automatic "received" status has
-reached the intake ("received_status": "pending", "sent", or "refused" when
-the intake refused it for good), so that a pull after an intake outage
-sends it.
-
-The request file is the commit point: it is written last, atomically, and
-its existence is what makes a second delivery of the same id a duplicate.
-A crash before it leaves at most stray sealed files, which the next pull
-overwrites.
+Storing an item is the commit point of a pull: one transaction writes the
+item and its "pulled" event, and its existence is what makes a second
+delivery of the same id a duplicate.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-import os
+import contextlib
+import sqlite3
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from haven.envelope import is_message_id
-from haven.files import replace_atomically
+from haven.envelope import OpenError
+from haven.partner import db
+from haven.partner.case import ACTIONS, MAX_NOTE_CHARS, STATUSES, Case, Event, fold, fold_entry
+from haven.partner.entry import (
+    FOLLOW_UP,
+    KINDS,
+    PENDING,
+    RECEIVED_STATES,
+    REFUSED,
+    REQUEST,
+    SENT,
+    Entry,
+    parse_time,
+    same_thread,
+    valid_id,
+)
+from haven.partner.migrate import plaintext_inbox
+from haven.partner.opening import ContentRefused, open_item
+from haven.partner.rows import (
+    add_event,
+    all_items,
+    events,
+    get_item,
+    item_record,
+    put_item,
+    record_key,
+)
+from haven.partner.sealing import RecordKey, SealError
+from haven.partner.team import Unlocked, plaintext_error
 
-_MAX_FILE = 1 << 20
-
-REQUEST = "request"
-FOLLOW_UP = "follow_up"
-KINDS = (REQUEST, FOLLOW_UP)
-# The automatic "received" status of a request with a mailbox.
-PENDING = "pending"
-SENT = "sent"
-# The intake refused it for good (the requester deleted the mailbox, say).
-REFUSED = "refused"
-
-
-def _member(entry: Entry, name: str) -> bytes | None:
-    value = entry.content.get(name)
-    if not isinstance(value, str):
-        return None
-    try:
-        return base64.b64decode(value, validate=True) or None
-    except (binascii.Error, ValueError):
-        return None
-
-
-def same_thread(follow_up: Entry, request: Entry) -> bool:
-    """Whether `follow_up` answers `request`: the same mailbox id and the same reply key.
-
-    The mailbox id alone is not enough: the intake knows it (partners write
-    to it) and could seal a follow-up naming it with a reply key of its own,
-    to read the partner's answer. The reply key travels only inside
-    envelopes, so only the requester (and the partners the request was
-    sealed to) can name it.
-    """
-    if follow_up.kind != FOLLOW_UP or request.kind != REQUEST:
-        return False
-    mailbox, key = _member(follow_up, "mailbox_id"), _member(follow_up, "reply_key")
-    return (
-        mailbox is not None
-        and key is not None
-        and mailbox == _member(request, "mailbox_id")
-        and key == _member(request, "reply_key")
-    )
+__all__ = [
+    "FOLLOW_UP",
+    "KINDS",
+    "PENDING",
+    "REFUSED",
+    "REQUEST",
+    "SENT",
+    "Case",
+    "Entry",
+    "Event",
+    "Inbox",
+    "InboxError",
+    "same_thread",
+    "valid_id",
+]
 
 
 class InboxError(Exception):
-    """The inbox cannot be read or written; the message names the file, never its content."""
+    """The inbox cannot be read or written; the message names the id or field, never content."""
 
 
-def valid_id(request_id: str) -> bool:
-    # Ids become file names: only the 64 hex digits of a digest, so nothing
-    # a sender controls can name a path outside the inbox.
-    return is_message_id(request_id)
-
-
-@dataclass(frozen=True)
-class Entry:
-    request_id: str
-    received_at: str
-    routing: Mapping[str, str]
-    server_sealed: bool
-    content: Mapping[str, Any]
-    declined: str | None = None
-    kind: str = REQUEST
-    # Replies and statuses sent to the requester's mailbox: id, kind, state, text, sent_at.
-    sent: tuple[Mapping[str, Any], ...] = ()
-    received_status: str | None = None
-
-    @property
-    def mailbox(self) -> str | None:
-        """The thread's mailbox id (base64, as in the content), if the requester gave one."""
-        value = self.content.get("mailbox_id")
-        return value if isinstance(value, str) else None
-
-    def with_sent(self, message: Mapping[str, Any], *, received: bool = False) -> Entry:
-        return replace(
-            self,
-            sent=(*self.sent, dict(message)),
-            received_status=SENT if received else self.received_status,
-        )
-
-    def document(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.request_id,
-            "kind": self.kind,
-            "received_at": self.received_at,
-            "routing": dict(self.routing),
-            "server_sealed": self.server_sealed,
-            "content": dict(self.content),
-        }
-        if self.declined is not None:
-            out["declined"] = self.declined
-        if self.sent:
-            out["sent"] = [dict(message) for message in self.sent]
-        if self.received_status is not None:
-            out["received_status"] = self.received_status
-        return out
-
-    @classmethod
-    def from_document(cls, data: Mapping[str, Any]) -> Entry:
-        kind = str(data.get("kind", REQUEST))
-        if kind not in KINDS:
-            raise ValueError("unknown kind")
-        received_status = data.get("received_status")
-        if received_status not in (None, PENDING, SENT, REFUSED):
-            raise ValueError("unknown received status")
-        return cls(
-            request_id=str(data["id"]),
-            received_at=str(data["received_at"]),
-            routing={str(k): str(v) for k, v in dict(data["routing"]).items()},
-            server_sealed=bool(data["server_sealed"]),
-            content=dict(data["content"]),
-            declined=str(data["declined"]) if data.get("declined") is not None else None,
-            kind=kind,
-            sent=tuple(dict(message) for message in data.get("sent", ())),
-            received_status=received_status,
-        )
+def _check_id(request_id: str) -> str:
+    if not valid_id(request_id):
+        raise InboxError("not a request id (64 hex digits)")
+    return request_id
 
 
 class Inbox:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, unlocked: Unlocked) -> None:
+        if plaintext_inbox(root):
+            raise InboxError(str(plaintext_error(root)))
         self.root = root
-        self.sealed = root / "sealed"
-        self.declined = root / "declined"
+        self.unlocked = unlocked
+        self._key: RecordKey | None = None
+        # Opened contents, in memory only, dropped with the Inbox (a lock).
+        self._opened: dict[str, dict[str, Any]] = {}
 
     def create(self) -> Inbox:
-        try:
-            for folder in (self.root, self.sealed, self.declined):
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.chmod(folder, 0o700)
-        except OSError as exc:
-            raise InboxError(f"cannot create the inbox {self.root}: {exc.strerror}") from None
+        """Check that the team inbox is there (`haven partner team init` creates it)."""
+        with self._read():
+            pass
         return self
 
-    def _path(self, request_id: str, folder: Path | None = None, suffix: str = ".json") -> Path:
-        if not valid_id(request_id):
-            raise InboxError("not a request id (64 hex digits)")
-        return (folder or self.root) / f"{request_id}{suffix}"
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[tuple[sqlite3.Connection, RecordKey]]:
+        try:
+            with db.connect(self.root) as connection:
+                yield connection, self._record_key(connection)
+        except (db.DatabaseError, SealError) as exc:
+            raise InboxError(str(exc)) from None
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[tuple[sqlite3.Connection, RecordKey]]:
+        try:
+            with db.transaction(self.root) as connection:
+                yield connection, self._record_key(connection)
+        except (db.DatabaseError, SealError) as exc:
+            raise InboxError(str(exc)) from None
+
+    def _record_key(self, connection: sqlite3.Connection) -> RecordKey:
+        if self._key is None:
+            self._key = record_key(connection, self.unlocked.key)
+        return self._key
+
+    # Items
 
     def has(self, request_id: str) -> bool:
         """Taken or declined before: a second delivery of this id is a duplicate."""
-        return self._path(request_id).exists() or self._path(request_id, self.declined).exists()
+        _check_id(request_id)
+        with self._read() as (connection, _):
+            row = connection.execute("SELECT 1 FROM items WHERE id = ?", (request_id,))
+            return row.fetchone() is not None
 
-    def store(self, entry: Entry, envelope: bytes, headers: Mapping[str, object]) -> None:
-        """Keep the sealed copy, then the opened request (the commit point)."""
-        try:
-            replace_atomically(self._path(entry.request_id, self.sealed, ".env"), envelope)
-            replace_atomically(
-                self._path(entry.request_id, self.sealed, ".headers"),
-                json.dumps(dict(headers), sort_keys=True).encode(),
-            )
-            replace_atomically(
-                self._path(entry.request_id),
-                json.dumps(entry.document(), ensure_ascii=False, indent=1).encode(),
-            )
-        except OSError as exc:
-            raise InboxError(f"cannot write to the inbox {self.root}: {exc.strerror}") from None
+    def store(
+        self,
+        entry: Entry,
+        envelope: bytes,
+        headers: Mapping[str, object],
+        *,
+        deadline: datetime | None = None,
+    ) -> None:
+        """Keep the envelope (sealed again at rest) and a "pulled" event: one transaction."""
+        _check_id(entry.request_id)
+        entry = replace(entry, deadline=deadline) if deadline is not None else entry
+        with self._write() as (connection, key):
+            put_item(connection, key, entry.request_id, item_record(entry, envelope, headers))
+            add_event(connection, key, "pulled", self.unlocked.member, entry.request_id)
+        self._opened[entry.request_id] = dict(entry.content)
 
-    def update(self, entry: Entry) -> None:
-        """Rewrite an entry already in the inbox (what was sent back to its requester)."""
-        path = self._path(entry.request_id)
-        if not path.exists():
-            raise InboxError("no such request in the inbox")
+    def _content(self, item_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        if "content" in record:
+            return dict(record["content"])
+        if item_id not in self._opened:
+            try:
+                envelope = base64.b64decode(str(record.get("envelope", "")), validate=True)
+                opened = open_item(envelope, [self.unlocked.key])
+            except (binascii.Error, ValueError, OpenError, ContentRefused):
+                raise InboxError("this request does not open with the team's key") from None
+            self._opened[item_id] = opened.content
+        return dict(self._opened[item_id])
+
+    def _entry(self, item_id: str, record: Mapping[str, Any]) -> Entry:
+        # As it arrived: what its events add is folded in by the callers.
         try:
-            replace_atomically(
-                path, json.dumps(entry.document(), ensure_ascii=False, indent=1).encode()
+            deadline = record.get("deadline")
+            received = record.get("received_status")
+            entry = Entry(
+                request_id=item_id,
+                received_at=str(record["received_at"]),
+                routing={str(k): str(v) for k, v in dict(record["routing"]).items()},
+                server_sealed=bool(record["server_sealed"]),
+                content={},
+                declined=str(record["declined"]) if record.get("declined") is not None else None,
+                kind=str(record["kind"]) if record.get("kind") in KINDS else REQUEST,
+                received_status=received if received in RECEIVED_STATES else None,
+                deadline=parse_time(str(deadline)) if deadline is not None else None,
             )
-        except OSError as exc:
-            raise InboxError(f"cannot write to the inbox {self.root}: {exc.strerror}") from None
+        except (KeyError, ValueError, TypeError):
+            raise InboxError(f"{item_id}: not an inbox item") from None
+        if entry.declined is None:
+            entry = replace(entry, content=self._content(item_id, record))
+        return entry
+
+    def _load(self, item_id: str) -> tuple[Entry, list[Event]]:
+        _check_id(item_id)
+        with self._read() as (connection, key):
+            record = get_item(connection, key, item_id)
+            if record is None:
+                raise InboxError("no such request in the inbox")
+            history = events(connection, key, item_id)
+        return self._entry(item_id, record), history
+
+    def entry(self, request_id: str) -> Entry:
+        return fold_entry(*self._load(request_id))
+
+    def _all(self) -> list[tuple[Entry, list[Event]]]:
+        with self._read() as (connection, key):
+            records = all_items(connection, key)
+            log = events(connection, key)
+        grouped: dict[str, list[Event]] = {}
+        for event in log:
+            if event.item is not None:
+                grouped.setdefault(event.item, []).append(event)
+        loaded = [
+            (self._entry(item_id, record), grouped.get(item_id, []))
+            for item_id, record in records.items()
+        ]
+        return sorted(loaded, key=lambda pair: (pair[0].received_at, pair[0].request_id))
+
+    def entries(self, *, declined: bool = False) -> Iterator[Entry]:
+        yield from (
+            fold_entry(entry, history)
+            for entry, history in self._all()
+            if (entry.declined is not None) == declined
+        )
+
+    # Threads
 
     def request_of(self, follow_up: Entry) -> Entry | None:
         """The request a follow-up answers (`same_thread`), if it is in the inbox."""
@@ -243,56 +253,34 @@ class Inbox:
             return False
         return any(e.kind == REQUEST and e.mailbox == mailbox for e in self.entries())
 
-    def _load(self, path: Path) -> Entry:
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(_MAX_FILE)
-            return Entry.from_document(json.loads(data))
-        except FileNotFoundError:
-            raise InboxError("no such request in the inbox") from None
-        except OSError as exc:
-            raise InboxError(f"cannot read {path.name}: {exc.strerror}") from None
-        except (ValueError, KeyError, TypeError):
-            raise InboxError(f"{path.name} is not an inbox entry") from None
-
-    def entry(self, request_id: str) -> Entry:
-        path = self._path(request_id)
-        if not path.exists() and self._path(request_id, self.declined).exists():
-            return self._load(self._path(request_id, self.declined))
-        return self._load(path)
-
-    def entries(self, *, declined: bool = False) -> Iterator[Entry]:
-        folder = self.declined if declined else self.root
-        if not folder.is_dir():
-            return
-        names = sorted(p for p in folder.glob("*.json") if valid_id(p.stem))
-        loaded = [self._load(path) for path in names]
-        yield from sorted(loaded, key=lambda e: (e.received_at, e.request_id))
+    # Declines
 
     def sealed_copy(self, request_id: str) -> tuple[bytes, dict[str, object]]:
         """The envelope and routing headers as received, for a decline after acceptance."""
+        _check_id(request_id)
+        with self._read() as (connection, key):
+            record = get_item(connection, key, request_id)
+        if record is None:
+            raise InboxError("no such request in the inbox")
+        if record.get("envelope") is None:
+            raise InboxError("the sealed copy of this request is missing")
+        headers = record.get("headers")
         try:
-            envelope = self._path(request_id, self.sealed, ".env").read_bytes()
-            headers = json.loads(self._path(request_id, self.sealed, ".headers").read_bytes())
-        except FileNotFoundError:
-            raise InboxError("the sealed copy of this request is missing") from None
-        except (OSError, ValueError):
+            envelope = base64.b64decode(str(record["envelope"]), validate=True)
+        except (binascii.Error, ValueError):
             raise InboxError("the sealed copy of this request cannot be read") from None
-        if not isinstance(headers, dict):
-            raise InboxError("the sealed copy of this request cannot be read")
-        return envelope, headers
+        return envelope, dict(headers) if isinstance(headers, dict) else {}
 
     def mark_declined(self, request_id: str, reason: str) -> None:
-        """Move the request to declined/ with its reason; its content and sealed copy are deleted."""
-        entry = self.entry(request_id)
-        self.record_declined(entry, reason)
+        """Keep only the id, labels and reason; the envelope and the content are deleted."""
+        self.record_declined(self.entry(request_id), reason)
 
     def record_declined(self, entry: Entry, reason: str) -> None:
         """Remember a declined id (without content) so a redelivery of it is a duplicate."""
-        request_id = entry.request_id
+        _check_id(entry.request_id)
         # Without content: the next partner (or unassigned) has the request now.
         declined = Entry(
-            request_id,
+            entry.request_id,
             entry.received_at,
             entry.routing,
             entry.server_sealed,
@@ -300,13 +288,78 @@ class Inbox:
             declined=reason,
             kind=entry.kind,
         )
-        try:
-            replace_atomically(
-                self._path(request_id, self.declined),
-                json.dumps(declined.document(), ensure_ascii=False, indent=1).encode(),
+        with self._write() as (connection, key):
+            put_item(connection, key, entry.request_id, item_record(declined, None, None))
+            add_event(
+                connection,
+                key,
+                "declined",
+                self.unlocked.member,
+                entry.request_id,
+                data={"reason": reason},
             )
-            self._path(request_id).unlink(missing_ok=True)
-            for suffix in (".env", ".headers"):
-                self._path(request_id, self.sealed, suffix).unlink(missing_ok=True)
-        except OSError as exc:
-            raise InboxError(f"cannot update the inbox {self.root}: {exc.strerror}") from None
+        self._opened.pop(entry.request_id, None)
+
+    # What was sent back
+
+    def record_sent(
+        self, entry: Entry, message: Mapping[str, Any], *, received: bool = False
+    ) -> Entry:
+        """Record a reply or status sent to the requester; the updated entry."""
+        self.record("sent", entry.request_id, message=dict(message), received=received)
+        return entry.with_sent(message, received=received)
+
+    def set_received(self, entry: Entry, state: str) -> Entry:
+        """Whether the automatic "received" status reached the intake (sent) or never will."""
+        if state not in (SENT, REFUSED):
+            raise InboxError("received_status: must be sent or refused")
+        self.record("received_status", entry.request_id, state=state)
+        return replace(entry, received_status=state)
+
+    # Events and cases
+
+    def _check(self, connection: sqlite3.Connection, action: str, data: Mapping[str, Any]) -> None:
+        if action == "status" and data.get("status") not in STATUSES:
+            raise InboxError(f"status: must be one of {', '.join(STATUSES)}")
+        if action == "note":
+            text = data.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise InboxError("note: must not be empty")
+            if len(text) > MAX_NOTE_CHARS:
+                raise InboxError(f"note: at most {MAX_NOTE_CHARS} characters")
+        if action == "assigned":
+            to = data.get("to")
+            if to is not None and (
+                not isinstance(to, str)
+                or connection.execute("SELECT 1 FROM members WHERE handle = ?", (to,)).fetchone()
+                is None
+            ):
+                raise InboxError("to: not a member of the team")
+
+    def record(self, action: str, item: str | None = None, **data: Any) -> Event:
+        """One event by the unlocked member, now: one transaction."""
+        if action not in ACTIONS:
+            raise InboxError("action: not an inbox action")
+        if item is not None:
+            _check_id(item)
+        with self._write() as (connection, key):
+            if item is not None:
+                found = connection.execute("SELECT 1 FROM items WHERE id = ?", (item,))
+                if found.fetchone() is None:
+                    raise InboxError("no such request in the inbox")
+            self._check(connection, action, data)
+            return add_event(connection, key, action, self.unlocked.member, item, data=data)
+
+    def events(self, item: str | None = None) -> list[Event]:
+        """Oldest first: one item's, or every event (the audit log) for None."""
+        if item is not None:
+            _check_id(item)
+        with self._read() as (connection, key):
+            return events(connection, key, item)
+
+    def case(self, request_id: str) -> Case:
+        return fold(*self._load(request_id))
+
+    def cases(self) -> list[Case]:
+        """Every request and follow-up not declined, oldest first."""
+        return [fold(entry, history) for entry, history in self._all() if entry.declined is None]

@@ -25,7 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -304,8 +304,7 @@ def send(
         "text": text,
         "sent_at": when,
     }
-    updated = entry.with_sent(record, received=state == "received")
-    inbox.update(updated)
+    updated = inbox.record_sent(entry, record, received=state == "received")
     log.info("request %s: %s sent", entry.request_id, record["kind"])
     return updated
 
@@ -359,7 +358,7 @@ def send_pending_received(
             # directory without our signing key yet) is tried again.
             log.warning("request %s: received status refused", entry.request_id)
             if exc.code in FINAL_REFUSALS:
-                inbox.update(replace(entry, received_status=REFUSED))
+                inbox.set_received(entry, REFUSED)
                 report.warnings.append(f"received status {exc}")
             else:
                 report.pending += 1

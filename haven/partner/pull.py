@@ -8,7 +8,7 @@ For every request, in this order (each step is what makes the next safe):
     duplicate id (taken or declined before) -> ack
     cannot be opened with our keys          -> decline "undecryptable"  (router: quarantine)
     content fails its category's schema      -> decline "invalid-content" (router: quarantine)
-    otherwise: write <id>.json into the inbox (fsynced) -> ack
+    otherwise: store it, sealed, in the inbox (one transaction) -> ack
 
 A follow-up (category label "follow_up", docs/replies-v1.md section 5) is
 taken the same way, its content checked as a follow-up's and its region
@@ -25,13 +25,11 @@ acked that is not either on disk here or confirmed back to the router.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -42,10 +40,10 @@ from haven.broker.declines import decline_properties
 from haven.broker.publisher import MESSAGE_TYPE
 from haven.broker.settings import BrokerSettings
 from haven.broker.topology import DECLINES_EXCHANGE, DECLINES_ROUTING_KEY, partner_queue
-from haven.envelope import OpenError, PrivateKey, digest, open_envelope
+from haven.envelope import OpenError, PrivateKey, digest
+from haven.partner.entry import format_time
 from haven.partner.inbox import FOLLOW_UP, PENDING, Entry, Inbox, valid_id
-from haven.replies import FOLLOW_UP_CATEGORY, FollowUp, MessageFormatError
-from schemas.content import ContentError, content_from_json_bytes, content_to_json_bytes
+from haven.partner.opening import ContentRefused, OpenedItem, open_item
 
 # Ids and outcomes only: never labels, content, or the envelope.
 log = logging.getLogger(__name__)
@@ -90,7 +88,16 @@ class PartnerSettings:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
+
+
+def _deadline(received: datetime, expiration: object) -> datetime | None:
+    """When the router takes the request back: its `expiration` (ms) counted from now."""
+    try:
+        milliseconds = int(str(expiration))
+    except ValueError:
+        return None
+    return received + timedelta(milliseconds=milliseconds) if milliseconds >= 0 else None
 
 
 class _Puller:
@@ -120,63 +127,67 @@ class _Puller:
             self._decline(tag, properties, body, "undecryptable", request_id=None)
             return
         try:
-            opened = open_envelope(body, self.keys)
+            opened = open_item(body, self.keys)
         except OpenError:
             self._decline(tag, properties, body, "undecryptable", request_id=request_id)
             return
-        labels = {
-            "category": opened.labels.category,
-            "region": opened.labels.region,
-            "language": opened.labels.language,
-            "urgency": opened.labels.urgency,
-        }
-        if opened.labels.category == FOLLOW_UP_CATEGORY:
-            entry = self._follow_up(request_id, labels, opened.content, opened.server_sealed)
-        else:
-            entry = self._request(request_id, labels, opened.content, opened.server_sealed)
-        if entry is None:
+        except ContentRefused as refused:
             self._decline(
-                tag, properties, body, "invalid-content", request_id=request_id, labels=labels
+                tag,
+                properties,
+                body,
+                "invalid-content",
+                request_id=request_id,
+                labels=refused.labels,
             )
             return
-        self.inbox.store(entry, body, _routing_headers(properties.headers))
+        now = datetime.now(UTC)
+        entry = self._entry(request_id, opened, format_time(now))
+        if entry is None:
+            self._decline(
+                tag,
+                properties,
+                body,
+                "invalid-content",
+                request_id=request_id,
+                labels=opened.labels,
+            )
+            return
+        self.inbox.store(
+            entry,
+            body,
+            _routing_headers(properties.headers),
+            deadline=_deadline(now, properties.expiration),
+        )
         self.channel.basic_ack(tag)
         self.report.taken += 1
         log.info("request %s: taken into the inbox", request_id)
 
-    def _request(
-        self, request_id: str, labels: dict[str, str], data: bytes, server_sealed: bool
-    ) -> Entry | None:
-        try:
-            content = content_from_json_bytes(data)
-            if content.category != labels["category"]:
-                # The label that routed it lies about what it is.
-                raise ContentError.of_document("category differs from the routing label")
-        except ContentError:
-            return None
-        document = json.loads(content_to_json_bytes(content))
-        # A requester who chose replies through Haven is told, by the
-        # automatic status, that an organisation has the request.
-        received = PENDING if document.get("mailbox_id") is not None else None
-        return Entry(request_id, _now(), labels, server_sealed, document, received_status=received)
-
-    def _follow_up(
-        self, request_id: str, labels: dict[str, str], data: bytes, server_sealed: bool
-    ) -> Entry | None:
-        if labels["region"] != self.settings.partner_id:
+    def _entry(self, request_id: str, opened: OpenedItem, received_at: str) -> Entry | None:
+        if opened.kind != FOLLOW_UP:
+            # A requester who chose replies through Haven is told, by the
+            # automatic status, that an organisation has the request.
+            received = PENDING if opened.content.get("mailbox_id") is not None else None
+            return Entry(
+                request_id,
+                received_at,
+                opened.labels,
+                opened.server_sealed,
+                opened.content,
+                received_status=received,
+            )
+        if opened.labels["region"] != self.settings.partner_id:
             # Labelled for another partner: the router gives a follow-up
             # only to the one it names, so this is not what it routed.
             return None
-        try:
-            follow_up = FollowUp.parse(data)
-        except MessageFormatError:
-            return None
-        content = {
-            "mailbox_id": base64.b64encode(follow_up.mailbox_id).decode("ascii"),
-            "reply_key": base64.b64encode(follow_up.reply_key).decode("ascii"),
-            "text": follow_up.text,
-        }
-        entry = Entry(request_id, _now(), labels, server_sealed, content, kind=FOLLOW_UP)
+        entry = Entry(
+            request_id,
+            received_at,
+            opened.labels,
+            opened.server_sealed,
+            opened.content,
+            kind=FOLLOW_UP,
+        )
         if self.inbox.contradicts_thread(entry):
             # In a requester's thread, in their name, with another key: not
             # theirs (docs/replies-v1.md section 5), declined as invalid.

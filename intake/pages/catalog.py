@@ -1,8 +1,8 @@
 """The pages' texts: gettext catalogs (.po) in Russian, Ukrainian and English.
 
-Read once when the app starts (babel's `read_po`; no compiled .mo files)
-into a plain lookup. Message ids are the English texts; `N_` marks such a
-text in Python code so that the catalog test finds it. Field labels, help,
+Read once when the app starts (haven.catalogs: babel's `read_po`, no
+compiled .mo files) into a plain lookup. Message ids are the English
+texts; `N_` marks such a text in Python code so that the catalog test finds it. Field labels, help,
 choices and validation messages are not here: they come with the form
 definitions (schemas), already in the three languages.
 """
@@ -14,18 +14,12 @@ from importlib import resources
 from importlib.abc import Traversable
 from types import MappingProxyType
 
-from babel.messages.pofile import read_po
-
+from haven.catalogs import N_, read_texts
+from haven.catalogs import Catalog as Texts
 from schemas.i18n import LANGUAGE_CODES
 from schemas.messages import MESSAGES
 
-DOMAIN = "messages"
-
-
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
-    """Mark `msgid` for the catalog; it is translated where it is shown."""
-    return msgid
-
+__all__ = ["N_", "Catalog", "read_catalog"]
 
 # The status texts the browser bundle shows (config.messages); the field
 # messages (required, too_long, too_many, ...) come from schemas.messages.
@@ -72,18 +66,8 @@ BUNDLE_MESSAGES: Mapping[str, str] = MappingProxyType(
 BUNDLE_ALIASES: Mapping[str, str] = MappingProxyType({"invalid_choice": "not_a_choice"})
 
 
-class Catalog:
-    """msgid -> text, per language; a missing text falls back to the English msgid."""
-
-    def __init__(self, texts: Mapping[str, Mapping[str, str]]) -> None:
-        self._texts = {lang: dict(table) for lang, table in texts.items()}
-
-    def gettext(self, lang: str, msgid: str, **values: object) -> str:
-        text = self._texts.get(lang, {}).get(msgid) or msgid
-        return text.format(**values) if values else text
-
-    def msgids(self, lang: str) -> dict[str, str]:
-        return dict(self._texts.get(lang, {}))
+class Catalog(Texts):
+    """The pages' texts, and the browser bundle's status texts in one language."""
 
     def bundle_messages(self, lang: str) -> dict[str, str]:
         """config.messages of a form page: every key the browser bundle shows, in `lang`."""
@@ -102,13 +86,4 @@ def translations_dir() -> Traversable:
 def read_catalog(directory: Traversable | None = None) -> Catalog:
     """Every language's catalog from `<directory>/<lang>/LC_MESSAGES/messages.po`."""
     root = directory if directory is not None else translations_dir()
-    texts: dict[str, dict[str, str]] = {}
-    for lang in LANGUAGE_CODES:
-        with (root / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
-            catalog = read_po(handle, locale=lang, domain=DOMAIN)
-        texts[lang] = {
-            str(message.id): str(message.string)
-            for message in catalog
-            if message.id and isinstance(message.id, str) and isinstance(message.string, str)
-        }
-    return Catalog(texts)
+    return Catalog(read_texts(root, LANGUAGE_CODES))

@@ -157,9 +157,19 @@ def test_marker_is_nowhere_but_in_the_partner_inbox(
         "the search did not find the envelopes on the broker's disk: it searched the wrong place"
     )
     inbox_text = "".join(
-        p.read_text() for partner in PARTNERS for p in network.inbox(partner).glob("*.json")
+        json.dumps(dict(entry.content), ensure_ascii=False)
+        for partner in PARTNERS
+        for entry in network.open_inbox(partner).entries()
     )
     assert inbox_text.count(marker) == REQUESTS  # it travelled, sealed, to the partner
+    # And it rests there sealed: the inbox folders' bytes do not hold it.
+    inbox_bytes = b"".join(
+        p.read_bytes()
+        for partner in PARTNERS
+        for p in network.inbox(partner).rglob("*")
+        if p.is_file()
+    )
+    assert marker.encode() not in inbox_bytes
     assert on_disk == []
     logs = [router_log.read_bytes(), *(r.out.encode() + r.err.encode() for r in pulls)]
     logs.append("\n".join(record.getMessage() for record in caplog.records).encode())

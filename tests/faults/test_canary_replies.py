@@ -204,7 +204,10 @@ def test_reply_and_follow_up_are_nowhere_but_with_their_readers(
     partner_output.append(pull(network, partner))
     assert partner_output[-1].code == 0, partner_output[-1].err
     # Positive control: the follow-up reached the partner's inbox, readable there.
-    inbox_text = "".join(p.read_text() for p in network.inbox(partner).glob("*.json"))
+    inbox_text = "".join(
+        json.dumps(dict(entry.content), ensure_ascii=False)
+        for entry in network.open_inbox(partner).entries()
+    )
     assert follow_up_marker in inbox_text
 
     code = requester.code_file.read_text(encoding="utf-8").strip()

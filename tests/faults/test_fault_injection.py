@@ -43,7 +43,6 @@ from haven.broker import INTAKE_QUEUE, BrokerSettings
 from haven.broker.topology import QUARANTINE_QUEUE, RETURNED_QUEUE, UNASSIGNED_QUEUE, partner_queue
 from haven.cli.intake_client import solve
 from haven.envelope import digest, inspect
-from haven.partner.inbox import Inbox
 from haven.partner.pull import PartnerSettings, PullError, pull
 from intake.guards.pow import CHALLENGE_HEADER
 from tests.conftest import rabbitmqctl
@@ -236,7 +235,7 @@ def test_two_thousand_requests_survive_every_fault(
 
     def puller(partner: str) -> None:
         settings = PartnerSettings(BrokerSettings(url=network.broker_url), partner)
-        inbox = Inbox(network.inbox(partner))
+        inbox = network.open_inbox(partner)
         while not stop.is_set():
             # The broker away: unacked requests go back to the queue, pull again.
             with contextlib.suppress(PullError):

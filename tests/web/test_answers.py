@@ -116,10 +116,7 @@ def partner_reply(network: Network, holder: str, request_id: str) -> None:
         network.inbox(holder),
         "--partner",
         holder,
-        "--key",
-        network.key_file(holder),
-        "--passphrase-file",
-        network.root / "passphrase",
+        *network.member_args(holder),
         "--intake-url",
         network.intake_url,
     )
@@ -181,7 +178,9 @@ def follow_up_reaches_the_holder_only(
     assert pulled.code == 0, pulled.err
     new = network.inbox_ids(holder) - before[holder]
     assert len(new) == 1, new
-    shown = network.haven("partner", "show", new.pop(), "--inbox", network.inbox(holder), "--json")
+    shown = network.haven(
+        "partner", "show", new.pop(), *network.member_args(holder, inbox=True), "--json"
+    )
     assert shown.code == 0, shown.err
     assert FOLLOW_UP in json.dumps(json.loads(shown.out), ensure_ascii=False).replace("\\n", "\n")
     # The other partner got nothing of it.

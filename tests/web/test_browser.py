@@ -185,7 +185,9 @@ def pulled_request(network: Network, channel: BlockingChannel, request_id: str) 
     result = network.pull(holder)
     assert result.code == 0, result.err
     assert network.inbox_ids(holder) == {request_id}
-    shown = network.haven("partner", "show", request_id, "--inbox", network.inbox(holder), "--json")
+    shown = network.haven(
+        "partner", "show", request_id, *network.member_args(holder, inbox=True), "--json"
+    )
     assert shown.code == 0, shown.err
     document: dict[str, Any] = json.loads(shown.out)
     return document

@@ -19,6 +19,7 @@ from haven.broker.management import ManagementClient
 from haven.broker.service_users import service_permissions
 from tests.conftest import rabbitmqctl_argv
 from tests.repo import REPO
+from tests.team_inbox import open_inbox
 
 pytestmark = pytest.mark.broker
 
@@ -73,6 +74,10 @@ def run_demo(demo: Path, broker_url: str, **environ: str) -> subprocess.Complete
     )
 
 
+def member_passphrase(demo: Path) -> str:
+    return (demo / "DEMO-ONLY-member-passphrase").read_text().rstrip("\n")
+
+
 def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
     fresh_broker_url: str, management_url: str, tmp_path: Path, demo_users: None
 ) -> None:
@@ -86,15 +91,20 @@ def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
     assert "serves the signed code: 22 pages and 6 files match" in done.stdout
     assert "1 new, 0 duplicate, 0 declined" in done.stdout
     chosen = done.stdout.split("The router gave it to ")[1].split(":")[0]
-    # The partner read it with its own broker user and key: in its inbox, decrypted.
-    [request] = (demo / f"inbox-{chosen}").glob("*.json")
-    assert "Мобилизовали" in request.read_text()
+    # The partner read it with its own broker user and the demo member's
+    # passphrase: in its team inbox, sealed at rest, opened in memory.
+    inbox = open_inbox(demo / f"inbox-{chosen}", "demo", member_passphrase(demo))
+    [request] = inbox.entries()
+    assert "Мобилизовали" in request.content["fields"]["message"]
+    assert sorted(p.name for p in inbox.root.iterdir()) == ["inbox.sqlite"]
+    assert "Мобилизовали".encode() not in (inbox.root / "inbox.sqlite").read_bytes()
     assert "Мобилизовали" in done.stdout  # `haven partner show`
+    assert "status: new  unassigned" in done.stdout  # `haven partner list`
     # The way back works out of the box: the intake's store keeps the
     # mailbox; the partner's automatic "received" status and its reply reach
     # it, and the requester reads both with the receipt code alone.
     assert "received status sent: 1" in done.stdout
-    assert f"reply sent to the requester of {request.stem}" in done.stdout
+    assert f"reply sent to the requester of {request.request_id}" in done.stdout
     thread = done.stdout.split("The requester reads the answers with the receipt code")[1]
     assert "Здравствуйте. Мы получили ваш запрос." in thread
     assert "current status: received" in thread
@@ -131,6 +141,7 @@ def test_demo_network_routes_the_example_to_one_partner_who_reads_it(
     assert (demo / f"DEMO-ONLY-{chosen}.broker-url").stat().st_mode & 0o077 == 0
     # The demo's own secrets are private files.
     assert (demo / "DEMO-ONLY-passphrase").stat().st_mode & 0o077 == 0
+    assert (demo / "DEMO-ONLY-member-passphrase").stat().st_mode & 0o077 == 0
     assert (demo / "DEMO-ONLY-pow.secret").stat().st_mode & 0o077 == 0
 
 

@@ -13,38 +13,57 @@ from pathlib import Path
 
 import pytest
 
-from haven.envelope import PrivateKey, ScryptParams, digest, wrap_private_key
-from haven.partner.inbox import Entry, Inbox
+from haven.envelope import Labels, PrivateKey, ScryptParams, digest, seal, wrap_private_key
+from haven.partner.inbox import Entry
 from haven.replies import access_hash
-from tests.haven.cli.conftest import Haven, assert_one_line_error
+from tests.haven.cli.conftest import EXAMPLES, Haven, assert_one_line_error
+from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, team_inbox
 
 CHEAP = ScryptParams(log2_n=10, r=8, p=1)
 # Nothing listens there: a test that reached it would fail on "cannot reach".
 NOWHERE = "http://127.0.0.1:9"
+# A request the desertion form accepts, answered through Haven (no messenger handle).
+EXAMPLE_FIELDS = {
+    k: v
+    for k, v in json.loads((EXAMPLES / "desertion.json").read_text())["fields"].items()
+    if k != "contact_handle"
+}
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-@pytest.fixture
-def setup(tmp_path: Path, passphrase_file: Path) -> dict[str, Path | str]:
-    key = tmp_path / "alpha.key"
+def key_file(tmp_path: Path, passphrase_file: Path, key: PrivateKey) -> Path:
+    path = tmp_path / "alpha.key"
     passphrase = passphrase_file.read_text().rstrip("\n")
-    key.write_bytes(wrap_private_key(PrivateKey.generate().seed, passphrase, params=CHEAP))
-    key.chmod(0o600)
-    inbox = Inbox(tmp_path / "inbox").create()
+    path.write_bytes(wrap_private_key(key.seed, passphrase, params=CHEAP))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> dict[str, Path | str]:
+    key = PrivateKey.generate()
+    inbox = team_inbox(tmp_path / "inbox", key)
+    member_passphrase = tmp_path / "member-passphrase"
+    member_passphrase.write_text(MEMBER_PASSPHRASE + "\n")
     content = {
         "v": 1,
         "category": "desertion",
-        "fields": {"contact_channel": "haven_reply"},
+        "fields": {**EXAMPLE_FIELDS, "contact_channel": "haven_reply"},
         "reply_key": b64(PrivateKey.generate().public_key.to_bytes()),
         "mailbox_id": b64(os.urandom(32)),
         "access_hash": b64(access_hash(os.urandom(32))),
     }
-    request_id = digest(b"a request")
-    inbox.store(Entry(request_id, "2026-11-30T07:00:00Z", {}, False, content), b"sealed", {})
-    return {"key": key, "inbox": inbox.root, "id": request_id, "passphrase": passphrase_file}
+    body = seal(
+        json.dumps(content).encode(),
+        Labels("desertion", "ru-central", "ru", "normal"),
+        [key.public_key],
+    )
+    request_id = digest(body)
+    inbox.store(Entry(request_id, "2026-11-30T07:00:00Z", {}, False, content), body, {})
+    return {"inbox": inbox.root, "id": request_id, "passphrase": member_passphrase}
 
 
 def _common(setup: dict[str, Path | str]) -> list[str | Path]:
@@ -53,8 +72,8 @@ def _common(setup: dict[str, Path | str]) -> list[str | Path]:
         setup["inbox"],
         "--partner",
         "alpha",
-        "--key",
-        setup["key"],
+        "--member",
+        MEMBER,
         "--passphrase-file",
         setup["passphrase"],
     ]
@@ -114,11 +133,12 @@ def test_an_id_that_is_not_in_the_inbox_or_not_an_id(
     assert_one_line_error(result, "not a request id")
 
 
-def test_list_and_show_read_an_inbox_entry_written_before_replies_existed(
-    haven: Haven, tmp_path: Path
+def test_an_old_plaintext_inbox_is_refused_until_team_init_seals_it(
+    haven: Haven, tmp_path: Path, passphrase_file: Path
 ) -> None:
     # An inbox of an earlier version: no kind, no sent, no received_status.
-    inbox = Inbox(tmp_path / "old").create()
+    old_folder = tmp_path / "old"
+    old_folder.mkdir(mode=0o700)
     request_id = digest(b"old request")
     old = {
         "id": request_id,
@@ -127,11 +147,28 @@ def test_list_and_show_read_an_inbox_entry_written_before_replies_existed(
         "server_sealed": False,
         "content": {"v": 1, "category": "asylum", "fields": {}},
     }
-    (inbox.root / f"{request_id}.json").write_text(json.dumps(old))
-    listed = haven("partner", "list", "--inbox", inbox.root, "--json")
+    (old_folder / f"{request_id}.json").write_text(json.dumps(old))
+    member = ["--inbox", old_folder, "--member", MEMBER, "--passphrase-file", passphrase_file]
+    for command in (["list"], ["show", request_id], ["team", "list", "--inbox", old_folder]):
+        refused = haven("partner", *command, *(member if command[0] != "team" else []))
+        assert_one_line_error(refused, "plaintext inbox", "haven partner team init")
+    member_passphrase = tmp_path / "member-passphrase"
+    member_passphrase.write_text(MEMBER_PASSPHRASE + "\n")
+    key = key_file(tmp_path, passphrase_file, PrivateKey.generate())
+    init = haven(
+        "partner", "team", "init", "--inbox", old_folder, "--key", key,
+        "--passphrase-file", passphrase_file, "--member", MEMBER,
+        "--new-passphrase-file", member_passphrase,
+    )  # fmt: skip
+    assert init.code == 0, init
+    assert "1 request(s) of the plaintext inbox sealed" in init.out
+    assert sorted(p.name for p in old_folder.iterdir()) == ["inbox.sqlite"]
+    member = ["--inbox", old_folder, "--member", MEMBER, "--passphrase-file", member_passphrase]
+    listed = haven("partner", "list", *member, "--json")
     assert listed.code == 0, listed
     (summary,) = json.loads(listed.out)
-    assert summary["kind"] == "request"
-    shown = haven("partner", "show", request_id, "--inbox", inbox.root)
+    assert (summary["kind"], summary["status"], summary["assignee"]) == ("request", "new", None)
+    shown = haven("partner", "show", request_id, *member)
     assert shown.code == 0, shown
     assert "replies:" not in shown.out
+    assert "case:  status: new  unassigned  deadline: not known" in shown.out

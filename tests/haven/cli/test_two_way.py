@@ -110,8 +110,7 @@ def pull(network: Network, partner: str) -> Result:
     return partner_run(
         network,
         "partner", "pull", "--inbox", network.inbox(partner), "--partner", partner,
-        "--broker-url-file", url_file, "--key", network.key_file(partner),
-        "--passphrase-file", network.root / "passphrase",
+        "--broker-url-file", url_file, *network.member_args(partner),
     )  # fmt: skip
 
 
@@ -119,8 +118,7 @@ def reply(network: Network, partner: str, request_id: str, text_file: Path) -> R
     return partner_run(
         network,
         "partner", "reply", request_id, "--text-file", text_file, "--inbox", network.inbox(partner),
-        "--partner", partner, "--key", network.key_file(partner),
-        "--passphrase-file", network.root / "passphrase",
+        "--partner", partner, *network.member_args(partner),
     )  # fmt: skip
 
 
@@ -237,8 +235,7 @@ def test_a_request_answered_through_haven_end_to_end(
         # The current status is the latest status message's state, its note shown.
         noted = partner_run(
             network, "partner", "status", request_id, "need-info", "--text", NOTE,
-            "--inbox", network.inbox(partner), "--partner", partner,
-            "--key", network.key_file(partner), "--passphrase-file", network.root / "passphrase",
+            *network.member_args(partner, inbox=True), "--partner", partner,
         )  # fmt: skip
         assert noted.code == 0, noted.err
         thread = requester.status()
@@ -262,7 +259,12 @@ def test_a_request_answered_through_haven_end_to_end(
         assert follow_up_id in network.inbox_ids(partner)
         assert network.inbox_ids(other) == set()
         held = partner_run(
-            network, "partner", "show", follow_up_id, "--inbox", network.inbox(partner), "--json"
+            network,
+            "partner",
+            "show",
+            follow_up_id,
+            *network.member_args(partner, inbox=True),
+            "--json",
         )
         assert held.code == 0, held.err
         assert FOLLOW_UP in held.out

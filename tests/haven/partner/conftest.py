@@ -32,12 +32,14 @@ from haven.directory import (
     with_partner,
 )
 from haven.envelope import Labels, NetworkKey, PrivateKey, ScryptParams, seal, wrap_private_key
+from haven.partner.inbox import Inbox
 from haven.replies import access_hash
 from haven.store import Store, migrate
 from intake import IntakeSettings, create_app
 from intake.app import ops_app
 from schemas.directory import Directory
 from tests.repo import REPO
+from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, make_team, open_inbox
 from tests.worker.conftest import (  # noqa: F401 - fixtures and helpers shared with the router's tests
     channel,
     depth,
@@ -121,10 +123,7 @@ class Network:
             partner,
             "--broker-url-file",
             self.root / "broker-url",
-            "--key",
-            self.key_file(partner),
-            "--passphrase-file",
-            self.root / "passphrase",
+            *self.member_args(partner),
             *extra,
             broker_url=broker_url,
         )
@@ -142,15 +141,26 @@ class Network:
             partner,
             "--broker-url-file",
             self.root / "broker-url",
+            *self.member_args(partner, inbox=False),
         )
 
+    def member_args(self, partner: str, *, inbox: bool = False) -> list[str | Path]:
+        """--member and its passphrase file (and --inbox): what unlocks a partner's team inbox."""
+        folder: list[str | Path] = ["--inbox", self.inbox(partner)] if inbox else []
+        return [*folder, "--member", MEMBER, "--passphrase-file", self.member_passphrase_file]
+
+    @property
+    def member_passphrase_file(self) -> Path:
+        return self.root / "member-passphrase"
+
+    def open_inbox(self, partner: str) -> Inbox:
+        return open_inbox(self.inbox(partner))
+
     def inbox_ids(self, partner: str) -> set[str]:
-        folder = self.inbox(partner)
-        return {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
+        return {e.request_id for e in self.open_inbox(partner).entries()}
 
     def declined_ids(self, partner: str) -> set[str]:
-        folder = self.inbox(partner) / "declined"
-        return {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
+        return {e.request_id for e in self.open_inbox(partner).entries(declined=True)}
 
 
 def build_directory(
@@ -184,10 +194,14 @@ def make_network(
         directory = build_directory(partner_private_keys, **directory_options)
         root = tmp_path
         (root / "passphrase").write_text(PASSPHRASE + "\n")
+        (root / "member-passphrase").write_text(MEMBER_PASSPHRASE + "\n")
         for name, key in partner_private_keys.items():
             path = root / f"{name}.key"
             path.write_bytes(wrap_private_key(key.seed, PASSPHRASE, params=TEST_SCRYPT))
             path.chmod(0o600)
+            # Each partner's team inbox, as `haven partner team init` makes it.
+            if not (root / "inbox" / name).exists():
+                make_team(root / "inbox" / name, key)
         directory_file = root / "directory.json"
         directory_file.write_bytes(sign_directory(directory, network_key))
         verify_key_file = root / "network.pub"

@@ -64,15 +64,18 @@ def test_submitted_request_arrives_decrypted_in_exactly_one_inbox(
     assert network.inbox_ids(other) == set()
     assert depth(channel, partner_queue(chosen)) == 0  # taken and acked
 
-    shown = network.haven("partner", "show", request_id, "--inbox", network.inbox(chosen), "--json")
+    shown = network.haven(
+        "partner", "show", request_id, *network.member_args(chosen, inbox=True), "--json"
+    )
     assert shown.code == 0, shown.err
     document = json.loads(shown.out)
     assert document["content"] == json.loads(EXAMPLE)  # equal to what was sealed
     assert document["routing"]["category"] == "desertion"
-    listed = network.haven("partner", "list", "--inbox", network.inbox(chosen))
+    listed = network.haven("partner", "list", *network.member_args(chosen, inbox=True))
     assert request_id in listed.out and "desertion" in listed.out
-    # The inbox file and folder are the partner's alone.
-    assert (network.inbox(chosen) / f"{request_id}.json").stat().st_mode & 0o077 == 0
+    assert "status: new" in listed.out
+    # The inbox database and folder are the partner's alone.
+    assert (network.inbox(chosen) / "inbox.sqlite").stat().st_mode & 0o077 == 0
     assert network.inbox(chosen).stat().st_mode & 0o077 == 0
 
 
@@ -95,8 +98,8 @@ def test_decline_reroutes_to_the_next_partner_then_unassigned(
         # The first partner keeps the id (to recognise a redelivery), not the content.
         assert network.inbox_ids(first) == set()
         assert network.declined_ids(first) == {request_id}
-        kept = json.loads((network.inbox(first) / "declined" / f"{request_id}.json").read_text())
-        assert kept["content"] == {} and kept["declined"] == "no-capacity"
+        (kept,) = network.open_inbox(first).entries(declined=True)
+        assert kept.content == {} and kept.declined == "no-capacity"
 
         assert network.decline(second, request_id, "not-our-work").code == 0
         wait_until(lambda: depth(channel, UNASSIGNED_QUEUE) == 1, what="unassigned")
@@ -186,7 +189,7 @@ def test_content_that_fails_its_schema_is_declined_into_quarantine(
     assert properties.headers["x-haven-reason"] == "partner-invalid-content"
     # Nothing of the refused content was written or printed.
     assert "passport-1234" not in result.out + result.err
-    assert not any("passport-1234" in p.read_text() for p in network.inbox(chosen).rglob("*.json"))
+    assert not any(b"passport-1234" in p.read_bytes() for p in network.inbox(chosen).rglob("*"))
 
 
 def test_a_redelivered_duplicate_is_kept_once(
@@ -255,5 +258,5 @@ def test_pull_logs_and_prints_no_request_content(
     result = network.pull(chosen)
     assert result.code == 0
     assert canary not in result.out + result.err
-    listed = network.haven("partner", "list", "--inbox", network.inbox(chosen), "--json")
+    listed = network.haven("partner", "list", *network.member_args(chosen, inbox=True), "--json")
     assert canary not in listed.out

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from haven.envelope import PrivateKey, digest
-from haven.partner.inbox import FOLLOW_UP, PENDING, Entry, Inbox
+from haven.partner.inbox import FOLLOW_UP, PENDING, Entry
 from haven.partner.outbox import (
     STATE_NAMES,
     IntakeUnreachable,
@@ -32,6 +32,7 @@ from haven.replies import (
     signing_public_key,
 )
 from tests.haven.partner.conftest import RequesterKeys, b64
+from tests.team_inbox import team_inbox
 
 SENT_AT = "2026-11-30T08:00:00Z"
 
@@ -139,7 +140,7 @@ def test_a_follow_up_is_answered_in_its_thread_with_the_request_s_access_hash(
     tmp_path: Path, partner_key: PrivateKey
 ) -> None:
     requester = Requester()
-    inbox = Inbox(tmp_path / "inbox").create()
+    inbox = team_inbox(tmp_path / "inbox", PrivateKey.generate())
     request = request_entry(requester)
     follow_up = follow_up_entry(requester)
     other = request_entry(Requester(), b"another request")
@@ -185,7 +186,7 @@ def test_a_follow_up_naming_a_requester_s_mailbox_with_another_reply_key_is_neve
     answer would be sealed to the intake's key and stored in the mailbox.
     """
     requester = Requester()
-    inbox = Inbox(tmp_path / "inbox").create()
+    inbox = team_inbox(tmp_path / "inbox", PrivateKey.generate())
     request = request_entry(requester)
     forger = Requester()
     forger.mailbox_id = requester.mailbox_id
@@ -206,7 +207,7 @@ def test_a_follow_up_in_a_thread_with_another_reply_key_is_not_answered(tmp_path
     # in the requester's name with a key of their own: an answer sealed to
     # it would go to them, not to the requester.
     requester = Requester()
-    inbox = Inbox(tmp_path / "inbox").create()
+    inbox = team_inbox(tmp_path / "inbox", PrivateKey.generate())
     request = request_entry(requester)
     impostor = Requester()
     impostor.mailbox_id = requester.mailbox_id

@@ -41,6 +41,7 @@ from tests.haven.partner.conftest import (
     verified_loader,
     wait_until,
 )
+from tests.team_inbox import store_content
 
 pytestmark = pytest.mark.broker
 
@@ -103,10 +104,7 @@ def answer(
         network.inbox(partner),
         "--partner",
         partner,
-        "--key",
-        network.key_file(partner),
-        "--passphrase-file",
-        network.root / "passphrase",
+        *network.member_args(partner),
         "--intake-url",
         intake_url or network.intake_url,
     )
@@ -170,7 +168,7 @@ def test_received_status_on_pull_then_reply_and_status_reach_the_requester_exact
         request_id = routed(network, network.seal(requester.content()))
         pull_until_taken(network, request_id, extra=("--intake-url", network.intake_url))
     partner = holder(network, request_id)
-    entry = Inbox(network.inbox(partner)).entry(request_id)
+    entry = network.open_inbox(partner).entry(request_id)
     assert entry.received_status == "sent"
     (received,) = thread(network, mailboxes, requester)
     assert (received.kind, received.state, received.text) == ("status", "received", "")
@@ -197,10 +195,10 @@ def test_received_status_on_pull_then_reply_and_status_reach_the_requester_exact
     for result in (done,):
         assert "ждём" not in result.out + result.err
         assert b64(requester.mailbox_id) not in result.out + result.err
-    recorded = Inbox(network.inbox(partner)).entry(request_id).sent
+    recorded = network.open_inbox(partner).entry(request_id).sent
     assert [m["state"] for m in recorded] == ["received", None, "need_info"]
 
-    shown = network.haven("partner", "show", request_id, "--inbox", network.inbox(partner))
+    shown = network.haven("partner", "show", request_id, *network.member_args(partner, inbox=True))
     assert shown.code == 0, shown
     assert "thread:" in shown.out
     assert "Мы можем помочь" in shown.out
@@ -225,9 +223,9 @@ def test_received_status_not_sent_while_the_intake_is_away_goes_with_the_next_pu
     assert first.code == 0, first
     warnings = [line for line in first.err.splitlines() if line.startswith("haven: warning:")]
     # The pull that took it may be an earlier one: look at the inbox, and at any warning.
-    entry = Inbox(network.inbox(partner)).entry(request_id)
+    entry = network.open_inbox(partner).entry(request_id)
     assert entry.received_status == PENDING
-    assert Inbox(network.inbox(holder(network, other_id))).entry(other_id).received_status is None
+    assert network.open_inbox(holder(network, other_id)).entry(other_id).received_status is None
     assert mailboxes.fetch(requester.mailbox_id, requester.access_hash) == []
     for line in warnings:
         assert "not sent" in line
@@ -250,7 +248,7 @@ def test_received_status_not_sent_while_the_intake_is_away_goes_with_the_next_pu
     assert back.code == 0, back
     assert "received status sent: 1" in back.out
     assert back.err.strip() == ""
-    assert Inbox(network.inbox(partner)).entry(request_id).received_status == "sent"
+    assert network.open_inbox(partner).entry(request_id).received_status == "sent"
     (received,) = thread(network, mailboxes, requester)
     assert (received.state, received.request) == ("received", request_id)
     # And only once: the next pull has nothing to send.
@@ -280,14 +278,14 @@ def test_a_follow_up_lands_in_its_thread_with_its_partner_alone_and_is_answered(
         )
         assert network.pull(other).code == 0
     assert follow_up_id not in network.inbox_ids(other)
-    inbox = Inbox(network.inbox(partner))
+    inbox = network.open_inbox(partner)
     entry = inbox.entry(follow_up_id)
     assert entry.kind == FOLLOW_UP
     assert entry.content["text"] == "Я в Ереване, паспорт есть."
     assert entry.received_status is None
     assert [e.request_id for e in inbox.thread(entry)] == [request_id, follow_up_id]
 
-    listed = network.haven("partner", "list", "--inbox", network.inbox(partner))
+    listed = network.haven("partner", "list", *network.member_args(partner, inbox=True))
     assert listed.code == 0, listed
     lines = listed.out.splitlines()
     at = next(i for i, line in enumerate(lines) if line.endswith(request_id) or request_id in line)
@@ -295,7 +293,7 @@ def test_a_follow_up_lands_in_its_thread_with_its_partner_alone_and_is_answered(
     assert follow_up_id in lines[at + 1]
     assert "follow-up" in lines[at + 1]
     as_json = json.loads(
-        network.haven("partner", "list", "--inbox", network.inbox(partner), "--json").out
+        network.haven("partner", "list", *network.member_args(partner, inbox=True), "--json").out
     )
     (summary,) = [s for s in as_json if s["id"] == follow_up_id]
     assert summary["kind"] == "follow_up"
@@ -310,7 +308,9 @@ def test_a_follow_up_lands_in_its_thread_with_its_partner_alone_and_is_answered(
     assert messages[-1].request == follow_up_id
     assert messages[-1].text == "Хорошо, свяжемся с юристом в Ереване."
 
-    shown = network.haven("partner", "show", follow_up_id, "--inbox", network.inbox(partner))
+    shown = network.haven(
+        "partner", "show", follow_up_id, *network.member_args(partner, inbox=True)
+    )
     assert shown.code == 0, shown
     assert shown.out.startswith(f"follow-up {follow_up_id}")
     assert "Я в Ереване" in shown.out
@@ -342,14 +342,12 @@ def test_a_follow_up_in_a_requester_s_thread_with_another_reply_key_is_declined(
             what="forged follow-up declined",
         )
     assert forged_id not in network.inbox_ids(partner)
-    inbox = Inbox(network.inbox(partner))
+    inbox = network.open_inbox(partner)
     assert [e.request_id for e in inbox.thread(inbox.entry(request_id))] == [request_id]
 
 
 def _stored(inbox: Inbox, entry: Entry) -> str:
-    inbox.create()
-    inbox.store(entry, b"sealed", {})
-    return entry.request_id
+    return store_content(inbox, entry)
 
 
 def _request_entry(requester: Requester, marker: bytes, **content: object) -> Entry:
@@ -369,7 +367,7 @@ def test_every_refusal_of_the_intake_is_one_clear_line_without_the_secrets(
 ) -> None:
     network = make_network()
     mailboxes = store_of(network)
-    inbox = Inbox(network.inbox("alpha"))
+    inbox = network.open_inbox("alpha")
     (network.root / "reply.txt").write_text("секретный ответ")
     reply_file = network.root / "reply.txt"
 
@@ -386,10 +384,7 @@ def test_every_refusal_of_the_intake_is_one_clear_line_without_the_secrets(
             network.inbox("alpha"),
             "--partner",
             partner,
-            "--key",
-            network.key_file("alpha"),
-            "--passphrase-file",
-            network.root / "passphrase",
+            *network.member_args("alpha"),
             "--intake-url",
             kwargs.get("url", network.intake_url),
         )
@@ -470,7 +465,7 @@ def test_a_status_needs_a_known_state_and_a_short_note(
     make_network: Callable[..., Network],
 ) -> None:
     network = make_network()
-    inbox = Inbox(network.inbox("alpha"))
+    inbox = network.open_inbox("alpha")
     request_id = _stored(inbox, _request_entry(Requester(), b"status"))
     bad_state = answer(network, "alpha", "status", request_id, "done")
     assert bad_state.code == 2
@@ -487,10 +482,7 @@ def test_a_status_needs_a_known_state_and_a_short_note(
         network.inbox("alpha"),
         "--partner",
         "alpha",
-        "--key",
-        network.key_file("alpha"),
-        "--passphrase-file",
-        network.root / "passphrase",
+        *network.member_args("alpha"),
     )
     one_error_line(no_url, "no intake URL")
     env_url = network.haven(
@@ -502,10 +494,7 @@ def test_a_status_needs_a_known_state_and_a_short_note(
         network.inbox("alpha"),
         "--partner",
         "alpha",
-        "--key",
-        network.key_file("alpha"),
-        "--passphrase-file",
-        network.root / "passphrase",
+        *network.member_args("alpha"),
         env={"HAVEN_INTAKE_URL": network.intake_url},
     )
     assert env_url.code == 0, env_url
@@ -518,7 +507,7 @@ def test_a_pending_received_status_goes_before_the_partner_s_first_answer(
     network = make_network()
     mailboxes = store_of(network)
     requester = Requester()
-    inbox = Inbox(network.inbox("alpha"))
+    inbox = network.open_inbox("alpha")
     entry = _request_entry(requester, b"pending")
     request_id = _stored(inbox, Entry(**{**entry.__dict__, "received_status": PENDING}))
     done = answer(network, "alpha", "status", request_id, "in-progress")

@@ -1,0 +1,255 @@
+"""The team: the organisation's key wrapped once per member, each under their own passphrase.
+
+The org key is the partner's X-Wing private key. Each member's row holds
+`wrap_private_key(seed, passphrase)` (the key-file format, kind
+"partner"): removing a member deletes their wrap, and nobody else's
+passphrase changes. Handles are stored in clear, since a wrap must be found
+before anything is unlocked: teams use pseudonyms.
+
+What a member who left can still do: open a copy of the inbox folder they
+made while a member, with their passphrase; only a new org key (rotated
+in the directory) keeps new requests from them (docs/operators.md, "When a
+member leaves").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from haven.envelope import (
+    KeyFileError,
+    PrivateKey,
+    ScryptParams,
+    unwrap_private_key,
+    wrap_private_key,
+)
+from haven.envelope.keyfile import FILE_BYTES, HEADER_BYTES, SALT_BYTES
+from haven.partner import db
+from haven.partner.entry import format_time
+from haven.partner.migrate import MigrationError, entry_files, migrate, plaintext_inbox, wipe
+from haven.partner.rows import add_event, record_key
+from haven.partner.sealing import SealError
+
+MIN_PASSPHRASE_CHARS = 12
+# A pseudonym: letters (any script), digits, dot, dash, underscore.
+_HANDLE = re.compile(r"[^\W_][\w.-]{0,31}")
+UNLOCK_FAILED = "wrong member or passphrase"
+
+
+class TeamError(Exception):
+    """One line; never a passphrase, never which of handle or passphrase was wrong."""
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    member: str
+    # The org key: opens requests, signs replies (SigningKey.from_partner_key).
+    key: PrivateKey = field(repr=False)
+
+
+def check_handle(member: str) -> str:
+    if not _HANDLE.fullmatch(member):
+        raise TeamError(
+            "member: 1 to 32 letters, digits, '.', '-' or '_', starting with a letter or digit"
+        )
+    return member
+
+
+def _check_passphrase(passphrase: str) -> None:
+    if len(passphrase) < MIN_PASSPHRASE_CHARS:
+        raise TeamError(f"passphrase: at least {MIN_PASSPHRASE_CHARS} characters")
+
+
+def plaintext_error(root: Path) -> TeamError:
+    return TeamError(
+        f"{root} holds a plaintext inbox: run `haven partner team init` to seal it into a "
+        "team inbox"
+    )
+
+
+def _refuse_plaintext(root: Path) -> None:
+    if plaintext_inbox(root):
+        raise plaintext_error(root)
+
+
+def members(root: Path) -> list[str]:
+    _refuse_plaintext(root)
+    try:
+        with db.connect(root) as connection:
+            rows = connection.execute("SELECT handle FROM members ORDER BY handle").fetchall()
+    except db.DatabaseError as exc:
+        raise TeamError(str(exc)) from None
+    return [str(handle) for (handle,) in rows]
+
+
+def _team_exists(root: Path) -> bool:
+    if not db.exists(root):
+        return False
+    with db.connect(root) as connection:
+        return connection.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+
+
+def _finish_wipe(root: Path) -> bool:
+    """After a crash between the migration's commit and its wipe: wipe what is sealed already."""
+    with db.connect(root) as connection:
+        for path in entry_files(root) + entry_files(root / "declined"):
+            row = connection.execute("SELECT 1 FROM items WHERE id = ?", (path.stem,)).fetchone()
+            if row is None:
+                return False
+    wipe(root)
+    return True
+
+
+def init_team(
+    root: Path,
+    key: PrivateKey,
+    member: str,
+    passphrase: str,
+    *,
+    params: ScryptParams | None = None,
+) -> int:
+    """Create the team inbox with its first member; seal an old plaintext inbox found in `root`.
+
+    Returns how many old entries were migrated.
+    """
+    check_handle(member)
+    _check_passphrase(passphrase)
+    try:
+        if _team_exists(root):
+            if plaintext_inbox(root) and _finish_wipe(root):
+                return 0
+            raise TeamError(f"{root} already holds a team inbox: use `haven partner team add`")
+        db.create(root)
+        wrap = wrap_private_key(key.seed, passphrase, kind="partner", params=params)
+        with db.transaction(root) as connection:
+            sealer = record_key(connection, key)
+            connection.execute(
+                "INSERT INTO members (handle, wrap, added_at) VALUES (?, ?, ?)",
+                (member, wrap, format_time(datetime.now(UTC))),
+            )
+            add_event(connection, sealer, "member_added", member, None, data={"handle": member})
+            migrated = (
+                migrate(connection, key, sealer, root, member) if plaintext_inbox(root) else 0
+            )
+        if plaintext_inbox(root):
+            wipe(root)
+    except (db.DatabaseError, MigrationError, SealError) as exc:
+        raise TeamError(str(exc)) from None
+    return migrated
+
+
+def _wrap_of(root: Path, member: str) -> bytes | None:
+    with db.connect(root) as connection:
+        row = connection.execute("SELECT wrap FROM members WHERE handle = ?", (member,)).fetchone()
+        if row is not None:
+            return bytes(row[0])
+        # Same cost for a handle that is not there: the scrypt parameters of
+        # a real wrap, a fresh salt, a tag that never verifies.
+        any_row = connection.execute("SELECT wrap FROM members LIMIT 1").fetchone()
+    if any_row is None:
+        raise TeamError(f"no team inbox in {root}: run `haven partner team init` to create one")
+    template = bytes(any_row[0])
+    return (
+        template[: HEADER_BYTES - SALT_BYTES]
+        + os.urandom(SALT_BYTES)
+        + os.urandom(FILE_BYTES - HEADER_BYTES)
+    )
+
+
+def unlock(root: Path, member: str, passphrase: str) -> Unlocked:
+    """The org key, for a member and their passphrase; records "unlocked" in the audit log.
+
+    An unknown member and a wrong passphrase give the same error after the
+    same work, so the error does not tell which handles exist.
+    """
+    _refuse_plaintext(root)
+    try:
+        wrap = _wrap_of(root, member)
+    except db.DatabaseError as exc:
+        raise TeamError(str(exc)) from None
+    try:
+        key = PrivateKey.from_seed(unwrap_private_key(wrap or b"", passphrase, kind="partner"))
+    except (KeyFileError, ValueError):
+        raise TeamError(UNLOCK_FAILED) from None
+    unlocked = Unlocked(member, key)
+    _log(root, unlocked, "unlocked")
+    return unlocked
+
+
+def _log(root: Path, unlocked: Unlocked, action: str, **data: object) -> None:
+    try:
+        with db.transaction(root) as connection:
+            add_event(
+                connection,
+                record_key(connection, unlocked.key),
+                action,
+                unlocked.member,
+                None,
+                data=data,
+            )
+    except db.DatabaseError as exc:
+        raise TeamError(str(exc)) from None
+
+
+def add_member(
+    root: Path,
+    unlocked: Unlocked,
+    member: str,
+    passphrase: str,
+    *,
+    params: ScryptParams | None = None,
+) -> None:
+    check_handle(member)
+    _check_passphrase(passphrase)
+    _refuse_plaintext(root)
+    wrap = wrap_private_key(unlocked.key.seed, passphrase, kind="partner", params=params)
+    try:
+        with db.transaction(root) as connection:
+            taken = connection.execute(
+                "SELECT 1 FROM members WHERE handle = ?", (member,)
+            ).fetchone()
+            if taken is not None:
+                raise TeamError(f"member: {member} is already in the team")
+            connection.execute(
+                "INSERT INTO members (handle, wrap, added_at) VALUES (?, ?, ?)",
+                (member, wrap, format_time(datetime.now(UTC))),
+            )
+            add_event(
+                connection,
+                record_key(connection, unlocked.key),
+                "member_added",
+                unlocked.member,
+                None,
+                data={"handle": member},
+            )
+    except db.DatabaseError as exc:
+        raise TeamError(str(exc)) from None
+
+
+def remove_member(root: Path, unlocked: Unlocked, member: str) -> None:
+    """Delete the member's wrap (secure_delete overwrites it); never the last one."""
+    _refuse_plaintext(root)
+    try:
+        with db.transaction(root) as connection:
+            handles = [h for (h,) in connection.execute("SELECT handle FROM members")]
+            if member not in handles:
+                raise TeamError(f"member: {member} is not in the team")
+            if len(handles) == 1:
+                raise TeamError(
+                    "member: the last member cannot be removed (nobody could unlock the inbox)"
+                )
+            connection.execute("DELETE FROM members WHERE handle = ?", (member,))
+            add_event(
+                connection,
+                record_key(connection, unlocked.key),
+                "member_removed",
+                unlocked.member,
+                None,
+                data={"handle": member},
+            )
+    except db.DatabaseError as exc:
+        raise TeamError(str(exc)) from None

@@ -1,0 +1,160 @@
+"""The background pull: `haven partner pull` every few seconds while a member has the inbox open.
+
+The same code as the CLI (haven.partner.pull.pull, then the automatic
+"received" statuses), with the org key only while a session is unlocked:
+a locked inbox does not pull, because nothing can open what arrives. The
+same thread sweeps idle sessions, so an unattended inbox locks on time
+even when no request comes in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from haven.partner.inbox import Inbox, InboxError
+from haven.partner.outbox import send_pending_received
+from haven.partner.pull import PullError, PullReport, pull
+from haven.partner.web.alerts import Alerts
+from haven.partner.web.settings import ServeSettings
+from haven.partner.web.vault import Locked, Vault
+from haven.replies import SigningKey
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 1.0
+
+
+@dataclass
+class PullStatus:
+    running: bool = False
+    handled: int = 0
+    remaining: int = 0
+    last_pulled: datetime | None = None
+    # One line (a broker or intake failure), never content.
+    error: str | None = None
+
+
+def counts(vault: Vault, now: datetime) -> tuple[int, int]:
+    """(new, overdue) over every case; the only figures that leave the inbox (alerts, the tab title)."""
+    cases = vault.cases()
+    return (
+        sum(1 for case in cases if case.status == "new"),
+        sum(1 for case in cases if case.overdue(now)),
+    )
+
+
+class Puller:
+    def __init__(
+        self,
+        vault: Vault,
+        settings: ServeSettings,
+        alerts: Alerts,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.vault = vault
+        self.settings = settings
+        self.alerts = alerts
+        self.wall = wall
+        self.status = PullStatus()
+        self._lock = threading.Lock()
+        self._pulling = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_pull = 0.0
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            s = self.status
+            return {
+                "running": s.running,
+                "handled": s.handled,
+                "remaining": s.remaining,
+                "last_pulled": s.last_pulled,
+                "error": s.error,
+                "enabled": self.settings.broker is not None,
+            }
+
+    def _progress(self, report: PullReport) -> None:
+        with self._lock:
+            self.status.handled = report.handled
+            self.status.remaining = report.remaining
+
+    def pull_once(self) -> PullReport | None:
+        """One pull with the unlocked key; None when locked or when this app does not pull."""
+        holder = self.vault.key_holder()
+        broker = self.settings.broker
+        if holder is None or broker is None or not self._pulling.acquire(blocking=False):
+            return None
+        try:
+            with self._lock:
+                self.status.running, self.status.handled, self.status.remaining = True, 0, 0
+            inbox = Inbox(self.settings.inbox, holder)
+            report = pull(broker, [holder.key], inbox, progress=self._progress)
+            received = send_pending_received(
+                self.settings.mailbox,
+                inbox,
+                self.settings.partner_id,
+                SigningKey.from_partner_key(holder.key),
+            )
+            if report.handled or received.sent:
+                self.vault.changed()
+            with self._lock:
+                self.status.last_pulled = self.wall()
+                self.status.error = received.warnings[0] if received.warnings else None
+            log.info("pulled: %s", report.line())
+            return report
+        except (PullError, InboxError) as exc:
+            with self._lock:
+                self.status.error = str(exc)
+            log.warning("the pull failed: %s", exc)
+            return None
+        finally:
+            with self._lock:
+                self.status.running = False
+            self._pulling.release()
+            self.alert()
+
+    def alert(self) -> None:
+        try:
+            new, overdue = counts(self.vault, self.wall())
+        except (Locked, InboxError):
+            return
+        self.alerts.update(new, overdue)
+
+    # -- the thread ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the sweeper (and puller) thread once, in the serving process."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="inbox-puller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(SWEEP_SECONDS):
+            try:
+                self._round()
+            except Exception as exc:  # noqa: BLE001 - the idle lock must outlive any one failure
+                # The type only: a message could name a file or an id.
+                log.warning("a background round failed (%s)", type(exc).__name__)
+
+    def _round(self) -> None:
+        self.vault.sweep()
+        if not self.vault.is_unlocked:
+            self._next_pull = 0.0
+            return
+        now = self.vault.clock()
+        if now >= self._next_pull:
+            self._next_pull = now + self.settings.pull_every
+            self.pull_once()

@@ -1,0 +1,105 @@
+"""The inbox list: filters, overdue first, the tab title's count; the export's warning."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+from haven.partner.web.alerts import alert_line
+from haven.partner.web.state import STATE_KEY, WebState
+from tests.haven.partner.web.conftest import MakeApp, Team, post, soon, token, unlock
+
+ROW = re.compile(r'<tr class="case[^"]*" data-id="([0-9a-f]{64})">')
+
+
+def _listed(page: str) -> list[str]:
+    return ROW.findall(page)
+
+
+def test_a_filter_narrows_the_list_and_overdue_cases_come_first(app: Flask, team: Team) -> None:
+    later = team.take(urgency="normal", deadline=soon(48))
+    urgent = team.take(urgency="urgent", deadline=soon(10))
+    overdue = team.take(urgency="normal", deadline=soon(-1))
+    client = app.test_client()
+    unlock(client)
+    assert _listed(client.get("/").get_data(as_text=True)) == [overdue, urgent, later]
+    assert _listed(client.get("/?urgency=urgent").get_data(as_text=True)) == [urgent]
+    assert _listed(client.get("/?due=overdue").get_data(as_text=True)) == [overdue]
+    assert _listed(client.get("/?due=24h").get_data(as_text=True)) == [overdue, urgent]
+    post(client, f"/cases/{urgent}/assign", {"to": "bob"})
+    assert _listed(client.get("/?assignee=bob").get_data(as_text=True)) == [urgent]
+    assert _listed(client.get("/?assignee=-").get_data(as_text=True)) == [overdue, later]
+    post(client, f"/cases/{overdue}/status", {"status": "in_progress"})
+    # Started on: no longer overdue (the router's deadline is about a first answer).
+    assert _listed(client.get("/?status=new").get_data(as_text=True)) == [urgent, later]
+    assert client.get("/?urgency=nonsense").status_code == 400
+
+
+def test_the_tab_title_counts_new_cases(app: Flask, team: Team) -> None:
+    first = team.take()
+    team.take()
+    client = app.test_client()
+    unlock(client)
+    assert "<title>(2) " in client.get("/").get_data(as_text=True)
+    post(client, f"/cases/{first}/status", {"status": "closed"})
+    assert "<title>(1) " in client.get("/").get_data(as_text=True)
+    state = client.get("/state").get_json()
+    assert state["new"] == 1 and state["overdue"] == 0 and state["locked"] is False
+
+
+def test_the_export_needs_the_confirmation_and_is_recorded(app: Flask, team: Team) -> None:
+    request_id = team.take("text for the records")
+    client = app.test_client()
+    unlock(client)
+    warning = client.get(f"/cases/{request_id}/export").get_data(as_text=True)
+    assert 'id="export-confirm"' in warning
+    csrf = token(client, f"/cases/{request_id}/export")
+    refused = post(client, f"/cases/{request_id}/export", {}, csrf)
+    assert refused.status_code == 400 and "text for the records" not in refused.headers.get(
+        "Content-Disposition", ""
+    )
+    assert "exported" not in [e.action for e in team.inbox().events(request_id)]
+    answer = post(client, f"/cases/{request_id}/export", {"confirm": "yes"}, csrf)
+    assert answer.status_code == 200 and answer.mimetype == "text/plain"
+    assert answer.headers["Content-Disposition"].startswith("attachment;")
+    assert "text for the records" in answer.get_data(as_text=True)
+    assert [e.member for e in team.inbox().events(request_id) if e.action == "exported"] == [
+        "alice"
+    ]
+
+
+def test_a_note_that_is_empty_or_too_long_is_refused_naming_the_field(
+    app: Flask, team: Team
+) -> None:
+    request_id = team.take()
+    client = app.test_client()
+    unlock(client)
+    empty = post(client, f"/cases/{request_id}/note", {"text": "  "})
+    assert empty.status_code == 400 and 'id="error"' in empty.get_data(as_text=True)
+    long = post(client, f"/cases/{request_id}/note", {"text": "x" * 4001})
+    assert long.status_code == 400 and "4000" in long.get_data(as_text=True)
+    assert team.inbox().case(request_id).notes == ()
+
+
+def test_the_alerts_hook_gets_only_the_counts(
+    make_app: MakeApp, team: Team, tmp_path: Path
+) -> None:
+    out = tmp_path / "alerts.txt"
+    hook = (sys.executable, "-c", f"import sys; open({str(out)!r}, 'a').write(sys.stdin.read())")
+    app = make_app(alert_command=hook)
+    web = app.extensions[STATE_KEY]
+    assert isinstance(web, WebState)
+    team.take("canary-alert-7c1", urgency="urgent", deadline=soon(-2))
+    team.take("canary-alert-7c1")
+    client = app.test_client()
+    unlock(client)
+    web.puller.alert()
+    web.puller.alert()  # the same counts: not sent again
+    web.vault.changed()
+    team.take()
+    web.puller.alert()
+    assert out.read_text() == f"{alert_line(2, 1)}\n{alert_line(3, 1)}\n"
+    assert out.read_text().splitlines() == ["2 new, 1 overdue", "3 new, 1 overdue"]
