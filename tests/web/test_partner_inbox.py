@@ -50,6 +50,7 @@ from tests.haven.partner.conftest import (
     verified_loader,
     wait_until,
 )
+from tests.repo import REPO
 from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, add
 from tests.web.axe import assert_accessible
 from tests.web.conftest import screenshot_path
@@ -411,7 +412,7 @@ def test_every_inbox_screen_passes_axe(
     network = make_network()
     with running_router(fast_router(network), verified_loader(network)):
         first = send_to(network, "alpha", request_content(CANARY), urgency="urgent")
-        send_to(network, "alpha", request_content(OTHER), urgency="normal")
+        second = send_to(network, "alpha", request_content(OTHER), urgency="normal")
         url = serve(network, "alpha", language=language)
         for width in (DESKTOP, 360):
             page = new_context(width=width).new_page()
@@ -423,7 +424,7 @@ def test_every_inbox_screen_passes_axe(
             assert_accessible(page, f"the unlock screen with its error ({language}, {width} px)")
             unlock(page, url)
             page.wait_for_selector("#case-count")
-            wait_for_cases(page, url, set(case_ids(page)) | {first}, "the requests pulled")
+            wait_for_cases(page, url, {first, second}, "the requests pulled")
             assert_accessible(page, f"the inbox ({language}, {width} px)")
             page.goto(f"{url}/?due=overdue")
             assert_accessible(page, f"the inbox with no case shown ({language}, {width} px)")
@@ -440,3 +441,11 @@ def test_every_inbox_screen_passes_axe(
             page.goto(url + "/")
             page.click("#lock-button")
             page.wait_for_selector("#unlock-form")
+
+
+def test_the_inbox_screenshots_are_the_ones_the_readme_shows() -> None:
+    """The README shows the inbox and a case; the names the main test writes are the ones it links."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in ("ru-inbox", "ru-inbox-case"):
+        assert f"docs/screenshots/{name}.png" in readme
+        assert (REPO / "docs" / "screenshots" / f"{name}.png").is_file()
