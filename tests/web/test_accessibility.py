@@ -2,7 +2,8 @@
 
 Each screen a requester can reach is checked as it is shown, in a real
 Chromium against the live intake: the first page, an error page, the help page, the form
-(empty, and with its errors), the review, the sent page with its code
+(empty, and with its errors), the review (and, with JavaScript, while
+sending and after a failed send), the sent page with its code
 phrase, and the answers page (the code, a wrong code, the thread, a
 follow-up sent, the delete question, the conversation deleted). A serious
 or critical violation on any of them fails the test (tests/web/axe.py).
@@ -14,7 +15,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Route
 
 from haven.envelope import PrivateKey
 from haven.replies import (
@@ -110,6 +111,17 @@ def test_every_step_of_the_form(
     assert_accessible(page, "the review")
 
     if javascript:
+        # Held while the page sends: its progress; then refused: its error.
+        held: list[Route] = []
+        page.route("**/v1/challenge", lambda route: held.append(route))  # noqa: PLW0108
+        with page.expect_request("**/v1/challenge"):
+            page.click("#haven-send")
+        page.wait_for_selector("#haven-progress:not([hidden])")
+        assert_accessible(page, "the review while sending")
+        held[0].abort()
+        page.wait_for_selector("#haven-error:not([hidden])", timeout=30_000)
+        assert_accessible(page, "the review with a sending error")
+        page.unroute("**/v1/challenge")
         page.click("#haven-send")
         page.wait_for_selector("#haven-receipt:not([hidden])", timeout=90_000)
     else:
