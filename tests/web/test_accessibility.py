@@ -1,12 +1,13 @@
 """axe-core on every requester page, in Russian, Ukrainian and English, with and without JavaScript.
 
 Each screen a requester can reach is checked as it is shown, in a real
-Chromium against the live intake: the first page, an error page, the help page, the form
-(empty, and with its errors), the review (and, with JavaScript, while
-sending and after a failed send), the sent page with its code
-phrase, and the answers page (the code, a wrong code, the thread, a
-follow-up sent, the delete question, the conversation deleted). A serious
-or critical violation on any of them fails the test (tests/web/axe.py).
+Chromium against the live intake: the first page, an error page, the help
+page, the form (empty, and with its errors), the review (and, with
+JavaScript, while sending and after a failed send), the sent page with
+its code phrase, and the answers page (the code, a wrong code, the thread,
+a follow-up sent, the delete question, the conversation deleted). A
+serious or critical violation on any of them fails the test
+(tests/web/axe.py).
 """
 
 from __future__ import annotations
