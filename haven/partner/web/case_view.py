@@ -109,8 +109,9 @@ def case_context(request_id: str, *, record_view: bool) -> dict[str, Any] | None
         # the log must not claim anyone saw what was handed on or never came.
         if case.entry.declined is not None:
             return None
-        if record_view:
+        if record_view and request_id not in session.viewed:
             inbox.record("viewed", request_id)
+            session.viewed.add(request_id)
             case = inbox.case(request_id)
     except (InboxError, KeyError):
         return None

@@ -44,6 +44,9 @@ class Session:
     last_active: float
     # A one-shot message for the next page: a catalog msgid, never request text.
     notice: str | None = None
+    # Cases this session has opened: the audit log says once per session
+    # who opened a case, not again after each of their own actions on it.
+    viewed: set[str] = field(default_factory=set, repr=False)
 
 
 class Vault:

@@ -131,3 +131,20 @@ def test_a_follow_up_offers_no_decline_and_refuses_one(make_app: MakeApp, team: 
     refused = post(client, f"/cases/{follow_up_id}/decline", {"reason": "no-capacity"})
     assert refused.status_code == 400
     assert team.inbox().entry(follow_up_id).declined is None
+
+
+def test_a_case_is_logged_as_viewed_once_per_session_not_after_each_action(
+    app: Flask, team: Team
+) -> None:
+    request_id = team.take()
+    first, second = app.test_client(), app.test_client()
+    unlock(first)
+    for _ in range(3):
+        assert first.get(f"/cases/{request_id}").status_code == 200
+    assert post(first, f"/cases/{request_id}/note", {"text": "позвонить"}).status_code == 303
+    assert first.get(f"/cases/{request_id}").status_code == 200
+    unlock(second)
+    assert second.get(f"/cases/{request_id}").status_code == 200
+    actions = [e.action for e in team.inbox().events(request_id)]
+    # Once by each session that opened it; the note in between is its own event.
+    assert actions.count("viewed") == 2 and actions.count("note") == 1
