@@ -66,7 +66,10 @@ def test_operator_sees_held_requests_replays_and_purges_them(
             status = network.haven("ops", "status", "--json", env=env)
             assert status.code == 0, status.err
             rows = {row["queue"]: row for row in json.loads(status.out)["queues"]}
-            return bool(rows[QUARANTINE_QUEUE]["ready"] == 1)
+            # The router's consumer is sampled on the same interval as the counts.
+            return bool(
+                rows[QUARANTINE_QUEUE]["ready"] == 1 and rows["haven.intake"]["consumers"] == 1
+            )
 
         status = network.haven("ops", "status", "--json", env=env)
         wait_until(status_shows_it, timeout=30, what="the status to show the quarantined request")
