@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import re
 import shlex
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,10 +144,30 @@ def tls_refusal(args: argparse.Namespace) -> str | None:
     return None
 
 
+def tls_file_refusal(cert: Path | None, key: Path | None) -> str | None:
+    """Why the certificate and key do not load as a pair, in one line; None when they do.
+
+    gunicorn loads them only per connection: a junk or mismatched pair
+    would start, print its URL, and then fail every member's browser.
+    """
+    if cert is None or key is None:
+        return None
+    for path in (cert, key):
+        if not path.is_file():
+            return f"cannot read the TLS file {path}"
+    try:
+        # No password: an encrypted key would make OpenSSL prompt on the
+        # terminal here and again in the worker; it is refused instead.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=b"")
+    except (ssl.SSLError, OSError):
+        return (
+            f"--tls-cert {cert} and --tls-key {key} are not a PEM certificate and its "
+            "unencrypted private key"
+        )
+    return None
+
+
 def serve_settings(args: argparse.Namespace) -> ServeSettings:
-    for path in (args.tls_cert, args.tls_key):
-        if path is not None and not path.is_file():
-            raise CliError(f"cannot read the TLS file {path}")
     try:
         members = team.members(args.inbox)
     except team.TeamError as exc:
@@ -217,7 +238,7 @@ def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    refusal = tls_refusal(args)
+    refusal = tls_refusal(args) or tls_file_refusal(args.tls_cert, args.tls_key)
     if refusal is not None:
         print(f"haven: error: {refusal}", file=sys.stderr)
         return EXIT_USAGE
