@@ -9,10 +9,12 @@ given: a passphrase or a request must never cross a network in clear.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import re
 import shlex
+import socket
 import ssl
 import sys
 from pathlib import Path
@@ -38,6 +40,7 @@ THREADS = 8
 REQUEST_TIMEOUT = 120
 EXIT_USAGE = 2
 MAX_SECONDS = 86400
+MAX_PORT = 65535
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
 
 
@@ -58,6 +61,16 @@ def _host_name(text: str) -> str:
             "a host name or address without a port, e.g. inbox.example.org or [2001:db8::1]"
         )
     return text.lower()
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"a port number from 1 to {MAX_PORT}")
+    return value
 
 
 def _idle_seconds(text: str) -> float:
@@ -85,7 +98,7 @@ def register(actions: Commands) -> None:
         help="the intake's base URL for replies; default: the HAVEN_INTAKE_URL variable",
     )
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT)
     serve.add_argument(
         "--host",
         action="append",
@@ -167,6 +180,32 @@ def tls_file_refusal(cert: Path | None, key: Path | None) -> str | None:
     return None
 
 
+def bind_refusal(bind: str, port: int) -> str | None:
+    """Why the address cannot be bound, in one line; None when it can.
+
+    gunicorn retries a taken port five times, logging each, then exits 1:
+    a member would read ten lines and no advice. The probe socket is
+    closed before gunicorn binds (both set SO_REUSEADDR, so the closed
+    probe does not hold the port).
+    """
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            bind.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except socket.gaierror:
+        return f"--bind {bind} is not an address of this machine"
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return f"port {port} is in use: give --port"
+        if exc.errno == errno.EACCES:
+            return f"port {port} needs administrator rights: give --port above 1023"
+        return f"cannot listen on {bind} port {port}: {exc.strerror}"
+    return None
+
+
 def serve_settings(args: argparse.Namespace) -> ServeSettings:
     try:
         members = team.members(args.inbox)
@@ -243,6 +282,10 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"haven: error: {refusal}", file=sys.stderr)
         return EXIT_USAGE
     settings = serve_settings(args)
+    refusal = bind_refusal(args.bind, args.port)
+    if refusal is not None:
+        print(f"haven: error: {refusal}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

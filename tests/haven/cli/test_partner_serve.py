@@ -270,3 +270,33 @@ def test_a_valid_tls_pair_serves_the_inbox_over_https(tmp_path: Path) -> None:
         err = _stop(server)
     assert 'id="unlock-form"' in page
     assert f"https://127.0.0.1:{port}/" in err
+
+
+def test_a_port_in_use_is_refused_in_one_line_before_the_url_is_printed(tmp_path: Path) -> None:
+    root = tmp_path / "inbox"
+    make_team(root, PrivateKey.generate())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        done = _haven(
+            "partner",
+            "serve",
+            "--inbox",
+            root,
+            "--partner",
+            "alpha",
+            "--port",
+            str(port),
+            env={"HAVEN_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"},
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [f"haven: error: port {port} is in use: give --port"]
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1", "http"])
+def test_a_port_out_of_range_is_refused(tmp_path: Path, port: str) -> None:
+    done = _haven("partner", "serve", "--inbox", tmp_path, "--partner", "alpha", "--port", port)
+    assert done.returncode == 2 and "--port" in done.stderr
+    assert "Traceback" not in done.stderr
