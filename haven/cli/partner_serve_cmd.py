@@ -289,8 +289,9 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # pika's connection chatter every pull is noise next to the pull's own line.
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    # pika logs a failed connection as several ERROR lines and a traceback,
+    # every pull while the broker is away; the pull logs its own one line.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     scheme = "https" if settings.tls else "http"
     host = f"[{args.bind}]" if ":" in args.bind else args.bind
     print(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import http.cookiejar
 import ipaddress
 import os
+import re
 import signal
 import socket
 import ssl
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from cryptography.x509.oid import NameOID
 from haven.envelope import PrivateKey
 from haven.partner.web import ServeSettings
 from haven.partner.web.security import CONTENT_SECURITY_POLICY
-from tests.team_inbox import make_team
+from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, make_team
 
 
 def _haven(
@@ -300,3 +303,55 @@ def test_a_port_out_of_range_is_refused(tmp_path: Path, port: str) -> None:
     done = _haven("partner", "serve", "--inbox", tmp_path, "--partner", "alpha", "--port", port)
     assert done.returncode == 2 and "--port" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_failed_pull_is_one_line_in_the_log_without_the_broker_clients_traceback(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "inbox"
+    make_team(root, PrivateKey.generate())
+    port = _free_port()
+    # Nothing listens there: every pull fails to connect.
+    broker = f"amqp://guest:guest@127.0.0.1:{_free_port()}/%2F"
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "haven.cli.main", "partner", "serve", "--inbox", str(root)),
+            *("--partner", "alpha", "--port", str(port), "--pull-every", "1"),
+        ],
+        env={**os.environ, "HAVEN_AMQP_URL": broker},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with browser.open(f"{base}/unlock", timeout=5) as answer:
+                    page = answer.read().decode()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the inbox did not start"
+                time.sleep(0.2)
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token is not None
+        form = urllib.parse.urlencode(
+            {"csrf": token.group(1), "member": MEMBER, "passphrase": MEMBER_PASSPHRASE}
+        ).encode()
+        unlock = urllib.request.Request(  # noqa: S310 - our own test server
+            f"{base}/unlock", data=form, headers={"Origin": base}
+        )
+        with browser.open(unlock, timeout=30) as answer:
+            assert answer.status == 200
+        # Two rounds of the background pull, both failing.
+        time.sleep(3)
+    finally:
+        err = _stop(server)
+    failures = [line for line in err.splitlines() if "the pull failed" in line]
+    assert failures, err
+    assert "Traceback" not in err and "pika" not in err, err
