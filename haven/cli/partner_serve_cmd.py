@@ -9,10 +9,13 @@ given: a passphrase or a request must never cross a network in clear.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import re
 import shlex
+import socket
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ THREADS = 8
 REQUEST_TIMEOUT = 120
 EXIT_USAGE = 2
 MAX_SECONDS = 86400
+MAX_PORT = 65535
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
 
 
@@ -57,6 +61,16 @@ def _host_name(text: str) -> str:
             "a host name or address without a port, e.g. inbox.example.org or [2001:db8::1]"
         )
     return text.lower()
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"a port number from 1 to {MAX_PORT}")
+    return value
 
 
 def _idle_seconds(text: str) -> float:
@@ -84,7 +98,7 @@ def register(actions: Commands) -> None:
         help="the intake's base URL for replies; default: the HAVEN_INTAKE_URL variable",
     )
     serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT)
     serve.add_argument(
         "--host",
         action="append",
@@ -143,10 +157,56 @@ def tls_refusal(args: argparse.Namespace) -> str | None:
     return None
 
 
+def tls_file_refusal(cert: Path | None, key: Path | None) -> str | None:
+    """Why the certificate and key do not load as a pair, in one line; None when they do.
+
+    gunicorn loads them only per connection: a junk or mismatched pair
+    would start, print its URL, and then fail every member's browser.
+    """
+    if cert is None or key is None:
+        return None
+    for path in (cert, key):
+        if not path.is_file():
+            return f"cannot read the TLS file {path}"
+    try:
+        # No password: an encrypted key would make OpenSSL prompt on the
+        # terminal here and again in the worker; it is refused instead.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=b"")
+    except (ssl.SSLError, OSError):
+        return (
+            f"--tls-cert {cert} and --tls-key {key} are not a PEM certificate and its "
+            "unencrypted private key"
+        )
+    return None
+
+
+def bind_refusal(bind: str, port: int) -> str | None:
+    """Why the address cannot be bound, in one line; None when it can.
+
+    gunicorn retries a taken port five times, logging each, then exits 1:
+    a member would read ten lines and no advice. The probe socket is
+    closed before gunicorn binds (both set SO_REUSEADDR, so the closed
+    probe does not hold the port).
+    """
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            bind.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except socket.gaierror:
+        return f"--bind {bind} is not an address of this machine"
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return f"port {port} is in use: give --port"
+        if exc.errno == errno.EACCES:
+            return f"port {port} needs administrator rights: give --port above 1023"
+        return f"cannot listen on {bind} port {port}: {exc.strerror}"
+    return None
+
+
 def serve_settings(args: argparse.Namespace) -> ServeSettings:
-    for path in (args.tls_cert, args.tls_key):
-        if path is not None and not path.is_file():
-            raise CliError(f"cannot read the TLS file {path}")
     try:
         members = team.members(args.inbox)
     except team.TeamError as exc:
@@ -217,16 +277,21 @@ def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    refusal = tls_refusal(args)
+    refusal = tls_refusal(args) or tls_file_refusal(args.tls_cert, args.tls_key)
     if refusal is not None:
         print(f"haven: error: {refusal}", file=sys.stderr)
         return EXIT_USAGE
     settings = serve_settings(args)
+    refusal = bind_refusal(args.bind, args.port)
+    if refusal is not None:
+        print(f"haven: error: {refusal}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # pika's connection chatter every pull is noise next to the pull's own line.
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    # pika logs a failed connection as several ERROR lines and a traceback,
+    # every pull while the broker is away; the pull logs its own one line.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     scheme = "https" if settings.tls else "http"
     host = f"[{args.bind}]" if ":" in args.bind else args.bind
     print(

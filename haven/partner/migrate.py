@@ -38,6 +38,11 @@ from haven.partner.rows import add_event, item_record, put_item
 from haven.partner.sealing import RecordKey
 
 SUBFOLDERS = ("sealed", "declined")
+# Who the audit log names for what the old toolkit did (a reply sent, a
+# decline) before the team inbox existed: not the member who migrates it,
+# who did none of it. Spaces and parentheses make it no valid handle
+# (haven.partner.team.check_handle), so no member can ever be taken for it.
+BEFORE_TEAM_INBOX = "(before the team inbox)"
 _MAX_FILE = 1 << 20
 
 
@@ -172,7 +177,7 @@ def migrate(
                 connection,
                 record_key,
                 "sent",
-                member,
+                BEFORE_TEAM_INBOX,
                 entry.request_id,
                 data={"message": dict(message), "received": False, "migrated": True},
                 at=_sent_at(dict(message)),
@@ -182,7 +187,7 @@ def migrate(
                 connection,
                 record_key,
                 "received_status",
-                member,
+                BEFORE_TEAM_INBOX,
                 entry.request_id,
                 data={"state": entry.received_status, "migrated": True},
             )
@@ -191,7 +196,7 @@ def migrate(
                 connection,
                 record_key,
                 "declined",
-                member,
+                BEFORE_TEAM_INBOX,
                 entry.request_id,
                 data={"reason": entry.declined, "migrated": True},
             )

@@ -136,6 +136,28 @@ def _finish_wipe(root: Path) -> bool:
     return True
 
 
+# What an interrupted `team init` may have left: the database, its journal.
+_OWN_NAMES = frozenset({db.FILE_NAME, db.FILE_NAME + "-journal"})
+
+
+def _refuse_foreign(root: Path) -> None:
+    """TeamError when `root` holds files that are neither an old inbox's nor the team inbox's.
+
+    The inbox folder is made 0700 and must hold the sealed database only:
+    someone's own files there would stay beside it, in clear, and be taken
+    for part of the inbox in every backup or copy of it.
+    """
+    try:
+        foreign = root.is_dir() and any(p.name not in _OWN_NAMES for p in root.iterdir())
+    except OSError as exc:
+        raise TeamError(f"cannot read the inbox folder {root}: {exc.strerror}") from None
+    if foreign:
+        raise TeamError(
+            f"{root} holds files that are not an inbox's: give an empty or new folder "
+            "(nothing was changed)"
+        )
+
+
 def init_team(
     root: Path,
     key: PrivateKey,
@@ -162,6 +184,8 @@ def init_team(
                     "run `haven partner team migrate` to seal them into it"
                 )
             raise TeamError(f"{root} already holds a team inbox: use `haven partner team add`")
+        if not plaintext:
+            _refuse_foreign(root)
         db.create(root)
         wrap = wrap_private_key(key.seed, passphrase, kind="partner", params=params)
         with db.transaction(root) as connection:

@@ -17,6 +17,7 @@ from haven.partner.web.present import (
     DECLINE_REASONS,
     REQUESTER_STATES,
     history_text,
+    member_name,
     requester_state_name,
     status_name,
     time_left_text,
@@ -142,7 +143,8 @@ def case_context(request_id: str, *, record_view: bool) -> dict[str, Any] | None
         "overdue": case.overdue(now),
         "status_name": status_name(case.status),
         "history": [
-            (i18n.when(event.at, lang), event.member, history_text(event)) for event in case.history
+            (i18n.when(event.at, lang), member_name(event.member), history_text(event))
+            for event in case.history
         ],
         "notes": [(i18n.when(note.at, lang), note.member, note.text) for note in case.notes],
         "thread": thread_items(entry, cases),

@@ -7,7 +7,7 @@ from haven.partner.inbox import FOLLOW_UP
 from haven.partner.web import i18n
 from haven.partner.web.case_view import parse_moment, thread_items
 from haven.partner.web.pages import gettext
-from haven.partner.web.present import history_text, status_name
+from haven.partner.web.present import history_text, member_name, status_name
 from haven.partner.web.readable import category_name, label, rows
 from haven.partner.web.state import web_state
 
@@ -60,5 +60,7 @@ def case_text(case: Case, lang: str) -> str:
             lines.append(_indent(note.text))
     lines += ["", gettext("History")]
     for event in case.history:
-        lines.append(f"{i18n.when(event.at, lang)}  {event.member}  {history_text(event)}")
+        lines.append(
+            f"{i18n.when(event.at, lang)}  {member_name(event.member)}  {history_text(event)}"
+        )
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from typing import Any
 
 from haven.catalogs import N_
 from haven.partner.case import Case, Event
+from haven.partner.migrate import BEFORE_TEAM_INBOX
 from haven.partner.web import i18n
 from haven.partner.web.pages import gettext
 
@@ -41,6 +42,11 @@ def status_name(status: str) -> str:
 
 def requester_state_name(state: str) -> str:
     return gettext(REQUESTER_STATES.get(state, state))
+
+
+def member_name(member: str) -> str:
+    """Who did it, as a history line shows it: a handle, or the old toolkit's marker translated."""
+    return gettext(N_("(before the team inbox)")) if member == BEFORE_TEAM_INBOX else member
 
 
 def time_left_text(case: Case, now: datetime, lang: str) -> str:

@@ -171,3 +171,19 @@ def test_plaintext_entries_beside_the_team_inbox_are_sealed_by_team_migrate(
     assert "1 request(s) sealed" in migrated.out
     assert sorted(p.name for p in team["inbox"].iterdir()) == ["inbox.sqlite"]
     assert request_id in as_member(haven, team, "olga", "list").out
+
+
+def test_init_refuses_a_folder_holding_files_of_its_own_untouched(
+    haven: Haven, team: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "documents"
+    folder.mkdir(mode=0o755)
+    (folder / "letter.txt").write_text("someone's own file")
+    created = haven(
+        "partner", "team", "init", "--inbox", folder, "--key", team["key"],
+        "--passphrase-file", team["key_passphrase"], "--member", "olga",
+        "--new-passphrase-file", team["olga"],
+    )  # fmt: skip
+    assert_one_line_error(created, str(folder), "not an inbox's")
+    assert sorted(p.name for p in folder.iterdir()) == ["letter.txt"]
+    assert folder.stat().st_mode & 0o777 == 0o755

@@ -12,7 +12,15 @@ from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.partner import db
 from haven.partner.entry import FOLLOW_UP, PENDING, SENT, Entry
 from haven.partner.inbox import Inbox, InboxError
-from haven.partner.team import TeamError, init_team, members, migrate_team, unlock
+from haven.partner.migrate import BEFORE_TEAM_INBOX
+from haven.partner.team import (
+    TeamError,
+    check_handle,
+    init_team,
+    members,
+    migrate_team,
+    unlock,
+)
 from tests.repo import REPO
 from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, TEST_SCRYPT, make_team
 
@@ -94,6 +102,21 @@ def test_an_old_inbox_is_sealed_and_its_plaintext_files_removed(tmp_path: Path) 
     assert inbox.has(declined.request_id)
     migrated = [e for e in inbox.events() if e.action == "migrated"]
     assert [dict(e.data) for e in migrated] == [{"count": 4}]
+    # What the old toolkit did is not claimed for the member who migrated it.
+    (migrating,) = migrated
+    assert migrating.member == MEMBER
+    earlier = {
+        (e.item, e.action, e.member)
+        for e in inbox.events()
+        if e.action in ("sent", "received_status", "declined")
+    }
+    assert earlier == {
+        (answered.request_id, "sent", BEFORE_TEAM_INBOX),
+        (answered.request_id, "received_status", BEFORE_TEAM_INBOX),
+        (declined.request_id, "declined", BEFORE_TEAM_INBOX),
+    }
+    with pytest.raises(TeamError, match="member"):
+        check_handle(BEFORE_TEAM_INBOX)
 
 
 def test_a_follow_up_is_migrated_with_its_kind(tmp_path: Path) -> None:
