@@ -154,6 +154,32 @@ def test_a_hook_that_hangs_is_stopped_after_its_timeout(tmp_path: Path) -> None:
     assert not alerts.busy()
 
 
+def test_a_change_while_the_hook_runs_is_alerted_when_it_ends(tmp_path: Path) -> None:
+    out = tmp_path / "alerts.txt"
+    gate = tmp_path / "gate"
+    # Each hook appends its line, then waits for the gate: the second change
+    # comes while the first hook still runs.
+    hook = (
+        sys.executable,
+        "-c",
+        "import os, sys, time\n"
+        f"open({str(out)!r}, 'a').write(sys.stdin.read())\n"
+        f"while not os.path.exists({str(gate)!r}): time.sleep(0.05)\n",
+    )
+    alerts = Alerts(hook)
+    assert alerts.update(1, 0)
+    wait_until(lambda: out.exists() and out.read_text() != "", what="the first alert")
+    assert not alerts.update(2, 0)  # held back: one hook at a time
+    gate.touch()
+    # No further update: the sweeper's reap alone sends what was held back.
+    wait_until(
+        lambda: (alerts.reap(), out.read_text())[1].count("\n") == 2, what="the held-back alert"
+    )
+    wait_until(lambda: not alerts.busy(), what="the second hook")
+    assert out.read_text() == f"{alert_line(1, 0)}\n{alert_line(2, 0)}\n"
+    alerts.stop()
+
+
 def test_the_hook_gets_no_secret_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
