@@ -56,6 +56,21 @@ def test_the_tab_title_counts_new_cases(app: Flask, team: Team) -> None:
     assert state["new"] == 1 and state["overdue"] == 0 and state["locked"] is False
 
 
+def test_what_another_process_writes_shows_at_the_next_look(app: Flask, team: Team) -> None:
+    first = team.take()
+    client = app.test_client()
+    unlock(client)
+    assert _listed(client.get("/").get_data(as_text=True)) == [first]
+    # As a CLI pull, status or decline in another process: the same
+    # database, never through this app.
+    second = team.take()
+    assert set(_listed(client.get("/").get_data(as_text=True))) == {first, second}
+    assert client.get("/state").get_json()["new"] == 2
+    team.inbox().record("status", first, status="closed")
+    assert client.get("/state").get_json()["new"] == 1
+    assert _listed(client.get("/?status=closed").get_data(as_text=True)) == [first]
+
+
 def test_the_export_needs_the_confirmation_and_is_recorded(app: Flask, team: Team) -> None:
     request_id = team.take("text for the records")
     client = app.test_client()
