@@ -295,7 +295,15 @@ def _options(cases: list[Case], lang: str, members: list[str]) -> dict[str, list
         "region": [(r, label("region", r, lang)) for r in sorted(set(REGIONS) | set(regions))],
         "language": [(v, label("language", v, lang)) for v in LANGUAGES],
         "status": [(s, status_name(s)) for s in STATUSES],
-        "assignee": [("-", gettext("nobody")), *((m, m) for m in members)],
+        "assignee": [
+            ("-", gettext("nobody")),
+            *((m, m) for m in members),
+            # A member who left with cases still theirs: those cases can be found and reassigned.
+            *(
+                (a, gettext("{member} (removed)", member=a))
+                for a in sorted({c.assignee for c in cases if c.assignee} - set(members))
+            ),
+        ],
         "due": [
             ("overdue", gettext("Overdue")),
             ("24h", gettext("Due within 24 hours")),

@@ -12,6 +12,7 @@ from flask import Flask
 
 from haven.partner.case import Case
 from haven.partner.inbox import Inbox
+from haven.partner.team import remove_member
 from haven.partner.web.alerts import Alerts, alert_line
 from haven.partner.web.security import SESSION_COOKIE
 from haven.partner.web.state import STATE_KEY, WebState
@@ -42,6 +43,19 @@ def test_a_filter_narrows_the_list_and_overdue_cases_come_first(app: Flask, team
     # Started on: no longer overdue (the router's deadline is about a first answer).
     assert _listed(client.get("/?status=new").get_data(as_text=True)) == [urgent, later]
     assert client.get("/?urgency=nonsense").status_code == 400
+
+
+def test_a_removed_members_cases_can_still_be_picked_by_assignee(app: Flask, team: Team) -> None:
+    theirs = team.take()
+    team.take()
+    client = app.test_client()
+    unlock(client)
+    post(client, f"/cases/{theirs}/assign", {"to": "bob"})
+    remove_member(team.root, team.unlocked, "bob")
+    page = client.get("/").get_data(as_text=True)
+    # Offered in the filter, marked as gone, so their cases can be found and reassigned.
+    assert re.search(r'<option value="bob"[^>]*>\s*bob \(removed\)', page), page
+    assert _listed(client.get("/?assignee=bob").get_data(as_text=True)) == [theirs]
 
 
 def test_the_tab_title_counts_new_cases(app: Flask, team: Team) -> None:
