@@ -25,6 +25,7 @@ from haven.partner.inbox import Inbox, InboxError
 from haven.partner.outbox import send_pending_received
 from haven.partner.pull import PullError, PullReport, pull
 from haven.partner.web.alerts import Alerts
+from haven.partner.web.problems import Problem, pull_problem, received_problem
 from haven.partner.web.settings import ServeSettings
 from haven.partner.web.vault import Locked, Vault
 from haven.partner.web.waiting import WaitingError, waiting
@@ -45,8 +46,8 @@ class PullStatus:
     handled: int = 0
     remaining: int = 0
     last_pulled: datetime | None = None
-    # One line (a broker or intake failure), never content.
-    error: str | None = None
+    # What failed, as a catalog text (problems.py): the English detail is logged only.
+    error: Problem | None = None
 
 
 def counts(vault: Vault, now: datetime) -> tuple[int, int]:
@@ -125,8 +126,10 @@ class Puller:
                 self.vault.changed()
             with self._lock:
                 self.status.last_pulled = self.wall()
-                self.status.error = received.warnings[0] if received.warnings else None
+                self.status.error = received_problem(received)
             log.info("pulled: %s", report.line())
+            for warning in received.warnings:
+                log.warning("after the pull: %s", warning)
             return report
         except _InboxLocked:
             # What was taken is in the inbox; the rest waits in the queue.
@@ -135,7 +138,7 @@ class Puller:
             return None
         except (PullError, InboxError) as exc:
             with self._lock:
-                self.status.error = str(exc)
+                self.status.error = pull_problem(exc)
             log.warning("the pull failed: %s", exc)
             return None
         finally:

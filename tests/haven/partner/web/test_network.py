@@ -103,7 +103,7 @@ def test_a_team_pulls_works_on_answers_and_declines_and_logs_no_content(
         holder = next(p for p in PARTNERS if _holds(apps[p], first))
         client = clients[holder]
         pulled = client.get("/state").get_json()
-        assert pulled["last_pulled"] and pulled["new"] >= 1
+        assert pulled["pull"]["last_pulled"] and pulled["new"] >= 1
 
         page = client.get(f"/cases/{first}").get_data(as_text=True)
         assert CANARY in page
