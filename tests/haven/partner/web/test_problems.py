@@ -7,6 +7,7 @@ import html
 from flask import Flask
 
 from haven.broker.settings import BrokerSettings
+from haven.partner.entry import REFUSED
 from haven.partner.outbox import REFUSALS, MailboxSettings
 from haven.partner.pull import PartnerSettings
 from haven.partner.web.problems import REFUSAL_TEXTS
@@ -75,3 +76,21 @@ def test_a_reply_that_cannot_go_is_told_in_the_members_language(
     assert answer.status_code == 400 and 'id="error"' in page
     assert any(text.startswith("Не отправлено") and text in page for text in _texts(app, "ru"))
     assert "no mailbox" not in page and "contact channel" not in page
+
+
+def test_the_received_status_in_a_history_is_in_the_members_language(
+    make_app: MakeApp, team: Team
+) -> None:
+    request_id = team.take()
+    inbox = team.inbox()
+    inbox.set_received(inbox.entry(request_id), REFUSED)
+    app = make_app(language="ru")
+    client = app.test_client()
+    unlock(client)
+    page = html.unescape(client.get(f"/cases/{request_id}").get_data(as_text=True))
+    line = _web(app).catalog.gettext(
+        "ru",
+        "Automatic “received” status: {state}",
+        state=_web(app).catalog.gettext("ru", "refused by the intake"),
+    )
+    assert line in page and f": {REFUSED}" not in page
