@@ -120,4 +120,13 @@ def test_the_pull_line_shows_progress_the_last_pull_and_errors_live(
         "() => (document.getElementById('last-pulled') || {}).textContent?.includes('2031')",
         timeout=5000,
     )
+
+    # The next one under way: the last pull's time stays in view beside its progress.
+    with puller._lock:
+        puller.status.running, puller.status.handled, puller.status.remaining = True, 1, 0
+    _next_round(
+        page,
+        catalog.gettext("en", "Pulling: {handled} taken, {remaining} left", handled=1, remaining=0),
+    )
+    assert "2031" in page.locator("#last-pulled").inner_text()
     page.context.close()

@@ -40,6 +40,9 @@ def pull_line(pull: Mapping[str, Any], lang: str) -> dict[str, str | None]:
             handled=pull["handled"],
             remaining=pull["remaining"],
         )
+        if last:
+            # The last pull's time stays in view while the next one runs.
+            text += " · " + gettext("Last pulled:")
     elif last:
         text = gettext("Last pulled:")
     else:
@@ -47,7 +50,7 @@ def pull_line(pull: Mapping[str, Any], lang: str) -> dict[str, str | None]:
     error = pull["error"]
     return {
         "text": text,
-        "last_pulled": i18n.when(last, lang) if last and not pull["running"] else None,
+        "last_pulled": i18n.when(last, lang) if last else None,
         "error": gettext(error.msgid, **error.values) if error is not None else None,
     }
 
