@@ -27,7 +27,11 @@
     }
   }
 
+  // One navigation away, whichever round sees the lock first: a second one would abort the first.
   function lockNow() {
+    if (locking) {
+      return;
+    }
     locking = true;
     hide(true);
     var form = document.getElementById("lock-form");
@@ -90,11 +94,18 @@
   }
 
   function refresh() {
+    if (locking) {
+      return;
+    }
     fetch("/state", { credentials: "same-origin", cache: "no-store" })
       .then(function (answer) { return answer.json(); })
       .then(function (state) {
         if (state.locked) {
-          window.location.assign("/unlock");
+          if (!locking) {
+            locking = true;
+            hide(true);
+            window.location.assign("/unlock");
+          }
           return;
         }
         document.title = (state.new ? "(" + state.new + ") " : "") + baseTitle;
