@@ -19,12 +19,13 @@ from haven.catalogs import N_
 from haven.partner import team
 from haven.partner.case import MAX_NOTE_CHARS, STATUSES, Case
 from haven.partner.inbox import FOLLOW_UP, Inbox, InboxError, valid_id
-from haven.partner.outbox import IntakeUnreachable, OutboxError, send
+from haven.partner.outbox import OutboxError, send
 from haven.partner.pull import PullError, decline_taken
 from haven.partner.web.case_view import case_page
 from haven.partner.web.export import case_text, export_name
 from haven.partner.web.pages import current, gettext, render, to_unlock
 from haven.partner.web.present import DECLINE_REASONS, REQUESTER_STATES
+from haven.partner.web.problems import decline_problem, reply_problem
 from haven.partner.web.state import web_state
 from haven.partner.web.vault import Locked, Session
 from haven.replies import MAX_REPLY_CHARS, MAX_STATUS_CHARS, SigningKey
@@ -147,11 +148,12 @@ def reply(session: Session, inbox: Inbox, case: Case) -> Response:
             state=requester_state,
             text=text,
         )
-    except IntakeUnreachable:
-        return _refuse(case, gettext("Not sent: the intake cannot be reached. Try again later."))
     except (OutboxError, InboxError) as exc:
-        # One line naming the request id and the reason, never the text or the mailbox.
-        return _refuse(case, gettext("Not sent: {reason}", reason=str(exc)))
+        # The English line (the request id and the reason, never the text or the
+        # mailbox) is for the log; the member reads it in their own language.
+        log.warning("request %s: reply not sent (%s)", case.entry.request_id, exc)
+        failed = reply_problem(exc)
+        return _refuse(case, gettext(failed.msgid, **failed.values))
     return _done(session, case.entry.request_id, N_("Sent to the requester."))
 
 
@@ -169,7 +171,9 @@ def decline(session: Session, inbox: Inbox, case: Case) -> Response:
     try:
         decline_taken(state.settings.broker, inbox, case.entry.request_id, reason)
     except (PullError, InboxError) as exc:
-        return _refuse(case, gettext("Not declined: {reason}", reason=str(exc)))
+        log.warning("request %s: not declined (%s)", case.entry.request_id, exc)
+        failed = decline_problem(exc)
+        return _refuse(case, gettext(failed.msgid, **failed.values))
     # The next partner has it now: its content leaves this process's memory too.
     state.vault.forget_opened()
     session.notice = N_("Declined: the request goes to the next partner.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, g, redirect, render_template
@@ -28,6 +29,32 @@ def to_unlock() -> Response:
     return redirect("/unlock", code=303)  # type: ignore[return-value]
 
 
+def pull_line(pull: Mapping[str, Any], lang: str) -> dict[str, str | None]:
+    """The header's pull status in pieces: a page shows them, /state sends them for an open page to rebuild."""
+    last = pull["last_pulled"]
+    if not pull["enabled"]:
+        text = gettext("Not pulling: no broker URL was given.")
+    elif pull["running"]:
+        text = gettext(
+            "Pulling: {handled} taken, {remaining} left",
+            handled=pull["handled"],
+            remaining=pull["remaining"],
+        )
+        if last:
+            # The last pull's time stays in view while the next one runs.
+            text += " · " + gettext("Last pulled:")
+    elif last:
+        text = gettext("Last pulled:")
+    else:
+        text = gettext("Not pulled yet")
+    error = pull["error"]
+    return {
+        "text": text,
+        "last_pulled": i18n.when(last, lang) if last else None,
+        "error": gettext(error.msgid, **error.values) if error is not None else None,
+    }
+
+
 def render(template: str, status: int = 200, **context: Any) -> Response:
     state = web_state()
     session = current()
@@ -51,7 +78,7 @@ def render(template: str, status: int = 200, **context: Any) -> Response:
         idle_lock=int(state.settings.idle_lock),
         new_count=new,
         notice=notice,
-        pull=state.puller.snapshot(),
+        pull=pull_line(state.puller.snapshot(), lang),
         when=functools.partial(i18n.when, lang=lang),
         **context,
     )

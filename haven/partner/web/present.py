@@ -8,6 +8,7 @@ from typing import Any
 
 from haven.catalogs import N_
 from haven.partner.case import Case, Event
+from haven.partner.entry import REFUSED, SENT
 from haven.partner.migrate import BEFORE_TEAM_INBOX
 from haven.partner.web import i18n
 from haven.partner.web.pages import gettext
@@ -77,8 +78,19 @@ def _sent(data: Mapping[str, Any]) -> str:
     return gettext("Reply sent to the requester")
 
 
+# The automatic "received" status's outcomes (haven.partner.outbox SENT / REFUSED).
+RECEIVED_OUTCOMES: Mapping[str, str] = {
+    SENT: N_("sent"),
+    REFUSED: N_("refused by the intake"),
+}
+
+
 def _received_status(data: Mapping[str, Any]) -> str:
-    return gettext("Automatic “received” status: {state}", state=str(data.get("state")))
+    state = str(data.get("state"))
+    return gettext(
+        "Automatic “received” status: {state}",
+        state=gettext(RECEIVED_OUTCOMES.get(state, state)),
+    )
 
 
 def _declined(data: Mapping[str, Any]) -> str:

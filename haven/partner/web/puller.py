@@ -2,7 +2,8 @@
 
 The same code as the CLI (haven.partner.pull.pull, then the automatic
 "received" statuses), with the org key only while a session is unlocked:
-a locked inbox does not pull, because nothing can open what arrives.
+a locked inbox does not pull, because nothing can open what arrives; it
+only asks the broker how many requests wait (waiting.py), for the alert hook.
 
 Two threads: the sweeper locks idle (and removed members') sessions every
 second and reaps the alert hook, and nothing else, so a long pull or a slow
@@ -24,8 +25,10 @@ from haven.partner.inbox import Inbox, InboxError
 from haven.partner.outbox import send_pending_received
 from haven.partner.pull import PullError, PullReport, pull
 from haven.partner.web.alerts import Alerts
+from haven.partner.web.problems import Problem, pull_problem, received_problem
 from haven.partner.web.settings import ServeSettings
 from haven.partner.web.vault import Locked, Vault
+from haven.partner.web.waiting import WaitingError, waiting
 from haven.replies import SigningKey
 
 log = logging.getLogger(__name__)
@@ -43,8 +46,8 @@ class PullStatus:
     handled: int = 0
     remaining: int = 0
     last_pulled: datetime | None = None
-    # One line (a broker or intake failure), never content.
-    error: str | None = None
+    # What failed, as a catalog text (problems.py): the English detail is logged only.
+    error: Problem | None = None
 
 
 def counts(vault: Vault, now: datetime) -> tuple[int, int]:
@@ -74,6 +77,7 @@ class Puller:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._next_pull = 0.0
+        self._next_count = 0.0
         # The key of the pull under way: checked against the vault's between messages.
         self._pulling_with: object = None
 
@@ -122,8 +126,10 @@ class Puller:
                 self.vault.changed()
             with self._lock:
                 self.status.last_pulled = self.wall()
-                self.status.error = received.warnings[0] if received.warnings else None
+                self.status.error = received_problem(received)
             log.info("pulled: %s", report.line())
+            for warning in received.warnings:
+                log.warning("after the pull: %s", warning)
             return report
         except _InboxLocked:
             # What was taken is in the inbox; the rest waits in the queue.
@@ -132,7 +138,7 @@ class Puller:
             return None
         except (PullError, InboxError) as exc:
             with self._lock:
-                self.status.error = str(exc)
+                self.status.error = pull_problem(exc)
             log.warning("the pull failed: %s", exc)
             return None
         finally:
@@ -182,11 +188,28 @@ class Puller:
         self.vault.sweep()
         self.alerts.reap()
 
+    def count_waiting(self) -> int | None:
+        """While locked: alert how many requests wait in the queue; None when not asked."""
+        broker = self.settings.broker
+        if broker is None or not self.alerts.command or self.vault.is_unlocked:
+            return None
+        try:
+            count = waiting(broker)
+        except WaitingError as exc:
+            log.warning("the queue could not be counted: %s", exc)
+            return None
+        self.alerts.waiting(count)
+        return count
+
     def _pull(self) -> None:
+        now = self.vault.clock()
         if not self.vault.is_unlocked:
             self._next_pull = 0.0
+            if now >= self._next_count:
+                self._next_count = now + self.settings.pull_every
+                self.count_waiting()
             return
-        now = self.vault.clock()
+        self._next_count = 0.0
         if now >= self._next_pull:
             self._next_pull = now + self.settings.pull_every
             self.pull_once()

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from haven.partner import team
+from haven.partner import db, team
 from haven.partner.case import Case
 from haven.partner.inbox import Inbox, InboxError
 from haven.partner.web.security import TOKEN_BYTES, well_formed
@@ -68,6 +68,8 @@ class Vault:
         self._unlocked: team.Unlocked | None = None
         self._sessions: dict[str, Session] = {}
         self._cases: list[Case] | None = None
+        # What the database looked like when _cases was opened (see _marker).
+        self._cases_marker: tuple[int, int] | None = None
         # One Inbox for reading: it keeps each envelope it opened (in memory),
         # so a change re-reads the rows without opening every request again.
         self._reader: Inbox | None = None
@@ -206,23 +208,39 @@ class Vault:
         return Inbox(self.root, unlocked)
 
     def cases(self) -> list[Case]:
-        """Every case, opened once and kept in memory until something changes or the lock."""
+        """Every case, opened once and kept in memory until the database changes or the lock."""
         with self._lock:
-            if self._cases is not None:
-                return self._cases
             if self._unlocked is None:
                 raise Locked
             if self._reader is None:
                 self._reader = Inbox(self.root, self._unlocked)
             reader, generation = self._reader, self._generation
+            cached, cached_marker = self._cases, self._cases_marker
+        # Read at every look: a CLI pull, decline, reply or migration in another
+        # process writes the same database, and must show here as soon as it is done.
+        marker = self._marker()
+        if cached is not None and cached_marker == marker:
+            return cached
         opened = reader.cases()
         with self._lock:
             if self._unlocked is None:
                 raise Locked
             if self._generation == generation:
-                self._cases = opened
+                # The marker read before opening: a write in between only costs a re-read.
+                self._cases, self._cases_marker = opened, marker
             # Otherwise a write or a lock came in between: used once, not kept.
             return opened
+
+    def _marker(self) -> tuple[int, int]:
+        """(last event seq, items): every write, from any process, records an event or an item."""
+        try:
+            with db.connect(self.root) as connection:
+                seq, items = connection.execute(
+                    "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT count(*) FROM items)"
+                ).fetchone()
+        except db.DatabaseError as exc:
+            raise InboxError(str(exc)) from None
+        return int(seq), int(items)
 
     def changed(self) -> None:
         """Something was written: the cases are opened again at the next look."""

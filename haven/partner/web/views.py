@@ -22,7 +22,7 @@ from haven.partner import team
 from haven.partner.case import STATUSES, Case
 from haven.partner.inbox import FOLLOW_UP, REQUEST, InboxError, same_thread
 from haven.partner.web import i18n, security
-from haven.partner.web.pages import current, gettext, render, to_unlock
+from haven.partner.web.pages import current, gettext, pull_line, render, to_unlock
 from haven.partner.web.present import status_name, time_left_text
 from haven.partner.web.puller import counts
 from haven.partner.web.readable import category_name, label
@@ -295,7 +295,15 @@ def _options(cases: list[Case], lang: str, members: list[str]) -> dict[str, list
         "region": [(r, label("region", r, lang)) for r in sorted(set(REGIONS) | set(regions))],
         "language": [(v, label("language", v, lang)) for v in LANGUAGES],
         "status": [(s, status_name(s)) for s in STATUSES],
-        "assignee": [("-", gettext("nobody")), *((m, m) for m in members)],
+        "assignee": [
+            ("-", gettext("nobody")),
+            *((m, m) for m in members),
+            # A member who left with cases still theirs: those cases can be found and reassigned.
+            *(
+                (a, gettext("{member} (removed)", member=a))
+                for a in sorted({c.assignee for c in cases if c.assignee} - set(members))
+            ),
+        ],
         "due": [
             ("overdue", gettext("Overdue")),
             ("24h", gettext("Due within 24 hours")),
@@ -315,16 +323,12 @@ def state() -> Response:
             new, overdue = counts(web.vault, web.wall())
         except Locked:
             return jsonify({"locked": True})
-        last = pull["last_pulled"]
         answer.update(
             # Another tab of this session may have been busy: a page asks before it locks itself.
             idle_left=web.vault.idle_left(session),
             new=new,
             overdue=overdue,
-            pulling=pull["running"],
-            handled=pull["handled"],
-            remaining=pull["remaining"],
-            last_pulled=i18n.when(last, g.lang) if last else None,
-            pull_error=pull["error"],
+            # The whole pull line, every round: the page shows what is true now.
+            pull=pull_line(pull, g.lang),
         )
     return jsonify(answer)

@@ -27,7 +27,11 @@
     }
   }
 
+  // One navigation away, whichever round sees the lock first: a second one would abort the first.
   function lockNow() {
+    if (locking) {
+      return;
+    }
     locking = true;
     hide(true);
     var form = document.getElementById("lock-form");
@@ -66,32 +70,46 @@
   window.addEventListener("pageshow", checkIdle);
   window.addEventListener("focus", checkIdle);
 
-  function text(state) {
-    if (state.pulling) {
-      return (status.getAttribute("data-pulling") || "…") + " " + state.handled + " / " + (state.handled + state.remaining);
+  // The whole line from /state's pieces, every round (the server's _pull.html makes the same):
+  // progress, the last-pulled time and a pull error all change while the page stays open.
+  function showPull(pull) {
+    if (!status || !pull) {
+      return;
     }
-    return null;
+    status.textContent = pull.text;
+    if (pull.last_pulled) {
+      var last = document.createElement("span");
+      last.id = "last-pulled";
+      last.textContent = pull.last_pulled;
+      status.appendChild(document.createTextNode(" "));
+      status.appendChild(last);
+    }
+    if (pull.error) {
+      var error = document.createElement("span");
+      error.className = "pull-error";
+      error.textContent = pull.error;
+      status.appendChild(document.createTextNode(" "));
+      status.appendChild(error);
+    }
   }
 
   function refresh() {
+    if (locking) {
+      return;
+    }
     fetch("/state", { credentials: "same-origin", cache: "no-store" })
       .then(function (answer) { return answer.json(); })
       .then(function (state) {
         if (state.locked) {
-          window.location.assign("/unlock");
+          if (!locking) {
+            locking = true;
+            hide(true);
+            window.location.assign("/unlock");
+          }
           return;
         }
         document.title = (state.new ? "(" + state.new + ") " : "") + baseTitle;
-        if (status && state.last_pulled && !state.pulling) {
-          var last = document.getElementById("last-pulled");
-          if (last) {
-            last.textContent = state.last_pulled;
-          }
-        }
-        var line = text(state);
-        if (status && line) {
-          status.textContent = line;
-        }
+        showPull(state.pull);
       })
       .catch(function () { /* the next round tries again */ });
   }

@@ -12,6 +12,7 @@ from flask import Flask
 
 from haven.partner.case import Case
 from haven.partner.inbox import Inbox
+from haven.partner.team import remove_member
 from haven.partner.web.alerts import Alerts, alert_line
 from haven.partner.web.security import SESSION_COOKIE
 from haven.partner.web.state import STATE_KEY, WebState
@@ -44,6 +45,19 @@ def test_a_filter_narrows_the_list_and_overdue_cases_come_first(app: Flask, team
     assert client.get("/?urgency=nonsense").status_code == 400
 
 
+def test_a_removed_members_cases_can_still_be_picked_by_assignee(app: Flask, team: Team) -> None:
+    theirs = team.take()
+    team.take()
+    client = app.test_client()
+    unlock(client)
+    post(client, f"/cases/{theirs}/assign", {"to": "bob"})
+    remove_member(team.root, team.unlocked, "bob")
+    page = client.get("/").get_data(as_text=True)
+    # Offered in the filter, marked as gone, so their cases can be found and reassigned.
+    assert re.search(r'<option value="bob"[^>]*>\s*bob \(removed\)', page), page
+    assert _listed(client.get("/?assignee=bob").get_data(as_text=True)) == [theirs]
+
+
 def test_the_tab_title_counts_new_cases(app: Flask, team: Team) -> None:
     first = team.take()
     team.take()
@@ -54,6 +68,21 @@ def test_the_tab_title_counts_new_cases(app: Flask, team: Team) -> None:
     assert "<title>(1) " in client.get("/").get_data(as_text=True)
     state = client.get("/state").get_json()
     assert state["new"] == 1 and state["overdue"] == 0 and state["locked"] is False
+
+
+def test_what_another_process_writes_shows_at_the_next_look(app: Flask, team: Team) -> None:
+    first = team.take()
+    client = app.test_client()
+    unlock(client)
+    assert _listed(client.get("/").get_data(as_text=True)) == [first]
+    # As a CLI pull, status or decline in another process: the same
+    # database, never through this app.
+    second = team.take()
+    assert set(_listed(client.get("/").get_data(as_text=True))) == {first, second}
+    assert client.get("/state").get_json()["new"] == 2
+    team.inbox().record("status", first, status="closed")
+    assert client.get("/state").get_json()["new"] == 1
+    assert _listed(client.get("/?status=closed").get_data(as_text=True)) == [first]
 
 
 def test_the_export_needs_the_confirmation_and_is_recorded(app: Flask, team: Team) -> None:
@@ -152,6 +181,32 @@ def test_a_hook_that_hangs_is_stopped_after_its_timeout(tmp_path: Path) -> None:
     assert alerts.update(2, 0)
     alerts.stop()
     assert not alerts.busy()
+
+
+def test_a_change_while_the_hook_runs_is_alerted_when_it_ends(tmp_path: Path) -> None:
+    out = tmp_path / "alerts.txt"
+    gate = tmp_path / "gate"
+    # Each hook appends its line, then waits for the gate: the second change
+    # comes while the first hook still runs.
+    hook = (
+        sys.executable,
+        "-c",
+        "import os, sys, time\n"
+        f"open({str(out)!r}, 'a').write(sys.stdin.read())\n"
+        f"while not os.path.exists({str(gate)!r}): time.sleep(0.05)\n",
+    )
+    alerts = Alerts(hook)
+    assert alerts.update(1, 0)
+    wait_until(lambda: out.exists() and out.read_text() != "", what="the first alert")
+    assert not alerts.update(2, 0)  # held back: one hook at a time
+    gate.touch()
+    # No further update: the sweeper's reap alone sends what was held back.
+    wait_until(
+        lambda: (alerts.reap(), out.read_text())[1].count("\n") == 2, what="the held-back alert"
+    )
+    wait_until(lambda: not alerts.busy(), what="the second hook")
+    assert out.read_text() == f"{alert_line(1, 0)}\n{alert_line(2, 0)}\n"
+    alerts.stop()
 
 
 def test_the_hook_gets_no_secret_from_the_environment(

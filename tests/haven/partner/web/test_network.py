@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pika
@@ -13,14 +13,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from haven.broker.provision import ManagementClient, partner_amqp_url, partner_username
 from haven.broker.settings import BrokerSettings
 from haven.broker.topology import partner_queue
 from haven.envelope import Labels, PrivateKey, digest, seal
 from haven.partner.outbox import MailboxSettings
 from haven.partner.pull import PartnerSettings, PullReport
 from haven.partner.web import ServeSettings, create_app
+from haven.partner.web.alerts import alert_line, waiting_line
 from haven.partner.web.puller import Puller
 from haven.partner.web.state import STATE_KEY, WebState
+from tests.haven.broker.test_provision import new_ids, password_of, run_provision
 from tests.haven.partner.conftest import (
     EXAMPLE,
     Network,
@@ -100,7 +103,7 @@ def test_a_team_pulls_works_on_answers_and_declines_and_logs_no_content(
         holder = next(p for p in PARTNERS if _holds(apps[p], first))
         client = clients[holder]
         pulled = client.get("/state").get_json()
-        assert pulled["last_pulled"] and pulled["new"] >= 1
+        assert pulled["pull"]["last_pulled"] and pulled["new"] >= 1
 
         page = client.get(f"/cases/{first}").get_data(as_text=True)
         assert CANARY in page
@@ -198,3 +201,83 @@ def test_a_pull_stops_between_messages_once_the_inbox_is_locked(
         assert left.method.message_count == 3
     finally:
         connection.close()
+
+
+@pytest.fixture
+def own_user(management_url: str, fresh_broker_url: str, tmp_path: Path) -> Iterator[str]:
+    """A provisioned partner id; its broker user (as `haven broker provision` makes it) is deleted after."""
+    admin = ManagementClient(management_url, "guest", "guest")
+    (partner,) = new_ids("pw")
+    try:
+        run_provision(admin, fresh_broker_url, [partner], tmp_path / "credentials")
+        yield partner
+    finally:
+        admin.delete_user(partner_username(partner))
+
+
+def test_a_locked_inbox_alerts_how_many_wait_with_the_partners_own_user(
+    own_user: str, fresh_broker_url: str, tmp_path: Path
+) -> None:
+    partner = own_user
+    own_url = partner_amqp_url(
+        fresh_broker_url, partner, password_of(tmp_path / "credentials", partner)
+    )
+    key = PrivateKey.generate()
+    root = tmp_path / "inbox"
+    make_team(root, key)
+    out = tmp_path / "alerts.txt"
+    settings = ServeSettings(
+        inbox=root,
+        partner_id=partner,
+        broker=PartnerSettings(BrokerSettings(url=own_url), partner),
+        alert_command=("sh", "-c", f"cat >> {out}"),
+    )
+    app = create_app(settings, background=False)
+    web = _web(app)
+    queue = partner_queue(partner)
+    admin_connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))
+    try:
+        channel = admin_connection.channel()
+        channel.queue_declare(queue, durable=True, passive=True)
+        bodies = []
+        for n in range(3):
+            document = json.loads(EXAMPLE)
+            document["fields"]["message"] = f"{CANARY} {n}"
+            body = seal(
+                json.dumps(document).encode(),
+                Labels("desertion", "ru-central", "ru", "normal"),
+                [key.public_key],
+            )
+            bodies.append(body)
+        for body in bodies[:2]:
+            channel.basic_publish(
+                "", queue, body, pika.BasicProperties(message_id=digest(body), delivery_mode=2)
+            )
+
+        def heard(lines: int) -> bool:
+            web.puller.alerts.reap()
+            return out.exists() and out.read_text().count("\n") == lines
+
+        # Locked: the background round takes nothing, only counts, with no key at all.
+        web.puller._pull()
+        wait_until(lambda: heard(1), what="the first locked alert")
+        assert web.puller.count_waiting() == 2  # unchanged: not alerted again
+        channel.basic_publish(
+            "",
+            queue,
+            bodies[2],
+            pika.BasicProperties(message_id=digest(bodies[2]), delivery_mode=2),
+        )
+        assert web.puller.count_waiting() == 3
+        wait_until(lambda: heard(2), what="the second locked alert")
+        assert out.read_text() == f"{waiting_line(2)}\n{waiting_line(3)}\n"
+        assert channel.queue_declare(queue, durable=True, passive=True).method.message_count == 3
+        # Unlocked, the pull takes them and the line is the counts again.
+        unlock(app.test_client())
+        assert web.puller.count_waiting() is None
+        web.puller.pull_once()
+        wait_until(lambda: heard(3), what="the unlocked alert")
+        assert out.read_text().splitlines()[-1] == alert_line(3, 0)
+        assert CANARY not in out.read_text()
+    finally:
+        admin_connection.close()
