@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox clean broker browser schemas lock audit
+.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
 
 # Supply chain (docs/operators.md, "Dependencies"): every Python package,
 # transitive ones included, comes from a lock in requirements/ and is checked
@@ -137,6 +137,9 @@ bench-receipt-browser: $(STAMP) browser
 bench-mailbox: $(STAMP)
 	scripts/ensure-postgresql
 	$(BIN)/python bench/mailbox_bench.py --mailboxes 100 --messages 10 --rounds 5
+
+bench-inbox: $(STAMP)
+	$(BIN)/python bench/inbox_bench.py --requests 200 --rounds 3
 
 clean:
 	rm -rf $(VENV) web/node_modules .mypy_cache .pytest_cache .ruff_cache
