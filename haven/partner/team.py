@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -269,17 +270,19 @@ def _unlock(root: Path, member: str, passphrase: str) -> Unlocked:
     return unlocked
 
 
+def _team_event(
+    connection: sqlite3.Connection, unlocked: Unlocked, action: str, **data: object
+) -> None:
+    """An event about the team itself (no case), sealed, in the caller's transaction."""
+    add_event(
+        connection, record_key(connection, unlocked.key), action, unlocked.member, None, data=data
+    )
+
+
 def _log(root: Path, unlocked: Unlocked, action: str, **data: object) -> None:
     try:
         with db.transaction(root) as connection:
-            add_event(
-                connection,
-                record_key(connection, unlocked.key),
-                action,
-                unlocked.member,
-                None,
-                data=data,
-            )
+            _team_event(connection, unlocked, action, **data)
     except db.DatabaseError as exc:
         raise TeamError(str(exc)) from None
 
@@ -307,14 +310,7 @@ def add_member(
                 "INSERT INTO members (handle, wrap, added_at) VALUES (?, ?, ?)",
                 (member, wrap, format_time(datetime.now(UTC))),
             )
-            add_event(
-                connection,
-                record_key(connection, unlocked.key),
-                "member_added",
-                unlocked.member,
-                None,
-                data={"handle": member},
-            )
+            _team_event(connection, unlocked, "member_added", handle=member)
     except db.DatabaseError as exc:
         raise TeamError(str(exc)) from None
 
@@ -339,13 +335,6 @@ def remove_member(root: Path, unlocked: Unlocked, member: str) -> None:
                     "member: the last member cannot be removed (nobody could unlock the inbox)"
                 )
             connection.execute("DELETE FROM members WHERE handle = ?", (member,))
-            add_event(
-                connection,
-                record_key(connection, unlocked.key),
-                "member_removed",
-                unlocked.member,
-                None,
-                data={"handle": member},
-            )
+            _team_event(connection, unlocked, "member_removed", handle=member)
     except db.DatabaseError as exc:
         raise TeamError(str(exc)) from None
