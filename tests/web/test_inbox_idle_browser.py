@@ -9,7 +9,6 @@ test's: both move only when the test says.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,12 +16,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
 from haven.envelope import PrivateKey
 from haven.partner.web import ServeSettings, create_app
 from tests.haven.partner.web.conftest import Clock, Team
-from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, make_team
+from tests.team_inbox import make_team
+from tests.web.inbox_server import served as served_app
+from tests.web.inbox_server import unlocked_tab
 
 IDLE = 60
 CANARY = "canary-idle-tab-4d2"
@@ -43,15 +43,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     request_id = team.take(CANARY)
     settings = ServeSettings(inbox=root, partner_id="alpha", idle_lock=IDLE)
     app = create_app(settings, clock=team.clock, background=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="inbox", daemon=True)
-    thread.start()
-    try:
-        yield Served(f"http://127.0.0.1:{server.server_port}", team.clock, request_id)
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+    with served_app(app) as base:
+        yield Served(base, team.clock, request_id)
 
 
 # The page may lock through two doors at once (its own deadline submits the
@@ -66,15 +59,7 @@ def _page_now(page: Page) -> float:
 
 
 def _unlocked_case(browser: Browser, served: Served) -> Page:
-    context = browser.new_context()
-    # Chromium's Date and timers, moved by the test alone.
-    context.clock.install()
-    page = context.new_page()
-    page.goto(f"{served.base}/unlock")
-    page.fill("#member", MEMBER)
-    page.fill("#passphrase", MEMBER_PASSPHRASE)
-    page.click("#unlock-button")
-    page.wait_for_url(f"{served.base}/")
+    page = unlocked_tab(browser, served.base)
     page.goto(f"{served.base}/cases/{served.request_id}")
     assert CANARY in page.content()
     # From here on no timer runs unless the test moves the clock (a machine asleep).

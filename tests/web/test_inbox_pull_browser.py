@@ -7,7 +7,6 @@ last-pulled time and the error included.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page
-from werkzeug.serving import make_server
 
 from haven.broker.settings import BrokerSettings
 from haven.envelope import PrivateKey
@@ -24,7 +22,9 @@ from haven.partner.pull import PartnerSettings
 from haven.partner.web import ServeSettings, create_app
 from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.web.conftest import Team
-from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, make_team
+from tests.team_inbox import make_team
+from tests.web.inbox_server import served as served_app
+from tests.web.inbox_server import unlocked_tab
 
 # A broker that refuses at once: a pull fails fast.
 NO_BROKER = PartnerSettings(BrokerSettings(url="amqp://u:p@127.0.0.1:1/%2F"), "alpha")
@@ -47,27 +47,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
     app: Flask = create_app(settings, clock=team.clock, background=False)
     web = app.extensions[STATE_KEY]
     assert isinstance(web, WebState)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="inbox", daemon=True)
-    thread.start()
-    try:
-        yield Served(f"http://127.0.0.1:{server.server_port}", web)
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+    with served_app(app) as base:
+        yield Served(base, web)
 
 
 def _inbox_page(browser: Browser, served: Served) -> Page:
-    context = browser.new_context()
-    context.clock.install()
-    page = context.new_page()
-    page.goto(f"{served.base}/unlock")
-    page.fill("#member", MEMBER)
-    page.fill("#passphrase", MEMBER_PASSPHRASE)
-    page.click("#unlock-button")
-    page.wait_for_url(f"{served.base}/")
-    return page
+    return unlocked_tab(browser, served.base)
 
 
 def _next_round(page: Page, expected: str) -> None:
