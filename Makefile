@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
+.PHONY: run test test-compose docker lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
 
 # Supply chain (docs/operators.md, "Dependencies"): every Python package,
 # transitive ones included, comes from a lock in requirements/ and is checked
@@ -100,15 +100,27 @@ imports: $(STAMP)
 # stop the broker under each other; a run that must wait says so and waits.
 # pytest's exit 5 (nothing collected, e.g. no disruptive test) is no failure.
 unit: $(STAMP) $(NODE_STAMP) broker browser
-	$(BIN)/pytest -W error -m "not disruptive" || [ $$? -eq 5 ]
+	$(BIN)/pytest -W error -m "not disruptive and not compose and not cluster" || [ $$? -eq 5 ]
 
 disruptive: $(STAMP) broker
 	$(BIN)/pytest -W error -m disruptive || [ $$? -eq 5 ]
 
-# Sequential even under make -j: the disruptive step comes last.
+# Sequential even under make -j: the disruptive step comes last, then the
+# compose stack under Docker.
 test: lint typecheck imports
 	$(MAKE) unit
 	$(MAKE) disruptive
+	$(MAKE) test-compose
+
+# The compose stack, up for real (tests/compose/test_stack.py): a Docker
+# engine with `docker compose` (scripts/ensure-docker), the pinned images or
+# their stand-ins built from Debian's archive (scripts/standin-images).
+docker:
+	scripts/ensure-docker
+	scripts/standin-images
+
+test-compose: $(STAMP) docker
+	$(BIN)/pytest -W error -m compose tests/compose
 
 # schemas/json/: the marshmallow schemas as JSON Schema (docs/json-schema.md).
 # Commit the result; tests/schemas/test_json_schema.py fails while it differs.

@@ -105,6 +105,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         os.close(gate)
 
 
+# Tests that build images and start containers under Docker: minutes each,
+# and they need root and a Docker engine. A plain `pytest` leaves them out;
+# `make test-compose` and `make test-cluster` select them with -m.
+OPT_IN_MARKERS = ("compose", "cluster")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    named = config.option.markexpr or ""
+    left_out = [m for m in OPT_IN_MARKERS if m not in named]
+    if not left_out:
+        return
+    kept, deselected = [], []
+    for item in items:
+        (deselected if any(item.get_closest_marker(m) for m in left_out) else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _held:
         os.close(_held.pop())

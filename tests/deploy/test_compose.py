@@ -208,6 +208,42 @@ def test_compose_secrets_script_makes_every_secret_file_the_stack_names(
     assert "--service-users" in compose["services"]["provision"]["command"]
 
 
+def test_compose_secrets_gives_each_file_to_the_container_user_that_reads_it(
+    tmp_path: Path,
+) -> None:
+    made = tmp_path / "secrets"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "compose-secrets"),
+            "--dir",
+            str(made),
+            "--cluster",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # RabbitMQ and PostgreSQL run as uid 999 in their images, Grafana as 472,
+    # Haven as 10001: a file owned by anyone else (mode 0400) cannot be read
+    # by its container, and the broker does not boot without its users file.
+    wanted = {
+        "rabbitmq-users.json": 999,
+        "erlang.cookie": 999,
+        "postgres.password": 999,
+        "grafana-admin.password": 472,
+        "intake.password": 10001,
+        "rabbitmq-admin.password": 10001,
+        "router.key": 10001,
+        "partners": 10001,
+    }
+    for name, uid in wanted.items():
+        if os.geteuid() == 0:
+            assert (made / name).stat().st_uid == uid, name
+        else:
+            assert f"chown {uid}:{uid} {made / name}" in result.stdout, name
+
+
 def test_the_router_key_is_made_and_given_to_routers_and_the_deliverer_only(
     tmp_path: Path, compose: dict[str, Any]
 ) -> None:
