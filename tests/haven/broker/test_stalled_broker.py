@@ -66,10 +66,10 @@ def proxy() -> Iterator[StallingProxy]:
 def test_publish_answers_within_its_timeout_when_confirms_never_come(
     broker_url: str, proxy: StallingProxy
 ) -> None:
-    declare_topology(BrokerSettings(url=broker_url))
+    declare_topology(BrokerSettings(urls=(broker_url,)))
     parts = urlsplit(broker_url)
     via_proxy = urlunsplit(parts._replace(netloc=f"guest:guest@127.0.0.1:{proxy.port}"))
-    publisher = ConfirmedPublisher(BrokerSettings(url=via_proxy, publish_timeout=1.0))
+    publisher = ConfirmedPublisher(BrokerSettings(urls=(via_proxy,), publish_timeout=1.0))
     try:
         publisher.publish(b"before the stall", message_id="before")
         proxy.stalled.set()
