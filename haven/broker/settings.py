@@ -10,8 +10,9 @@ import pika
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 # Between two URLs of a list: whitespace (a newline in a file), or a comma
-# that starts the next URL. A comma elsewhere stays: a password may hold one.
-_URL_SEPARATOR = re.compile(r"\s+|,\s*(?=amqps?://)")
+# before the next URL's scheme. A comma elsewhere stays: a password may hold
+# one. Any scheme splits, so a stray http:// is refused, not read as a vhost.
+_URL_SEPARATOR = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 class SettingsError(ValueError):
@@ -34,7 +35,8 @@ def env_number(
 
 def split_urls(raw: str) -> tuple[str, ...]:
     """The broker URLs of one setting: separated by commas and/or whitespace."""
-    return tuple(part for part in _URL_SEPARATOR.split(raw.strip()) if part)
+    # A comma at either end separates nothing (it would end the last vhost).
+    return tuple(part for part in _URL_SEPARATOR.split(raw.strip().strip(",").strip()) if part)
 
 
 def check_urls(urls: tuple[str, ...], name: str) -> None:
