@@ -9,8 +9,10 @@ pika connections are not thread-safe. One I/O thread per process owns one
 asynchronous connection: it keeps heartbeats, sees the broker's
 blocked/unblocked notices, tracks confirms by delivery tag, polls the
 intake queue's depth (and, on a second channel, the depths of the queues
-the intake is told to watch: the partners' and unassigned), and reconnects with backoff (declaring the topology
-again each time). Request threads only hand it work through
+the intake is told to watch: the partners' and unassigned), and reconnects
+(checking the topology again each time): at once to the next node of the
+cluster, with backoff only once every node has failed
+(haven.broker.reconnect.Failover). Request threads only hand it work through
 `add_callback_threadsafe` and wait on a future with a deadline, so no
 request thread ever does broker I/O or waits past `publish_timeout`.
 """

@@ -64,7 +64,8 @@ def _add_broker(parser: argparse.ArgumentParser) -> None:
         "--broker-url-file",
         type=Path,
         metavar="FILE",
-        help="file holding your broker URL (amqp://haven-partner-ID:PASSWORD@host/vhost); "
+        help="file holding your broker URL (amqp://haven-partner-ID:PASSWORD@host/vhost), "
+        "or one per line for each node of a cluster (tried in turn); "
         "default: the HAVEN_AMQP_URL variable",
     )
 
