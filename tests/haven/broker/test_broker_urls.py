@@ -61,7 +61,7 @@ def test_nodes_naming_another_user_password_or_vhost_are_refused(second: str, pa
     ],
 )
 def test_a_url_that_is_not_amqp_is_refused_by_its_position(raw: str, said: str) -> None:
-    with pytest.raises(SettingsError, match="^HAVEN_AMQP_URL") as refused:
+    with pytest.raises(SettingsError, match=r"^HAVEN_AMQP_URL") as refused:
         BrokerSettings.from_env({"HAVEN_AMQP_URL": raw})
     assert said in str(refused.value)
     assert "s3cret" not in str(refused.value)
