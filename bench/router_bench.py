@@ -249,7 +249,9 @@ def measure_router(
     prefetch: int,
     profile: cProfile.Profile | None = None,
 ) -> Timing:
-    settings = RouterSettings(broker=BrokerSettings(url=url), prefetch=prefetch, keys=BENCH_KEYS)
+    settings = RouterSettings(
+        broker=BrokerSettings(urls=(url,)), prefetch=prefetch, keys=BENCH_KEYS
+    )
     prefill(url, envelopes, settings)
     stop = threading.Event()
     metrics = RouterMetrics()
@@ -408,7 +410,7 @@ def measure_baseline(
     prefill(
         url,
         envelopes,
-        RouterSettings(broker=BrokerSettings(url=url), prefetch=prefetch, keys=BENCH_KEYS),
+        RouterSettings(broker=BrokerSettings(urls=(url,)), prefetch=prefetch, keys=BENCH_KEYS),
     )
     stop = threading.Event()
     timing = Timing()

@@ -4,7 +4,7 @@ webhook delivery (`haven deliver`), each run until SIGTERM by worker.service.
 Configuration comes from the environment only (12-factor, and nothing
 secret on the command line), passed in by the caller. Both read:
 
-    HAVEN_AMQP_URL           broker (see haven.broker.settings)
+    HAVEN_AMQP_URL           broker: one URL, or a node's each, comma-separated (haven.broker.settings)
     HAVEN_DIRECTORY_FILE     the signed partner directory (JSON document)
     HAVEN_NETWORK_VERIFY_KEY_FILE  the pinned network verify key file
     HAVEN_DIRECTORY_STATE    optional: where the last accepted version is kept (rollback guard)

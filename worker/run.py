@@ -10,7 +10,7 @@ from pika.exceptions import AMQPError
 
 from haven.broker.connection import connect, declare
 from haven.broker.consumer import ConfirmingConsumer
-from haven.broker.reconnect import Backoff
+from haven.broker.reconnect import Backoff, Failover
 from haven.broker.topology import INTAKE_QUEUE, RETURNED_QUEUE, routing_topology
 from worker.budget import DeclineBudget
 from worker.choice import Uniform, stable_uniform
@@ -24,9 +24,11 @@ from worker.settings import RouterSettings
 log = logging.getLogger(__name__)
 
 
-def declare_routing(settings: RouterSettings, partner_ids: frozenset[str]) -> None:
-    """Declare the whole routing topology for these partners; idempotent."""
-    connection = connect(settings.broker)
+def declare_routing(
+    settings: RouterSettings, partner_ids: frozenset[str], *, node: int | None = None
+) -> None:
+    """Declare the whole routing topology for these partners; idempotent. `node`: on that node only."""
+    connection = connect(settings.broker, node=node)
     try:
         declare(
             connection.channel(), routing_topology(settings.broker, settings.limits, partner_ids)
@@ -63,11 +65,12 @@ def run_router(
         consumed if consumed is not None else MemoryConsumedAssignments(settings.consumed_capacity)
     )
     budget = budget if budget is not None else DeclineBudget(settings.declines_per_minute)
-    backoff = Backoff(settings.backoff)
+    # One node at a time; after a failure or a lost connection, the next one.
+    failover = Failover(len(settings.broker.urls), Backoff(settings.backoff))
     directory = directory_loader()
 
     def consuming() -> None:
-        backoff.reset()
+        failover.connected()
         if on_consuming is not None:
             on_consuming()
 
@@ -77,10 +80,11 @@ def run_router(
             directory = reload_or_keep(directory_loader, directory)
         first = False
         partner_ids = frozenset(partner.id for partner in directory.partners)
+        node = failover.node
         try:
-            declare_routing(settings, partner_ids)
+            declare_routing(settings, partner_ids, node=node)
         except (AMQPError, OSError) as exc:
-            delay = backoff.next_delay()
+            delay = failover.next_delay()
             # The broker's reply text (e.g. PRECONDITION_FAILED for a queue
             # declared with other limits) names queues and arguments only.
             log.warning("cannot declare the topology (%r); retrying in %.1fs", exc, delay)
@@ -104,12 +108,12 @@ def run_router(
             stop_event,
             on_consuming=consuming,
         )
-        ending = consumer.run()
+        ending = consumer.run(node)
         if ending == "stopped":
             break
         if ending == "lost":
-            delay = backoff.next_delay()
-            log.warning("router connection lost; reconnecting in %.1fs", delay)
+            delay = failover.next_delay()
+            log.warning("router connection to node %d lost; reconnecting in %.1fs", node + 1, delay)
             stop_event.wait(delay)
     log.info("router stopped")
     return metrics

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import pika
-
 from haven.broker import BrokerSettings, SettingsError
 from haven.broker.consumer import ConsumerSettings
 from haven.broker.limits import RoutingLimits
@@ -84,15 +82,13 @@ class RouterSettings:
             )
 
     def trusted_users(self) -> frozenset[str]:
-        own = pika.URLParameters(self.broker.url).credentials
-        name = own.username if isinstance(own, pika.PlainCredentials) else None
+        name = self.broker.username
         return self.service_users | ({name} if name else set())
 
     def consumer_settings(self) -> ConsumerSettings:
         return ConsumerSettings(
-            url=self.broker.url,
+            broker=self.broker,
             prefetch=self.prefetch,
-            connect_timeout=self.broker.connect_timeout,
             blocked_timeout=max(self.broker.publish_timeout, 5.0),
             shutdown_timeout=self.shutdown_timeout,
         )

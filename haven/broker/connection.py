@@ -1,4 +1,16 @@
-"""Opening a bounded pika connection, and declaring the topology on it."""
+"""Opening a bounded pika connection to one of the broker's nodes, and declaring the topology on it.
+
+Failover: `BrokerSettings.urls` lists the nodes of one cluster. Every
+attempt at one node is bounded by `connect_timeout`. A one-off connection
+(`connect()` without a node: provision, ops, a partner's pull) tries the
+nodes in the configured order until one answers, as pika does with a
+sequence of parameters. A long-running connection (the intake's publisher,
+the router, the webhook deliverer) tries one node at a time and, after a
+failed attempt or a lost connection, starts with the next node
+(haven.broker.reconnect.Failover): a node that has just failed is the last
+one tried again, and every process starts at the first, so operators can
+put the node nearest each service first.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +23,19 @@ from haven.broker.topology import Topology, topology
 
 def connection_parameters(
     settings: BrokerSettings, *, blocked_timeout: bool = True
-) -> pika.URLParameters:
-    """Bounded connection parameters: one attempt, socket and stack timeouts, heartbeats."""
-    params = pika.URLParameters(settings.url)
+) -> list[pika.URLParameters]:
+    """Bounded connection parameters, one per node in the configured order.
+
+    Each: one attempt, socket and stack timeouts, heartbeats. pika's
+    BlockingConnection takes the whole list and tries each in turn.
+    """
+    return [_parameters(url, settings, blocked_timeout=blocked_timeout) for url in settings.urls]
+
+
+def _parameters(url: str, settings: BrokerSettings, *, blocked_timeout: bool) -> pika.URLParameters:
+    params = pika.URLParameters(url)
+    # One attempt per node: a dead node costs at most connect_timeout (x2
+    # for the handshake) before the next one is tried.
     params.connection_attempts = 1
     params.socket_timeout = settings.connect_timeout
     params.stack_timeout = settings.connect_timeout * 2
@@ -26,9 +48,13 @@ def connection_parameters(
     return params
 
 
-def connect(settings: BrokerSettings) -> BlockingConnection:
-    """One blocking connection; pika connections are not thread-safe, so one per thread."""
-    return BlockingConnection(connection_parameters(settings))
+def connect(settings: BrokerSettings, *, node: int | None = None) -> BlockingConnection:
+    """One blocking connection: to `node` (an index into settings.urls), or the first node that answers.
+
+    pika connections are not thread-safe, so one per thread.
+    """
+    params = connection_parameters(settings)
+    return BlockingConnection(params if node is None else params[node])
 
 
 def declare(channel: BlockingChannel, wanted: Topology, *, passive: bool = False) -> None:
@@ -47,15 +73,17 @@ def declare(channel: BlockingChannel, wanted: Topology, *, passive: bool = False
             channel.queue_bind(binding.queue, binding.exchange, routing_key=binding.routing_key)
 
 
-def declare_topology(settings: BrokerSettings, *, passive: bool = False) -> None:
+def declare_topology(
+    settings: BrokerSettings, *, passive: bool = False, node: int | None = None
+) -> None:
     """Declare the intake's part of the topology; passive: only check that it exists.
 
     The intake checks passively: its broker user may not configure anything
     (`haven provision` declares), so a compromised intake cannot delete or
     redeclare a queue. A passive check raises ChannelClosedByBroker (404) for
-    anything missing.
+    anything missing. `node`: on that node only (see connect()).
     """
-    connection = connect(settings)
+    connection = connect(settings, node=node)
     try:
         declare(connection.channel(), topology(settings), passive=passive)
     finally:

@@ -38,6 +38,9 @@ import pika
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic
 
+from haven.broker.connection import connection_parameters
+from haven.broker.settings import BrokerSettings
+
 log = logging.getLogger(__name__)
 
 Outcome = Literal["confirmed", "nacked", "returned"]
@@ -47,11 +50,11 @@ State = Literal["idle", "connecting", "opening", "consuming", "stopping", "closi
 
 @dataclass(frozen=True)
 class ConsumerSettings:
-    url: str
+    # The nodes and their timeouts (connect_timeout bounds each attempt).
+    broker: BrokerSettings
     # Deliveries in flight per queue consumed: bounds memory and how much a
     # crashed consumer hands back to the broker at once.
     prefetch: int = 50
-    connect_timeout: float = 3.0
     heartbeat: int = 30
     # A broker under a resource alarm blocks publishers; past this the
     # connection is torn down and rebuilt rather than wait without bound.
@@ -126,14 +129,11 @@ class ConfirmingConsumer:
 
     # -- running -----------------------------------------------------------
 
-    def run(self) -> Ending:
-        """Connect, consume until stopped or the connection is lost; return which."""
+    def run(self, node: int = 0) -> Ending:
+        """Connect to `node` (an index into the broker's URLs), consume until stopped or the connection is lost; return which."""
         if self.stop_event.is_set():
             return "stopped"
-        params = pika.URLParameters(self.settings.url)
-        params.connection_attempts = 1
-        params.socket_timeout = self.settings.connect_timeout
-        params.stack_timeout = self.settings.connect_timeout * 2
+        params = connection_parameters(self.settings.broker)[node]
         params.heartbeat = self.settings.heartbeat
         params.blocked_connection_timeout = self.settings.blocked_timeout
         params.client_properties = {"connection_name": "haven-router"}

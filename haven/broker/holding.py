@@ -99,8 +99,7 @@ def _publish(
 
 
 def _username(settings: BrokerSettings) -> str | None:
-    credentials = pika.URLParameters(settings.url).credentials
-    return credentials.username if isinstance(credentials, pika.PlainCredentials) else None
+    return settings.username
 
 
 def walk(

@@ -129,7 +129,7 @@ def provision(
     # The topology goes to the AMQP URL's vhost and the permissions to
     # `vhost`: were they different, partners would hold rights on a vhost
     # without their queues, or the queues would sit where no one may read.
-    url_vhost = pika.URLParameters(broker_settings.url).virtual_host
+    url_vhost = broker_settings.virtual_host
     if url_vhost != vhost:
         raise ProvisionError(f"vhost {vhost!r} differs from the broker URL's vhost {url_vhost!r}")
     if not client.vhost_exists(vhost):

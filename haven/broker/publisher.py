@@ -9,8 +9,10 @@ pika connections are not thread-safe. One I/O thread per process owns one
 asynchronous connection: it keeps heartbeats, sees the broker's
 blocked/unblocked notices, tracks confirms by delivery tag, polls the
 intake queue's depth (and, on a second channel, the depths of the queues
-the intake is told to watch: the partners' and unassigned), and reconnects with backoff (declaring the topology
-again each time). Request threads only hand it work through
+the intake is told to watch: the partners' and unassigned), and reconnects
+(checking the topology again each time): at once to the next node of the
+cluster, with backoff only once every node has failed
+(haven.broker.reconnect.Failover). Request threads only hand it work through
 `add_callback_threadsafe` and wait on a future with a deadline, so no
 request thread ever does broker I/O or waits past `publish_timeout`.
 """
@@ -37,7 +39,7 @@ from pika.exceptions import ChannelClosedByBroker
 from pika.spec import Basic
 
 from haven.broker.connection import connection_parameters, declare_topology
-from haven.broker.reconnect import Backoff, BackoffPolicy
+from haven.broker.reconnect import Backoff, BackoffPolicy, Failover
 from haven.broker.settings import BrokerSettings
 from haven.broker.topology import INTAKE_EXCHANGE, INTAKE_QUEUE, INTAKE_ROUTING_KEY
 
@@ -106,6 +108,7 @@ class ConfirmedPublisher:
         self._pending: dict[int, _Pending] = {}
         self._returned: set[str] = set()
         self._was_up = False
+        self._failover = Failover(len(settings.urls), Backoff(self._backoff))
 
     # --- what request threads call -------------------------------------
 
@@ -217,24 +220,28 @@ class ConfirmedPublisher:
     # --- the I/O thread ---------------------------------------------------
 
     def _run(self) -> None:
-        backoff = Backoff(self._backoff)
+        # One node at a time; after a failure or a loss, the next one
+        # (haven.broker.reconnect.Failover): requests are answered 503 only
+        # while no node at all takes them.
+        failover = self._failover = Failover(len(self.settings.urls), Backoff(self._backoff))
         while not self._stopping.is_set():
+            node = failover.node
             try:
                 # Checked, never declared, every time: the intake's broker
                 # user may not configure (a compromised intake must not
                 # delete or redeclare a queue); `haven provision` declares.
                 # Until the topology is there the intake is not ready (503).
-                declare_topology(self.settings, passive=True)
+                declare_topology(self.settings, passive=True, node=node)
                 connection = SelectConnection(
                     # The I/O thread watches blocked/unblocked itself and
                     # answers "blocked" at once; it keeps the connection.
-                    connection_parameters(self.settings, blocked_timeout=False),
+                    connection_parameters(self.settings, blocked_timeout=False)[node],
                     on_open_callback=self._on_connection_open,
                     on_open_error_callback=self._on_connection_open_error,
                     on_close_callback=self._on_connection_closed,
                 )
             except Exception as exc:  # noqa: BLE001 - any failure here means: not now, retry later
-                log.warning("broker not reachable: %s", type(exc).__name__)
+                log.warning("broker node %d not reachable: %s", node + 1, type(exc).__name__)
             else:
                 self._connection = connection
                 if self._stopping.is_set():
@@ -248,12 +255,10 @@ class ConfirmedPublisher:
                 # Each connection brings its own loop (and its wake-up
                 # socket pair): close it, or every reconnect leaks two sockets.
                 connection.ioloop.close()
-                if self._was_up:
-                    backoff.reset()
                 self._was_up = False
                 self._up.clear()
                 self._fail_pending()
-            self._stopping.wait(backoff.next_delay())
+            self._stopping.wait(failover.next_delay())
 
     def _on_connection_open(self, connection: SelectConnection) -> None:
         if self._stopping.is_set():
@@ -378,6 +383,8 @@ class ConfirmedPublisher:
         self._depth, self._depth_at = int(frame.method.message_count), time.monotonic()
         # The first answer proves the connection, the channel in confirm
         # mode and the intake queue: now requests may be published.
+        if not self._was_up:
+            self._failover.connected()
         self._was_up = True
         self._up.set()
 

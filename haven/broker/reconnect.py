@@ -42,3 +42,45 @@ class Backoff:
 
     def reset(self) -> None:
         self._attempt = 0
+
+
+class Failover:
+    """Which broker node a long-running connection tries next, and how long to wait first.
+
+    Nodes are tried in the configured order, starting at the first. After a
+    failed attempt or a lost connection the next node is tried: a dead node
+    is not knocked at again until every other one has had its turn. Within
+    a round no wait: each attempt is already bounded by connect_timeout, and
+    a live node should not wait behind a dead one. Only once every node has
+    failed in a row does the backoff apply. After a lost connection the
+    backoff's first (short) wait still comes before the next node: a
+    connection that a broker closes as soon as it opens must not become a
+    tight loop across the nodes. With one node this is exactly the backoff.
+    """
+
+    def __init__(self, nodes: int, backoff: Backoff) -> None:
+        if nodes < 1:
+            raise ValueError("failover: need at least one node")
+        self.nodes = nodes
+        self.backoff = backoff
+        self.node = 0
+        self._failed = 0
+        self._up = False
+
+    def connected(self) -> None:
+        """The connection on `node` works: the next failure starts a fresh episode."""
+        self.backoff.reset()
+        self._failed = 0
+        self._up = True
+
+    def next_delay(self) -> float:
+        """The attempt on `node` ended (failed, or the connection was lost): move on; the wait before trying."""
+        self.node = (self.node + 1) % self.nodes
+        if self._up:
+            self._up = False
+            return self.backoff.next_delay()
+        self._failed += 1
+        if self._failed < self.nodes:
+            return 0.0
+        self._failed = 0
+        return self.backoff.next_delay()

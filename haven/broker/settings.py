@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pika
+
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# Between two URLs of a list: whitespace (a newline in a file), or a comma
+# before the next URL's scheme. A comma elsewhere stays: a password may hold
+# one. Any scheme splits, so a stray http:// is refused, not read as a vhost.
+_URL_SEPARATOR = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 class SettingsError(ValueError):
@@ -26,11 +33,52 @@ def env_number(
         raise SettingsError(f"{name} must be {what}") from None
 
 
+def split_urls(raw: str) -> tuple[str, ...]:
+    """The broker URLs of one setting: separated by commas and/or whitespace."""
+    # A comma at either end separates nothing (it would end the last vhost).
+    return tuple(part for part in _URL_SEPARATOR.split(raw.strip().strip(",").strip()) if part)
+
+
+def check_urls(urls: tuple[str, ...], name: str) -> None:
+    """SettingsError naming `name` unless `urls` are the amqp(s) URLs of nodes of one cluster.
+
+    Every URL must name the same user, password and vhost: a list mixing
+    users would let one misconfigured entry send a service's traffic as
+    another user. The message names positions, never a URL (it holds the
+    password).
+    """
+    if not urls:
+        raise SettingsError(f"{name} holds no broker URL")
+    first: tuple[str, str, str] | None = None
+    for position, url in enumerate(urls, start=1):
+        if not url.startswith(("amqp://", "amqps://")):
+            raise SettingsError(f"{name}: URL {position} must be an amqp:// or amqps:// URL")
+        try:
+            params = pika.URLParameters(url)
+        except Exception:  # noqa: BLE001 - pika raises many kinds for one bad URL
+            raise SettingsError(f"{name}: URL {position} is not a valid AMQP URL") from None
+        credentials = params.credentials
+        user = credentials.username if isinstance(credentials, pika.PlainCredentials) else ""
+        password = credentials.password if isinstance(credentials, pika.PlainCredentials) else ""
+        named = (str(user), str(password), str(params.virtual_host))
+        if first is None:
+            first = named
+            continue
+        for index, part in enumerate(("user", "password", "vhost")):
+            if named[index] != first[index]:
+                raise SettingsError(
+                    f"{name}: URL {position} names another {part} than URL 1; "
+                    "every URL must be a node of one cluster with the same user, password and vhost"
+                )
+
+
 @dataclass(frozen=True)
 class BrokerSettings:
     """How Haven talks to RabbitMQ. Every limit is explicit (DESIGN.md: same behaviour on 3.10 and 4.x)."""
 
-    url: str = DEFAULT_URL
+    # The nodes of one cluster, tried in this order (haven.broker.connection):
+    # one user, password and vhost for all (check_urls).
+    urls: tuple[str, ...] = (DEFAULT_URL,)
     # Upper bound on one confirmed publish; past it the caller answers 503.
     publish_timeout: float = 5.0
     connect_timeout: float = 3.0
@@ -44,8 +92,7 @@ class BrokerSettings:
     quarantine_max_length: int = 100_000
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("amqp://", "amqps://")):
-            raise SettingsError("HAVEN_AMQP_URL must be an amqp:// or amqps:// URL")
+        check_urls(self.urls, "HAVEN_AMQP_URL")
         if not 0 < self.publish_timeout <= 60 or not 0 < self.connect_timeout <= 60:
             raise SettingsError(
                 "HAVEN_PUBLISH_TIMEOUT and HAVEN_CONNECT_TIMEOUT must be between 0 and 60 seconds"
@@ -60,13 +107,29 @@ class BrokerSettings:
         ):
             raise SettingsError("queue lengths must be between 1 and 10000000")
 
+    @property
+    def credentials(self) -> pika.PlainCredentials | None:
+        """The one user and password of every URL; None when the URLs name none."""
+        credentials = pika.URLParameters(self.urls[0]).credentials
+        return credentials if isinstance(credentials, pika.PlainCredentials) else None
+
+    @property
+    def username(self) -> str | None:
+        credentials = self.credentials
+        return str(credentials.username) if credentials is not None else None
+
+    @property
+    def virtual_host(self) -> str:
+        """The one vhost of every URL."""
+        return str(pika.URLParameters(self.urls[0]).virtual_host)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BrokerSettings:
         def number(name: str, default: float, kind: type[int] | type[float]) -> float:
             return env_number(environ, name, default, kind)
 
         return cls(
-            url=environ.get("HAVEN_AMQP_URL") or DEFAULT_URL,
+            urls=split_urls(environ.get("HAVEN_AMQP_URL") or DEFAULT_URL),
             publish_timeout=float(number("HAVEN_PUBLISH_TIMEOUT", cls.publish_timeout, float)),
             connect_timeout=float(number("HAVEN_CONNECT_TIMEOUT", cls.connect_timeout, float)),
             retry_after=int(number("HAVEN_RETRY_AFTER", cls.retry_after, int)),

@@ -280,7 +280,8 @@ def _serve(
     checkout = _checkout()
     try:
         configured = BrokerSettings.from_env(environ)
-        broker = find_broker(configured.url, checkout)
+        # The demo runs one local broker: the first URL names it.
+        broker = find_broker(configured.urls[0], checkout)
         # The broker found (perhaps one started here) is the one every
         # step and service below uses: in-process commands get it through
         # their settings, never through a rewritten os.environ.

@@ -106,7 +106,7 @@ def _management(
     environ: Mapping[str, str], broker: BrokerSettings, explicit: str | None
 ) -> tuple[ManagementClient, str]:
     try:
-        access = ManagementAccess.from_env(environ, broker.url, url=explicit)
+        access = ManagementAccess.from_env(environ, broker.urls[0], url=explicit)
         return access.client(), access.vhost
     except SettingsError as exc:
         raise CliError(str(exc)) from None

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from haven.broker.declines import REROUTE_REASONS
-from haven.broker.settings import BrokerSettings, SettingsError
+from haven.broker.settings import BrokerSettings, SettingsError, check_urls, split_urls
 from haven.cli import partner_log_cmd, team_cmd
 from haven.cli.common import CliError, Commands, read_bytes, read_input
 from haven.cli.receipt import REPLY_MEMBERS
@@ -64,7 +64,8 @@ def _add_broker(parser: argparse.ArgumentParser) -> None:
         "--broker-url-file",
         type=Path,
         metavar="FILE",
-        help="file holding your broker URL (amqp://haven-partner-ID:PASSWORD@host/vhost); "
+        help="file holding your broker URL (amqp://haven-partner-ID:PASSWORD@host/vhost), "
+        "or one per line for each node of a cluster (tried in turn); "
         "default: the HAVEN_AMQP_URL variable",
     )
 
@@ -153,17 +154,22 @@ def register(commands: Commands) -> None:
 
 
 def _settings(args: argparse.Namespace) -> PartnerSettings:
+    # One URL or several (the nodes of one cluster, tried in turn),
+    # separated by commas or whitespace: one per line in the file.
     if args.broker_url_file is not None:
-        url = read_bytes(args.broker_url_file, "broker URL file", limit=4096).decode(
+        raw = read_bytes(args.broker_url_file, "broker URL file", limit=4096).decode(
             "utf-8", "replace"
         )
-        url = url.strip()
+        source = "the broker URL file"
     else:
-        url = args.environ.get("HAVEN_AMQP_URL", "")
-    if not url:
+        raw = args.environ.get("HAVEN_AMQP_URL", "")
+        source = "HAVEN_AMQP_URL"
+    urls = split_urls(raw)
+    if not urls:
         raise CliError("no broker URL: give --broker-url-file or set HAVEN_AMQP_URL")
     try:
-        return PartnerSettings(BrokerSettings(url=url), args.partner)
+        check_urls(urls, source)
+        return PartnerSettings(BrokerSettings(urls=urls), args.partner)
     except SettingsError as exc:
         # The message names the variable, never the URL (it holds a password).
         raise CliError(str(exc)) from None

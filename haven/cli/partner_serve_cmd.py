@@ -90,7 +90,8 @@ def register(actions: Commands) -> None:
         "--broker-url-file",
         type=Path,
         metavar="FILE",
-        help="file holding your broker URL; default: the HAVEN_AMQP_URL variable",
+        help="file holding your broker URL, or one per line for each node of a cluster; "
+        "default: the HAVEN_AMQP_URL variable",
     )
     serve.add_argument(
         "--intake-url",

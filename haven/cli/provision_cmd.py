@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pika
-
 from haven.broker.limits import RoutingLimits
 from haven.broker.management import ManagementAccess, ManagementError
 from haven.broker.provision import ProvisionError, password_file, provision, provision_services
@@ -75,11 +73,11 @@ def run_provision(args: argparse.Namespace) -> int:
     try:
         settings = BrokerSettings.from_env(args.environ)
         limits = RoutingLimits.from_env(args.environ)
-        access = ManagementAccess.from_env(args.environ, settings.url, url=args.management_url)
+        access = ManagementAccess.from_env(args.environ, settings.urls[0], url=args.management_url)
         client = access.client()
     except SettingsError as exc:
         raise CliError(str(exc)) from None
-    url_vhost = pika.URLParameters(settings.url).virtual_host
+    url_vhost = settings.virtual_host
     vhost = url_vhost if args.vhost is None else args.vhost
     # A webhook partner never reads a queue: it gets no broker user at all
     # (its webhook is served by Haven's own delivery).

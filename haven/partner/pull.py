@@ -81,10 +81,10 @@ class PartnerSettings:
 
     @property
     def username(self) -> str:
-        credentials = pika.URLParameters(self.broker.url).credentials
-        if not isinstance(credentials, pika.PlainCredentials):
+        username = self.broker.username
+        if username is None:
             raise PullError("the broker URL names no user")
-        return str(credentials.username)
+        return username
 
 
 def _now() -> str:

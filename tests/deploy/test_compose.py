@@ -26,7 +26,7 @@ from gunicorn.config import KNOWN_SETTINGS
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from haven.broker import SettingsError
+from haven.broker import BrokerSettings, SettingsError
 from haven.broker.definitions import definitions_json
 from haven.cli.main import build_parser
 from intake.metrics import IntakeMetrics
@@ -503,6 +503,53 @@ def test_entrypoint_builds_the_broker_url_from_a_password_file(tmp_path: Path) -
     assert os.access(entrypoint, os.X_OK)
 
 
+def _entrypoint(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "sh",
+            str(ROOT / "deploy" / "docker-entrypoint.sh"),
+            "sh",
+            "-c",
+            'printf %s "$HAVEN_AMQP_URL"',
+        ],
+        env={"PATH": os.environ["PATH"], **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_entrypoint_builds_one_url_per_node_of_a_cluster(tmp_path: Path) -> None:
+    password = tmp_path / "password"
+    password.write_text("s3cret-Pass_word~1\n")
+    environment = {
+        "HAVEN_AMQP_USER": "haven-intake",
+        "HAVEN_AMQP_PASSWORD_FILE": str(password),
+        "HAVEN_AMQP_HOST": "rabbitmq,rabbitmq-2:5673, 10.0.0.3",
+        "HAVEN_AMQP_PORT": "5671",
+        "HAVEN_AMQP_VHOST": "network",
+    }
+    built = _entrypoint(environment)
+    assert built.returncode == 0, built.stderr
+    node = "amqp://haven-intake:s3cret-Pass_word~1@{}/network"
+    assert built.stdout == ",".join(
+        node.format(host) for host in ("rabbitmq:5671", "rabbitmq-2:5673", "10.0.0.3:5671")
+    )
+    # What the entrypoint builds is what Haven reads: the nodes, in order.
+    settings = BrokerSettings.from_env({"HAVEN_AMQP_URL": built.stdout})
+    assert [urlsplit(url).hostname for url in settings.urls] == [
+        "rabbitmq",
+        "rabbitmq-2",
+        "10.0.0.3",
+    ]
+    for hosts in ("rabbitmq,,rabbitmq-2", "rabbit@evil", "rabbitmq/x", "rabbitmq:56x", ",", "*"):
+        refused = _entrypoint({**environment, "HAVEN_AMQP_HOST": hosts})
+        assert refused.returncode == 2, hosts
+        assert refused.stdout == ""
+        assert refused.stderr.startswith("haven-entrypoint: "), hosts
+        assert "s3cret" not in refused.stderr
+
+
 def test_metrics_bind_defaults_to_loopback_and_takes_ip_literals_only() -> None:
     assert metrics_bind({}) == "127.0.0.1"
     everywhere = "0.0.0.0"  # noqa: S104 - the value under test, not a bind
@@ -878,3 +925,6 @@ def test_cluster_override_declares_three_nodes_sharing_one_cookie(
     # Haven's services wait for all three nodes.
     for name in HAVEN_SERVICES:
         assert set(cluster["services"][name]["depends_on"]) == {"rabbitmq-2", "rabbitmq-3"}
+        # ... and are given every node by name, to fail over between them.
+        environment = cluster["services"][name]["environment"]
+        assert environment["HAVEN_AMQP_HOST"] == ",".join(nodes), name

@@ -234,7 +234,7 @@ def test_two_thousand_requests_survive_every_fault(
             _submit_until_accepted(network.intake_url, envelope, stream, stop)
 
     def puller(partner: str) -> None:
-        settings = PartnerSettings(BrokerSettings(url=network.broker_url), partner)
+        settings = PartnerSettings(BrokerSettings(urls=(network.broker_url,)), partner)
         inbox = network.open_inbox(partner)
         while not stop.is_set():
             # The broker away: unacked requests go back to the queue, pull again.

@@ -162,7 +162,7 @@ def files(
 @pytest.fixture(scope="session")
 def intake_broker_url(broker_url: str) -> str:
     """This run's vhost, with Haven's topology declared once."""
-    declare_topology(BrokerSettings(url=broker_url))
+    declare_topology(BrokerSettings(urls=(broker_url,)))
     return broker_url
 
 

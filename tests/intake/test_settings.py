@@ -74,7 +74,7 @@ def test_from_env_reads_every_variable_the_intake_documents(
     }
     assert {name: getattr(settings, name) for name in expected} == expected
     assert settings.broker == BrokerSettings(
-        url=INTAKE_URL,
+        urls=(INTAKE_URL,),
         publish_timeout=7.5,
         connect_timeout=4.5,
         retry_after=11,

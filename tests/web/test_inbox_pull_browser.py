@@ -27,7 +27,7 @@ from tests.web.inbox_server import served as served_app
 from tests.web.inbox_server import unlocked_tab
 
 # A broker that refuses at once: a pull fails fast.
-NO_BROKER = PartnerSettings(BrokerSettings(url="amqp://u:p@127.0.0.1:1/%2F"), "alpha")
+NO_BROKER = PartnerSettings(BrokerSettings(urls=("amqp://u:p@127.0.0.1:1/%2F",)), "alpha")
 ROUND_MS = 5000
 
 

@@ -86,7 +86,7 @@ def sealed(
 
 def router_settings(url: str, **overrides: Any) -> RouterSettings:
     values: dict[str, Any] = {
-        "broker": BrokerSettings(url=url, publish_timeout=3.0),
+        "broker": BrokerSettings(urls=(url,), publish_timeout=3.0),
         "limits": RoutingLimits(retry_delays=(1, 1)),
         "prefetch": 20,
         "shutdown_timeout": 5.0,
@@ -170,7 +170,7 @@ def channel(fresh_broker_url: str) -> Iterator[BlockingChannel]:
 @pytest.fixture
 def publish(fresh_broker_url: str) -> Iterator[Callable[[bytes], str]]:
     """Publish like the intake does (confirmed, id = digest); return the id."""
-    publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url, publish_timeout=3.0))
+    publisher = ConfirmedPublisher(BrokerSettings(urls=(fresh_broker_url,), publish_timeout=3.0))
 
     def send(envelope: bytes) -> str:
         message_id = digest(envelope)

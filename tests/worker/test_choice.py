@@ -236,7 +236,7 @@ def test_settings_from_env_read_every_variable_the_router_documents(tmp_path: Pa
     )
     expected = RouterSettings(
         broker=BrokerSettings(
-            url="amqp://u:p@broker:5672/haven",
+            urls=("amqp://u:p@broker:5672/haven",),
             publish_timeout=7.5,
             connect_timeout=4.5,
             retry_after=11,

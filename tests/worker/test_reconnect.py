@@ -1,4 +1,4 @@
-"""The broker drops the router's connection mid-stream: it reconnects with backoff and loses nothing."""
+"""The broker drops the router's connection mid-stream, or its node dies: it reconnects (to the next node) and loses nothing."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
+from haven.broker import BrokerSettings
 from haven.broker.topology import partner_queue
 from schemas.directory import Directory
 from tests.conftest import rabbitmqctl
+from tests.forwarder import forwarders
 from tests.worker.conftest import (
     depth,
     router_settings,
@@ -62,5 +64,36 @@ def test_router_reconnects_and_every_request_ends_with_one_partner(
         for partner in PARTNERS:
             for properties, _ in take_all(channel, partner_queue(partner)):
                 holders[properties.message_id].add(partner)
+    assert set(holders) == ids
+    assert all(len(partners) == 1 for partners in holders.values())
+
+
+def test_a_router_whose_node_dies_resumes_on_the_next_node_and_routes_the_rest(
+    fresh_broker_url: str,
+    directory: Directory,
+    channel: BlockingChannel,
+    publish: Callable[[bytes], str],
+) -> None:
+    declare_routing(router_settings(fresh_broker_url), frozenset(PARTNERS))
+    ids = {publish(sealed(directory, content=str(i).encode())) for i in range(300)}
+    in_partners = lambda: sum(depth(channel, partner_queue(p)) for p in PARTNERS)  # noqa: E731
+    with forwarders(2) as [first, second]:
+        nodes = (first.url(fresh_broker_url), second.url(fresh_broker_url))
+        settings = router_settings(
+            fresh_broker_url,
+            prefetch=20,
+            broker=BrokerSettings(urls=nodes, publish_timeout=3.0, connect_timeout=1.0),
+        )
+        with running_router(settings, directory):
+            wait_until(lambda: in_partners() > 0, what="routing under way")
+            assert in_partners() < len(ids), "routed everything before the node died"
+            assert second.accepted == 0
+            first.kill()
+            wait_until(lambda: in_partners() >= len(ids), timeout=30, what="the rest routed")
+            assert second.accepted >= 1
+    holders: dict[str, set[str]] = defaultdict(set)
+    for partner in PARTNERS:
+        for properties, _ in take_all(channel, partner_queue(partner)):
+            holders[properties.message_id].add(partner)
     assert set(holders) == ids
     assert all(len(partners) == 1 for partners in holders.values())

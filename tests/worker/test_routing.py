@@ -384,7 +384,7 @@ def test_a_decline_quarantine_refuses_is_rejected_and_its_assignment_left_unsett
     already done and the request would be lost.
     """
     url = fresh_broker_url
-    settings = router_settings(url, broker=BrokerSettings(url=url, quarantine_max_length=1))
+    settings = router_settings(url, broker=BrokerSettings(urls=(url,), quarantine_max_length=1))
     record = _Recording()
     envelope = sealed(directory)
     with running_router(settings, directory, consumed=record) as router:

@@ -342,7 +342,7 @@ class Scene:
 
     def settings(self, *, timeout: float = 2.0, allow_private: bool = True) -> WebhookSettings:
         return WebhookSettings(
-            broker=BrokerSettings(url=self.broker_url, publish_timeout=3.0),
+            broker=BrokerSettings(urls=(self.broker_url,), publish_timeout=3.0),
             # The router's limits (router_settings): the tiers are its queues.
             limits=RoutingLimits(retry_delays=(1, 1)),
             secrets_dir=self.webhook.secrets_dir,

@@ -25,7 +25,7 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
     settings = WebhookSettings.from_env(environ)
     defaults = WebhookSettings(secrets_dir=tmp_path, router_keys=ROUTER_KEYS)
     read = {
-        "url": settings.broker.url,
+        "urls": settings.broker.urls,
         "secrets_dir": settings.secrets_dir,
         "timeout": settings.timeout,
         "ca_file": settings.ca_file,
@@ -34,7 +34,7 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
         "allow_private": settings.allow_private,
     }
     assert read == {
-        "url": environ["HAVEN_AMQP_URL"],
+        "urls": (environ["HAVEN_AMQP_URL"],),
         "secrets_dir": tmp_path / "secrets",
         "timeout": 7.5,
         "ca_file": tmp_path / "ca.pem",
@@ -43,7 +43,7 @@ def test_every_variable_arrives_with_a_value_other_than_its_default(tmp_path: Pa
         "allow_private": True,
     }
     # Each expected value differs from the default, so an ignored variable fails.
-    assert settings.broker.url != defaults.broker.url
+    assert settings.broker.urls != defaults.broker.urls
     assert settings.timeout != defaults.timeout
     assert settings.ca_file != defaults.ca_file
     assert settings.directory_refresh != defaults.directory_refresh

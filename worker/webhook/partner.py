@@ -21,7 +21,7 @@ from pika.exceptions import AMQPError, NackError, UnroutableError
 
 from haven.broker.connection import connect
 from haven.broker.declines import decline_properties
-from haven.broker.reconnect import Backoff
+from haven.broker.reconnect import Backoff, Failover
 from haven.broker.topology import (
     DECLINES_EXCHANGE,
     DECLINES_ROUTING_KEY,
@@ -100,7 +100,8 @@ class PartnerDeliverer:
 
     def run(self) -> None:
         log.info("partner %s: delivering to https://%s", self.partner_id, self.target.host)
-        backoff = Backoff(self.settings.backoff)
+        # One node at a time; after a failure or a lost connection, the next one.
+        failover = Failover(len(self.settings.broker.urls), Backoff(self.settings.backoff))
         while not self.stop_event.is_set():
             try:
                 # Read at every (re)connect: a rotated secret file takes
@@ -109,14 +110,14 @@ class PartnerDeliverer:
             except SecretError as exc:
                 # The message names the file and what is wrong, never its content.
                 # Meanwhile the partner's requests expire back to the router.
-                delay = backoff.next_delay()
+                delay = failover.backoff.next_delay()
                 log.error(
                     "partner %s: %s; not delivering, retry in %.1fs", self.partner_id, exc, delay
                 )
                 self.stop_event.wait(delay)
                 continue
             try:
-                self._serve(backoff)
+                self._serve(failover)
             except _PublishRefusedError as exc:
                 log.warning("partner %s: %s; reconnecting", self.partner_id, exc)
             except (AMQPError, OSError) as exc:
@@ -130,15 +131,15 @@ class PartnerDeliverer:
                 log.exception("partner %s: deliverer failed", self.partner_id)
             if self.stop_event.is_set():
                 break
-            delay = backoff.next_delay()
+            delay = failover.next_delay()
             log.info("partner %s: reconnecting in %.1fs", self.partner_id, delay)
             self.stop_event.wait(delay)
         log.info("partner %s: deliverer stopped", self.partner_id)
 
     # -- one connection ------------------------------------------------------
 
-    def _serve(self, backoff: Backoff) -> None:
-        connection = connect(self.settings.broker)
+    def _serve(self, failover: Failover) -> None:
+        connection = connect(self.settings.broker, node=failover.node)
         try:
             channel = connection.channel()
             # Confirms: basic_publish returns only once the broker has the
@@ -150,7 +151,7 @@ class PartnerDeliverer:
             for method, properties, body in channel.consume(self.queue, inactivity_timeout=_POLL):
                 if not announced:
                     announced = True
-                    backoff.reset()
+                    failover.connected()
                     if self._on_consuming is not None:
                         self._on_consuming()
                 if method is not None:

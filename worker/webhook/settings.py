@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pika
-
 from haven.broker.limits import RoutingLimits
 from haven.broker.reconnect import BackoffPolicy
 from haven.broker.settings import BrokerSettings, SettingsError, env_number
@@ -51,10 +49,10 @@ class WebhookSettings:
 
     def username(self) -> str:
         """This deliverer's broker user: the user_id its declines carry."""
-        credentials = pika.URLParameters(self.broker.url).credentials
-        if not isinstance(credentials, pika.PlainCredentials) or not credentials.username:
+        username = self.broker.username
+        if not username:
             raise SettingsError("HAVEN_AMQP_URL must name a broker user")
-        return str(credentials.username)
+        return username
 
     def secret_file(self, partner_id: str) -> Path:
         partner_queue(partner_id)  # the directory's id rule: no slash, no dot, no escape

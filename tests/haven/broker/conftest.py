@@ -13,8 +13,8 @@ from haven.broker import BrokerSettings, ConfirmedPublisher, declare_topology
 
 @pytest.fixture
 def settings(broker_url: str) -> BrokerSettings:
-    declare_topology(BrokerSettings(url=broker_url))
-    return BrokerSettings(url=broker_url, publish_timeout=3.0)
+    declare_topology(BrokerSettings(urls=(broker_url,)))
+    return BrokerSettings(urls=(broker_url,), publish_timeout=3.0)
 
 
 @pytest.fixture

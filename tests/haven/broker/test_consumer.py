@@ -58,7 +58,9 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> No
 @contextmanager
 def _consuming(url: str, handler: Handler) -> Iterator[ConfirmingConsumer]:
     stop = threading.Event()
-    consumer = ConfirmingConsumer(ConsumerSettings(url=url), [INTAKE_QUEUE], handler, stop)
+    consumer = ConfirmingConsumer(
+        ConsumerSettings(BrokerSettings(urls=(url,))), [INTAKE_QUEUE], handler, stop
+    )
     endings: list[str] = []
     thread = threading.Thread(target=lambda: endings.append(consumer.run()), daemon=True)
     thread.start()
@@ -88,7 +90,7 @@ def test_a_failing_handler_charges_only_its_own_delivery(
     fresh_broker_url: str, publish_before_failing: bool
 ) -> None:
     """A poison request ends in quarantine; the request beside it is delivered once, not spent."""
-    declare_topology(BrokerSettings(url=fresh_broker_url, delivery_limit=2))
+    declare_topology(BrokerSettings(urls=(fresh_broker_url,), delivery_limit=2))
     _publish(fresh_broker_url, POISON, HEALTHY)
     handler = Handler(publish_before_failing)
     with _consuming(fresh_broker_url, handler):
@@ -122,7 +124,7 @@ class _WaitsForTheStore:
 def test_a_delivery_handed_back_later_returns_after_the_delay_and_once(
     fresh_broker_url: str,
 ) -> None:
-    declare_topology(BrokerSettings(url=fresh_broker_url))
+    declare_topology(BrokerSettings(urls=(fresh_broker_url,)))
     _publish(fresh_broker_url, HEALTHY)
     handler = _WaitsForTheStore()
     with _consuming(fresh_broker_url, handler):

@@ -87,7 +87,7 @@ def run_provision(
         vhost_of(url),
         ids,
         credentials,
-        broker_settings=BrokerSettings(url=url),
+        broker_settings=BrokerSettings(urls=(url,)),
         limits=RoutingLimits(),
     )
     return list(report.created), list(report.updated), list(report.removed)
@@ -313,7 +313,7 @@ def test_provision_refuses_a_vhost_other_than_the_broker_urls(
             "/",
             new_ids("pa"),
             tmp_path / "c",
-            broker_settings=BrokerSettings(url=fresh_broker_url),
+            broker_settings=BrokerSettings(urls=(fresh_broker_url,)),
             limits=RoutingLimits(),
         )
 

@@ -44,8 +44,8 @@ def test_published_envelope_is_in_the_queue_byte_identical(
 def test_topology_is_declared_idempotently_with_explicit_limits(
     broker_url: str, channel: BlockingChannel
 ) -> None:
-    declare_topology(BrokerSettings(url=broker_url))
-    declare_topology(BrokerSettings(url=broker_url))
+    declare_topology(BrokerSettings(urls=(broker_url,)))
+    declare_topology(BrokerSettings(urls=(broker_url,)))
     # Redeclaring with another limit is refused by the broker: the limits we
     # think we set are the ones it holds.
     with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
@@ -58,7 +58,7 @@ def test_topology_is_declared_idempotently_with_explicit_limits(
 
 
 def test_full_queue_refuses_the_newest_request(fresh_broker_url: str) -> None:
-    settings = BrokerSettings(url=fresh_broker_url, intake_max_length=2, publish_timeout=3.0)
+    settings = BrokerSettings(urls=(fresh_broker_url,), intake_max_length=2, publish_timeout=3.0)
     declare_topology(settings)
     publisher = ConfirmedPublisher(settings)
     try:
@@ -82,7 +82,7 @@ def test_full_queue_refuses_the_newest_request(fresh_broker_url: str) -> None:
 
 
 def test_unroutable_is_an_error_not_silence(fresh_broker_url: str) -> None:
-    settings = BrokerSettings(url=fresh_broker_url, publish_timeout=3.0)
+    settings = BrokerSettings(urls=(fresh_broker_url,), publish_timeout=3.0)
     declare_topology(settings)  # as `haven provision` does: the intake only checks it
     publisher = ConfirmedPublisher(settings)
     try:
@@ -100,7 +100,7 @@ def test_unroutable_is_an_error_not_silence(fresh_broker_url: str) -> None:
 
 def test_no_broker_answers_down_quickly() -> None:
     publisher = ConfirmedPublisher(
-        BrokerSettings(url="amqp://guest:guest@127.0.0.1:1/%2F", connect_timeout=1.0)
+        BrokerSettings(urls=("amqp://guest:guest@127.0.0.1:1/%2F",), connect_timeout=1.0)
     )
     try:
         started = time.monotonic()
@@ -129,7 +129,7 @@ def test_many_threads_publish_at_once_over_one_connection_and_each_hears_its_own
     # broker's answer for its own message: a confirm handed to the wrong
     # caller would tell a requester 202 for a request the broker refused.
     # A short queue makes the broker accept some and refuse the rest.
-    settings = BrokerSettings(url=fresh_broker_url, intake_max_length=100, publish_timeout=10.0)
+    settings = BrokerSettings(urls=(fresh_broker_url,), intake_max_length=100, publish_timeout=10.0)
     declare_topology(settings)
     vhost = unquote(urlsplit(fresh_broker_url).path[1:])
     publisher = ConfirmedPublisher(settings)

@@ -70,7 +70,7 @@ def test_partner_of_queue_reads_back_only_partner_queues() -> None:
 def test_routing_topology_declares_idempotently_with_explicit_limits(
     fresh_broker_url: str,
 ) -> None:
-    settings = BrokerSettings(url=fresh_broker_url)
+    settings = BrokerSettings(urls=(fresh_broker_url,))
     wanted = routing_topology(settings, RoutingLimits(), DEMO_PARTNER_IDS)
     connection = connect(settings)
     try:

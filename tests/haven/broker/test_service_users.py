@@ -92,7 +92,7 @@ def services(
             vhost,
             [by_queue, by_webhook],
             base / "partners",
-            broker_settings=BrokerSettings(url=url),
+            broker_settings=BrokerSettings(urls=(url,)),
             limits=RoutingLimits(),
         )
         credentials = base / "services"
@@ -207,8 +207,8 @@ def test_intake_publishes_to_the_intake_and_checks_the_topology_passively(
 ) -> None:
     url = services.url_of("intake")
     # What the intake does at start: a passive check, allowed with no configure right.
-    declare_topology(BrokerSettings(url=url), passive=True)
-    publisher = ConfirmedPublisher(BrokerSettings(url=url))
+    declare_topology(BrokerSettings(urls=(url,)), passive=True)
+    publisher = ConfirmedPublisher(BrokerSettings(urls=(url,)))
     try:
         publisher.publish(b"sealed", message_id="a" * 64)
         assert publisher.ready()
@@ -238,7 +238,7 @@ def test_intake_reads_the_backlog_of_partner_queues_passively(services: Services
     # Within the slow partner's half: not counted.
     channel.basic_publish(PARTNER_EXCHANGE, services.by_webhook, b"read tomorrow")
     channel.basic_publish(UNASSIGNED_EXCHANGE, UNASSIGNED_ROUTING_KEY, b"nobody serves it")
-    publisher = ConfirmedPublisher(BrokerSettings(url=services.url_of("intake")))
+    publisher = ConfirmedPublisher(BrokerSettings(urls=(services.url_of("intake"),)))
     try:
         # A partner new to the directory whose queue is not declared yet:
         # its 404 must cost neither the other depths nor the publishing channel.
@@ -271,7 +271,7 @@ def test_router_declares_consumes_and_routes(services: Services) -> None:
         declare(
             channel,
             routing_topology(
-                BrokerSettings(url=services.url),
+                BrokerSettings(urls=(services.url,)),
                 RoutingLimits(),
                 [services.by_queue, services.by_webhook],
             ),

@@ -17,6 +17,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from haven.broker.topology import QUARANTINE_QUEUE, UNASSIGNED_QUEUE, partner_queue
 from haven.directory import recipient_keys
 from haven.envelope import Labels, digest, seal
+from tests.forwarder import dead_url
 from tests.haven.partner.conftest import (
     EXAMPLE,
     Network,
@@ -286,3 +287,19 @@ def test_a_pulled_request_keeps_the_deadline_its_expiration_gives(
     case = network.open_inbox("alpha").case(request_id)
     assert case.deadline is not None
     assert before + allowed <= case.deadline <= after + allowed
+
+
+def test_a_pull_given_two_broker_urls_passes_over_a_dead_first_node(
+    make_network: MakeNetwork, channel: BlockingChannel
+) -> None:
+    network = make_network()
+    with running_router(fast_router(network), verified_loader(network)):
+        request_id = network.submit(network.seal())
+        _wait_routed(channel)
+    chosen = _where(channel)
+    # The broker URL file of a cluster: one node per line, the first one down.
+    nodes = f"{dead_url(network.broker_url)}\n{network.broker_url}"
+    result = network.pull(chosen, broker_url=nodes)
+    assert result.code == 0, result.err
+    assert network.inbox_ids(chosen) == {request_id}
+    assert depth(channel, partner_queue(chosen)) == 0

@@ -59,7 +59,7 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nowhere(
     network = make_network()
     envelopes = [network.seal() for _ in range(REQUESTS)]
     accepted: list[str] = []
-    publisher = ConfirmedPublisher(BrokerSettings(url=network.broker_url, publish_timeout=10))
+    publisher = ConfirmedPublisher(BrokerSettings(urls=(network.broker_url,), publish_timeout=10))
 
     def stream() -> None:
         for envelope in envelopes:

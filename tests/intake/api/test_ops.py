@@ -44,7 +44,7 @@ def test_public_app_answers_404_for_the_operators_endpoints(
 
 
 def test_readyz_without_a_broker(settings: IntakeSettings) -> None:
-    away = BrokerSettings(url="amqp://guest:guest@127.0.0.1:1/%2F", connect_timeout=0.5)
+    away = BrokerSettings(urls=("amqp://guest:guest@127.0.0.1:1/%2F",), connect_timeout=0.5)
     publisher = ConfirmedPublisher(away)
     try:
         app = create_app(replace(settings, broker=away), publisher=publisher)
@@ -59,7 +59,7 @@ def test_readyz_waits_for_provision_and_never_declares(
     settings: IntakeSettings, fresh_broker_url: str, store: Store
 ) -> None:
     """The intake's broker user may not configure: it checks the topology passively, never makes it."""
-    publisher = ConfirmedPublisher(BrokerSettings(url=fresh_broker_url))
+    publisher = ConfirmedPublisher(BrokerSettings(urls=(fresh_broker_url,)))
     try:
         app = create_app(
             replace(settings, broker=publisher.settings), publisher=publisher, store=store

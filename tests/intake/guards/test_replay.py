@@ -51,7 +51,7 @@ def own_vhost(
     """A vhost of this test's own: its queue depth is this test's alone."""
     settings = make_settings()
     settings = dataclasses.replace(
-        settings, broker=dataclasses.replace(settings.broker, url=fresh_broker_url)
+        settings, broker=dataclasses.replace(settings.broker, urls=(fresh_broker_url,))
     )
     # As `haven provision` does: the intake only checks the topology.
     declare_topology(settings.broker)
@@ -159,7 +159,7 @@ def test_a_refused_publish_is_not_remembered(
 ) -> None:
     # A real refusal: the intake queue of this vhost is full (reject-publish).
     settings = make_settings()
-    broker = dataclasses.replace(settings.broker, url=fresh_broker_url, intake_max_length=1)
+    broker = dataclasses.replace(settings.broker, urls=(fresh_broker_url,), intake_max_length=1)
     declare_topology(broker)  # as `haven provision` does
     publisher = ConfirmedPublisher(broker)
     connection = pika.BlockingConnection(pika.URLParameters(fresh_broker_url))

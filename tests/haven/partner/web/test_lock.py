@@ -187,7 +187,7 @@ def test_a_slow_alert_hook_does_not_hold_the_idle_lock_back(team: Team, tmp_path
     # A hook that takes its line, then hangs (a mail server that does not answer).
     hook = ("sh", "-c", f"cat > {heard}; sleep 60")
     # A broker that refuses at once: every pull fails fast, then alerts.
-    broker = PartnerSettings(BrokerSettings(url="amqp://u:p@127.0.0.1:1/%2F"), "alpha")
+    broker = PartnerSettings(BrokerSettings(urls=("amqp://u:p@127.0.0.1:1/%2F",)), "alpha")
     settings = ServeSettings(
         inbox=team.root,
         partner_id="alpha",

@@ -61,7 +61,7 @@ def _app(network: Network, partner: str, key: PrivateKey, root: Path) -> Flask:
     settings = ServeSettings(
         inbox=root,
         partner_id=partner,
-        broker=PartnerSettings(BrokerSettings(url=network.broker_url), partner),
+        broker=PartnerSettings(BrokerSettings(urls=(network.broker_url,)), partner),
         mailbox=MailboxSettings.parse(network.intake_url, "the test's intake URL"),
     )
     return create_app(settings, background=False)
@@ -187,7 +187,7 @@ def test_a_pull_stops_between_messages_once_the_inbox_is_locked(
         settings = ServeSettings(
             inbox=root,
             partner_id="alpha",
-            broker=PartnerSettings(BrokerSettings(url=fresh_broker_url), "alpha"),
+            broker=PartnerSettings(BrokerSettings(urls=(fresh_broker_url,)), "alpha"),
         )
         app = create_app(settings, background=False)
         web = _web(app)
@@ -229,7 +229,7 @@ def test_a_locked_inbox_alerts_how_many_wait_with_the_partners_own_user(
     settings = ServeSettings(
         inbox=root,
         partner_id=partner,
-        broker=PartnerSettings(BrokerSettings(url=own_url), partner),
+        broker=PartnerSettings(BrokerSettings(urls=(own_url,)), partner),
         alert_command=("sh", "-c", f"cat >> {out}"),
     )
     app = create_app(settings, background=False)

@@ -15,7 +15,7 @@ from haven.partner.web.state import STATE_KEY, WebState
 from tests.haven.partner.web.conftest import MakeApp, Team, post, unlock
 
 # A broker that refuses at once, and an intake nobody listens on.
-NO_BROKER = PartnerSettings(BrokerSettings(url="amqp://u:p@127.0.0.1:1/%2F"), "alpha")
+NO_BROKER = PartnerSettings(BrokerSettings(urls=("amqp://u:p@127.0.0.1:1/%2F",)), "alpha")
 NO_INTAKE = MailboxSettings.parse("http://127.0.0.1:1", "the test's intake URL")
 
 

@@ -123,7 +123,7 @@ def test_a_follow_up_offers_no_decline_and_refuses_one(make_app: MakeApp, team: 
     follow_up = FollowUp(requester.mailbox_id, requester.reply_key.public_key.to_bytes(), "more")
     follow_up_id = team.store(seal_follow_up(follow_up, "alpha", "ru", [team.key.public_key]))
     # A broker that is never reached: the page offers a decline only because it has one.
-    broker = PartnerSettings(BrokerSettings(url="amqp://u:p@127.0.0.1:1/%2F"), "alpha")
+    broker = PartnerSettings(BrokerSettings(urls=("amqp://u:p@127.0.0.1:1/%2F",)), "alpha")
     client = make_app(broker=broker).test_client()
     unlock(client)
     assert 'id="decline-form"' in client.get(f"/cases/{request_id}").get_data(as_text=True)
