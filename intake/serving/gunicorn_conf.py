@@ -22,7 +22,7 @@ bind = [os.environ.get("HAVEN_BIND", "127.0.0.1:8080")]
 # HAVEN_WORKERS processes (default 1, at most 64), each with HAVEN_THREADS
 # threads: the work per request is a SHA-256 and a wait on the broker's
 # confirm (a wait on a future, which releases the GIL), so threads go far;
-# more processes add CPU for the hashing, JSON and TLS-free HTTP work.
+# more processes add CPU for the rest (JSON, HTTP parsing, the proof-of-work check).
 # ConfirmedPublisher holds one broker connection per process, owned by its
 # one I/O thread, started in the worker on first use and never in the
 # master (haven.broker.publisher): request threads hand it each publish

@@ -179,6 +179,11 @@ def test_two_workers_serve_and_metrics_add_up(
         for pid in pids:
             assert broker_connections(pid) == 1, pid
         assert broker_connections(process.pid) == 0
+        # Nor any thread of its own in the master (no publisher I/O thread,
+        # no operators' server): what it forks next is a clean copy.
+        assert [task.name for task in Path(f"/proc/{process.pid}/task").iterdir()] == [
+            str(process.pid)
+        ]
         assert fetch(f"{ops}/readyz")[0] == 200
 
 
