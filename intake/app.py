@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import cast
 
@@ -61,6 +62,7 @@ def create_app(
     publisher: Publisher | None = None,
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
+    shared_metrics: Path | None = None,
 ) -> Flask:
     """An intake app; raises DirectoryError if the directory file does not verify, SiteError if the site manifest does not.
 
@@ -71,6 +73,8 @@ def create_app(
     `settings.store`, connected on first use (migrations: intake.serving.wsgi
     at start, or `haven store migrate`). `clock` is the seam
     for tests of expiry (challenges, the directory, the replay window).
+    `shared_metrics`: the directory every gunicorn worker writes its metrics
+    to (intake.serving.processes); /metrics then sums them all.
     """
     directory = DirectoryFile(
         settings.directory_file,
@@ -84,7 +88,7 @@ def create_app(
     # reading, and stops reading a chunked one there.
     app.config["MAX_CONTENT_LENGTH"] = werkzeug_limit(settings.max_body_bytes)
     app.json.compact = True  # type: ignore[attr-defined]
-    metrics = IntakeMetrics()
+    metrics = IntakeMetrics(shared_metrics)
     metrics.directory_version.set(directory.version)
     store = store if store is not None else Store(settings.store)
     app.extensions[EXTENSION] = IntakeState(

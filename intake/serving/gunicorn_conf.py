@@ -13,17 +13,23 @@ line naming it.
 import os
 from typing import Any
 
-wsgi_app = "intake.serving.wsgi:app_from_env()"
+from intake.serving.processes import worker_count as _worker_count
+
+# The app shares its metrics across the workers (intake.serving.processes).
+wsgi_app = "intake.serving.wsgi:app_for_workers()"
 bind = [os.environ.get("HAVEN_BIND", "127.0.0.1:8080")]
 
-# One process, many threads: the work per request is a SHA-256 and a wait
-# on the broker's confirm (a wait on a future, which releases the GIL), and
-# one process keeps the app's metrics registry whole (run more containers to
-# scale; each is scraped on its own). ConfirmedPublisher holds one broker
-# connection per process, owned by its one I/O thread: request threads hand
-# it each publish through add_callback_threadsafe and never touch pika, so
-# more threads add waits on confirms, not connections.
-workers = 1
+# HAVEN_WORKERS processes (default 1, at most 64), each with HAVEN_THREADS
+# threads: the work per request is a SHA-256 and a wait on the broker's
+# confirm (a wait on a future, which releases the GIL), so threads go far;
+# more processes add CPU for the rest (JSON, HTTP parsing, the proof-of-work check).
+# ConfirmedPublisher holds one broker connection per process, owned by its
+# one I/O thread, started in the worker on first use and never in the
+# master (haven.broker.publisher): request threads hand it each publish
+# through add_callback_threadsafe and never touch pika, so more threads add
+# waits on confirms, not connections; each worker adds one connection.
+# The metrics of every worker are added up on /metrics (intake.metrics).
+workers = _worker_count(os.environ)
 # gthread, with reads that give up on a silent client (no slowloris).
 worker_class = "intake.serving.gunicorn_worker.BoundedReadThreadWorker"
 threads = int(os.environ.get("HAVEN_THREADS", "16"))
@@ -62,7 +68,10 @@ control_socket_disable = True
 proc_name = "haven-intake"
 # The app is built in the master, before any worker: a bad setting or
 # directory stops gunicorn at once with its one-line reason (exit 1),
-# instead of workers failing and being restarted for ever.
+# instead of workers failing and being restarted for ever. Every worker
+# inherits the built app; what must not cross a fork is opened in the worker
+# on first use: the publisher's broker connection and I/O thread, the store's
+# connections, the metrics files (each process writes its own).
 preload_app = True
 
 
@@ -71,11 +80,34 @@ def pre_request(worker: object, req: object) -> None:
     return
 
 
-def post_worker_init(worker: Any) -> None:
-    # /healthz, /readyz and /metrics on HAVEN_OPS_BIND, in the worker that
-    # serves the app (its broker connection, its counters); never on `bind`,
-    # the public listener, which answers 404 for them.
+def when_ready(server: Any) -> None:
+    # HAVEN_OPS_BIND is bound once, here in the master before any fork, like
+    # `bind`; a port in use stops the server with one line (exit 3).
     # Imported here: every name at module level would be read as a gunicorn setting.
-    from intake.serving.ops_server import start_ops_server  # noqa: PLC0415
+    from intake.serving.ops_server import bind_for_workers  # noqa: PLC0415
 
-    start_ops_server(worker.wsgi)
+    bind_for_workers(server.app.wsgi())
+
+
+def post_worker_init(worker: Any) -> None:
+    # /healthz, /readyz and /metrics on HAVEN_OPS_BIND, served by every
+    # worker on the socket the master bound (whichever takes a connection
+    # answers; /metrics is the sum over all of them); never on `bind`, the
+    # public listener, which answers 404 for them.
+    from intake.serving.ops_server import serve_in_worker  # noqa: PLC0415
+
+    serve_in_worker(worker.wsgi)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # In the master, once a worker is gone (stopped, crashed, killed): its
+    # counters stay in the sum, its live gauges leave it.
+    from intake.serving.processes import forget_worker  # noqa: PLC0415
+
+    forget_worker(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    from intake.serving.processes import remove_shared_metrics  # noqa: PLC0415
+
+    remove_shared_metrics()
