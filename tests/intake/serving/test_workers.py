@@ -16,8 +16,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -148,6 +150,32 @@ def submit_until_every_worker_served(
     return accepted
 
 
+@dataclass(frozen=True)
+class TwoWorkers:
+    base: str
+    ops: str
+    process: subprocess.Popen[bytes]
+    pids: frozenset[int]
+    directory: Path  # the server's private metrics directory
+
+
+@contextmanager
+def two_workers(files: NetworkFiles, broker_url: str, tmp: Path) -> Iterator[TwoWorkers]:
+    """gunicorn with HAVEN_WORKERS=2 and its own TMPDIR, once both workers run."""
+    tmp.mkdir()
+    ops_port = free_port()
+    with running_gunicorn(
+        files, broker_url, ops_port=ops_port, HAVEN_WORKERS="2", TMPDIR=str(tmp)
+    ) as (base, process):
+        yield TwoWorkers(
+            base,
+            f"http://127.0.0.1:{ops_port}",
+            process,
+            frozenset(workers_of(process.pid, 2)),
+            metrics_dir(tmp),
+        )
+
+
 def test_two_workers_serve_and_metrics_add_up(
     files: NetworkFiles,
     intake_broker_url: str,
@@ -155,15 +183,10 @@ def test_two_workers_serve_and_metrics_add_up(
     channel: BlockingChannel,
     tmp_path: Path,
 ) -> None:
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    ops_port = free_port()
-    ops = f"http://127.0.0.1:{ops_port}"
-    with running_gunicorn(
-        files, intake_broker_url, ops_port=ops_port, HAVEN_WORKERS="2", TMPDIR=str(tmp)
-    ) as (base, process):
-        pids = workers_of(process.pid, 2)
-        directory = metrics_dir(tmp)
+    with two_workers(files, intake_broker_url, tmp_path / "tmp") as server:
+        base, ops, process, pids, directory = (
+            server.base, server.ops, server.process, server.pids, server.directory,
+        )  # fmt: skip
         accepted = submit_until_every_worker_served(
             base, partners, lambda: all(accepted_by(directory, pid) for pid in pids)
         )
@@ -195,14 +218,10 @@ def test_a_killed_worker_is_replaced_and_its_counts_kept(
     tmp_path: Path,
 ) -> None:
     tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    ops_port = free_port()
-    ops = f"http://127.0.0.1:{ops_port}"
-    with running_gunicorn(
-        files, intake_broker_url, ops_port=ops_port, HAVEN_WORKERS="2", TMPDIR=str(tmp)
-    ) as (base, process):
-        pids = workers_of(process.pid, 2)
-        directory = metrics_dir(tmp)
+    with two_workers(files, intake_broker_url, tmp) as server:
+        base, ops, process, pids, directory = (
+            server.base, server.ops, server.process, server.pids, server.directory,
+        )  # fmt: skip
         before = submit_until_every_worker_served(
             base, partners, lambda: all(accepted_by(directory, pid) for pid in pids)
         )
