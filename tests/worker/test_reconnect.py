@@ -43,6 +43,16 @@ def close_router_connections(vhost: str) -> int:
     return closed
 
 
+def assert_each_with_one_partner(channel: BlockingChannel, ids: set[str]) -> None:
+    """Every id is in exactly one partner's queue, and nothing else is."""
+    holders: dict[str, set[str]] = defaultdict(set)
+    for partner in PARTNERS:
+        for properties, _ in take_all(channel, partner_queue(partner)):
+            holders[properties.message_id].add(partner)
+    assert set(holders) == ids
+    assert all(len(partners) == 1 for partners in holders.values())
+
+
 def test_router_reconnects_and_every_request_ends_with_one_partner(
     fresh_broker_url: str,
     directory: Directory,
@@ -60,12 +70,7 @@ def test_router_reconnects_and_every_request_ends_with_one_partner(
         wait_until(lambda: in_partners() >= len(ids), timeout=30, what="all routed")
         # A request confirmed but not yet acked when the connection died is
         # routed again: by the stable choice, into the same partner's queue.
-        holders: dict[str, set[str]] = defaultdict(set)
-        for partner in PARTNERS:
-            for properties, _ in take_all(channel, partner_queue(partner)):
-                holders[properties.message_id].add(partner)
-    assert set(holders) == ids
-    assert all(len(partners) == 1 for partners in holders.values())
+        assert_each_with_one_partner(channel, ids)
 
 
 def test_a_router_whose_node_dies_resumes_on_the_next_node_and_routes_the_rest(
@@ -91,9 +96,4 @@ def test_a_router_whose_node_dies_resumes_on_the_next_node_and_routes_the_rest(
             first.kill()
             wait_until(lambda: in_partners() >= len(ids), timeout=30, what="the rest routed")
             assert second.accepted >= 1
-    holders: dict[str, set[str]] = defaultdict(set)
-    for partner in PARTNERS:
-        for properties, _ in take_all(channel, partner_queue(partner)):
-            holders[properties.message_id].add(partner)
-    assert set(holders) == ids
-    assert all(len(partners) == 1 for partners in holders.values())
+    assert_each_with_one_partner(channel, ids)
