@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pika
 
@@ -42,14 +43,15 @@ def split_urls(raw: str) -> tuple[str, ...]:
 def check_urls(urls: tuple[str, ...], name: str) -> None:
     """SettingsError naming `name` unless `urls` are the amqp(s) URLs of nodes of one cluster.
 
-    Every URL must name the same user, password and vhost: a list mixing
-    users would let one misconfigured entry send a service's traffic as
-    another user. The message names positions, never a URL (it holds the
+    Every URL must name the same user, password, vhost, scheme and options:
+    a list mixing users would let one misconfigured entry send a service's
+    traffic as another user, one mixing amqps:// and amqp:// would drop TLS
+    on failing over. The message names positions, never a URL (it holds the
     password).
     """
     if not urls:
         raise SettingsError(f"{name} holds no broker URL")
-    first: tuple[str, str, str] | None = None
+    first: tuple[str, str, str, str, str] | None = None
     for position, url in enumerate(urls, start=1):
         if not url.startswith(("amqp://", "amqps://")):
             raise SettingsError(f"{name}: URL {position} must be an amqp:// or amqps:// URL")
@@ -60,15 +62,20 @@ def check_urls(urls: tuple[str, ...], name: str) -> None:
         credentials = params.credentials
         user = credentials.username if isinstance(credentials, pika.PlainCredentials) else ""
         password = credentials.password if isinstance(credentials, pika.PlainCredentials) else ""
-        named = (str(user), str(password), str(params.virtual_host))
+        # The scheme and the query (TLS options among them) too: a list
+        # mixing amqps:// and amqp:// would, on failing over, send the
+        # service's password and every request's envelope in clear.
+        split = urlsplit(url)
+        named = (str(user), str(password), str(params.virtual_host), split.scheme, split.query)
         if first is None:
             first = named
             continue
-        for index, part in enumerate(("user", "password", "vhost")):
+        for index, part in enumerate(("user", "password", "vhost", "scheme", "query (TLS options)")):
             if named[index] != first[index]:
                 raise SettingsError(
-                    f"{name}: URL {position} names another {part} than URL 1; "
-                    "every URL must be a node of one cluster with the same user, password and vhost"
+                    f"{name}: URL {position} names another {part} than URL 1; every URL "
+                    "must be a node of one cluster with the same user, password, vhost, "
+                    "scheme and options"
                 )
 
 

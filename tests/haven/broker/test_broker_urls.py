@@ -10,7 +10,7 @@ from haven.broker.settings import SettingsError, split_urls
 
 A = "amqp://haven-intake:s3cret@rabbitmq:5672/%2F"
 B = "amqp://haven-intake:s3cret@rabbitmq-2:5672/%2F"
-C = "amqps://haven-intake:s3cret@rabbitmq-3:5671/%2F"
+C = "amqp://haven-intake:s3cret@rabbitmq-3:5673/%2F"
 
 
 @pytest.mark.parametrize(
@@ -40,9 +40,12 @@ def test_one_url_is_a_list_of_one_and_a_comma_inside_a_password_stays() -> None:
         ("amqp://haven-router:s3cret@rabbitmq-2:5672/%2F", "user"),
         ("amqp://haven-intake:other-Pass@rabbitmq-2:5672/%2F", "password"),
         ("amqp://haven-intake:s3cret@rabbitmq-2:5672/network", "vhost"),
+        # Failing over must never drop TLS, nor change its options.
+        ("amqps://haven-intake:s3cret@rabbitmq-2:5671/%2F", "scheme"),
+        ("amqp://haven-intake:s3cret@rabbitmq-2:5672/%2F?heartbeat=5", "query"),
     ],
 )
-def test_nodes_naming_another_user_password_or_vhost_are_refused(second: str, part: str) -> None:
+def test_nodes_naming_another_user_password_vhost_scheme_or_options_are_refused(second: str, part: str) -> None:
     with pytest.raises(SettingsError) as refused:
         BrokerSettings.from_env({"HAVEN_AMQP_URL": f"{A},{second}"})
     message = str(refused.value)
@@ -65,6 +68,11 @@ def test_a_url_that_is_not_amqp_is_refused_by_its_position(raw: str, said: str) 
         BrokerSettings.from_env({"HAVEN_AMQP_URL": raw})
     assert said in str(refused.value)
     assert "s3cret" not in str(refused.value)
+
+
+def test_a_list_of_tls_nodes_is_one_cluster() -> None:
+    tls = tuple(url.replace("amqp://", "amqps://") for url in (A, B))
+    assert BrokerSettings.from_env({"HAVEN_AMQP_URL": ",".join(tls)}).urls == tls
 
 
 def test_an_empty_list_is_refused() -> None:
