@@ -56,8 +56,9 @@ if [ -n "${HAVEN_AMQP_PASSWORD_FILE:-}" ]; then
             *) host=$node port=${HAVEN_AMQP_PORT:-5672} ;;
         esac
         case "$host" in
-            "" | *[!A-Za-z0-9.-]*)
-                echo "haven-entrypoint: HAVEN_AMQP_HOST must be host or host:port names, comma-separated (A-Z a-z 0-9 . -)" >&2
+            # '_' too: compose service names (and so Docker's DNS names) may hold it.
+            "" | *[!A-Za-z0-9._-]*)
+                echo "haven-entrypoint: HAVEN_AMQP_HOST must be host or host:port names, comma-separated (A-Z a-z 0-9 . _ -)" >&2
                 exit 2
                 ;;
         esac

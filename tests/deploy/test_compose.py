@@ -525,7 +525,7 @@ def test_entrypoint_builds_one_url_per_node_of_a_cluster(tmp_path: Path) -> None
     environment = {
         "HAVEN_AMQP_USER": "haven-intake",
         "HAVEN_AMQP_PASSWORD_FILE": str(password),
-        "HAVEN_AMQP_HOST": "rabbitmq,rabbitmq-2:5673, 10.0.0.3",
+        "HAVEN_AMQP_HOST": "rabbitmq,rabbit_mq-2:5673, 10.0.0.3",
         "HAVEN_AMQP_PORT": "5671",
         "HAVEN_AMQP_VHOST": "network",
     }
@@ -533,13 +533,13 @@ def test_entrypoint_builds_one_url_per_node_of_a_cluster(tmp_path: Path) -> None
     assert built.returncode == 0, built.stderr
     node = "amqp://haven-intake:s3cret-Pass_word~1@{}/network"
     assert built.stdout == ",".join(
-        node.format(host) for host in ("rabbitmq:5671", "rabbitmq-2:5673", "10.0.0.3:5671")
+        node.format(host) for host in ("rabbitmq:5671", "rabbit_mq-2:5673", "10.0.0.3:5671")
     )
     # What the entrypoint builds is what Haven reads: the nodes, in order.
     settings = BrokerSettings.from_env({"HAVEN_AMQP_URL": built.stdout})
     assert [urlsplit(url).hostname for url in settings.urls] == [
         "rabbitmq",
-        "rabbitmq-2",
+        "rabbit_mq-2",
         "10.0.0.3",
     ]
     for hosts in ("rabbitmq,,rabbitmq-2", "rabbit@evil", "rabbitmq/x", "rabbitmq:56x", ",", "*"):
