@@ -11,6 +11,7 @@ for many, and counters that keep counting when gunicorn replaces a worker
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -64,7 +65,17 @@ def share_metrics() -> Path:
     # package to read its settings); metrics read this class when they are
     # created, so every one made after this line is file-backed.
     values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    # However this process ends: gunicorn stopping on a taken port after the
+    # app was built never calls on_exit. Only in this process: a worker
+    # leaving through the same interpreter teardown must not take the
+    # directory from the master and the other workers still counting in it.
+    atexit.register(_remove_from, os.getpid())
     return directory
+
+
+def _remove_from(master: int) -> None:
+    if os.getpid() == master:
+        remove_shared_metrics()
 
 
 def forget_worker(pid: int) -> None:

@@ -298,7 +298,7 @@ def test_a_bad_worker_count_stops_with_one_line(files: NetworkFiles, value: str)
 
 
 def test_an_ops_bind_in_use_stops_the_master_before_any_worker(
-    files: NetworkFiles, intake_broker_url: str
+    files: NetworkFiles, intake_broker_url: str, tmp_path: Path
 ) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -317,6 +317,7 @@ def test_an_ops_bind_in_use_stops_the_master_before_any_worker(
                 "HAVEN_WORKERS": "2",
                 "HAVEN_BIND": f"127.0.0.1:{free_port()}",
                 "HAVEN_OPS_BIND": f"127.0.0.1:{port}",
+                "TMPDIR": str(tmp_path),
             },
             capture_output=True,
             text=True,
@@ -327,3 +328,6 @@ def test_an_ops_bind_in_use_stops_the_master_before_any_worker(
     # Said once, by the master, which forked no worker to fail in its turn.
     assert done.stderr.count(f"cannot listen for operators on HAVEN_OPS_BIND 127.0.0.1:{port}") == 1
     assert "Booting worker" not in done.stderr
+    # The app was built (its metrics directory made) before the port was
+    # found taken; the directory goes with the master all the same.
+    assert not list(tmp_path.glob("haven-intake-metrics-*"))
