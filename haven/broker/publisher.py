@@ -35,7 +35,7 @@ from typing import Any, Literal
 import pika
 from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
-from pika.exceptions import ChannelClosedByBroker
+from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 from pika.spec import Basic
 
 from haven.broker.connection import connection_parameters, declare_topology
@@ -58,6 +58,9 @@ MISSING_RETRY_SECONDS = 30.0
 # asked to stop: the broker answers Close-Ok at once unless it is gone, and
 # then the socket's error ends it sooner.
 CLOSE_GRACE_SECONDS = 2.0
+# A node that has answered nothing for this long (and at least the publish
+# bound) while not blocking publishers is left for the next one.
+SILENT_AFTER_SECONDS = 3.0
 
 
 class BrokerUnavailable(Exception):  # noqa: N818 - reads as what the intake answers: 503
@@ -108,6 +111,7 @@ class ConfirmedPublisher:
         self._pending: dict[int, _Pending] = {}
         self._returned: set[str] = set()
         self._was_up = False
+        self._heard_at = 0.0  # when this connection's node last answered
         self._failover = Failover(len(settings.urls), Backoff(self._backoff))
 
     # --- what request threads call -------------------------------------
@@ -285,6 +289,7 @@ class ConfirmedPublisher:
         channel.confirm_delivery(self._on_confirm)
         self._next_tag = 0
         self._blocked = False
+        self._heard_at = time.monotonic()
         self._poll_depth()
 
     def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
@@ -327,10 +332,30 @@ class ConfirmedPublisher:
 
     def _on_unblocked(self, *_: Any) -> None:
         self._blocked = False
+        self._heard_at = time.monotonic()
 
     def _poll_depth(self) -> None:
         channel, connection = self._channel, self._connection
         if channel is None or connection is None or not channel.is_open:
+            return
+        silent = time.monotonic() - self._heard_at
+        if silent > max(SILENT_AFTER_SECONDS, self.settings.publish_timeout) and not self._blocked:
+            # Connected but silent: a frozen node, or a link that drops
+            # packets without a reset. Heartbeats would notice only after a
+            # minute or more, every request answered 503 meanwhile while the
+            # other nodes are well: leave it for the next now. (A node that
+            # blocks publishers for an alarm is silent by design, and every
+            # node of a cluster shares the alarm: that one is kept.)
+            log.warning("broker node silent for %.0f s: leaving it", silent)
+            self._up.clear()
+            self._fail_pending()
+            # Not close(): a silent node never answers its Close, and the
+            # socket would stay open. Ended as pika's heartbeat check ends a
+            # dead stream; the close callback then stops this loop and _run
+            # moves to the next node.
+            connection._terminate_stream(
+                AMQPConnectionError(f"broker node silent for {silent:.0f} s")
+            )
             return
         channel.queue_declare(INTAKE_QUEUE, passive=True, callback=self._on_depth)
         self._probe_backlog(connection)
@@ -381,6 +406,7 @@ class ConfirmedPublisher:
 
     def _on_depth(self, frame: Any) -> None:
         self._depth, self._depth_at = int(frame.method.message_count), time.monotonic()
+        self._heard_at = self._depth_at
         # The first answer proves the connection, the channel in confirm
         # mode and the intake queue: now requests may be published.
         if not self._was_up:
@@ -417,6 +443,7 @@ class ConfirmedPublisher:
             self._returned.add(properties.message_id)
 
     def _on_confirm(self, frame: Any) -> None:
+        self._heard_at = time.monotonic()
         method = frame.method
         tags = (
             [tag for tag in self._pending if tag <= method.delivery_tag]

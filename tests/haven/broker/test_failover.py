@@ -130,3 +130,40 @@ def test_the_publisher_moves_to_the_next_node_and_loses_no_accepted_request(
     assert {message_id: queued[message_id] for message_id in accepted} == dict.fromkeys(accepted, 1)
     assert set(queued) <= set(accepted) | set(refused)
     assert all(count == 1 for count in queued.values())
+
+
+def test_a_node_that_goes_silent_is_left_for_the_next_within_seconds(
+    fresh_broker_url: str,
+) -> None:
+    """A frozen node keeps its TCP connection: the publisher must not wait for heartbeats."""
+    declare_topology(BrokerSettings(urls=(fresh_broker_url,)))
+    with forwarders(2) as [first, second]:
+        settings = BrokerSettings(
+            urls=(first.url(fresh_broker_url), second.url(fresh_broker_url)),
+            publish_timeout=2.0,
+            connect_timeout=1.0,
+        )
+        publisher = ConfirmedPublisher(settings)
+        try:
+            publish_soon(publisher, "before", within=10)
+            assert second.accepted == 0
+            first.stalled.set()
+            started = time.monotonic()
+            publish_soon(publisher, "after", within=15)
+            # Heartbeats (30 s, and two missed) would have taken a minute.
+            assert time.monotonic() - started < 15
+            assert second.accepted >= 1
+        finally:
+            publisher.close()
+
+
+def publish_soon(publisher: ConfirmedPublisher, message_id: str, *, within: float) -> None:
+    """Publish, retrying 503s, until confirmed; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            publisher.publish(b"a request", message_id=message_id)
+            return
+        except BrokerUnavailable:
+            assert time.monotonic() < deadline, f"{message_id!r} not published in {within} s"
+            time.sleep(0.1)
