@@ -257,9 +257,22 @@ def routers_nodes(stack: Stack) -> Counter[str]:
     return Counter(node for user, node in management_connections(stack) if user == "haven-router")
 
 
-def connections(stack: Stack) -> dict[str, int]:
-    """How many connections each Haven service user has: two intake processes, two routers."""
-    return dict(sorted(Counter(user for user, _ in management_connections(stack)).items()))
+def wait_connections(stack: Stack, timeout: float = 90) -> tuple[Counter[str], dict[str, int]]:
+    """Until every intake process and router has its connection: the routers' nodes, the count per user.
+
+    Also the proof that the stream ran through two intake processes (one
+    publisher connection each) and two routers.
+    """
+    wanted = {"haven-intake": INTAKE_WORKERS, "haven-router": ROUTERS}
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = management_connections(stack)
+        seen = dict(sorted(Counter(user for user, _ in listed).items()))
+        if all(seen.get(user, 0) == n for user, n in wanted.items()):
+            return Counter(node for user, node in listed if user == "haven-router"), seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"connections {seen}, wanted {wanted}")
+        time.sleep(2)
 
 
 def management_connections(stack: Stack) -> list[tuple[str, str]]:
@@ -279,7 +292,7 @@ def management_connections(stack: Stack) -> list[tuple[str, str]]:
 
 
 def wait_running(stack: Stack, service: str, timeout: float = 180) -> float:
-    """Until the node is back in the cluster and no queue's quorum depends on another node alone."""
+    """Until the node runs again and sees all three nodes running: seconds it took."""
     started = time.monotonic()
     while True:
         with contextlib.suppress(AssertionError, ValueError):
@@ -422,8 +435,8 @@ def test_two_thousand_requests_survive_losing_the_leader_and_the_routers_node(
         )
         assert done.returncode == 0
         when(second)
-        nodes = routers_nodes(stack)
-        faults.append(f"connections before the second fault: {connections(stack)}")
+        nodes, seen = wait_connections(stack)
+        faults.append(f"connections before the second fault: {seen}")
         target = nodes.most_common(1)[0][0]
         wait_safe_to_stop(stack, SERVICE_OF[target])
         hold[0] = REQUESTS + 1
@@ -471,8 +484,12 @@ def test_two_thousand_requests_survive_losing_the_leader_and_the_routers_node(
             return sum(depths.get(name, 0) for name in IN_FLIGHT) == 0
 
         deadline = time.monotonic() + 300
-        # Twice, apart: nothing in flight between two looks either.
-        while not (settled() and (time.sleep(3) is None and settled())):
+        while True:
+            if settled():
+                time.sleep(3)
+                # Twice, apart: nothing was in flight between the two looks either.
+                if settled():
+                    break
             assert time.monotonic() < deadline, f"not settled: {queues(stack)}"
             time.sleep(2)
     finally:
