@@ -125,7 +125,7 @@ test-compose: $(STAMP) docker
 # The three-node broker (tests/compose/test_cluster.py): the cluster formed
 # and every quorum queue on three nodes, asked from the nodes themselves;
 # then 2,000 requests while the intake queue's leader node is killed and
-# the routers' node is stopped, each started again. About 5 minutes.
+# the routers' node is stopped, each started again. About 3 minutes.
 test-cluster: $(STAMP) docker
 	$(BIN)/pytest -W error -m cluster tests/compose
 

@@ -225,7 +225,9 @@ def test_three_nodes_form_one_cluster_and_every_queue_has_three_members(
     assert intake["leader"] in NODES.values()
 
 
-def test_every_node_takes_the_partner_on_its_published_port(cluster: Stack, say: Say) -> None:
+def test_every_node_takes_the_partner_on_its_published_loopback_port(
+    cluster: Stack, say: Say
+) -> None:
     # A partner's URL file lists all three nodes: each must answer on its own
     # published port, or the partner's failover has nowhere to go.
     from haven.broker.connection import connection_parameters  # noqa: PLC0415
@@ -240,6 +242,16 @@ def test_every_node_takes_the_partner_on_its_published_port(cluster: Stack, say:
         finally:
             connection.close()
         say(f"  127.0.0.1:{cluster.ports[port]} ({port}): haven-partner-{PARTNER} connected")
+    # And no node publishes anything beyond loopback.
+    published = [
+        (row["Service"], port)
+        for row in cluster.containers()
+        for port in row.get("Publishers") or []  # type: ignore[attr-defined]
+        if port.get("PublishedPort")
+    ]
+    assert {service for service, _ in published} >= set(NODES)
+    for service, port in published:
+        assert port["URL"] == "127.0.0.1", (service, port)
 
 
 # -- the faults ------------------------------------------------------------------
