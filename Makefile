@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test test-compose docker lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
+.PHONY: run test test-compose test-cluster docker lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
 
 # Supply chain (docs/operators.md, "Dependencies"): every Python package,
 # transitive ones included, comes from a lock in requirements/ and is checked
@@ -121,6 +121,13 @@ docker:
 
 test-compose: $(STAMP) docker
 	$(BIN)/pytest -W error -m compose tests/compose
+
+# The three-node broker (tests/compose/test_cluster.py): the cluster formed
+# and every quorum queue on three nodes, asked from the nodes themselves;
+# then 2,000 requests while the intake queue's leader node is killed and
+# the routers' node is stopped, each started again. About 3 minutes.
+test-cluster: $(STAMP) docker
+	$(BIN)/pytest -W error -m cluster tests/compose
 
 # schemas/json/: the marshmallow schemas as JSON Schema (docs/json-schema.md).
 # Commit the result; tests/schemas/test_json_schema.py fails while it differs.

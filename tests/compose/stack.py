@@ -39,8 +39,12 @@ EXAMPLE = REPO / "haven" / "examples" / "desertion.json"
 PARTNER = "compose-test"
 # The publish ports the compose files read (HAVEN_PUBLISH_*), each moved to
 # a free port so the machine's own RabbitMQ on 5672 and an operator's stack
-# are left alone.
-PUBLISHED = ("INTAKE", "AMQP", "MANAGEMENT", "PROMETHEUS", "GRAFANA")
+# are left alone. The _2 and _3 ports are the cluster's other two nodes
+# (docker-compose.cluster.yml); a one-node stack just never reads them.
+PUBLISHED = (
+    "INTAKE", "AMQP", "MANAGEMENT", "PROMETHEUS", "GRAFANA",
+    "AMQP_2", "AMQP_3", "MANAGEMENT_2", "MANAGEMENT_3",
+)  # fmt: skip
 
 
 def progress(config: pytest.Config) -> Say:
@@ -99,6 +103,8 @@ class Stack:
     files: Sequence[str]
     say: Say
     ports: dict[str, int] = field(default_factory=dict)
+    # More variables the compose files read from the shell (HAVEN_WORKERS ...).
+    env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def prepare(cls, where: Path, project: str, files: Sequence[str], say: Say) -> Stack:
@@ -167,7 +173,11 @@ class Stack:
     def compose(
         self, *args: str, timeout: float = 600, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, **{f"HAVEN_PUBLISH_{k}": str(v) for k, v in self.ports.items()}}
+        env = {
+            **os.environ,
+            **self.env,
+            **{f"HAVEN_PUBLISH_{k}": str(v) for k, v in self.ports.items()},
+        }
         command = ["docker", "compose", "-p", self.project]
         for name in self.files:
             command += ["-f", name]

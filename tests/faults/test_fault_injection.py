@@ -17,21 +17,15 @@ no fault here is a reason to set a request aside; lost = 0. While the broker is 
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pika
@@ -41,11 +35,9 @@ from pika.exceptions import AMQPError
 
 from haven.broker import INTAKE_QUEUE, BrokerSettings
 from haven.broker.topology import QUARANTINE_QUEUE, RETURNED_QUEUE, UNASSIGNED_QUEUE, partner_queue
-from haven.cli.intake_client import solve
-from haven.envelope import digest, inspect
 from haven.partner.pull import PartnerSettings, PullError, pull
-from intake.guards.pow import CHALLENGE_HEADER
 from tests.conftest import rabbitmqctl
+from tests.faults.stream import Stream, submit_until_accepted
 from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     Network,
     depth,
@@ -69,81 +61,6 @@ INTAKE_ENV = {
     "HAVEN_CONNECT_TIMEOUT": "2",
     "HAVEN_RETRY_AFTER": "1",
 }
-
-
-@dataclass
-class Stream:
-    accepted: set[str] = field(default_factory=set)
-    statuses: Counter[int] = field(default_factory=Counter)
-    slowest: float = 0.0
-    missing_retry_after: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, status: int, elapsed: float, retry_after: str | None) -> None:
-        with self.lock:
-            self.statuses[status] += 1
-            self.slowest = max(self.slowest, elapsed)
-            if status == 503 and not retry_after:
-                self.missing_retry_after += 1
-
-
-def _http(
-    url: str, body: dict[str, object] | None, stream: Stream
-) -> tuple[int, dict[str, object], float]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")  # noqa: S310 - the test's own intake
-    request.add_header("Content-Type", "application/json")
-    if body is not None:
-        # The challenge in its header too (docs/intake-api.md): checked before the body.
-        request.add_header(CHALLENGE_HEADER, str(body["pow"]["challenge"]))  # type: ignore[index]
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
-            status, text, retry_after = (
-                answer.status,
-                answer.read(),
-                answer.headers.get("Retry-After"),
-            )
-    except urllib.error.HTTPError as failure:
-        with failure:
-            status, text = failure.code, failure.read()
-            retry_after = failure.headers.get("Retry-After")
-    elapsed = time.monotonic() - started
-    stream.record(status, elapsed, retry_after)
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = {}
-    return status, parsed if isinstance(parsed, dict) else {}, float(retry_after or 1)
-
-
-def _submit_until_accepted(
-    base: str, envelope: bytes, stream: Stream, stop: threading.Event
-) -> None:
-    labels = inspect(envelope).labels
-    while not stop.is_set():
-        status, challenge, wait = _http(f"{base}/v1/challenge", None, stream)
-        if status != 200:
-            time.sleep(min(wait, 1.0))
-            continue
-        nonce = solve(
-            str(challenge["token"]),
-            hashlib.sha256(envelope).digest(),
-            int(str(challenge["difficulty"])),
-        )
-        body = {
-            "routing": labels.__dict__,
-            "envelope": base64.b64encode(envelope).decode(),
-            "pow": {"challenge": challenge["token"], "nonce": nonce},
-        }
-        status, answer, wait = _http(f"{base}/v1/requests", body, stream)
-        if status == 202:
-            assert answer["id"] == digest(envelope)
-            with stream.lock:
-                stream.accepted.add(digest(envelope))
-            return
-        # 503: the broker is away or alarmed; the same envelope again after Retry-After.
-        time.sleep(min(wait, 1.0))
 
 
 def _start_router(network: Network, name: str) -> subprocess.Popen[bytes]:
@@ -231,7 +148,7 @@ def test_two_thousand_requests_survive_every_fault(
 
     def client(share: list[bytes]) -> None:
         for envelope in share:
-            _submit_until_accepted(network.intake_url, envelope, stream, stop)
+            submit_until_accepted(network.intake_url, envelope, stream, stop)
 
     def puller(partner: str) -> None:
         settings = PartnerSettings(BrokerSettings(urls=(network.broker_url,)), partner)
