@@ -146,20 +146,3 @@ def descendants(pid: int) -> list[int]:
         found.append(current)
         todo.extend(children.get(current, []))
     return found
-
-
-def processes_named(name: str, *, in_container: bool) -> list[int]:
-    """Processes whose command is `name`, inside a container's cgroup or outside any."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if (entry / "comm").read_text().strip() != name:
-                continue
-            cgroup = (entry / "cgroup").read_text()
-        except OSError:
-            continue
-        if ("docker" in cgroup) == in_container:
-            found.append(int(entry.name))
-    return found

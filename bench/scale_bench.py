@@ -71,7 +71,6 @@ from benchkit import (
     descendants,
     fresh_vhost,
     local_broker,
-    processes_named,
     solve,
     submission,
 )
@@ -155,11 +154,13 @@ class Meter:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.groups: dict[str, list[int]] = {}
-        self.before: dict[str, float] = {}
+        self.before: dict[str, dict[int, float]] = {}
 
     def start(self, **groups: list[int]) -> None:
         self.groups = {"broker": self.target.pids(), **groups}
-        self.before = {name: cpu_seconds(pids) for name, pids in self.groups.items()}
+        self.before = {
+            name: {pid: cpu_seconds([pid]) for pid in pids} for name, pids in self.groups.items()
+        }
         self.machine = machine_times()
         self.writes = written_bytes(self.groups["broker"])
         self.clock = time.perf_counter()
@@ -167,7 +168,15 @@ class Meter:
     def stop(self, count: int, **extra_cpu: float) -> Figure:
         seconds = time.perf_counter() - self.clock
         total, idle, iowait = (a - b for a, b in zip(machine_times(), self.machine, strict=True))
-        cpu = {name: cpu_seconds(pids) - self.before[name] for name, pids in self.groups.items()}
+        # A process gone by the end counts nothing (its last CPU time is unknown).
+        cpu = {
+            name: sum(
+                max(0.0, cpu_seconds([pid]) - before)
+                for pid, before in self.before[name].items()
+                if Path(f"/proc/{pid}").exists()
+            )
+            for name in self.groups
+        }
         cpu.update(extra_cpu)
         busy = (total - idle - iowait) / TICKS
         return Figure(
@@ -186,13 +195,12 @@ class Meter:
 
 @contextmanager
 def local_target() -> Iterator[Target]:
-    # The machine's broker, not a container's (another engineer's, or ours).
-    yield Target(
-        "local",
-        local_broker(),
-        lambda: processes_named("beam.smp", in_container=False),
-        "RabbitMQ 3.10, this machine's",
-    )
+    # The machine's broker alone: its own Erlang VM says which process it is
+    # (other beam.smp processes, a container's or a test's, are not it).
+    broker = local_broker()
+    pid = int(broker.run("eval", "os:getpid().").strip().strip('"'))
+    version = broker.run("version").strip()
+    yield Target("local", broker, lambda: descendants(pid), f"RabbitMQ {version}, this machine's")
 
 
 @contextmanager
@@ -606,9 +614,13 @@ def measure_target(target: Target, args: argparse.Namespace, worlds: Any) -> dic
         for name in order:
             figure = runs[name]()
             results[name].append(figure)
-            print(
-                f"  {target.name} round {round_no + 1} {name:<18} {figure.rate:7.0f}/s", flush=True
-            )
+            line = f"  {target.name} round {round_no + 1} {name:<18} {figure.rate:7.0f}/s"
+            if figure.from_start:
+                line += (
+                    f" with all consuming ({figure.count} left then), "
+                    f"{figure.from_start:.0f}/s from start"
+                )
+            print(line, flush=True)
     return {name: median_figure(figures) for name, figures in results.items()}
 
 
@@ -623,13 +635,30 @@ def ceiling(figure: Figure) -> str:
     return "waits (cores and disk not saturated)"
 
 
+def cap(name: str, figure: Figure) -> float:
+    """The rate the CPU measured per request allows on this machine's cores with no other work.
+
+    A model, not a measurement: Haven's processes can use at most one core
+    each (one GIL), the load generator (or pika publisher) likewise each, and
+    everything of the run (broker, Haven, client) shares the machine's cores.
+    """
+    cores = os.cpu_count() or 1
+    processes = int(name.rsplit("x", 1)[1]) if name[-1].isdigit() else 1
+    per_request = {k: v / max(figure.count, 1) for k, v in figure.cpu.items()}
+    limits = [cores / max(sum(per_request.values()), 1e-9)]
+    haven = per_request.get("intake", per_request.get("router", 0.0))
+    if haven:
+        limits.append(min(processes, cores) / haven)
+    return min(limits)
+
+
 def print_table(target: Target, figures: dict[str, Figure]) -> None:
     pika_rate = figures["bare pika publish"].rate
     print(f"\n== {target.name}: {target.note}")
     print(
         f"{'configuration':<18} {'per s':>7} {'/1 proc':>8} {'/pika':>6}   "
         f"{'CPU s per 1000: broker':>22} {'haven':>6} {'client':>6} {'other':>6}  {'idle':>5} {'iowait':>6} "
-        f"{'KB written/msg':>14}  ceiling"
+        f"{'KB written/msg':>14} {'cap /s':>7}  ceiling"
     )
     for name, figure in figures.items():
         single = (
@@ -646,7 +675,7 @@ def print_table(target: Target, figures: dict[str, Figure]) -> None:
             f"{name:<18} {figure.rate:7.0f} {figure.rate / single:8.2f} "
             f"{figure.rate / pika_rate:6.2f}   {per_thousand['broker']:22.2f} {haven:6.2f} "
             f"{per_thousand.get('client', 0.0):6.2f} {figure.other * 1000 / count:6.2f}  {figure.idle:5.0%} {figure.iowait:6.0%} "
-            f"{figure.written / count / 1024:14.1f}  {ceiling(figure)}"
+            f"{figure.written / count / 1024:14.1f} {cap(name, figure):7.0f}  {ceiling(figure)}"
         )
 
 
@@ -709,7 +738,10 @@ def main() -> int:
         "and the machine's other busy CPU in the same time (other engineers' work, this script); "
         "idle and iowait: shares of all cores during the run. ceiling: cores when under 10 % "
         "idle (and whose CPU was the largest), disk when iowait is 20 % or more, else waits "
-        "(the confirms' latency, too few requests in flight)."
+        "(the confirms' latency, too few requests in flight). cap /s: what the CPU each request "
+        "cost (broker, Haven, client) would allow on this machine's cores with nothing else "
+        "running, each Haven process on at most one core: a model from the measured CPU, "
+        "steadier than the rate on a shared machine."
     )
     return 0
 
