@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test test-compose test-cluster docker lint typecheck imports unit disruptive venv bench bench-router bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
+.PHONY: run test test-compose test-cluster docker lint typecheck imports unit disruptive venv bench bench-router bench-scale bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
 
 # Supply chain (docs/operators.md, "Dependencies"): every Python package,
 # transitive ones included, comes from a lock in requirements/ and is checked
@@ -140,6 +140,14 @@ bench: $(STAMP)
 # The router against a bare pika relay on the same broker (needs RabbitMQ).
 bench-router: $(STAMP) broker
 	$(BIN)/python bench/router_bench.py --requests 2000 --rounds 3
+
+# Throughput against processes: the intake with 1 and 2 gunicorn workers,
+# 1, 2 and 4 routers, each against a bare pika confirmed publish, on the
+# local RabbitMQ and on the compose stack's three RabbitMQ 4 nodes (Docker,
+# run as root; SCALE_ARGS=--no-cluster for the local broker alone).
+SCALE_ARGS ?=
+bench-scale: $(STAMP) broker $(if $(findstring --no-cluster,$(SCALE_ARGS)),,docker)
+	$(BIN)/python bench/scale_bench.py --requests 2000 --rounds 3 $(SCALE_ARGS)
 
 # Receipt-code derivation: native Argon2id against Node's WebAssembly one
 # (docs/replies-v1.md section 1.7).

@@ -27,13 +27,9 @@ requests go on while the difficulty falls back.
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
-import hashlib
 import json
 import multiprocessing
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -41,23 +37,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pika
+from benchkit import fresh_vhost, solve, submission
 
 from haven.broker.topology import UNASSIGNED_QUEUE, partner_queue
 from haven.directory import accept_directory
-from haven.envelope import Labels, NetworkKey, PrivateKey, inspect, seal
+from haven.envelope import Labels, NetworkKey, PrivateKey, seal
 from haven.store import Store, StoreSettings, migrate
 from intake.guards.pow import CHALLENGE_HEADER
-from tests.conftest import BROKER_HOST, BROKER_PORT, rabbitmqctl
 from tests.intake.conftest import (
     ROUTING,
     NetworkFiles,
@@ -80,21 +74,6 @@ ADAPTIVE = {"HAVEN_POW_BASELINE_PER_MINUTE": "20", "HAVEN_POW_DEPTH_PER_BIT": "1
 # --- the client side: a solver and one HTTP exchange ---------------------------
 
 
-def solve(token: str, envelope: bytes, bits: int) -> str:
-    """The first decimal nonce giving `bits` leading zero bits (docs/intake-api.md), hashlib's speed."""
-    prefix = hashlib.sha256(
-        POW_CONTEXT + base64.urlsafe_b64decode(token) + hashlib.sha256(envelope).digest()
-    )
-    shift = 64 - bits
-    n = 0
-    while True:
-        attempt = prefix.copy()
-        attempt.update(str(n).encode())
-        if int.from_bytes(attempt.digest()[:8], "big") >> shift == 0:
-            return str(n)
-        n += 1
-
-
 def http(
     url: str, body: dict[str, Any] | None = None, token: str | None = None
 ) -> tuple[int, Any, int]:
@@ -115,14 +94,6 @@ def http(
                 return refused.code, {}, retry
     except (urllib.error.URLError, OSError):
         return 0, {}, 1
-
-
-def submission(envelope: bytes, token: str, nonce: str) -> dict[str, Any]:
-    return {
-        "routing": inspect(envelope).labels.__dict__,
-        "envelope": base64.b64encode(envelope).decode(),
-        "pow": {"challenge": token, "nonce": nonce},
-    }
 
 
 # --- the flood -----------------------------------------------------------------
@@ -237,17 +208,6 @@ class Network:
     broker_url: str
     partners: dict[str, PrivateKey]
     junk: bytes
-
-
-@contextlib.contextmanager
-def vhost() -> Iterator[str]:
-    name = f"haven-bench-{secrets.token_hex(4)}"
-    rabbitmqctl("add_vhost", name)
-    try:
-        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@{BROKER_HOST}:{BROKER_PORT}/{quote(name, safe='')}"
-    finally:
-        rabbitmqctl("delete_vhost", name)
 
 
 def seal_honest(partners: dict[str, PrivateKey], count: int) -> list[bytes]:
@@ -395,7 +355,7 @@ def main() -> int:
     args = parser.parse_args()
     network_key = NetworkKey.generate()
     partners = {"lawyers": PrivateKey.generate(), "evacuators": PrivateKey.generate()}
-    with tempfile.TemporaryDirectory() as folder_name, vhost() as broker_url:
+    with tempfile.TemporaryDirectory() as folder_name, fresh_vhost() as broker_url:
         folder = Path(folder_name)
         document = signed_directory(network_key, partners)
         (folder / "directory.json").write_bytes(document)

@@ -41,20 +41,16 @@ import cProfile
 import io
 import logging
 import pstats
-import secrets
-import shutil
 import statistics
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import pika
+from benchkit import fresh_vhost
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic
 
@@ -74,7 +70,6 @@ from worker import RouterMetrics, RouterSettings, declare_routing, run_router
 from worker.headers import RoutingState
 from worker.seal import RouterKey, RouterKeys
 
-HOST, PORT = "127.0.0.1", 5672
 PARTNERS = ("bench-alpha", "bench-bravo", "bench-charlie")
 CATEGORY, REGION, LANGUAGE, URGENCY = "desertion", "ru-central", "ru", "normal"
 DEADLINE_SECONDS = 72 * 3600
@@ -85,30 +80,7 @@ POLL_SECONDS = 0.005
 RUN_TIMEOUT = 300.0
 
 
-# -- the broker: a vhost per run -------------------------------------------------
-
-
-def rabbitmqctl(*args: str) -> None:
-    executable = shutil.which("rabbitmqctl")
-    if executable is None:
-        raise SystemExit("rabbitmqctl is not installed")
-    done = subprocess.run(  # noqa: S603 - fixed executable, arguments built here
-        [executable, *args], capture_output=True, text=True, timeout=120, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"rabbitmqctl {' '.join(args)}: {done.stderr.strip() or done.stdout}")
-
-
-@contextmanager
-def fresh_vhost() -> Iterator[str]:
-    """The AMQP URL of a new vhost (guest has rights on it), deleted on exit."""
-    vhost = f"haven-bench-{secrets.token_hex(4)}"
-    rabbitmqctl("add_vhost", vhost)
-    try:
-        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@{HOST}:{PORT}/{quote(vhost, safe='')}"
-    finally:
-        rabbitmqctl("delete_vhost", vhost)
+# -- the broker: a vhost per run (benchkit.fresh_vhost) -----------------------------
 
 
 def depth(channel: Any, queue: str) -> int:
