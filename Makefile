@@ -106,11 +106,12 @@ disruptive: $(STAMP) broker
 	$(BIN)/pytest -W error -m disruptive || [ $$? -eq 5 ]
 
 # Sequential even under make -j: the disruptive step comes last, then the
-# compose stack under Docker.
+# compose stack and the three-node cluster under Docker.
 test: lint typecheck imports
 	$(MAKE) unit
 	$(MAKE) disruptive
 	$(MAKE) test-compose
+	$(MAKE) test-cluster
 
 # The compose stack, up for real (tests/compose/test_stack.py): a Docker
 # engine with `docker compose` (scripts/ensure-docker), the pinned images or
