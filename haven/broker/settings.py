@@ -70,7 +70,9 @@ def check_urls(urls: tuple[str, ...], name: str) -> None:
         if first is None:
             first = named
             continue
-        for index, part in enumerate(("user", "password", "vhost", "scheme", "query (TLS options)")):
+        for index, part in enumerate(
+            ("user", "password", "vhost", "scheme", "query (TLS options)")
+        ):
             if named[index] != first[index]:
                 raise SettingsError(
                     f"{name}: URL {position} names another {part} than URL 1; every URL "

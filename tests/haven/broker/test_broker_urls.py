@@ -45,7 +45,9 @@ def test_one_url_is_a_list_of_one_and_a_comma_inside_a_password_stays() -> None:
         ("amqp://haven-intake:s3cret@rabbitmq-2:5672/%2F?heartbeat=5", "query"),
     ],
 )
-def test_nodes_naming_another_user_password_vhost_scheme_or_options_are_refused(second: str, part: str) -> None:
+def test_nodes_naming_another_user_password_vhost_scheme_or_options_are_refused(
+    second: str, part: str
+) -> None:
     with pytest.raises(SettingsError) as refused:
         BrokerSettings.from_env({"HAVEN_AMQP_URL": f"{A},{second}"})
     message = str(refused.value)
