@@ -80,14 +80,14 @@ BROKER_CONTAINER = _SELECTED.container
 BROKER_NODE = os.environ.get("HAVEN_TEST_BROKER_NODE", "")
 
 
-# One lock per broker: the machine's, each private node, the container.
-_LOCK_NAME = BROKER_CONTAINER or BROKER_NODE
-LOCK_FILE = os.environ.get(
-    "HAVEN_TEST_LOCK_FILE",
-    "/tmp/haven-disruptive-tests"  # noqa: S108 - a fixed path every run on the machine agrees on
-    + (f"-{re.sub(r'[^A-Za-z0-9_.@-]', '_', _LOCK_NAME)}" if _LOCK_NAME else "")
-    + ".lock",
-)
+def lock_file(name: str) -> str:
+    """The lock of one broker: the machine's (no name), a private node's, the container's."""
+    suffix = f"-{re.sub(r'[^A-Za-z0-9_.@-]', '_', name)}" if name else ""
+    # A fixed path every run on the machine agrees on (scripts/ensure-rabbitmq4 too).
+    return f"/tmp/haven-disruptive-tests{suffix}.lock"  # noqa: S108
+
+
+LOCK_FILE = os.environ.get("HAVEN_TEST_LOCK_FILE", lock_file(BROKER_CONTAINER or BROKER_NODE))
 
 
 def pytest_configure(config: pytest.Config) -> None:

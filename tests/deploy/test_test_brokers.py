@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import BROKERS
+from tests.conftest import BROKERS, lock_file
 from tests.repo import REPO
 
 SCRIPT = (REPO / "scripts" / "ensure-rabbitmq4").read_text(encoding="utf-8")
@@ -35,3 +35,10 @@ def test_the_node_publishes_on_loopback_only() -> None:
     assert "loopback_users = none" in SCRIPT
     deployed = (REPO / "deploy" / "rabbitmq" / "rabbitmq.conf").read_text(encoding="utf-8")
     assert "loopback_users = none" not in deployed
+
+
+def test_the_script_waits_on_the_lock_the_tests_take() -> None:
+    # It removes or restarts the node only once no test run uses it.
+    [lock] = re.findall(r"^LOCK=(\S+)$", SCRIPT, re.MULTILINE)
+    container = BROKERS["rabbitmq4"].container
+    assert lock.replace("$NAME", _setting("NAME")) == lock_file(container)
