@@ -66,10 +66,9 @@ BROKERS = {
     "rabbitmq4": TestBroker(5682, 15682, container="haven-test-rabbitmq4"),
 }
 BROKER = os.environ.get("HAVEN_TEST_BROKER", "") or "local"
-_SELECTED = BROKERS.get(
-    BROKER, BROKERS["local"]
-)  # an unknown name stops the run (pytest_configure)
-# The RabbitMQ 4 node: for the few tests that are about the machine's own broker.
+# An unknown name stops the run (pytest_configure).
+_SELECTED = BROKERS.get(BROKER, BROKERS["local"])
+# For the few expectations that differ by release (a RabbitMQ 4 default).
 ON_RABBITMQ4 = BROKER == "rabbitmq4"
 
 BROKER_HOST = os.environ.get("HAVEN_TEST_BROKER_HOST", "127.0.0.1")
