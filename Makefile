@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.installed
 
-.PHONY: run test test-compose test-cluster docker lint typecheck imports unit disruptive venv bench bench-router bench-scale bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
+.PHONY: run test test-compose test-cluster docker lint typecheck imports unit disruptive unit-rabbitmq4 disruptive-rabbitmq4 broker-rabbitmq4 venv bench bench-router bench-scale bench-receipt bench-receipt-browser bench-mailbox bench-inbox clean broker browser schemas lock audit
 
 # Supply chain (docs/operators.md, "Dependencies"): every Python package,
 # transitive ones included, comes from a lock in requirements/ and is checked
@@ -73,6 +73,11 @@ venv: $(STAMP)
 broker:
 	scripts/ensure-rabbitmq
 
+# The private RabbitMQ 4 test node (the compose stack's pinned image) on
+# 127.0.0.1:5682, for the broker-facing tests on both releases.
+broker-rabbitmq4:
+	scripts/ensure-rabbitmq4
+
 # The web form's tests drive Debian's chromium (Playwright, no browser download).
 browser:
 	scripts/ensure-chromium
@@ -105,11 +110,23 @@ unit: $(STAMP) $(NODE_STAMP) broker browser
 disruptive: $(STAMP) broker
 	$(BIN)/pytest -W error -m disruptive || [ $$? -eq 5 ]
 
-# Sequential even under make -j: the disruptive step comes last, then the
-# compose stack and the three-node cluster under Docker.
+# The broker-facing tests (every test marked or fixtured `broker`) once more,
+# on RabbitMQ 4.0 (the release the compose stack runs), in the same two
+# steps; the RabbitMQ 4 node has a lock of its own (docs/operators.md,
+# "RabbitMQ 3.10 and 4.0").
+unit-rabbitmq4: $(STAMP) $(NODE_STAMP) broker-rabbitmq4 browser
+	HAVEN_TEST_BROKER=rabbitmq4 $(BIN)/pytest -W error -m "broker and not disruptive" || [ $$? -eq 5 ]
+
+disruptive-rabbitmq4: $(STAMP) broker-rabbitmq4
+	HAVEN_TEST_BROKER=rabbitmq4 $(BIN)/pytest -W error -m "broker and disruptive" || [ $$? -eq 5 ]
+
+# Sequential even under make -j: the disruptive steps come after the
+# others, then the compose stack and the three-node cluster under Docker.
 test: lint typecheck imports
 	$(MAKE) unit
+	$(MAKE) unit-rabbitmq4
 	$(MAKE) disruptive
+	$(MAKE) disruptive-rabbitmq4
 	$(MAKE) test-compose
 	$(MAKE) test-cluster
 

@@ -4,9 +4,18 @@ Every run creates `haven-test-<random>` with rabbitmqctl, gives the guest user
 rights on it alone, and deletes it at the end, so that two runs on one
 machine (a developer's and CI's) never see each other's queues.
 
+HAVEN_TEST_BROKER chooses the broker: `local` (the default), the machine's own
+(RabbitMQ 3.10 from Debian 12 on 5672, scripts/ensure-rabbitmq), or
+`rabbitmq4`, the private RabbitMQ 4 node that scripts/ensure-rabbitmq4 runs in
+the container haven-test-rabbitmq4 from the image docker-compose.yml pins (on
+127.0.0.1:5682, management on 15682; its rabbitmqctl runs through `docker
+exec`). `make test` runs the broker-facing tests on both. Every test that uses
+the broker carries the `broker` marker (written, or added below for a test
+that asks for a broker fixture), so `-m broker` selects all of them.
+
 HAVEN_TEST_BROKER_HOST, HAVEN_TEST_BROKER_PORT, HAVEN_TEST_MANAGEMENT_PORT and
-HAVEN_TEST_BROKER_NODE point a run at another RabbitMQ node (a private one, for
-the disruptive tests): every rabbitmqctl call goes through `rabbitmqctl()`
+HAVEN_TEST_BROKER_NODE point a run at yet another RabbitMQ node (they win over
+HAVEN_TEST_BROKER's): every rabbitmqctl call goes through `rabbitmqctl()`
 below, so a test that stops or alarms the broker only ever touches that node.
 
 One broker, many runs: tests marked `disruptive` stop the broker application
@@ -16,7 +25,8 @@ broker (flock(2), the lock of flock(1)): shared for ordinary broker tests, so
 any number of them run side by side; exclusive when the run selects a
 disruptive test, so it starts only once no other run uses the broker, and no
 other starts until it is done. A run that cannot take the lock at once says
-so in one line and waits.
+so in one line and waits. The two brokers have a lock each: a run on one never
+waits for a run on the other.
 """
 
 from __future__ import annotations
@@ -30,23 +40,62 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
 
+from haven.broker.management import DEFAULT_MANAGEMENT_PORT
+
+
+@dataclass(frozen=True)
+class TestBroker:
+    """Where a broker the tests can run against answers, and the container it runs in (if any)."""
+
+    __test__ = False  # a settings record, not a test class
+
+    port: int
+    management_port: int
+    # Empty: the machine's own broker, reached with the machine's rabbitmqctl.
+    container: str = ""
+
+
+# The container and ports are scripts/ensure-rabbitmq4's (a test checks that they agree).
+BROKERS = {
+    "local": TestBroker(5672, 15672),
+    "rabbitmq4": TestBroker(5682, 15682, container="haven-test-rabbitmq4"),
+}
+BROKER = os.environ.get("HAVEN_TEST_BROKER", "") or "local"
+# An unknown name stops the run (pytest_configure).
+_SELECTED = BROKERS.get(BROKER, BROKERS["local"])
+# For the few expectations that differ by release (a RabbitMQ 4 default).
+ON_RABBITMQ4 = BROKER == "rabbitmq4"
+
 BROKER_HOST = os.environ.get("HAVEN_TEST_BROKER_HOST", "127.0.0.1")
-BROKER_PORT = int(os.environ.get("HAVEN_TEST_BROKER_PORT", "5672"))
-# Empty: rabbitmqctl's own default node (the machine's broker).
+BROKER_PORT = int(os.environ.get("HAVEN_TEST_BROKER_PORT", str(_SELECTED.port)))
+MANAGEMENT_PORT = int(os.environ.get("HAVEN_TEST_MANAGEMENT_PORT", str(_SELECTED.management_port)))
+BROKER_CONTAINER = _SELECTED.container
+# Empty: rabbitmqctl's own default node (the machine's broker, or the container's own).
 BROKER_NODE = os.environ.get("HAVEN_TEST_BROKER_NODE", "")
 
 
-# The lock for the machine's broker, or one per private node.
-LOCK_FILE = os.environ.get(
-    "HAVEN_TEST_LOCK_FILE",
-    "/tmp/haven-disruptive-tests"  # noqa: S108 - a fixed path every run on the machine agrees on
-    + (f"-{re.sub(r'[^A-Za-z0-9_.@-]', '_', BROKER_NODE)}" if BROKER_NODE else "")
-    + ".lock",
-)
+def lock_file(name: str) -> str:
+    """The lock of one broker: the machine's (no name), a private node's, the container's."""
+    suffix = f"-{re.sub(r'[^A-Za-z0-9_.@-]', '_', name)}" if name else ""
+    # A fixed path every run on the machine agrees on (scripts/ensure-rabbitmq4 too).
+    return f"/tmp/haven-disruptive-tests{suffix}.lock"  # noqa: S108
+
+
+LOCK_FILE = os.environ.get("HAVEN_TEST_LOCK_FILE", lock_file(BROKER_CONTAINER or BROKER_NODE))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if BROKER not in BROKERS:
+        raise pytest.UsageError(
+            f"HAVEN_TEST_BROKER={BROKER}: not a test broker (one of {', '.join(BROKERS)})"
+        )
+
+
 _held: list[int] = []
 _said: list[str] = []
 
@@ -78,10 +127,22 @@ def _flock(config: pytest.Config, path: str, operation: int, waiting: str) -> in
     return fd
 
 
+# Fixtures that reach the broker: a test asking for one uses it.
+BROKER_FIXTURES = frozenset({"broker_vhost", "management_url"})
+
+
 def _uses_broker(item: pytest.Item) -> bool:
-    return item.get_closest_marker("broker") is not None or "broker_vhost" in getattr(
-        item, "fixturenames", ()
+    return item.get_closest_marker("broker") is not None or not BROKER_FIXTURES.isdisjoint(
+        getattr(item, "fixturenames", ())
     )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the broker `broker`, so that `-m broker` selects them all."""
+    for item in items:
+        if item.get_closest_marker("broker") is None and _uses_broker(item):
+            item.add_marker(pytest.mark.broker)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -131,12 +192,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def rabbitmqctl_argv(*args: str) -> list[str]:
     """The rabbitmqctl command line for this run's node, for tests that read its exit code."""
+    node = ["-n", BROKER_NODE] if BROKER_NODE else []
+    if BROKER_CONTAINER:
+        docker = shutil.which("docker")
+        if docker is None:
+            pytest.fail(f"HAVEN_TEST_BROKER={BROKER} needs docker: run scripts/ensure-docker")
+        return [docker, "exec", BROKER_CONTAINER, "rabbitmqctl", *node, *args]
     executable = shutil.which("rabbitmqctl")
     if executable is None:
         pytest.fail(
             "rabbitmqctl is not installed: run the tests through .ci/run or install rabbitmq-server"
         )
-    node = ["-n", BROKER_NODE] if BROKER_NODE else []
     return [executable, *node, *args]
 
 
@@ -146,8 +212,9 @@ def rabbitmqctl(*args: str) -> str:
         rabbitmqctl_argv(*args), capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
+        hint = " (is it running? scripts/ensure-rabbitmq4)" if BROKER_CONTAINER else ""
         pytest.fail(
-            f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}"
+            f"rabbitmqctl {' '.join(args)} failed{hint}: {done.stderr.strip() or done.stdout.strip()}"
         )
     return done.stdout
 
@@ -165,7 +232,7 @@ def broker_vhost() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def broker_url(broker_vhost: str) -> str:
-    """AMQP URL of this run's vhost (guest/guest on the local broker)."""
+    """AMQP URL of this run's vhost (guest/guest on the test broker)."""
     return f"amqp://guest:guest@{BROKER_HOST}:{BROKER_PORT}/{quote(broker_vhost, safe='')}"
 
 
@@ -183,9 +250,20 @@ def fresh_broker_url(broker_vhost: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def management_url() -> str:
-    """The local broker's management API (scripts/ensure-rabbitmq enables the plugin)."""
-    port = os.environ.get("HAVEN_TEST_MANAGEMENT_PORT", "15672")
-    return f"http://{BROKER_HOST}:{port}"
+    """The test broker's management API (both ensure-rabbitmq scripts enable the plugin)."""
+    return f"http://{BROKER_HOST}:{MANAGEMENT_PORT}"
+
+
+def management_env() -> dict[str, str]:
+    """HAVEN_MANAGEMENT_URL for a Haven command run against the test broker.
+
+    Empty (Haven's own guess: port 15672 beside a local broker) where that
+    finds the test broker's API, so the tests on the machine's broker prove
+    the guess; the RabbitMQ 4 node's API is elsewhere, and a guess would
+    reach the machine's broker instead.
+    """
+    default = MANAGEMENT_PORT == DEFAULT_MANAGEMENT_PORT and BROKER_HOST == "127.0.0.1"
+    return {"HAVEN_MANAGEMENT_URL": "" if default else f"http://{BROKER_HOST}:{MANAGEMENT_PORT}"}
 
 
 # The real PostgreSQL (trust auth for the user postgres on this machine; .ci/run

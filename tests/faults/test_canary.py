@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +36,7 @@ import pytest
 from haven.cli.intake_client import solve
 from haven.envelope import inspect
 from intake.guards.pow import CHALLENGE_HEADER
-from tests.conftest import rabbitmqctl
+from tests.conftest import BROKER_CONTAINER, rabbitmqctl
 from tests.haven.partner.conftest import (  # noqa: F401 - fixtures shared with the partner tests
     EXAMPLE,
     Network,
@@ -67,14 +69,41 @@ def _fetch(url: str, headers: dict[str, str], body: dict[str, object] | None = N
         return bytes(answer.read())
 
 
-def _broker_files() -> list[Path]:
+def _broker_files(scratch: Path) -> list[Path]:
+    """The broker's files on disk and its logs; `scratch` holds copies of a container's."""
     data_dir = rabbitmqctl("eval", "rabbit_mnesia:dir().").strip().strip('"')
     # RabbitMQ's own log files, wherever this node writes them.
     logs = re.findall(r'"([^"]+)"', rabbitmqctl("eval", "rabbit:log_locations()."))
+    if BROKER_CONTAINER:
+        data_dir, logs = _container_files(data_dir, scratch)
     files = [p for p in Path(data_dir).rglob("*") if p.is_file()]
     files += [Path(log) for log in logs if Path(log).is_file()]
     assert files and logs, (data_dir, logs)
     return files
+
+
+def _container_files(data_dir: str, scratch: Path) -> tuple[str, list[str]]:
+    """A copy of the RabbitMQ 4 node's data directory, and its log (standard output, `docker logs`)."""
+    # Read through tar inside the container: its data directory is a tmpfs,
+    # which `docker cp` does not see.
+    packed = subprocess.run(
+        ["docker", "exec", BROKER_CONTAINER, "tar", "-c", "-C", data_dir, "."],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    copy = scratch / "broker-data"
+    with tarfile.open(fileobj=io.BytesIO(packed.stdout)) as archive:
+        archive.extractall(copy, filter="data")
+    logged = subprocess.run(
+        ["docker", "logs", BROKER_CONTAINER],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    log = scratch / "broker.log"
+    log.write_bytes(logged.stdout + logged.stderr)
+    return str(copy), [str(log)]
 
 
 def _found_in(files: list[Path], needles: list[bytes]) -> list[str]:
@@ -139,7 +168,7 @@ def test_marker_is_nowhere_but_in_the_partner_inbox(
             what="all routed",
         )
         # While the requests sit in the partner queues: the broker's store on disk.
-        broker_files = _broker_files()
+        broker_files = _broker_files(network.root)
         on_disk = _found_in(broker_files, needles)
         # Positive control: the sealed envelopes themselves are on that disk.
         control = _found_in(broker_files, [envelopes[0][200:240]])

@@ -193,7 +193,7 @@ def test_reply_and_follow_up_are_nowhere_but_with_their_readers(
         method, _, held = channel.basic_get(partner_queue(partner), auto_ack=False)
         assert method is not None
         channel.basic_nack(method.delivery_tag, requeue=True)
-        broker_files = _broker_files()
+        broker_files = _broker_files(network.root)
         exposed = [
             _fetch(f"{network.ops_url}/metrics", {}),
             _fetch(f"http://127.0.0.1:{metrics_port}/metrics", {}),

@@ -77,7 +77,9 @@ def _publish(url: str, *bodies: bytes) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
-        channel.queue_declare(SIDE_QUEUE)
+        # Durable: RabbitMQ 4 deprecates transient non-exclusive queues (and
+        # the test node refuses them), a later release removes them.
+        channel.queue_declare(SIDE_QUEUE, durable=True)
         channel.confirm_delivery()
         for body in bodies:
             channel.basic_publish("", INTAKE_QUEUE, body, pika.BasicProperties(delivery_mode=2))

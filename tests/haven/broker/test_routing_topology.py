@@ -13,6 +13,7 @@ from haven.broker.definitions import DEMO_PARTNER_IDS, definitions_json
 from haven.broker.limits import RoutingLimits
 from haven.broker.topology import (
     INTAKE_QUEUE,
+    QUARANTINE_QUEUE,
     RETURNED_QUEUE,
     SettingsError,
     partner_of_queue,
@@ -20,6 +21,7 @@ from haven.broker.topology import (
     routing_topology,
     topology,
 )
+from tests.conftest import ON_RABBITMQ4
 from tests.repo import REPO
 
 DEFINITIONS = REPO / "deploy" / "rabbitmq" / "definitions.json"
@@ -42,6 +44,50 @@ def test_definitions_hold_no_users_or_secrets_and_every_queue_is_quorum() -> Non
             assert arguments["x-dead-letter-strategy"] == "at-least-once"
     names = {queue["name"] for queue in document["queues"]}
     assert {partner_queue(p) for p in DEMO_PARTNER_IDS} <= names
+
+
+def test_every_quorum_queue_names_its_delivery_limit() -> None:
+    # RabbitMQ 4 gives a quorum queue without one a limit of 20 (3.10: none).
+    wanted = routing_topology(BrokerSettings(), RoutingLimits(), DEMO_PARTNER_IDS)
+    for queue in wanted.queues:
+        assert isinstance(queue.arguments.get("x-delivery-limit"), int), queue.name
+
+
+def _returns_before_it_is_gone(
+    channel: pika.adapters.blocking_connection.BlockingChannel, queue: str
+) -> int:
+    """Take the one message in `queue` and hand it back (reject, requeue) until it is gone, at most 30 times."""
+    channel.basic_publish("", queue, b"held", pika.BasicProperties(delivery_mode=2))
+    for returns in range(30):
+        method, _, body = channel.basic_get(queue, auto_ack=False)
+        if method is None:
+            return returns
+        assert body == b"held"
+        channel.basic_reject(method.delivery_tag, requeue=True)
+    channel.queue_purge(queue)
+    return 30
+
+
+def test_quarantine_keeps_a_message_past_rabbitmq4s_default_delivery_limit(
+    fresh_broker_url: str,
+) -> None:
+    """Quarantine has no dead-letter exchange: a message past its delivery limit would be dropped.
+
+    Its explicit limit (1000) keeps an operator's repeated looks from losing
+    a request; a quorum queue without one loses it after 20 on RabbitMQ 4.
+    """
+    settings = BrokerSettings(url=fresh_broker_url)
+    connection = connect(settings)
+    try:
+        channel = connection.channel()
+        declare(channel, topology(settings))
+        channel.confirm_delivery()
+        assert _returns_before_it_is_gone(channel, QUARANTINE_QUEUE) == 30
+        # The control: the same queue without the explicit limit.
+        channel.queue_declare("test.no-limit", durable=True, arguments={"x-queue-type": "quorum"})
+        assert _returns_before_it_is_gone(channel, "test.no-limit") == (21 if ON_RABBITMQ4 else 30)
+    finally:
+        connection.close()
 
 
 def test_intake_part_is_unchanged() -> None:

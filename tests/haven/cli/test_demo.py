@@ -25,7 +25,7 @@ from haven.broker.management import ManagementClient
 from haven.broker.service_users import service_permissions
 from haven.cli.demo_cmd import INBOX_PORT
 from haven.envelope import digest
-from tests.conftest import rabbitmqctl_argv
+from tests.conftest import management_env, rabbitmqctl_argv
 from tests.repo import REPO
 from tests.team_inbox import open_inbox
 
@@ -74,7 +74,7 @@ def run_demo(demo: Path, broker_url: str, **environ: str) -> subprocess.Complete
             str(free_port()),
         ],
         cwd=demo.parent,
-        env={**os.environ, "HAVEN_AMQP_URL": broker_url, "HAVEN_MANAGEMENT_URL": "", **environ},
+        env={**os.environ, "HAVEN_AMQP_URL": broker_url, **management_env(), **environ},
         capture_output=True,
         text=True,
         timeout=180,
@@ -266,7 +266,7 @@ def test_sigterm_stops_the_demo_and_the_services_it_started(
     serving = subprocess.Popen(
         [*argv, "--port", str(port), "--ops-port", str(ops_port)],
         cwd=tmp_path,
-        env={**os.environ, "HAVEN_AMQP_URL": fresh_broker_url, "HAVEN_MANAGEMENT_URL": ""},
+        env={**os.environ, "HAVEN_AMQP_URL": fresh_broker_url, **management_env()},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -38,6 +38,7 @@ from haven.store import Store, migrate
 from intake import IntakeSettings, create_app
 from intake.app import ops_app
 from schemas.directory import Directory
+from tests.conftest import management_env
 from tests.repo import REPO
 from tests.team_inbox import MEMBER, MEMBER_PASSPHRASE, make_team, open_inbox
 from tests.worker.conftest import (  # noqa: F401 - fixtures and helpers shared with the router's tests
@@ -106,7 +107,7 @@ class Network:
         done = subprocess.run(
             [sys.executable, "-m", "haven.cli.main", *map(str, args)],
             cwd=self.root,
-            env={**os.environ, "HAVEN_AMQP_URL": "", **(env or {})},
+            env={**os.environ, "HAVEN_AMQP_URL": "", **management_env(), **(env or {})},
             capture_output=True,
             timeout=120,
             check=False,
