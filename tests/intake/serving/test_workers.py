@@ -28,6 +28,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from haven.envelope import PrivateKey
+from tests.conftest import BROKER_PORT
 from tests.intake.conftest import (
     ROUTING,
     NetworkFiles,
@@ -44,7 +45,6 @@ from tests.repo import REPO
 pytestmark = pytest.mark.broker
 
 ACCEPTED = {"endpoint": "api.submit", "outcome": "accepted", "category": ROUTING["category"]}
-BROKER_PORT = 5672
 
 
 def submit(base: str, partners: dict[str, PrivateKey]) -> None:
