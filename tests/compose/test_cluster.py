@@ -57,7 +57,7 @@ from haven.directory import accept_directory, read_network_verify_key, recipient
 from haven.envelope import Labels, PrivateKey, seal, unwrap_private_key
 from haven.partner.inbox import Inbox
 from haven.partner.pull import PartnerSettings, PullError, pull
-from tests.compose.stack import EXAMPLE, PARTNER, PASSPHRASE, Say, Stack, progress
+from tests.compose.stack import EXAMPLE, PARTNER, PASSPHRASE, Say, Stack
 from tests.faults.stream import Stream, submit_until_accepted
 from tests.team_inbox import make_team
 
@@ -95,11 +95,6 @@ services:
 """
 # The queues a request waits in on its way to the partner's inbox.
 IN_FLIGHT = (INTAKE_QUEUE, RETURNED_QUEUE, partner_queue(PARTNER), *(f"haven.retry.{n}" for n in (1, 2, 3)))  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def say(pytestconfig: pytest.Config) -> Say:
-    return progress(pytestconfig)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.compose.stack import EXAMPLE, PARTNER, Say, Stack, haven_cli, progress
+from tests.compose.stack import EXAMPLE, PARTNER, Say, Stack, haven_cli
 
 pytestmark = pytest.mark.compose
 
@@ -36,11 +36,6 @@ ROUTERS = 2
 # Each job of deploy/prometheus/prometheus.yml and how many targets it has here.
 TARGETS = {"haven-intake": 1, "haven-router": ROUTERS, "haven-deliver": 1, "rabbitmq": 1}
 MEMBER_PASSPHRASE = "test-only member passphrase of the compose test"
-
-
-@pytest.fixture(scope="module")
-def say(pytestconfig: pytest.Config) -> Say:
-    return progress(pytestconfig)
 
 
 @pytest.fixture(scope="module")

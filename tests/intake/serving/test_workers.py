@@ -269,9 +269,11 @@ def test_one_worker_keeps_its_counts_across_a_replacement(
         assert broker_connections(replacement) == 1
 
 
-@pytest.mark.parametrize("value", ["0", "65", "two", "1.5"])
-def test_a_bad_worker_count_stops_with_one_line(files: NetworkFiles, value: str) -> None:
-    done = subprocess.run(
+def gunicorn_until_it_stops(
+    files: NetworkFiles, broker_url: str, **environ: str
+) -> subprocess.CompletedProcess[str]:
+    """gunicorn with the intake's config, for a start that must fail: its exit and output."""
+    return subprocess.run(
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "-c",
@@ -279,17 +281,26 @@ def test_a_bad_worker_count_stops_with_one_line(files: NetworkFiles, value: str)
         ],
         cwd=REPO,
         env={
-            **files.environ("amqp://guest:guest@127.0.0.1:1/unused"),
+            **files.environ(broker_url),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HAVEN_WORKERS": value,
-            # Were the value let through, the server would not take anyone's ports.
+            # Were it let through, the server would not take anyone's ports.
             "HAVEN_BIND": f"127.0.0.1:{free_port()}",
-            "HAVEN_OPS_BIND": f"127.0.0.1:{free_port()}",
+            **environ,
         },
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two", "1.5"])
+def test_a_bad_worker_count_stops_with_one_line(files: NetworkFiles, value: str) -> None:
+    done = gunicorn_until_it_stops(
+        files,
+        "amqp://guest:guest@127.0.0.1:1/unused",
+        HAVEN_WORKERS=value,
+        HAVEN_OPS_BIND=f"127.0.0.1:{free_port()}",
     )
     assert done.returncode != 0
     assert done.stdout == ""
@@ -304,25 +315,12 @@ def test_an_ops_bind_in_use_stops_the_master_before_any_worker(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c",
-                "python:intake.serving.gunicorn_conf",
-            ],
-            cwd=REPO,
-            env={
-                **files.environ(intake_broker_url),
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HAVEN_WORKERS": "2",
-                "HAVEN_BIND": f"127.0.0.1:{free_port()}",
-                "HAVEN_OPS_BIND": f"127.0.0.1:{port}",
-                "TMPDIR": str(tmp_path),
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        done = gunicorn_until_it_stops(
+            files,
+            intake_broker_url,
+            HAVEN_WORKERS="2",
+            HAVEN_OPS_BIND=f"127.0.0.1:{port}",
+            TMPDIR=str(tmp_path),
         )
     assert done.returncode == 3
     # Said once, by the master, which forked no worker to fail in its turn.
