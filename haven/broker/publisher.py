@@ -339,7 +339,13 @@ class ConfirmedPublisher:
         if channel is None or connection is None or not channel.is_open:
             return
         silent = time.monotonic() - self._heard_at
-        if silent > max(SILENT_AFTER_SECONDS, self.settings.publish_timeout) and not self._blocked:
+        # With one node there is nowhere else to go: heartbeats decide.
+        others = len(self.settings.urls) > 1
+        if (
+            others
+            and silent > max(SILENT_AFTER_SECONDS, self.settings.publish_timeout)
+            and not self._blocked
+        ):
             # Connected but silent: a frozen node, or a link that drops
             # packets without a reset. Heartbeats would notice only after a
             # minute or more, every request answered 503 meanwhile while the

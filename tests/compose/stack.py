@@ -175,6 +175,9 @@ class Stack:
     ) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
+            # An image of this project's own (removed by down()): a run beside
+            # it, or an operator's stack, never starts this checkout's code.
+            "HAVEN_IMAGE_TAG": self.project,
             **self.env,
             **{f"HAVEN_PUBLISH_{k}": str(v) for k, v in self.ports.items()},
         }
@@ -247,8 +250,24 @@ class Stack:
         return self.compose("logs", "--no-color", "--tail", "40", service, check=False).stdout
 
     def down(self) -> None:
-        self.compose(
-            "--profile", "monitoring", "down", "--volumes", "--remove-orphans", "--timeout", "20"
+        """Remove the project's containers, networks, volumes and its own image.
+
+        Called from `finally`: it never raises, so the error that brought the
+        test here is the one reported; what it could not remove is said.
+        """
+        done = self.compose(
+            "--profile", "monitoring", "down", "--volumes", "--remove-orphans", "--timeout", "20",
+            check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            self.say(f"docker compose down failed: {done.stderr.strip()[-500:]}")
+        # Not `down --rmi`: "local" keeps a tagged image, "all" would take the
+        # pinned broker and database images too.
+        subprocess.run(
+            ["docker", "image", "rm", f"haven:{self.project}"],
+            capture_output=True,
+            check=False,
+            timeout=120,
         )
 
     # -- the stack, seen from the host -----------------------------------------

@@ -501,7 +501,9 @@ def test_two_thousand_requests_survive_losing_the_leader_and_the_routers_node(
             time.sleep(2)
     finally:
         stop.set()
-        for thread in [*threads, pulling]:
+        # The injector too: on a failure it must not kill or start nodes
+        # while the stack is being taken down.
+        for thread in [*threads, pulling, faulting]:
             thread.join(120)
 
     healed = wait_whole(stack, timeout=180)
