@@ -137,14 +137,6 @@ def _uses_broker(item: pytest.Item) -> bool:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses the broker `broker`, so that `-m broker` selects them all."""
-    for item in items:
-        if item.get_closest_marker("broker") is None and _uses_broker(item):
-            item.add_marker(pytest.mark.broker)
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Lock the broker for this run: exclusive if it will disrupt it, else shared."""
     config = session.config
@@ -172,7 +164,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 OPT_IN_MARKERS = ("compose", "cluster")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the broker `broker`; leave out the Docker tests unless -m names them."""
+    # One hook, both jobs: a second definition of it in this module would
+    # silently replace the first.
+    for item in items:
+        if item.get_closest_marker("broker") is None and _uses_broker(item):
+            item.add_marker(pytest.mark.broker)
     named = config.option.markexpr or ""
     left_out = [m for m in OPT_IN_MARKERS if m not in named]
     if not left_out:
