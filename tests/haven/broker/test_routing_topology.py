@@ -76,7 +76,7 @@ def test_quarantine_keeps_a_message_past_rabbitmq4s_default_delivery_limit(
     Its explicit limit (1000) keeps an operator's repeated looks from losing
     a request; a quorum queue without one loses it after 20 on RabbitMQ 4.
     """
-    settings = BrokerSettings(url=fresh_broker_url)
+    settings = BrokerSettings(urls=(fresh_broker_url,))
     connection = connect(settings)
     try:
         channel = connection.channel()
