@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,6 +245,21 @@ class Stack:
                     + "\n".join(self.logs(s) for s in missing)
                 )
             time.sleep(2)
+
+    @contextlib.contextmanager
+    def up(self, routers: int, wanted: dict[str, int]) -> Iterator[Stack]:
+        """`up -d --build --scale worker=N`, until `wanted` is healthy and provision done; always down afterwards."""
+        try:
+            self.compose("up", "--detach", "--build", "--scale", f"worker={routers}", timeout=900)
+            self.wait_ready({**wanted, "worker": routers}, one_shot=["provision"], timeout=420)
+            yield self
+        finally:
+            self.down()
+            left = self.compose("ps", "--all", "--quiet", check=False).stdout.strip()
+            self.say(
+                f"compose project {self.project}: down --volumes"
+                + (f" LEFT {left}" if left else "")
+            )
 
     def logs(self, service: str) -> str:
         return self.compose("logs", "--no-color", "--tail", "40", service, check=False).stdout

@@ -108,24 +108,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, say: Say) -> Iterator[Stac
         f"\ncompose project {project}: docker compose -f {' -f '.join(FILES)} "
         f"up -d --build --scale worker={ROUTERS} (HAVEN_WORKERS={INTAKE_WORKERS})"
     )
-    try:
-        stack.compose("up", "--detach", "--build", "--scale", f"worker={ROUTERS}", timeout=900)
-        stack.wait_ready(
-            {
-                **dict.fromkeys(NODES, 1),
-                "postgres": 1,
-                "intake": 1,
-                "worker": ROUTERS,
-                "deliver": 1,
-            },
-            one_shot=["provision"],
-            timeout=420,
-        )
+    wanted = {**dict.fromkeys(NODES, 1), "postgres": 1, "intake": 1, "deliver": 1}
+    with stack.up(ROUTERS, wanted):
         yield stack
-    finally:
-        stack.down()
-        left = stack.compose("ps", "--all", "--quiet").stdout.strip()
-        say(f"compose project {project}: down --volumes" + (f" LEFT {left}" if left else ""))
 
 
 # -- asking the nodes themselves ------------------------------------------------

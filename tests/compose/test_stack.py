@@ -44,18 +44,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, say: Say) -> Iterator[Stack]
     project = f"haven-test-{secrets.token_hex(4)}"
     stack = Stack.prepare(where, project, ["docker-compose.yml"], say)
     say(f"\ncompose project {project}: docker compose up -d --build --scale worker={ROUTERS}")
-    try:
-        stack.compose("up", "--detach", "--build", "--scale", f"worker={ROUTERS}", timeout=900)
-        stack.wait_ready(
-            {"rabbitmq": 1, "postgres": 1, "intake": 1, "worker": ROUTERS, "deliver": 1},
-            one_shot=["provision"],
-            timeout=420,
-        )
+    with stack.up(ROUTERS, {"rabbitmq": 1, "postgres": 1, "intake": 1, "deliver": 1}):
         yield stack
-    finally:
-        stack.down()
-        left = stack.compose("ps", "--all", "--quiet").stdout.strip()
-        say(f"compose project {project}: down --volumes" + (f" LEFT {left}" if left else ""))
 
 
 def test_every_published_port_is_on_loopback(stack: Stack) -> None:

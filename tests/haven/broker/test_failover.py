@@ -21,7 +21,7 @@ from haven.broker import (
     declare_topology,
 )
 from haven.broker.connection import connect
-from tests.forwarder import dead_url, forwarders
+from tests.forwarder import Forwarder, dead_url, forwarders
 from tests.haven.broker.conftest import drain
 
 pytestmark = pytest.mark.broker
@@ -61,11 +61,7 @@ def test_the_publisher_moves_to_the_next_node_and_loses_no_accepted_request(
 ) -> None:
     declare_topology(BrokerSettings(urls=(fresh_broker_url,)))
     with forwarders(2) as [first, second]:
-        settings = BrokerSettings(
-            urls=(first.url(fresh_broker_url), second.url(fresh_broker_url)),
-            publish_timeout=3.0,
-            connect_timeout=1.0,
-        )
+        settings = through(fresh_broker_url, first, second, publish_timeout=3.0)
         publisher = ConfirmedPublisher(settings)
         accepted: list[str] = []
         refused: list[str] = []
@@ -131,11 +127,7 @@ def test_a_node_that_goes_silent_is_left_for_the_next_within_seconds(
     """A frozen node keeps its TCP connection: the publisher must not wait for heartbeats."""
     declare_topology(BrokerSettings(urls=(fresh_broker_url,)))
     with forwarders(2) as [first, second]:
-        settings = BrokerSettings(
-            urls=(first.url(fresh_broker_url), second.url(fresh_broker_url)),
-            publish_timeout=2.0,
-            connect_timeout=1.0,
-        )
+        settings = through(fresh_broker_url, first, second, publish_timeout=2.0)
         publisher = ConfirmedPublisher(settings)
         try:
             publish_soon(publisher, "before", within=10)
@@ -160,3 +152,12 @@ def publish_soon(publisher: ConfirmedPublisher, message_id: str, *, within: floa
         except BrokerUnavailable:
             assert time.monotonic() < deadline, f"{message_id!r} not published in {within} s"
             time.sleep(0.1)
+
+
+def through(broker_url: str, *nodes: Forwarder, publish_timeout: float) -> BrokerSettings:
+    """Settings naming each forwarder as one node of the cluster, in order."""
+    return BrokerSettings(
+        urls=tuple(node.url(broker_url) for node in nodes),
+        publish_timeout=publish_timeout,
+        connect_timeout=1.0,
+    )
